@@ -1,0 +1,1 @@
+"""The checklists inspectors walk through, as versioned TOML files, and their loader."""

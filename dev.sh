@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# FieldCheck set-up: `bash dev.sh start` runs the application, `bash dev.sh test` the tests.
+# Idempotent: installs only what is missing (system packages, the virtualenv, Python packages).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+# Qt's xcb window needs these (its error message wrongly blames xcb-cursor); the font makes
+# Chinese readable on screen and embeddable in PDFs (TrueType outlines, unlike Noto CJK).
+APT_START=(python3 python3-venv python3-pip libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0
+  libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
+  libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-wqy-microhei)
+# pdffonts/pdftotext/pdfsig check the generated documents.
+APT_TEST=(poppler-utils)
+
+need_apt() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! command -v dpkg-query >/dev/null; then
+    echo "此系统没有 apt：请按 README 手动安装依赖。" >&2; return 0
+  fi
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "==> 安装系统软件包：${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  else
+    echo "缺少系统软件包。请先运行：" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+}
+
+ensure_venv() {
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  local stamp="$VENV/.fieldcheck-installed"
+  local want
+  want=$(cat setup.cfg pyproject.toml | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "==> 安装 Python 依赖"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e ".[test]"
+    echo "$want" > "$stamp"
+  fi
+}
+
+case "${1:-start}" in
+  start)
+    shift || true
+    need_apt "${APT_START[@]}"
+    ensure_venv
+    exec "$VENV/bin/python" main.py "$@"
+    ;;
+  test)
+    shift || true
+    need_apt "${APT_START[@]}" "${APT_TEST[@]}"
+    ensure_venv
+    QT_QPA_PLATFORM=offscreen exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  *)
+    echo "用法：bash dev.sh start|test" >&2; exit 2 ;;
+esac

@@ -1,0 +1,132 @@
+"""A realistic demo: enterprises of the three areas, inspections in every state, photos.
+
+Built only through the domain functions, so the demo's audit trail is a real one.
+"""
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta, timezone
+
+from PIL import Image, ImageDraw
+from sqlalchemy import select
+
+from models.enterprise_rules import EnterpriseInput, create_enterprise, credit_check_char
+from models.inspection import AnswerResult
+from models.inspection_rules import (NewInspection, answer_item, finalize_inspection,
+                                     inspection_items, start_inspection)
+from models.photo_store import attach_photo
+from models.registry import AgencySettings, Enterprise, Inspector, RiskColour
+from models.store import Store
+
+DEMO_MARK = "91430381MA4L0DEM0"  # first 17 characters of the first demo enterprise's code
+
+
+def demo_credit_code(serial: int) -> str:
+    first17 = f"91430381MA4L0DEM{serial}"
+    return first17 + credit_check_char(first17)
+
+
+ENTERPRISES = [
+    ("湘乡市恒达木业有限公司", "湘乡市经济开发区木业路 8 号", "陈建国", "总经理", "13907321234",
+     dict(has_dust=True, has_confined_space=True), RiskColour.ORANGE),
+    ("湘乡市鑫源铝制品有限公司", "湘乡市月山镇工业园 3 栋", "周志明", "董事长", "0731-56781234",
+     dict(has_dust=True), RiskColour.RED),
+    ("湘乡市湘味冷链物流有限公司", "湘乡市东山街道冷链大道 16 号", "刘美华", "总经理", "13874112345",
+     dict(has_ammonia=True, has_confined_space=True), RiskColour.ORANGE),
+    ("湘乡市清源酿造有限公司", "湘乡市壶天镇酒厂路 2 号", "谭立新", "厂长", "13786543210",
+     dict(has_confined_space=True), RiskColour.YELLOW),
+    ("湘乡市金穗饲料有限公司", "湘乡市泉塘镇粮仓路 21 号", "彭德胜", "总经理", "0731-56223344",
+     dict(has_dust=True, has_confined_space=True), RiskColour.YELLOW),
+    ("湘乡市华源纸业有限公司", "湘乡市虞唐镇造纸厂路 5 号", "曾海波", "安全总监", "15173254321",
+     dict(has_confined_space=True), RiskColour.BLUE),
+]
+INSPECTORS = [("张卫东", "43038120001"), ("李晓红", "43038120002"), ("王建军", "43038120003")]
+
+
+def demo_photo(label: str, taken: datetime, orientation: int = 1) -> bytes:
+    """A camera-like JPEG with EXIF time, GPS (湘乡) and orientation."""
+    img = Image.new("RGB", (1600, 1200), (96, 104, 112))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((200, 300, 1400, 1000), outline=(240, 200, 40), width=12)
+    draw.text((240, 340), label, fill=(255, 255, 255))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif.get_ifd(0x8769)[0x9003] = taken.astimezone().strftime("%Y:%m:%d %H:%M:%S")
+    exif.get_ifd(0x8825).update({1: "N", 2: (27.0, 44.0, 12.5), 3: "E", 4: (112.0, 31.0, 40.0)})
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=80, exif=exif)
+    return out.getvalue()
+
+
+def _at(moment: datetime):
+    return lambda: moment
+
+
+def build_demo(store: Store, now: datetime | None = None) -> bool:
+    """Fill the store with the demo; False when it is already there (run twice: no change)."""
+    now = now or datetime.now(timezone.utc)
+    with store.transaction(actor="演示数据", label="demo") as s:
+        if s.scalar(select(Enterprise.id).where(Enterprise.credit_code == demo_credit_code(0))):
+            return False
+        settings = s.scalar(select(AgencySettings)) or AgencySettings()
+        settings.agency_name = settings.agency_name or "湘乡市应急管理局"
+        settings.region_short = settings.region_short or "湘乡"
+        settings.reconsideration_government = settings.reconsideration_government or "湘乡市人民政府"
+        settings.court = settings.court or "湘乡市人民法院"
+        s.add(settings)
+        people = [Inspector(name=n, certificate_no=c) for n, c in INSPECTORS]
+        s.add_all(people)
+        firms = [create_enterprise(s, EnterpriseInput(
+            name=name, credit_code=demo_credit_code(i), address=addr, legal_representative=rep,
+            representative_post=post, phone=phone, risk_colour=colour, **flags))
+            for i, (name, addr, rep, post, phone, flags, colour) in enumerate(ENTERPRISES)]
+        team = [people[0].id, people[1].id]
+    _walk(store, firms[0].id, team, "木工车间、除尘器区域、地下污水池", now - timedelta(days=40),
+          fail={"DUST-01", "DUST-03", "CS-03"}, photos=True, finish=True)
+    _walk(store, firms[1].id, [people[1].id, people[2].id], "抛光车间及除尘系统",
+          now - timedelta(days=12), fail={"DUST-04", "DUST-07"}, photos=True, finish=True)
+    _walk(store, firms[2].id, team, "速冻间、机房、冷藏间", now - timedelta(days=5),
+          fail={"NH3-08", "CS-05"}, photos=True, finish=True,
+          not_applicable=frozenset({"NH3-01"}))
+    _walk(store, firms[3].id, team, "发酵罐区", now - timedelta(days=3), fail=set(), finish=True)
+    _walk(store, firms[4].id, [people[0].id, people[2].id], "粉碎车间、筒仓", now - timedelta(hours=2),
+          fail={"DUST-02"}, photos=True, finish=False, answer_share=0.5, withdraw="DUST-09")
+    _walk(store, firms[5].id, team, "制浆车间污水池", now - timedelta(minutes=20),
+          fail=set(), finish=False, answer_share=0.0)
+    return True
+
+
+def _walk(store: Store, enterprise_id, team, place, start: datetime, *, fail: set[str],
+          finish: bool, photos: bool = False, answer_share: float = 1.0,
+          withdraw: str | None = None, not_applicable: frozenset[str] = frozenset()) -> None:
+    actor = "演示数据"
+    with store.transaction(actor=actor, label="start_inspection") as s:
+        s.info["clock"] = _at(start)
+        inspection = start_inspection(s, NewInspection(enterprise_id, team, place, start))
+        items = inspection_items(s, inspection.id)
+    count = round(len(items) * answer_share)
+    for n, item in enumerate(items[:count]):
+        moment = start + timedelta(minutes=2 * n + 1)
+        result = AnswerResult.NONCOMPLIANT if item.code in fail else AnswerResult.COMPLIANT
+        if item.code in not_applicable:
+            result = AnswerResult.NOT_APPLICABLE
+        with store.transaction(actor=actor, label="answer_item") as s:
+            s.info["clock"] = _at(moment)
+            note = "现场查看发现问题，已拍照取证" if item.code in fail else ""
+            answer = answer_item(s, inspection.id, item.id, result, note)
+            if photos and item.code in fail:
+                attach_photo(s, store.photos_dir, inspection.id,
+                             demo_photo(item.code, moment, orientation=6 if n % 2 else 1),
+                             original_name=f"IMG_{n:04d}.jpg", answer_id=answer.id,
+                             hazard_id=answer.hazard.id, caption=f"{item.code} 现场情况")
+        if item.code == withdraw:
+            with store.transaction(actor=actor, label="answer_item") as s:
+                s.info["clock"] = _at(moment)
+                answer_item(s, inspection.id, item.id, AnswerResult.NONCOMPLIANT, "疑似积尘")
+            with store.transaction(actor=actor, label="answer_item") as s:
+                s.info["clock"] = _at(moment + timedelta(seconds=30))
+                answer_item(s, inspection.id, item.id, AnswerResult.COMPLIANT, "复看后符合")
+    if finish:
+        with store.transaction(actor=actor, label="finalize_inspection") as s:
+            s.info["clock"] = _at(start + timedelta(minutes=2 * len(items) + 10))
+            finalize_inspection(s, inspection.id)

@@ -1,0 +1,49 @@
+"""Enforcement documents and their signatures (rendered by the documents layer)."""
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Record
+from models.registry import str_enum
+
+
+class DocumentKind(str, enum.Enum):
+    INSPECTION_RECORD = "inspection_record"        # 现场检查记录 — 检记
+    RECTIFICATION_ORDER = "rectification_order"    # 责令限期整改指令书 — 责改
+    ONSITE_MEASURES = "onsite_measures"            # 现场处理措施决定书 — 现决
+    REINSPECTION_OPINION = "reinspection_opinion"  # 整改复查意见书 — 复查
+
+
+class Document(Record):
+    __tablename__ = "document"
+
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"), index=True)
+    kind: Mapped[DocumentKind] = mapped_column(str_enum(DocumentKind))
+    number: Mapped[str] = mapped_column(String(100))
+    file_name: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    finalized_at: Mapped[datetime | None]
+    # A correction is a new document pointing at the one it replaces.
+    supersedes_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("document.id"))
+
+    signatures: Mapped[list[Signature]] = relationship(back_populates="document")
+
+
+class Signature(Record):
+    __tablename__ = "signature"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("document.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))   # inspector1/inspector2/representative/witness/expert
+    signer_name: Mapped[str] = mapped_column(String(50))
+    refused: Mapped[bool] = mapped_column(default=False)
+    image_sha256: Mapped[str | None] = mapped_column(String(64))
+    signed_at: Mapped[datetime]
+    certificate_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    document: Mapped[Document] = relationship(back_populates="signatures")

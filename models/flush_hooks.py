@@ -1,0 +1,126 @@
+"""What happens on every flush, whoever wrote the change: stamping, guarding, auditing.
+
+Kept in one `before_flush` hook so no code path (UI, CLI, import) can change a row without
+its audit event, or touch a finalized record.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
+
+from models.audit import AuditEvent, chain_head, make_event
+from models.base import Record, utcnow
+from models.documents import Document
+from models.errors import FinalizedRecordError
+from models.inspection import (Answer, Hazard, Inspection, InspectionChecklist,
+                               InspectionInspector, InspectionStatus, Photo)
+
+# Rows that belong to an inspection and freeze with it.
+_FROZEN_WITH_INSPECTION = (Answer, Photo, InspectionInspector, InspectionChecklist)
+# What may still change on a hazard of a finalized inspection: its life after the visit.
+HAZARD_LIFECYCLE_KEYS = {"status", "closed_at"}
+_IGNORED_KEYS = {"updated_at"}
+
+
+def session_now(session: Session) -> datetime:
+    clock = session.info.get("clock")
+    return clock() if clock else utcnow()
+
+
+def _columns(obj) -> list[str]:
+    return [attr.key for attr in inspect(obj).mapper.column_attrs]
+
+
+def _snapshot(obj) -> dict:
+    return {key: getattr(obj, key) for key in _columns(obj)}
+
+
+def _changed_keys(obj) -> list[str]:
+    state = inspect(obj)
+    return [k for k in _columns(obj)
+            if k not in _IGNORED_KEYS and state.attrs[k].history.has_changes()]
+
+
+def _stored_row(session: Session, obj) -> dict:
+    """The row as it is in the database now (before this flush writes)."""
+    table = inspect(obj).mapper.local_table
+    row = session.execute(select(table).where(table.c.id == obj.id)).mappings().first()
+    return dict(row) if row else {}
+
+
+def _inspection_finalized(session: Session, inspection_id) -> bool:
+    status = session.execute(
+        select(Inspection.status).where(Inspection.id == inspection_id)
+    ).scalar_one_or_none()
+    return status == InspectionStatus.FINALIZED
+
+
+def _guard(session: Session, obj, action: str, stored: dict, changed: list[str]) -> None:
+    if isinstance(obj, AuditEvent) and action != "create":
+        raise FinalizedRecordError("执法全过程记录")
+    if isinstance(obj, Inspection) and action != "create":
+        if stored.get("status") == InspectionStatus.FINALIZED.value:
+            raise FinalizedRecordError("该检查")
+    elif isinstance(obj, _FROZEN_WITH_INSPECTION):
+        if _inspection_finalized(session, obj.inspection_id):
+            raise FinalizedRecordError("该检查")
+    elif isinstance(obj, Hazard):
+        frozen = action != "update" or not set(changed) <= HAZARD_LIFECYCLE_KEYS
+        if frozen and _inspection_finalized(session, obj.inspection_id):
+            raise FinalizedRecordError("该检查的隐患")
+    elif isinstance(obj, Document) and action != "create" and stored.get("finalized_at"):
+        raise FinalizedRecordError("该文书")
+
+
+def _collect_changes(session: Session):
+    for obj in list(session.new):
+        if isinstance(obj, Record) and not isinstance(obj, AuditEvent):
+            yield obj, "create", {}, []
+    for obj in list(session.dirty):
+        if isinstance(obj, Record):
+            changed = _changed_keys(obj)
+            if changed:
+                yield obj, "update", _stored_row(session, obj), changed
+    for obj in list(session.deleted):
+        if isinstance(obj, Record):
+            yield obj, "delete", _stored_row(session, obj), []
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, flush_context, instances) -> None:
+    device_id = session.info.get("device_id")
+    if device_id is None:
+        return  # a session outside a Store (migrations, raw tools): nothing to stamp
+    with session.no_autoflush:
+        changes = list(_collect_changes(session))
+        if not changes:
+            return
+        now = session_now(session)
+        seq, prev_hash = chain_head(session, device_id)
+        actor = session.info.get("actor") or "本机"
+        label = session.info.get("label", "")
+        for obj, action, stored, changed in changes:
+            _guard(session, obj, action, stored, changed)
+            if action == "create":
+                obj.id = obj.id or uuid.uuid4()
+                obj.device_id = obj.device_id or device_id
+                obj.created_at = obj.created_at or now
+                obj.updated_at = obj.updated_at or now
+                before, after = {}, _snapshot(obj)
+            elif action == "update":
+                obj.updated_at = now
+                before = {k: stored.get(k) for k in changed}
+                after = {k: getattr(obj, k) for k in changed}
+            else:
+                before, after = stored, {}
+            seq += 1
+            ev = make_event(
+                device_id=device_id, seq=seq, prev_hash=prev_hash, at=now, actor=actor,
+                action=action, label=label, entity_type=type(obj).__tablename__,
+                entity_id=str(obj.id), before=before, after=after,
+            )
+            prev_hash = ev.hash
+            session.add(ev)

@@ -1,0 +1,180 @@
+"""Inspections and what is recorded during them: answers, hazards, photos."""
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Record
+from models.checklist import Checklist, ChecklistItem
+from models.registry import Enterprise, Inspector, str_enum
+
+
+class InspectionStatus(str, enum.Enum):
+    IN_PROGRESS = "in_progress"
+    FINALIZED = "finalized"
+
+    @property
+    def label(self) -> str:
+        return {"in_progress": "检查中", "finalized": "已定稿"}[self.value]
+
+
+class AnswerResult(str, enum.Enum):
+    COMPLIANT = "compliant"
+    NONCOMPLIANT = "noncompliant"
+    NOT_APPLICABLE = "not_applicable"
+
+    @property
+    def label(self) -> str:
+        return {"compliant": "符合", "noncompliant": "不符合", "not_applicable": "不适用"}[self.value]
+
+
+class HazardStatus(str, enum.Enum):
+    OPEN = "open"                    # 待整改
+    WITHDRAWN = "withdrawn"          # answer changed back before finalizing
+    CLOSED = "closed"                # 已销号
+    NOT_RECTIFIED = "not_rectified"  # 整改不合格
+
+    @property
+    def label(self) -> str:
+        return {"open": "待整改", "withdrawn": "已撤回",
+                "closed": "已销号", "not_rectified": "整改不合格"}[self.value]
+
+
+class Inspection(Record):
+    __tablename__ = "inspection"
+    __table_args__ = (
+        Index("ix_inspection_enterprise_status_started", "enterprise_id", "status", "started_at"),
+        Index("ix_inspection_status_started", "status", "started_at"),
+        UniqueConstraint("case_year", "case_serial"),
+    )
+
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprise.id"))
+    place: Mapped[str] = mapped_column(String(300))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    status: Mapped[InspectionStatus] = mapped_column(
+        str_enum(InspectionStatus), default=InspectionStatus.IN_PROGRESS
+    )
+    finalized_at: Mapped[datetime | None]
+    # One case keeps one serial across its documents: （简称）应急检记〔年〕N号
+    case_year: Mapped[int | None]
+    case_serial: Mapped[int | None]
+    # Where the inspector was, so a restart resumes at the same item.
+    current_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("checklist_item.id"))
+    # A correction or re-inspection points to the record it follows.
+    follows_inspection_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inspection.id"))
+
+    enterprise: Mapped[Enterprise] = relationship()
+    team: Mapped[list[InspectionInspector]] = relationship(
+        back_populates="inspection", order_by="InspectionInspector.position",
+        cascade="all, delete-orphan",
+    )
+    checklists: Mapped[list[InspectionChecklist]] = relationship(
+        back_populates="inspection", order_by="InspectionChecklist.position",
+        cascade="all, delete-orphan",
+    )
+    answers: Mapped[list[Answer]] = relationship(back_populates="inspection")
+    hazards: Mapped[list[Hazard]] = relationship(back_populates="inspection")
+    photos: Mapped[list[Photo]] = relationship(back_populates="inspection")
+
+    @property
+    def is_finalized(self) -> bool:
+        return self.status == InspectionStatus.FINALIZED
+
+
+class InspectionInspector(Record):
+    __tablename__ = "inspection_inspector"
+    __table_args__ = (UniqueConstraint("inspection_id", "inspector_id"),)
+
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"))
+    inspector_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspector.id"))
+    position: Mapped[int]
+
+    inspection: Mapped[Inspection] = relationship(back_populates="team")
+    inspector: Mapped[Inspector] = relationship()
+
+
+class InspectionChecklist(Record):
+    """The checklist *version* an inspection was started with; later edits don't move it."""
+
+    __tablename__ = "inspection_checklist"
+    __table_args__ = (UniqueConstraint("inspection_id", "checklist_id"),)
+
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"))
+    checklist_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checklist.id"))
+    position: Mapped[int]
+
+    inspection: Mapped[Inspection] = relationship(back_populates="checklists")
+    checklist: Mapped[Checklist] = relationship()
+
+
+class Answer(Record):
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("inspection_id", "item_id"),)
+
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"))
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checklist_item.id"))
+    result: Mapped[AnswerResult] = mapped_column(str_enum(AnswerResult))
+    note: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime]
+
+    inspection: Mapped[Inspection] = relationship(back_populates="answers")
+    item: Mapped[ChecklistItem] = relationship()
+    hazard: Mapped[Hazard | None] = relationship(back_populates="answer")
+
+
+class Hazard(Record):
+    __tablename__ = "hazard"
+    __table_args__ = (
+        Index("ix_hazard_status_deadline", "status", "deadline"),
+        Index("ix_hazard_enterprise_status", "enterprise_id", "status"),
+    )
+
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"), index=True)
+    answer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("answer.id"), unique=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checklist_item.id"))
+    enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprise.id"))
+    description: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    is_major: Mapped[bool]
+    major_clause: Mapped[str] = mapped_column(String(200), default="")
+    rectification: Mapped[str] = mapped_column(Text)
+    deadline_days: Mapped[int]
+    deadline: Mapped[date]
+    status: Mapped[HazardStatus] = mapped_column(str_enum(HazardStatus), default=HazardStatus.OPEN)
+    found_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    inspection: Mapped[Inspection] = relationship(back_populates="hazards")
+    answer: Mapped[Answer] = relationship(back_populates="hazard")
+    item: Mapped[ChecklistItem] = relationship()
+    enterprise: Mapped[Enterprise] = relationship()
+
+
+class Photo(Record):
+    """Evidence photo; the bytes live content-addressed under the data folder."""
+
+    __tablename__ = "photo"
+
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"), index=True)
+    answer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("answer.id"), index=True)
+    hazard_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hazard.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    file_ext: Mapped[str] = mapped_column(String(8))
+    byte_size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    original_name: Mapped[str] = mapped_column(String(300), default="")
+    caption: Mapped[str] = mapped_column(Text, default="")
+    taken_at: Mapped[datetime | None]
+    gps_lat: Mapped[float | None] = mapped_column(Float)
+    gps_lon: Mapped[float | None] = mapped_column(Float)
+    exif_orientation: Mapped[int] = mapped_column(default=1)
+    # Extra rotation the inspector applied, in degrees clockwise (0/90/180/270).
+    rotation: Mapped[int] = mapped_column(default=0)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="photos")

@@ -1,0 +1,84 @@
+"""Where FieldCheck keeps its data and finds its bundled resources.
+
+The one module that knows folders (STYLE.md pattern 7). Order of precedence for the
+data folder: the `--data-dir` option, then `FIELDCHECK_DATA_DIR`, then the user's data
+folder from platformdirs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import platformdirs
+
+from models.errors import StoreError
+
+APP_NAME = "FieldCheck"
+ENV_DATA_DIR = "FIELDCHECK_DATA_DIR"
+DB_FILENAME = "fieldcheck.db"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def resolve_data_dir(cli_value: str | os.PathLike | None = None) -> Path:
+    """The data folder to use, created if missing."""
+    raw = cli_value or os.environ.get(ENV_DATA_DIR) or platformdirs.user_data_dir(
+        APP_NAME, appauthor=False
+    )
+    path = Path(raw).expanduser().resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"无法创建数据文件夹 {path}（{exc.strerror or exc}）",
+            "请检查该位置是否可写，或用 --data-dir 指定其他文件夹",
+        ) from exc
+    return path
+
+
+def resources_dir() -> Path:
+    return REPO_ROOT / "resources"
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Write a file so that a crash leaves either the old file or the new one, never half."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename itself is only durable once the directory entry is on disk (POSIX).
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def device_id(data_dir: Path) -> str:
+    """This installation's id, stamped on every row it creates; made once, then kept."""
+    id_file = data_dir / "device.json"
+    if id_file.exists():
+        try:
+            return str(uuid.UUID(json.loads(id_file.read_text("utf-8"))["device_id"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(
+                f"设备标识文件 {id_file} 已损坏",
+                "请从备份恢复该文件；若确认本机从未导出过数据，可删除它后重启",
+            ) from exc
+    new_id = str(uuid.uuid4())
+    atomic_write_bytes(id_file, json.dumps({"device_id": new_id}).encode("utf-8"))
+    return new_id

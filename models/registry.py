@@ -1,0 +1,73 @@
+"""Agency settings, inspectors and the enterprise register (台账)."""
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import Enum, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Record
+
+
+class RiskColour(str, enum.Enum):
+    RED = "red"
+    ORANGE = "orange"
+    YELLOW = "yellow"
+    BLUE = "blue"
+
+    @property
+    def label(self) -> str:
+        return {"red": "红（重大风险）", "orange": "橙（较大风险）",
+                "yellow": "黄（一般风险）", "blue": "蓝（低风险）"}[self.value]
+
+
+def str_enum(enum_cls: type[enum.Enum]) -> Enum:
+    """A portable enum column: VARCHAR + CHECK on SQLite and PostgreSQL alike."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        length=32,
+        values_callable=lambda cls: [m.value for m in cls],
+        name=enum_cls.__name__.lower(),
+    )
+
+
+class AgencySettings(Record):
+    """One row: the agency whose inspectors use this laptop."""
+
+    __tablename__ = "agency_settings"
+
+    agency_name: Mapped[str] = mapped_column(String(200), default="")
+    # Region short name used in document numbers: （湘乡）应急检记〔2026〕3号
+    region_short: Mapped[str] = mapped_column(String(20), default="")
+    reconsideration_government: Mapped[str] = mapped_column(String(200), default="")
+    court: Mapped[str] = mapped_column(String(200), default="")
+    reinspection_due_days: Mapped[int] = mapped_column(default=10)
+    # First case serial this laptop hands out each year; the office gives each laptop its
+    # own range (1, 501, 1001 …) so documents made offline never share a number.
+    serial_start: Mapped[int] = mapped_column(default=1)
+
+
+class Inspector(Record):
+    __tablename__ = "inspector"
+
+    name: Mapped[str] = mapped_column(String(50))
+    certificate_no: Mapped[str] = mapped_column(String(50), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Enterprise(Record):
+    __tablename__ = "enterprise"
+
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    legal_representative: Mapped[str] = mapped_column(String(50), default="")
+    representative_post: Mapped[str] = mapped_column(String(50), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    has_dust: Mapped[bool] = mapped_column(default=False)
+    has_ammonia: Mapped[bool] = mapped_column(default=False)
+    has_confined_space: Mapped[bool] = mapped_column(default=False)
+    risk_colour: Mapped[RiskColour] = mapped_column(str_enum(RiskColour), default=RiskColour.BLUE)

@@ -1,0 +1,172 @@
+"""The local store: one SQLite file, checked and migrated at start, opened crash-safe."""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.errors import StoreError
+from models.paths import DB_FILENAME, device_id
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+BACKUPS_KEPT = 5
+
+
+def _set_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit is on disk before it is acknowledged, so a dead battery loses nothing.
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def make_engine(db_path: Path) -> Engine:
+    engine = create_engine(f"sqlite+pysqlite:///{db_path}")
+    event.listen(engine, "connect", _set_pragmas)
+    return engine
+
+
+def quick_check(db_path: Path) -> None:
+    """Refuse a damaged file with a message that says what to do."""
+    if not db_path.exists() or db_path.stat().st_size == 0:
+        return
+    try:
+        con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            rows = con.execute("PRAGMA quick_check").fetchall()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise _damaged(db_path, str(exc)) from exc
+    if rows != [("ok",)]:
+        raise _damaged(db_path, "; ".join(r[0] for r in rows[:3]))
+
+
+def _damaged(db_path: Path, detail: str) -> StoreError:
+    backups = sorted((db_path.parent / "backups").glob("*.db"))
+    where = f"最近的备份在 {backups[-1]}" if backups else "备份文件夹中没有可用备份"
+    return StoreError(
+        f"数据库文件已损坏，无法打开：{db_path}（{detail}）",
+        f"请先退出程序，把该文件复制保存（供技术支持分析）；{where}，"
+        "可将备份复制为 fieldcheck.db 后重新启动，或联系技术支持",
+    )
+
+
+def _alembic_config(script_location: Path) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location))
+    return cfg
+
+
+def backup_database(db_path: Path, label: str) -> Path:
+    """Copy the database aside through SQLite's backup API (consistent even with WAL)."""
+    folder = db_path.parent / "backups"
+    folder.mkdir(exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"fieldcheck-{stamp}-{label}.db"
+    src, dst = sqlite3.connect(db_path), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    for old in sorted(folder.glob("fieldcheck-*.db"))[:-BACKUPS_KEPT]:
+        old.unlink()
+    return target
+
+
+def restore_database(backup: Path, db_path: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    tmp = db_path.with_suffix(".restoring")
+    shutil.copyfile(backup, tmp)
+    tmp.replace(db_path)
+
+
+def migrate(engine: Engine, db_path: Path, script_location: Path = MIGRATIONS_DIR) -> Path | None:
+    """Bring the schema to head; copy the file aside first and put it back on failure.
+
+    Returns the backup made, or None when nothing needed doing.
+    """
+    cfg = _alembic_config(script_location)
+    script = ScriptDirectory.from_config(cfg)
+    head = script.get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current == head:
+        return None
+    if current is not None and current not in {r.revision for r in script.walk_revisions()}:
+        raise StoreError(
+            "数据库由更新版本的 FieldCheck 创建，本版本无法使用",
+            "请安装最新版本的 FieldCheck 后再打开",
+        )
+    # A fresh file holds nothing to lose; any other gets copied aside first.
+    backup = backup_database(db_path, f"before-{head}") if current is not None else None
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except Exception as exc:
+        engine.dispose()
+        if backup is None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        else:
+            restore_database(backup, db_path)
+        raise StoreError(
+            f"数据库升级失败，已恢复为升级前的状态（{type(exc).__name__}: {exc}）",
+            f"数据未受影响；请把备份 {backup or db_path} 发给技术支持，并继续使用旧版本程序",
+        ) from exc
+    return backup
+
+
+class Store:
+    """An opened data folder: the database, the photo folder, this device's id."""
+
+    def __init__(self, data_dir: Path, engine: Engine, device: str) -> None:
+        self.data_dir = data_dir
+        self.db_path = data_dir / DB_FILENAME
+        self.photos_dir = data_dir / "photos"
+        self.engine = engine
+        self.device_id = device
+        self.clock: Callable[[], datetime] | None = None  # tests inject a fixed clock
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def session(self, actor: str | None = None, label: str = "") -> Session:
+        s = self._sessions()
+        s.info.update(device_id=self.device_id, actor=actor, label=label, clock=self.clock)
+        return s
+
+    @contextmanager
+    def transaction(self, actor: str | None = None, label: str = "") -> Iterator[Session]:
+        """One unit of work: committed (and on disk) when the block ends, else rolled back."""
+        with self.session(actor, label) as s, s.begin():
+            yield s
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(data_dir: Path) -> Store:
+    """Check, back up, migrate and open the store in `data_dir`."""
+    db_path = data_dir / DB_FILENAME
+    quick_check(db_path)
+    engine = make_engine(db_path)
+    try:
+        migrate(engine, db_path)
+    except StoreError:
+        engine.dispose()
+        raise
+    return Store(data_dir, engine, device_id(data_dir))

@@ -1,0 +1,87 @@
+"""Shared fixtures: a fresh store in tmp_path per test, a controllable clock, a team."""
+from __future__ import annotations
+
+import os
+
+# Before any QApplication exists (STYLE.md pattern 6).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from datetime import datetime, timedelta, timezone  # noqa: E402
+
+import pytest  # noqa: E402
+
+from models.enterprise_rules import EnterpriseInput, create_enterprise, credit_check_char  # noqa: E402
+from models.inspection_rules import NewInspection, start_inspection  # noqa: E402
+from models.registry import Inspector  # noqa: E402
+from models.startup import start_store  # noqa: E402
+
+T0 = datetime(2026, 11, 2, 1, 30, tzinfo=timezone.utc)  # 09:30 in Beijing
+
+
+def valid_credit_code(body: str) -> str:
+    """An 18-character code with a correct check character, from 17 characters."""
+    assert len(body) == 17
+    return body + credit_check_char(body)
+
+
+class Clock:
+    """A clock tests move by hand instead of sleeping."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path, monkeypatch):
+    """No test may touch the real user data folder."""
+    monkeypatch.setenv("FIELDCHECK_DATA_DIR", str(tmp_path / "default-data"))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path, clock):
+    s = start_store(tmp_path / "data")
+    s.clock = clock
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def team(store):
+    """Two inspectors with certificate numbers, as ids."""
+    with store.transaction() as s:
+        people = [Inspector(name="张卫东", certificate_no="43038120001"),
+                  Inspector(name="李晓红", certificate_no="43038120002")]
+        s.add_all(people)
+        s.flush()
+        return [p.id for p in people]
+
+
+def make_enterprise(store, **overrides):
+    data = dict(name="湘乡市测试木业有限公司", credit_code=valid_credit_code("91430381MA4L12345"),
+                address="湘乡市工业园 1 号", legal_representative="陈建国",
+                representative_post="总经理", phone="13907321234", has_dust=True)
+    data.update(overrides)
+    with store.transaction() as s:
+        return create_enterprise(s, EnterpriseInput(**data)).id
+
+
+@pytest.fixture
+def enterprise_id(store):
+    return make_enterprise(store)
+
+
+@pytest.fixture
+def inspection_id(store, enterprise_id, team, clock):
+    with store.transaction() as s:
+        return start_inspection(s, NewInspection(enterprise_id, team, "木工车间", clock())).id

@@ -22,7 +22,8 @@ from models.inspection import (Answer, Hazard, Inspection, InspectionChecklist,
 _FROZEN_WITH_INSPECTION = (Answer, Photo, InspectionInspector, InspectionChecklist)
 # What may still change on a hazard of a finalized inspection: its life after the visit.
 HAZARD_LIFECYCLE_KEYS = {"status", "closed_at"}
-_IGNORED_KEYS = {"updated_at"}
+# Where the team stands in the walk is screen state, not an enforcement fact: not audited.
+_IGNORED_KEYS = {"updated_at", "current_item_id"}
 
 
 def session_now(session: Session) -> datetime:

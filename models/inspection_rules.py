@@ -164,6 +164,27 @@ def answer_item(session: Session, inspection_id: uuid.UUID, item_id: uuid.UUID,
     return answer
 
 
+def save_note(session: Session, inspection_id: uuid.UUID, item_id: uuid.UUID, note: str) -> Answer:
+    """Change the note of an answered item without touching its result."""
+    editable_inspection(session, inspection_id)
+    answer = session.scalar(select(Answer).where(Answer.inspection_id == inspection_id,
+                                                 Answer.item_id == item_id))
+    if answer is None:
+        raise ValidationError("请先选择检查结果（符合 / 不符合 / 不适用），再填写说明")
+    if answer.note != note.strip():
+        answer.note = note.strip()
+        session.flush()
+    return answer
+
+
+def set_current_item(session: Session, inspection_id: uuid.UUID, item_id: uuid.UUID) -> None:
+    """Remember where the team is, so a restart resumes at the same item."""
+    inspection = get_inspection(session, inspection_id)
+    if not inspection.is_finalized and inspection.current_item_id != item_id:
+        inspection.current_item_id = item_id
+        session.flush()
+
+
 def update_hazard(session: Session, hazard_id: uuid.UUID, *, description: str | None = None,
                   rectification: str | None = None, deadline: date | None = None) -> Hazard:
     """Edit what the order will say about a hazard, before the inspection is finalized."""
@@ -191,22 +212,30 @@ def update_hazard(session: Session, hazard_id: uuid.UUID, *, description: str | 
     return hazard
 
 
-def finalize_problems(session: Session, inspection: Inspection) -> list[str]:
+@dataclass(frozen=True)
+class Blocker:
+    """One thing that stands in the way of finalizing; `item_id` lets the UI jump to it."""
+
+    text: str
+    item_id: uuid.UUID | None = None
+
+
+def finalize_blockers(session: Session, inspection: Inspection) -> list[Blocker]:
     """Everything that stands in the way of finalizing, each as a line for the user."""
-    problems = []
+    blockers = []
     if len(inspection.team) < 2:
-        problems.append("现场检查须有至少两名执法人员")
-    problems += [f"执法人员 {m.inspector.name} 没有执法证号"
+        blockers.append(Blocker("现场检查须有至少两名执法人员"))
+    blockers += [Blocker(f"执法人员 {m.inspector.name} 没有执法证号")
                  for m in inspection.team if not m.inspector.certificate_no.strip()]
     if not inspection.place.strip():
-        problems.append("未填写检查场所")
+        blockers.append(Blocker("未填写检查场所"))
     answered = {a.item_id for a in inspection.answers}
-    problems += [f"未回答：{item.code} {item.question}"
+    blockers += [Blocker(f"未回答：{item.code} {item.question}", item.id)
                  for item in inspection_items(session, inspection.id) if item.id not in answered]
     for hazard in inspection.hazards:
         if hazard.status == HazardStatus.OPEN and not hazard.rectification.strip():
-            problems.append(f"隐患“{hazard.description[:20]}”缺少整改要求")
-    return problems
+            blockers.append(Blocker(f"隐患“{hazard.description[:20]}”缺少整改要求", hazard.item_id))
+    return blockers
 
 
 def _next_case_serial(session: Session, year: int) -> int:
@@ -220,9 +249,9 @@ def finalize_inspection(session: Session, inspection_id: uuid.UUID,
                         ended_at: datetime | None = None) -> Inspection:
     """Close the inspection for good: refused with the full list of what is missing."""
     inspection = editable_inspection(session, inspection_id)
-    problems = finalize_problems(session, inspection)
-    if problems:
-        raise ValidationError("检查尚不能定稿", problems, "请补全以上内容后再定稿")
+    blockers = finalize_blockers(session, inspection)
+    if blockers:
+        raise ValidationError("检查尚不能定稿", [b.text for b in blockers], "请补全以上内容后再定稿")
     now = session_now(session)
     inspection.ended_at = ended_at or inspection.ended_at or now
     inspection.case_year = local_date(inspection.started_at).year

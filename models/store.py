@@ -56,12 +56,24 @@ def quick_check(db_path: Path) -> None:
 
 def _damaged(db_path: Path, detail: str) -> StoreError:
     backups = sorted((db_path.parent / "backups").glob("*.db"))
-    where = f"最近的备份在 {backups[-1]}" if backups else "备份文件夹中没有可用备份"
+    restore = (f"最近的备份在 {backups[-1]}，可将它复制为 fieldcheck.db 后重新启动，或联系技术支持"
+               if backups else "备份文件夹中没有可用备份，请联系技术支持")
     return StoreError(
         f"数据库文件已损坏，无法打开：{db_path}（{detail}）",
-        f"请先退出程序，把该文件复制保存（供技术支持分析）；{where}，"
-        "可将备份复制为 fieldcheck.db 后重新启动，或联系技术支持",
+        f"请先退出程序，把该文件复制保存（供技术支持分析）；{restore}",
     )
+
+
+def _one_line(exc: BaseException) -> str:
+    """The driver's own message, first line only (SQLAlchemy appends the SQL and a link)."""
+    inner = getattr(exc, "orig", None) or exc
+    lines = str(inner).strip().splitlines()
+    return f"{type(inner).__name__}: {lines[0] if lines else ''}"
+
+
+def _has_tables(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar())
 
 
 def _alembic_config(script_location: Path) -> Config:
@@ -112,8 +124,8 @@ def migrate(engine: Engine, db_path: Path, script_location: Path = MIGRATIONS_DI
             "数据库由更新版本的 FieldCheck 创建，本版本无法使用",
             "请安装最新版本的 FieldCheck 后再打开",
         )
-    # A fresh file holds nothing to lose; any other gets copied aside first.
-    backup = backup_database(db_path, f"before-{head}") if current is not None else None
+    # Only a file with no tables at all holds nothing to lose; any other is copied aside first.
+    backup = backup_database(db_path, f"before-{head}") if _has_tables(engine) else None
     try:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -126,7 +138,7 @@ def migrate(engine: Engine, db_path: Path, script_location: Path = MIGRATIONS_DI
         else:
             restore_database(backup, db_path)
         raise StoreError(
-            f"数据库升级失败，已恢复为升级前的状态（{type(exc).__name__}: {exc}）",
+            f"数据库升级失败，已恢复为升级前的状态（{_one_line(exc)}）",
             f"数据未受影响；请把备份 {backup or db_path} 发给技术支持，并继续使用旧版本程序",
         ) from exc
     return backup

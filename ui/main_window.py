@@ -1,0 +1,120 @@
+"""The main window: a navigation column on the left, the current page on the right."""
+from __future__ import annotations
+
+import uuid
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QMainWindow, QPushButton,
+                               QStackedWidget, QVBoxLayout, QWidget)
+
+from models.store import Store
+
+MIN_SIZE = (1280, 700)  # fits a 1366×768 laptop with the task bar
+
+
+class MainWindow(QMainWindow):
+    """Owns navigation; pages call back into it to move the user along."""
+
+    inspection_opened = Signal(object)  # inspection id
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.setWindowTitle("工贸安全现场检查 FieldCheck")
+        self.setMinimumSize(1000, 640)
+        self.resize(*MIN_SIZE)
+        self.stack = QStackedWidget()
+        self._pages: dict[str, QWidget] = {}
+        self._nav = QButtonGroup(self)
+        body = QWidget()
+        layout = QHBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._build_nav())
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(body)
+        self.statusBar().showMessage(f"数据文件夹：{store.data_dir}")
+        self.show_inspections()
+
+    def _build_nav(self) -> QWidget:
+        column = QWidget()
+        column.setFixedWidth(190)
+        column.setStyleSheet("background: #eceff1;")
+        layout = QVBoxLayout(column)
+        title = QLabel("工贸安全\n现场检查")
+        title.setProperty("role", "title")
+        layout.addWidget(title)
+        for key, text, slot in (("inspections", "检查", self.show_inspections),
+                                ("enterprises", "企业台账", self.show_enterprises),
+                                ("settings", "设置", self.show_settings)):
+            button = QPushButton(text)
+            button.setProperty("role", "nav")
+            button.setCheckable(True)
+            button.setObjectName(f"nav_{key}")
+            button.clicked.connect(slot)
+            self._nav.addButton(button)
+            layout.addWidget(button)
+        new = QPushButton("＋ 新建检查")
+        new.setObjectName("nav_new_inspection")
+        new.setProperty("role", "primary")
+        new.setMinimumHeight(52)
+        new.clicked.connect(lambda: self.new_inspection())
+        layout.addSpacing(12)
+        layout.addWidget(new)
+        layout.addStretch()
+        return column
+
+    def _check_nav(self, key: str) -> None:
+        button = self.findChild(QPushButton, f"nav_{key}")
+        if button is not None:
+            button.setChecked(True)
+
+    def _show(self, key: str, factory) -> QWidget:
+        page = self._pages.get(key)
+        if page is None:
+            page = factory()
+            self._pages[key] = page
+            self.stack.addWidget(page)
+        elif hasattr(page, "refresh"):
+            page.refresh()
+        self.stack.setCurrentWidget(page)
+        return page
+
+    def _close_page(self, key: str) -> None:
+        page = self._pages.pop(key, None)
+        if page is not None:
+            self.stack.removeWidget(page)
+            page.deleteLater()
+
+    # Navigation — pages call these.
+    def show_inspections(self) -> None:
+        from ui.inspections_page import InspectionsPage
+        self._check_nav("inspections")
+        self._show("inspections", lambda: InspectionsPage(self.store, self))
+
+    def show_enterprises(self) -> None:
+        from ui.enterprise_page import EnterprisePage
+        self._check_nav("enterprises")
+        self._show("enterprises", lambda: EnterprisePage(self.store, self))
+
+    def show_settings(self) -> None:
+        from ui.settings_dialog import SettingsDialog
+        SettingsDialog(self.store, self).exec()
+        self._check_nav("inspections")
+
+    def new_inspection(self, enterprise_id: uuid.UUID | None = None) -> None:
+        from ui.new_inspection_dialog import NewInspectionDialog
+        dialog = NewInspectionDialog(self.store, self, enterprise_id=enterprise_id)
+        if dialog.exec() and dialog.inspection_id is not None:
+            self.open_inspection(dialog.inspection_id)
+
+    def open_inspection(self, inspection_id: uuid.UUID, item_id: uuid.UUID | None = None) -> None:
+        from ui.walk_page import WalkPage
+        self._close_page("walk")
+        page = self._show("walk", lambda: WalkPage(self.store, inspection_id, self))
+        if item_id is not None:
+            page.go_to_item(item_id)
+        self._nav.setExclusive(False)
+        for b in self._nav.buttons():
+            b.setChecked(False)
+        self._nav.setExclusive(True)
+        self.inspection_opened.emit(inspection_id)

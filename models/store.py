@@ -13,6 +13,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.errors import StoreError
@@ -144,6 +145,24 @@ def migrate(engine: Engine, db_path: Path, script_location: Path = MIGRATIONS_DI
     return backup
 
 
+_KNOWN_STORAGE = (
+    ("full", "磁盘空间已满，刚才的修改没有保存", "请删除不需要的文件、腾出空间后重试；已保存的数据不受影响"),
+    ("readonly", "数据文件夹只读，刚才的修改没有保存", "请把数据文件夹放到可写的位置（或用 --data-dir 指定）后重试"),
+    ("read-only", "数据文件夹只读，刚才的修改没有保存", "请把数据文件夹放到可写的位置（或用 --data-dir 指定）后重试"),
+    ("locked", "数据库正被另一个 FieldCheck 窗口使用", "请关闭其他 FieldCheck 窗口后重试"),
+    ("disk i/o", "读写磁盘出错，刚才的修改没有保存", "请检查U盘或硬盘是否已拔出，然后重试"),
+)
+
+
+def known_storage_error(exc: OperationalError) -> StoreError | None:
+    """The user's environment (disk full, read-only, locked) as a StoreError; None for our bugs."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    for needle, message, hint in _KNOWN_STORAGE:
+        if needle in text:
+            return StoreError(message, hint)
+    return None
+
+
 class Store:
     """An opened data folder: the database, the photo folder, this device's id."""
 
@@ -164,8 +183,14 @@ class Store:
     @contextmanager
     def transaction(self, actor: str | None = None, label: str = "") -> Iterator[Session]:
         """One unit of work: committed (and on disk) when the block ends, else rolled back."""
-        with self.session(actor, label) as s, s.begin():
-            yield s
+        try:
+            with self.session(actor, label) as s, s.begin():
+                yield s
+        except OperationalError as exc:
+            known = known_storage_error(exc)
+            if known is None:
+                raise
+            raise known from exc
 
     def close(self) -> None:
         self.engine.dispose()

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from models.checklist import Checklist, ChecklistItem
 from models.inspection import (Answer, AnswerResult, Hazard, HazardStatus, Inspection,
@@ -40,8 +40,8 @@ def walk_items(session: Session, inspection_id: uuid.UUID) -> list[WalkItem]:
     answers = {a.item_id: a for a in session.scalars(
         select(Answer).where(Answer.inspection_id == inspection_id))}
     hazards = {h.item_id: h for h in session.scalars(
-        select(Hazard).where(Hazard.inspection_id == inspection_id,
-                             Hazard.status != HazardStatus.WITHDRAWN))}
+        select(Hazard).options(selectinload(Hazard.item))
+        .where(Hazard.inspection_id == inspection_id, Hazard.status != HazardStatus.WITHDRAWN))}
     photos = dict(session.execute(
         select(Answer.item_id, func.count(Photo.id))
         .join(Photo, Photo.answer_id == Answer.id)

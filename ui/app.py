@@ -1,74 +1,67 @@
-"""Starting the GUI: open the store, show the main window, turn errors into dialogs."""
+"""Starting the GUI: open the store, first-run setup, offer to resume, turn errors into dialogs."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from models.errors import FieldCheckError
 from models.store import Store
+from models.walk_queries import resume_candidate
+from ui.messages import confirm
+from ui.style import apply_style
 
 log = logging.getLogger("fieldcheck")
+# Benchmarks and smoke checks: quit as soon as the main window is on screen.
+EXIT_AFTER_SHOW = "FIELDCHECK_EXIT_AFTER_SHOW"
 
 
 def install_error_hook(log_file: Path) -> None:
     """Our bugs: log them to the data folder and show a dialog — the app does not vanish."""
-    logging.basicConfig(filename=log_file, level=logging.INFO, encoding="utf-8",
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
 
     def hook(exc_type, exc, tb):
-        text = "".join(traceback.format_exception(exc_type, exc, tb))
-        log.error("未处理的程序错误\n%s", text)
-        if QApplication.instance() is not None:
-            QMessageBox.critical(
-                None, "程序错误",
-                f"程序内部出错：{exc}\n\n已记录到日志 {log_file}。"
-                "已录入的数据都已保存；请把该日志发给技术支持。")
+        log.error("未处理的程序错误\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        if isinstance(exc, FieldCheckError):  # the user's situation, missed by a widget
+            QMessageBox.warning(None, "无法完成操作", exc.text())
+            return
+        QMessageBox.critical(
+            None, "程序错误",
+            f"程序内部出错：{exc_type.__name__}: {exc}\n\n已记录到日志 {log_file}。\n"
+            "已录入的数据都已保存，可以继续使用；请把该日志发给技术支持。")
 
     sys.excepthook = hook
 
 
-class MainWindow(QMainWindow):
-    """Placeholder home screen until the inspection UI lands."""
-
-    def __init__(self, store: Store) -> None:
-        super().__init__()
-        self.store = store
-        self.setWindowTitle("工贸安全现场检查 FieldCheck")
-        self.resize(1280, 720)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        title = QLabel("工贸安全现场检查")
-        title.setFont(QFont(title.font().family(), 24, QFont.Weight.Bold))
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.summary = QLabel()
-        self.summary.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addStretch()
-        layout.addWidget(title)
-        layout.addWidget(self.summary)
-        layout.addStretch()
-        self.setCentralWidget(body)
-        self.refresh()
-
-    def refresh(self) -> None:
-        from models.reports import status_summary
-        with self.store.session() as s:
-            summary = status_summary(s)
-        self.summary.setText(
-            f"企业 {summary['enterprises']} 家 · 检查 {sum(summary['inspections'].values())} 次 · "
-            f"数据文件夹 {self.store.data_dir}")
+def offer_resume(store: Store, window) -> None:
+    """After a crash or a normal close mid-inspection, offer to go on where the team stopped."""
+    with store.session() as s:
+        inspection = resume_candidate(s)
+        if inspection is None:
+            return
+        name, started = inspection.enterprise.name, inspection.started_at.astimezone()
+        inspection_id, item_id = inspection.id, inspection.current_item_id
+    text = (f"{name} 的现场检查（{started:%Y年%m月%d日 %H:%M} 开始）尚未完成。\n"
+            "已录入的内容都已保存。是否从上次停下的检查项继续？")
+    if confirm(window, "继续未完成的检查", text, yes="继续检查", no="稍后"):
+        window.open_inspection(inspection_id, item_id)
 
 
 def run_gui(data_dir: str | None) -> int:
     from models.startup import start_store
+    from ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("FieldCheck")
+    apply_style(app)
     try:
         store = start_store(data_dir)
     except FieldCheckError as exc:
@@ -77,7 +70,17 @@ def run_gui(data_dir: str | None) -> int:
     install_error_hook(store.data_dir / "fieldcheck.log")
     window = MainWindow(store)
     window.show()
+    if os.environ.get(EXIT_AFTER_SHOW):
+        QTimer.singleShot(0, app.quit)
+    else:
+        QTimer.singleShot(0, lambda: _after_show(store, window))
     try:
         return app.exec()
     finally:
         store.close()
+
+
+def _after_show(store: Store, window) -> None:
+    from ui.first_run import maybe_run_first_setup
+    maybe_run_first_setup(store, window)
+    offer_resume(store, window)

@@ -85,6 +85,12 @@ class MainWindow(QMainWindow):
             self.stack.removeWidget(page)
             page.deleteLater()
 
+    def closeEvent(self, event) -> None:
+        for page in self._pages.values():
+            if hasattr(page, "save_pending"):
+                page.save_pending()
+        super().closeEvent(event)
+
     # Navigation — pages call these.
     def show_inspections(self) -> None:
         from ui.inspections_page import InspectionsPage

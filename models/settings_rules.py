@@ -1,0 +1,164 @@
+"""The agency's settings and its inspectors, plus the choices offered when starting an inspection.
+
+Functions take a session owned by the caller and raise `ValidationError`s with Chinese text.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from checklists.loader import latest_checklists
+from models.checklist import ChecklistItem
+from models.enterprise_rules import default_checklist_codes
+from models.errors import NotFoundError, ValidationError
+from models.registry import AgencySettings, Enterprise, Inspector
+
+REGION_SHORT_MAX = 10
+DUE_DAYS_RANGE = (1, 90)
+
+
+def get_agency_settings(session: Session) -> AgencySettings:
+    """The single settings row, created with defaults when missing."""
+    settings = session.scalar(select(AgencySettings))
+    if settings is None:
+        # Column defaults apply only at flush; set them here so the caller sees them at once.
+        settings = AgencySettings(agency_name="", region_short="", reconsideration_government="",
+                                  court="", reinspection_due_days=10, serial_start=1)
+        session.add(settings)
+        session.flush()
+    return settings
+
+
+def agency_problems(*, agency_name: str, region_short: str, reinspection_due_days: int = 10,
+                    serial_start: int = 1) -> dict[str, str]:
+    """Each invalid settings field with the reason, for showing next to the field."""
+    problems: dict[str, str] = {}
+    if not agency_name.strip():
+        problems["agency_name"] = "请填写执法机关名称"
+    region = region_short.strip()
+    if not region:
+        problems["region_short"] = "请填写文书编号用的简称，例如 湘乡"
+    elif len(region) > REGION_SHORT_MAX:
+        problems["region_short"] = f"文书编号简称不能超过 {REGION_SHORT_MAX} 个字"
+    low, high = DUE_DAYS_RANGE
+    if not low <= reinspection_due_days <= high:
+        problems["reinspection_due_days"] = f"复查提醒天数应在 {low}～{high} 天之间"
+    if serial_start < 1:
+        problems["serial_start"] = "文书起始编号应不小于 1"
+    return problems
+
+
+def save_agency_settings(session: Session, *, agency_name: str, region_short: str,
+                         reconsideration_government: str, court: str,
+                         reinspection_due_days: int = 10, serial_start: int = 1) -> AgencySettings:
+    problems = agency_problems(agency_name=agency_name, region_short=region_short,
+                               reinspection_due_days=reinspection_due_days, serial_start=serial_start)
+    if problems:
+        raise ValidationError("执法机关设置有误", list(problems.values()))
+    settings = get_agency_settings(session)
+    values = dict(agency_name=agency_name.strip(), region_short=region_short.strip(),
+                  reconsideration_government=reconsideration_government.strip(),
+                  court=court.strip(), reinspection_due_days=reinspection_due_days,
+                  serial_start=serial_start)
+    for key, value in values.items():
+        if getattr(settings, key) != value:  # unchanged fields make no audit noise
+            setattr(settings, key, value)
+    session.flush()
+    return settings
+
+
+def list_inspectors(session: Session, active_only: bool = True) -> list[Inspector]:
+    query = select(Inspector).order_by(Inspector.created_at, Inspector.name)
+    if active_only:
+        query = query.where(Inspector.active.is_(True))
+    return list(session.scalars(query))
+
+
+def inspector_problems(session: Session, name: str, certificate_no: str,
+                       own_id: uuid.UUID | None = None) -> dict[str, str]:
+    """Each invalid inspector field with the reason; a certificate number names its holder."""
+    problems: dict[str, str] = {}
+    if not name.strip():
+        problems["name"] = "请填写执法人员姓名"
+    cert = certificate_no.strip()
+    if not cert:
+        problems["certificate_no"] = "请填写执法证号"
+    else:
+        holder = session.scalar(select(Inspector).where(Inspector.certificate_no == cert))
+        if holder is not None and holder.id != own_id:
+            problems["certificate_no"] = f"执法证号 {cert} 已登记给 {holder.name}"
+    return problems
+
+
+def _check_inspector(session: Session, name: str, certificate_no: str,
+                     own_id: uuid.UUID | None) -> None:
+    problems = inspector_problems(session, name, certificate_no, own_id)
+    if problems:
+        raise ValidationError("执法人员信息有误", list(problems.values()))
+
+
+def add_inspector(session: Session, name: str, certificate_no: str) -> Inspector:
+    _check_inspector(session, name, certificate_no, None)
+    person = Inspector(name=name.strip(), certificate_no=certificate_no.strip(), active=True)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def update_inspector(session: Session, inspector_id: uuid.UUID, name: str, certificate_no: str,
+                     active: bool) -> Inspector:
+    person = session.get(Inspector, inspector_id)
+    if person is None:
+        raise NotFoundError("找不到该执法人员", "请重新打开设置")
+    _check_inspector(session, name, certificate_no, inspector_id)
+    for key, value in (("name", name.strip()), ("certificate_no", certificate_no.strip()),
+                       ("active", active)):
+        if getattr(person, key) != value:
+            setattr(person, key, value)
+    session.flush()
+    return person
+
+
+def setup_needed(session: Session) -> bool:
+    """True until the agency is named and two active inspectors hold certificate numbers."""
+    name = session.scalar(select(AgencySettings.agency_name))
+    certified = session.scalar(select(func.count()).select_from(Inspector).where(
+        Inspector.active.is_(True), func.trim(Inspector.certificate_no) != ""))
+    return not (name or "").strip() or certified < 2
+
+
+# Choices offered by the new-inspection dialog.
+
+@dataclass(frozen=True)
+class EnterpriseChoice:
+    id: uuid.UUID
+    name: str
+    credit_code: str
+    address: str
+    checklist_codes: tuple[str, ...]  # preselected from the enterprise's hazard flags
+
+
+@dataclass(frozen=True)
+class ChecklistChoice:
+    code: str
+    title: str
+    item_count: int
+
+
+def enterprise_choices(session: Session) -> list[EnterpriseChoice]:
+    return [EnterpriseChoice(e.id, e.name, e.credit_code, e.address,
+                             tuple(default_checklist_codes(e)))
+            for e in session.scalars(select(Enterprise).order_by(Enterprise.name))]
+
+
+def checklist_choices(session: Session) -> list[ChecklistChoice]:
+    """The newest version of each checklist, in the order of the default selection."""
+    latest = latest_checklists(session)
+    counts = dict(session.execute(
+        select(ChecklistItem.checklist_id, func.count()).group_by(ChecklistItem.checklist_id)).all())
+    order = ["dust", "confined_space", "ammonia", "general"]
+    codes = sorted(latest, key=lambda c: (order.index(c) if c in order else len(order), c))
+    return [ChecklistChoice(c, latest[c].title, counts.get(latest[c].id, 0)) for c in codes]

@@ -1,0 +1,372 @@
+"""Settings, first-start setup and the new-inspection dialog, used as a user would."""
+import re
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QInputMethodEvent
+from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QPushButton
+from sqlalchemy import select
+
+from models.audit import AuditEvent
+from models.demo import build_demo
+from models.inspection import Inspection
+from models.registry import AgencySettings, Inspector
+from models.settings_rules import (EnterpriseChoice, add_inspector, get_agency_settings,
+                                   list_inspectors, save_agency_settings, setup_needed)
+from tests.conftest import T0, make_enterprise, valid_credit_code
+from ui.first_run import FirstRunDialog, maybe_run_first_setup
+from ui.new_inspection_dialog import EnterpriseListModel, InspectorPickModel, NewInspectionDialog
+from ui.settings_dialog import InspectorRow, InspectorTableModel, SettingsDialog
+
+# Qt's offscreen platform warns whenever a shown window's layout sets its minimum size.
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+AGENCY = dict(agency_name="湘乡市应急管理局", region_short="湘乡",
+              reconsideration_government="湘乡市人民政府", court="湘乡市人民法院")
+
+
+def type_text(qtbot, widget, text):
+    """Type like a user: ASCII as key presses, Chinese as a committed input-method phrase.
+
+    (QTest.keyClicks aborts on non-ASCII characters.)
+    """
+    for run in re.findall(r"[\x00-\x7f]+|[^\x00-\x7f]+", text):
+        if run.isascii():
+            qtbot.keyClicks(widget, run)
+        else:
+            event = QInputMethodEvent("", [])
+            event.setCommitString(run)
+            QApplication.sendEvent(widget, event)
+
+
+def click(qtbot, button):
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def when_modal_opens(act):
+    """Run `act(dialog)` on the next modal dialog, from inside its exec() loop."""
+    seen = []
+
+    def poll():
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(10, poll)
+            return
+        seen.append(dialog)
+        act(dialog)
+    QTimer.singleShot(0, poll)
+    return seen
+
+
+def fill_inspector_dialog(qtbot, name, cert):
+    def act(dialog):
+        fields = dialog.findChildren(QLineEdit)
+        fields[0].clear()
+        type_text(qtbot, fields[0], name)
+        fields[1].clear()
+        type_text(qtbot, fields[1], cert)
+        qtbot.keyClick(fields[1], Qt.Key.Key_Return)  # Enter accepts
+        if dialog.isVisible():  # refused: record what it says, then cancel
+            act.errors = [label.text() for label in dialog.findChildren(type(dialog.name_error))
+                          if label.isVisible() and label.property("role") == "fieldError"]
+            dialog.reject()
+    act.errors = []
+    when_modal_opens(act)
+    return act
+
+
+# Qt models
+
+def test_inspector_table_model(qtmodeltester):
+    """The inspector table shows name, certificate and whether the person is in service."""
+    model = InspectorTableModel()
+    model.set_rows([InspectorRow(uuid.uuid4(), "张卫东", "43038120001"),
+                    InspectorRow(uuid.uuid4(), "李晓红", "43038120002", active=False)])
+    qtmodeltester.check(model)
+    cells = [[model.index(r, c).data() for c in range(model.columnCount())] for r in range(2)]
+    assert cells == [["张卫东", "43038120001", "在用"], ["李晓红", "43038120002", "已停用"]]
+    assert model.headerData(model.COL_CERTIFICATE, Qt.Orientation.Horizontal) == "执法证号"
+
+
+def test_enterprise_list_model(qtmodeltester):
+    """Each enterprise shows its name over its credit code and address."""
+    model = EnterpriseListModel()
+    model.set_rows([EnterpriseChoice(uuid.uuid4(), "湘乡市恒达木业有限公司", "91430381MA4L0DEM07",
+                                     "木业路 8 号", ("dust", "general"))])
+    qtmodeltester.check(model)
+    assert model.index(0, 0).data() == "湘乡市恒达木业有限公司\n91430381MA4L0DEM07　木业路 8 号"
+
+
+def test_inspector_pick_model(qtmodeltester):
+    """Checking people records them in the order they were checked."""
+    people = [SimpleNamespace(id=uuid.uuid4(), name=n, certificate_no=c)
+              for n, c in (("张卫东", "1"), ("李晓红", "2"), ("王建军", "3"))]
+    model = InspectorPickModel()
+    model.set_rows(people)
+    qtmodeltester.check(model)
+    model.setData(model.index(2, 0), Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
+    model.setData(model.index(0, 0), Qt.CheckState.Checked, Qt.ItemDataRole.CheckStateRole)
+    assert model.checked == [people[2].id, people[0].id]
+    assert model.index(0, 0).data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
+    model.setData(model.index(2, 0), Qt.CheckState.Unchecked, Qt.ItemDataRole.CheckStateRole)
+    assert model.checked == [people[0].id]
+    assert model.index(1, 0).data() == "李晓红　执法证号 2"
+
+
+# 设置
+
+def test_settings_are_saved_and_shown_again(qtbot, store):
+    """What is typed in 设置 is stored and shown the next time the dialog opens."""
+    dialog = SettingsDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    for field, text in ((dialog.agency_name, "湘乡市应急管理局"), (dialog.region_short, "湘乡"),
+                        (dialog.government, "湘乡市人民政府"), (dialog.court, "湘乡市人民法院")):
+        type_text(qtbot, field, text)
+    dialog.serial_start.setValue(501)
+    click(qtbot, dialog.save_button)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    with store.session() as s:
+        settings = get_agency_settings(s)
+        assert (settings.agency_name, settings.region_short, settings.serial_start) == (
+            "湘乡市应急管理局", "湘乡", 501)
+    again = SettingsDialog(store)
+    qtbot.addWidget(again)
+    assert again.court.text() == "湘乡市人民法院"
+    assert again.serial_start.value() == 501
+
+
+def test_settings_without_agency_name_say_so_and_store_nothing(qtbot, store):
+    """An empty agency name is named next to the field; nothing is saved."""
+    dialog = SettingsDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    type_text(qtbot, dialog.region_short, "湘乡")
+    click(qtbot, dialog.save_button)
+    assert dialog.isVisible()
+    assert dialog.errors["agency_name"].isVisible()
+    assert dialog.errors["agency_name"].text() == "请填写执法机关名称"
+    with store.session() as s:
+        assert s.scalar(select(AgencySettings)) is None
+
+
+def test_inspectors_are_added_edited_and_deactivated(qtbot, store, team):
+    """Adding, renaming and deactivating people in 设置 is stored on 保存."""
+    with store.transaction() as s:
+        save_agency_settings(s, **AGENCY)
+    dialog = SettingsDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.tabs.setCurrentIndex(1)
+    fill_inspector_dialog(qtbot, "王建军", "43038120003")
+    click(qtbot, dialog.add_button)
+    assert [r.name for r in dialog.people.rows] == ["张卫东", "李晓红", "王建军"]
+    dialog.table.selectRow(1)
+    click(qtbot, dialog.toggle_button)
+    assert dialog.people.index(1, dialog.people.COL_ACTIVE).data() == "已停用"
+    assert dialog.toggle_button.text() == "重新启用"
+    dialog.table.selectRow(0)
+    fill_inspector_dialog(qtbot, "张卫国", "43038120001")
+    click(qtbot, dialog.edit_button)
+    click(qtbot, dialog.save_button)
+    with store.session() as s:
+        active = [(p.name, p.certificate_no) for p in list_inspectors(s)]
+    assert active == [("张卫国", "43038120001"), ("王建军", "43038120003")]
+
+
+def test_duplicate_certificate_is_refused_with_holder(qtbot, store, team):
+    """A certificate number already held is refused, naming the holder; nothing is added."""
+    dialog = SettingsDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    refused = fill_inspector_dialog(qtbot, "王建军", "43038120002")
+    click(qtbot, dialog.add_button)
+    assert refused.errors == ["执法证号 43038120002 已登记给 李晓红"]
+    assert len(dialog.people.rows) == 2
+
+
+# 首次使用
+
+def test_no_setup_dialog_for_a_demo_store(qtbot, store):
+    """With the demo data in place, the app starts without asking for a setup."""
+    build_demo(store)
+    seen = when_modal_opens(lambda d: d.reject())
+    maybe_run_first_setup(store)
+    qtbot.wait(50)
+    assert seen == []
+
+
+def test_setup_dialog_at_first_start_can_be_postponed(qtbot, store):
+    """A fresh store asks for the setup; 稍后设置 closes it and stores nothing."""
+    def later(dialog):
+        click(qtbot, next(b for b in dialog.findChildren(QPushButton) if b.text() == "稍后设置"))
+    seen = when_modal_opens(later)
+    maybe_run_first_setup(store)
+    assert [type(d) for d in seen] == [FirstRunDialog]
+    with store.session() as s:
+        assert setup_needed(s)
+
+
+def test_first_run_finish_stores_agency_and_inspectors(qtbot, store):
+    """完成 with the agency and three people stores them; setup is then done."""
+    dialog = FirstRunDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    type_text(qtbot, dialog.agency_name, "湘乡市应急管理局")
+    type_text(qtbot, dialog.region_short, "湘乡")
+    click(qtbot, dialog.add_button)
+    assert len(dialog.rows) == 3
+    for row, (name, cert) in zip(dialog.rows, [("张卫东", "43038120001"), ("李晓红", "43038120002"),
+                                               ("王建军", "43038120003")]):
+        type_text(qtbot, row.name, name)
+        type_text(qtbot, row.certificate_no, cert)
+    click(qtbot, dialog.finish_button)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    with store.session() as s:
+        assert get_agency_settings(s).region_short == "湘乡"
+        assert [p.name for p in list_inspectors(s)] == ["张卫东", "李晓红", "王建军"]
+        assert not setup_needed(s)
+
+
+def test_first_run_with_one_inspector_explains_and_stores_nothing(qtbot, store):
+    """One person is not a team: the dialog says so and nothing is stored."""
+    dialog = FirstRunDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    type_text(qtbot, dialog.agency_name, "湘乡市应急管理局")
+    type_text(qtbot, dialog.region_short, "湘乡")
+    type_text(qtbot, dialog.rows[0].name, "张卫东")
+    type_text(qtbot, dialog.rows[0].certificate_no, "43038120001")
+    type_text(qtbot, dialog.rows[1].name, "李晓红")
+    click(qtbot, dialog.finish_button)
+    assert dialog.isVisible()
+    assert dialog.rows[1].error.text() == "请填写执法证号"
+    assert "请至少填写 2 名执法人员" in dialog.problems.text()
+    with store.session() as s:
+        assert s.scalar(select(Inspector)) is None
+
+
+# 新建检查
+
+@pytest.fixture
+def two_firms(store):
+    wood = make_enterprise(store)  # has_dust
+    cold = make_enterprise(store, name="湘乡市湘味冷链物流有限公司", has_dust=False,
+                           has_ammonia=True, credit_code=valid_credit_code("91430381MA4L99999"))
+    return wood, cold
+
+
+def open_new_inspection(qtbot, store, **kwargs):
+    dialog = NewInspectionDialog(store, **kwargs)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def check_person(qtbot, dialog, row):
+    view = dialog.team_view
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=view.visualRect(dialog.team.index(row, 0)).center())
+
+
+def test_typing_part_of_a_name_filters_and_selects(qtbot, store, team, two_firms):
+    """Typing 木业 leaves one enterprise, picks it and preselects its checklists."""
+    dialog = open_new_inspection(qtbot, store)
+    assert dialog.enterprises.rowCount() == 2
+    type_text(qtbot, dialog.search, "木业")
+    assert [r.name for r in dialog.enterprises.rows] == ["湘乡市测试木业有限公司"]
+    assert dialog.enterprise.id == two_firms[0]
+    assert "湘乡市测试木业有限公司" in dialog.chosen.text()
+    assert dialog.chosen_checklists() == ["dust", "general"]
+
+
+def test_checklists_follow_the_enterprise_and_can_be_changed(qtbot, store, team, two_firms):
+    """Picking the cold store switches to 涉氨制冷 + 通用; the user can still add others."""
+    dialog = open_new_inspection(qtbot, store, enterprise_id=two_firms[0])
+    assert dialog.search.text() == "湘乡市测试木业有限公司"
+    assert dialog.chosen_checklists() == ["dust", "general"]
+    dialog.search.clear()
+    type_text(qtbot, dialog.search, "冷链")
+    assert dialog.chosen_checklists() == ["ammonia", "general"]
+    click(qtbot, dialog.checklist_boxes["confined_space"])
+    assert dialog.chosen_checklists() == ["confined_space", "ammonia", "general"]
+
+
+def test_one_inspector_is_refused_and_nothing_stored(qtbot, store, team, two_firms):
+    """With one person checked, the Chinese rule is shown and no inspection is stored."""
+    dialog = open_new_inspection(qtbot, store, enterprise_id=two_firms[0])
+    check_person(qtbot, dialog, 0)
+    type_text(qtbot, dialog.place, "木工车间")
+    click(qtbot, dialog.start_button)
+    assert dialog.isVisible() and dialog.inspection_id is None
+    assert "现场检查须有至少两名执法人员" in dialog.problems.text()
+    with store.session() as s:
+        assert s.scalar(select(Inspection)) is None
+
+
+def test_start_with_everything_missing_lists_every_problem(qtbot, store, team, two_firms):
+    """Pressing 开始检查 at once lists every missing thing."""
+    dialog = open_new_inspection(qtbot, store)
+    click(qtbot, dialog.start_button)
+    text = dialog.problems.text()
+    for words in ("请选择被检查单位", "至少两名执法人员", "请填写检查场所", "至少选择一张检查表"):
+        assert words in text
+
+
+def test_two_inspectors_start_the_inspection(qtbot, store, team, two_firms):
+    """Two people, a place and the chosen checklists make a stored inspection."""
+    dialog = open_new_inspection(qtbot, store, enterprise_id=two_firms[0])
+    check_person(qtbot, dialog, 1)
+    check_person(qtbot, dialog, 0)
+    type_text(qtbot, dialog.place, "木工车间、除尘器区域")
+    click(qtbot, dialog.checklist_boxes["confined_space"])
+    click(qtbot, dialog.start_button)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    with store.session() as s:
+        inspection = s.get(Inspection, dialog.inspection_id)
+        assert inspection.enterprise_id == two_firms[0]
+        assert inspection.place == "木工车间、除尘器区域"
+        assert inspection.started_at == T0
+        assert [m.inspector.name for m in inspection.team] == ["李晓红", "张卫东"]
+        assert [c.checklist.code for c in inspection.checklists] == ["dust", "confined_space",
+                                                                     "general"]
+        actors = set(s.scalars(select(AuditEvent.actor).where(AuditEvent.label == "start_inspection")))
+    assert actors == {"李晓红、张卫东"}
+
+
+def test_only_active_inspectors_are_offered(qtbot, store, team):
+    """A deactivated person is not offered for a new inspection."""
+    with store.transaction() as s:
+        gone = add_inspector(s, "王建军", "43038120003")
+        gone.active = False
+    dialog = open_new_inspection(qtbot, store)
+    assert [p.name for p in dialog.team.rows] == ["张卫东", "李晓红"]
+
+
+def test_enter_in_search_picks_the_first_match_without_starting(qtbot, store, team, two_firms):
+    """Enter in the search field picks the first match and moves on; nothing is started."""
+    dialog = open_new_inspection(qtbot, store)
+    type_text(qtbot, dialog.search, "湘乡")
+    assert dialog.enterprise is None
+    qtbot.keyClick(dialog.search, Qt.Key.Key_Return)
+    assert dialog.isVisible() and not dialog.problems.isVisible()
+    assert dialog.enterprise == dialog.enterprises.rows[0]
+    with store.session() as s:
+        assert s.scalar(select(Inspection)) is None
+
+
+def test_tab_walks_the_first_run_page_top_to_bottom(qtbot, store):
+    """Tab goes from the agency fields through each person's name and certificate."""
+    dialog = FirstRunDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    with qtbot.waitActive(dialog):
+        dialog.activateWindow()
+    dialog.region_short.setFocus()
+    order = []
+    for _ in range(3):
+        qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
+        order.append(dialog.focusWidget())
+    assert order == [dialog.rows[0].name, dialog.rows[0].certificate_no, dialog.rows[1].name]

@@ -1,0 +1,123 @@
+"""The home page: the latest inspections, unfinished first, one click to open."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QTableView, QVBoxLayout, QWidget)
+
+from models.inspection import InspectionStatus
+from models.reports import inspection_row, list_inspections
+from ui.style import AMBER, RED
+
+PAGE_SIZE = 200
+
+
+class InspectionTableModel(QAbstractTableModel):
+    COL_STARTED, COL_ENTERPRISE, COL_PLACE, COL_STATUS, COL_HAZARDS = range(5)
+    HEADERS = ("检查时间", "被检查单位", "检查场所", "状态", "隐患（重大）")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[dict] = []
+
+    def set_rows(self, rows: list[dict]) -> None:
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def row_at(self, row: int) -> dict:
+        return self._rows[row]
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(row, col)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if col == self.COL_STATUS and row["status"] == InspectionStatus.IN_PROGRESS.value:
+                return QColor(AMBER)
+            if col == self.COL_HAZARDS and row["major_hazards"]:
+                return QColor(RED)
+        return None
+
+    def _text(self, row: dict, col: int) -> str:
+        if col == self.COL_STARTED:
+            return row["started_local"]
+        if col == self.COL_ENTERPRISE:
+            return row["enterprise"]
+        if col == self.COL_PLACE:
+            return row["place"]
+        if col == self.COL_STATUS:
+            return row["status_label"]
+        return f"{row['hazards']}（{row['major_hazards']}）" if row["hazards"] else "无"
+
+
+class InspectionsPage(QWidget):
+    def __init__(self, store, main_window) -> None:
+        super().__init__()
+        self.store, self.main_window = store, main_window
+        self.model = InspectionTableModel()
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(
+            InspectionTableModel.COL_PLACE, QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(self._open_selected)
+        self.status_filter = QComboBox()
+        for label, value in (("全部", None), ("检查中", InspectionStatus.IN_PROGRESS),
+                             ("已定稿", InspectionStatus.FINALIZED)):
+            self.status_filter.addItem(label, value)
+        self.status_filter.currentIndexChanged.connect(self.refresh)
+        open_button = QPushButton("打开所选检查")
+        open_button.setObjectName("open_inspection")
+        open_button.clicked.connect(self._open_selected)
+        title = QLabel("现场检查")
+        title.setProperty("role", "title")
+        top = QHBoxLayout()
+        top.addWidget(title)
+        top.addStretch()
+        top.addWidget(QLabel("状态："))
+        top.addWidget(self.status_filter)
+        top.addWidget(open_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.table)
+        self.refresh()
+
+    def refresh(self) -> None:
+        with self.store.session() as s:
+            rows = [inspection_row(*r) for r in list_inspections(
+                s, status=self.status_filter.currentData(), limit=PAGE_SIZE)]
+        for row in rows:
+            row["started_local"] = _local(row["started_at"])
+        self.model.set_rows(rows)
+
+    def _open_selected(self, *_args) -> None:
+        selected = self.table.selectionModel().selectedRows()
+        if selected:
+            row = self.model.row_at(selected[0].row())
+            self.main_window.open_inspection(uuid.UUID(row["id"]))
+
+
+def _local(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")

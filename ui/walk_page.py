@@ -1,0 +1,268 @@
+"""The guided walk: one item at a time, big answer buttons, every change saved at once."""
+from __future__ import annotations
+
+import uuid
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QHBoxLayout, QLabel, QLineEdit,
+                               QListView, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
+                               QStackedWidget, QTextEdit, QVBoxLayout, QWidget)
+
+from models.errors import FieldCheckError
+from models.inspection import AnswerResult
+from models.inspection_rules import answer_item, get_inspection, save_note, set_current_item
+from models.walk_queries import walk_items
+from ui.hazard_panel import HazardPanel
+from ui.messages import show_error
+from ui.photo_strip import PhotoStrip
+from ui.summary_view import SummaryView
+from ui.walk_models import ItemIdRole, ItemListModel
+from ui.walk_widgets import AnswerButtons, ChecklistProgress, ItemText
+
+NOTE_SAVE_DELAY_MS = 600
+KEY_RESULTS = {Qt.Key.Key_1: AnswerResult.COMPLIANT, Qt.Key.Key_2: AnswerResult.NONCOMPLIANT,
+               Qt.Key.Key_3: AnswerResult.NOT_APPLICABLE}
+_TEXT_INPUTS = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
+
+
+class WalkKeys(QObject):
+    """1/2/3 answer, arrows and PgUp/PgDn move — except while typing in a text field."""
+
+    def __init__(self, page: WalkPage) -> None:
+        super().__init__(page)
+        self.page = page
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() != QEvent.Type.KeyPress or not self.page.isVisible():
+            return False
+        if not isinstance(watched, QWidget) or not (
+                watched is self.page or self.page.isAncestorOf(watched)):
+            return False
+        typing = isinstance(QApplication.focusWidget(), _TEXT_INPUTS)
+        modified = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if typing or modified != Qt.KeyboardModifier.NoModifier:
+            return False
+        return self.page.handle_key(event.key())
+
+
+class WalkPage(QWidget):
+    def __init__(self, store, inspection_id: uuid.UUID, main_window) -> None:
+        super().__init__()
+        self.store, self.inspection_id, self.main_window = store, inspection_id, main_window
+        with store.session() as s:
+            inspection = get_inspection(s, inspection_id)
+            self.read_only = inspection.is_finalized
+            self.actor = "、".join(m.inspector.name for m in inspection.team)
+            header = (f"{inspection.enterprise.name} · {inspection.place} · "
+                      f"{inspection.started_at.astimezone():%Y-%m-%d %H:%M} · {self.actor}")
+            start_item = inspection.current_item_id
+        self.items = []
+        self.index = 0
+        self._note_drafts: dict[uuid.UUID, str] = {}
+        self._build(header)
+        self._keys = WalkKeys(self)
+        QApplication.instance().installEventFilter(self._keys)
+        self.reload()
+        first_open = next((i for i, w in enumerate(self.items) if w.answer is None), 0)
+        self.go_to_item(start_item) if start_item else self.show_index(first_open)
+
+    # Layout -----------------------------------------------------------------
+    def _build(self, header: str) -> None:
+        self.header = QLabel(header)
+        self.header.setStyleSheet("font-size: 13pt; font-weight: bold;")
+        self.header.setWordWrap(True)
+        self.read_only_label = QLabel("已定稿 · 只读")
+        self.read_only_label.setStyleSheet("color: white; background: #546e7a; padding: 4px 10px;")
+        self.read_only_label.setVisible(self.read_only)
+        self.progress = ChecklistProgress()
+        self.list_model = ItemListModel()
+        self.item_list = QListView()
+        self.item_list.setModel(self.list_model)
+        self.item_list.setFixedWidth(330)
+        self.item_list.setWordWrap(False)
+        self.item_list.setUniformItemSizes(True)
+        self.item_list.clicked.connect(lambda idx: self.show_index(idx.row()))
+        self.item_text = ItemText()
+        self.answer_buttons = AnswerButtons()
+        self.answer_buttons.answered.connect(self.answer)
+        self.note = QPlainTextEdit()
+        self.note.setObjectName("note")
+        self.note.setPlaceholderText("现场情况说明（可先填写，选择结果时一并保存）")
+        self.note.setFixedHeight(64)
+        self.note.textChanged.connect(self._note_changed)
+        self._note_timer = QTimer(self, singleShot=True, interval=NOTE_SAVE_DELAY_MS)
+        self._note_timer.timeout.connect(self.save_note_now)
+        self.hazard_panel = HazardPanel(self.store, self.actor)
+        self.hazard_panel.saved.connect(self._refresh_row)
+        self.photos = PhotoStrip(self.store, self.inspection_id, self)
+        self.photos.set_read_only(self.read_only)
+        self.photos.photos_changed.connect(self.reload)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self._item_view())
+        self.summary = SummaryView(self.store, self.inspection_id, self.actor)
+        self.summary.jump_to_item.connect(self._jump_from_summary)
+        self.summary.back.connect(lambda: self.stack.setCurrentIndex(0))
+        self.summary.finalized.connect(self._after_finalize)
+        self.stack.addWidget(self.summary)
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.read_only_label)
+        body = QHBoxLayout()
+        body.addWidget(self.item_list)
+        body.addWidget(self.stack, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.progress)
+        layout.addLayout(body, 1)
+
+    def _item_view(self) -> QWidget:
+        panel = QWidget()
+        inner = QVBoxLayout(panel)
+        inner.addWidget(self.item_text)
+        inner.addWidget(self.answer_buttons)
+        inner.addWidget(self.note)
+        inner.addWidget(self.hazard_panel)
+        inner.addWidget(self.photos)
+        inner.addStretch()
+        scroll = QScrollArea()
+        scroll.setWidget(panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.prev_button = QPushButton("◀ 上一项 (PgUp)")
+        self.next_button = QPushButton("下一项 (PgDn) ▶")
+        self.summary_button = QPushButton("检查小结 / 定稿")
+        self.summary_button.setObjectName("show_summary")
+        self.summary_button.setProperty("role", "primary")
+        self.prev_button.clicked.connect(lambda: self.show_index(self.index - 1))
+        self.next_button.clicked.connect(lambda: self.show_index(self.index + 1))
+        self.summary_button.clicked.connect(self.show_summary)
+        self.position_label = QLabel()
+        nav = QHBoxLayout()
+        for widget in (self.prev_button, self.position_label, self.next_button):
+            nav.addWidget(widget)
+        nav.addStretch()
+        nav.addWidget(self.summary_button)
+        view = QWidget()
+        outer = QVBoxLayout(view)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll, 1)
+        outer.addLayout(nav)
+        return view
+
+    # State ------------------------------------------------------------------
+    @property
+    def current(self):
+        return self.items[self.index]
+
+    def reload(self) -> None:
+        with self.store.session() as s:
+            self.items = walk_items(s, self.inspection_id)
+        self.list_model.set_rows(self.items)
+        self.progress.show_items(self.items)
+        if self.items:
+            self.item_list.setCurrentIndex(self.list_model.index(self.index))
+
+    def _refresh_row(self) -> None:
+        self.reload()
+
+    def go_to_item(self, item_id: uuid.UUID) -> None:
+        index = next((i for i, w in enumerate(self.items) if w.item.id == item_id), 0)
+        self.stack.setCurrentIndex(0)
+        self.show_index(index)
+
+    def show_index(self, index: int) -> None:
+        if not self.items or not 0 <= index < len(self.items):
+            return
+        self.save_pending()
+        self.index = index
+        walk = self.current
+        self.item_text.show_item(walk.item, index + 1, len(self.items))
+        self.answer_buttons.show_result(walk.result, enabled=not self.read_only)
+        self.note.blockSignals(True)
+        self.note.setPlainText(walk.answer.note if walk.answer else self._note_drafts.get(walk.item.id, ""))
+        self.note.blockSignals(False)
+        self.note.setReadOnly(self.read_only)
+        self.hazard_panel.show_hazard(walk.hazard, self.read_only)
+        self.photos.set_target(walk.answer.id if walk.answer else None,
+                               walk.hazard.id if walk.hazard else None)
+        self.position_label.setText(f"第 {index + 1} / {len(self.items)} 项")
+        self.prev_button.setEnabled(index > 0)
+        self.next_button.setEnabled(index < len(self.items) - 1)
+        self.item_list.setCurrentIndex(self.list_model.index(index))
+        if not self.read_only:
+            with self.store.transaction() as s:
+                set_current_item(s, self.inspection_id, walk.item.id)
+
+    # Actions ----------------------------------------------------------------
+    def handle_key(self, key) -> bool:
+        if self.stack.currentIndex() != 0:
+            return False
+        if key in KEY_RESULTS:
+            self.answer(KEY_RESULTS[key])
+        elif key in (Qt.Key.Key_PageDown, Qt.Key.Key_Down, Qt.Key.Key_Right):
+            self.show_index(self.index + 1)
+        elif key in (Qt.Key.Key_PageUp, Qt.Key.Key_Up, Qt.Key.Key_Left):
+            self.show_index(self.index - 1)
+        else:
+            return False
+        return True
+
+    def answer(self, result: AnswerResult) -> None:
+        if self.read_only or not self.items:
+            return
+        self._note_timer.stop()
+        walk = self.current
+        was_open = walk.answer is None
+        try:
+            with self.store.transaction(actor=self.actor, label="answer_item") as s:
+                answer_item(s, self.inspection_id, walk.item.id, result, self.note.toPlainText())
+        except FieldCheckError as exc:
+            show_error(self, exc)
+            return
+        self._note_drafts.pop(walk.item.id, None)
+        self.reload()
+        # 符合/不适用 on a fresh item moves on; 不符合 stays so the hazard can be completed.
+        if was_open and result != AnswerResult.NONCOMPLIANT and self.index < len(self.items) - 1:
+            self.show_index(self.index + 1)
+        else:
+            self.show_index(self.index)
+
+    def _note_changed(self) -> None:
+        if self.current.answer is None:
+            self._note_drafts[self.current.item.id] = self.note.toPlainText()
+        else:
+            self._note_timer.start()
+
+    def save_note_now(self) -> None:
+        if not self._note_timer.isActive():
+            return
+        self._note_timer.stop()
+        try:
+            with self.store.transaction(actor=self.actor, label="edit_note") as s:
+                save_note(s, self.inspection_id, self.current.item.id, self.note.toPlainText())
+        except FieldCheckError as exc:
+            show_error(self, exc)
+
+    def show_summary(self) -> None:
+        self.save_pending()
+        self.summary.refresh()
+        self.stack.setCurrentIndex(1)
+
+    def _jump_from_summary(self, item_id) -> None:
+        self.go_to_item(item_id)
+
+    def _after_finalize(self) -> None:
+        self.main_window.open_inspection(self.inspection_id)
+
+    def save_pending(self) -> None:
+        """Write edits still waiting for their typing pause (window closing, page leaving)."""
+        self.save_note_now()
+        self.hazard_panel.save_now()
+
+    def deleteLater(self) -> None:
+        self.save_pending()
+        QApplication.instance().removeEventFilter(self._keys)
+        super().deleteLater()
+
+
+__all__ = ["WalkPage", "ItemIdRole"]

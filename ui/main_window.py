@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QMainWindow, QPushButton,
                                QStackedWidget, QVBoxLayout, QWidget)
 
@@ -38,7 +38,10 @@ class MainWindow(QMainWindow):
     def _build_nav(self) -> QWidget:
         column = QWidget()
         column.setFixedWidth(190)
-        column.setStyleSheet("background: #eceff1;")
+        column.setObjectName("navColumn")
+        column.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        # An id selector: a bare rule would repaint every button in the column too.
+        column.setStyleSheet("#navColumn { background: #eceff1; }")
         layout = QVBoxLayout(column)
         title = QLabel("工贸安全\n现场检查")
         title.setProperty("role", "title")

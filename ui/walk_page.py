@@ -80,6 +80,8 @@ class WalkPage(QWidget):
         self.item_list.setModel(self.list_model)
         self.item_list.setFixedWidth(330)
         self.item_list.setWordWrap(False)
+        self.item_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.item_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.item_list.setUniformItemSizes(True)
         self.item_list.clicked.connect(lambda idx: self.show_index(idx.row()))
         self.item_text = ItemText()

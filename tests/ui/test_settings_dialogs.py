@@ -21,7 +21,6 @@ from ui.new_inspection_dialog import EnterpriseListModel, InspectorPickModel, Ne
 from ui.settings_dialog import InspectorRow, InspectorTableModel, SettingsDialog
 
 # Qt's offscreen platform warns whenever a shown window's layout sets its minimum size.
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
 AGENCY = dict(agency_name="湘乡市应急管理局", region_short="湘乡",
               reconsideration_government="湘乡市人民政府", court="湘乡市人民法院")

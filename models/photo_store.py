@@ -1,18 +1,25 @@
 """Evidence photos: checked, read for EXIF, stored once by their SHA-256, then recorded.
 
-A broken or non-image file is refused before anything is written, so it leaves nothing
-behind; the bytes are written atomically, so a crash never leaves half a photo.
+Two steps, so the slow one can run off the UI thread:
+  prepare_photo — bytes in, no session: decode (validating), read EXIF, write the stored
+                  copy and a thumbnail; safe to call from a worker thread;
+  record_photo  — the quick database step: one Photo row, refused on a finalized inspection.
+attach_photo does both. A broken or non-image file is refused before anything is written;
+files are written atomically, so a crash never leaves half a photo.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import io
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from models.errors import NotFoundError, PhotoError
@@ -22,8 +29,10 @@ from models.paths import atomic_write_bytes
 
 ACCEPTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif"}
 MAX_PHOTO_BYTES = 60 * 1024 * 1024
+THUMB_SIDE = 240  # long side of a thumbnail, in pixels
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 _ORIENTATION, _DATETIME_ORIGINAL, _DATETIME, _OFFSET_ORIGINAL = 0x0112, 0x9003, 0x0132, 0x9011
+_FULL_DISK = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 @dataclass
@@ -36,6 +45,15 @@ class PhotoFacts:
     gps_lat: float | None
     gps_lon: float | None
     orientation: int
+
+
+@dataclass
+class PreparedPhoto:
+    """A photo whose files are written and which only needs its row (record_photo)."""
+
+    facts: PhotoFacts
+    byte_size: int
+    original_name: str
 
 
 def _exif_time(exif: Image.Exif) -> datetime | None:
@@ -73,45 +91,138 @@ def _exif_gps(exif: Image.Exif) -> tuple[float | None, float | None]:
     return _gps_degrees(gps.get(2), gps.get(1)), _gps_degrees(gps.get(4), gps.get(3))
 
 
-def inspect_photo(data: bytes, name: str = "") -> PhotoFacts:
-    """Check that `data` is a whole, readable image and read its facts."""
-    label = f"“{name}”" if name else "该文件"
+def _draft_box(size: tuple[int, int], side: int) -> tuple[int, int]:
+    # draft() only reduces while both sides stay >= the box, so the box keeps the photo's aspect.
+    w, h = size
+    return (side, max(1, h * side // w)) if w >= h else (max(1, w * side // h), side)
+
+
+def _decode(data: bytes, label: str) -> tuple[Image.Image, Image.Exif, tuple[int, int]]:
+    """The image decoded at thumbnail scale, its EXIF and its full size.
+
+    Decoding at reduced scale still reads every byte, so truncated data is caught (verify()
+    alone misses it), at a fraction of a full decode's time.
+    """
     if len(data) > MAX_PHOTO_BYTES:
         raise PhotoError(f"{label}太大（超过 60 MB）", "请选择相机原始照片或压缩后再添加")
+    img = None
     try:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()  # verify() misses truncated pixel data; a full decode does not
-            fmt = img.format
-            exif = img.getexif()
-            width, height = img.size
+        img = Image.open(io.BytesIO(data))
+        size, exif = img.size, img.getexif()
+        if img.format in ACCEPTED_FORMATS:
+            img.draft("RGB", _draft_box(size, THUMB_SIDE))
+            img.load()
+            return img, exif, size
+        fmt = img.format
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise PhotoError(f"{label}不是可识别的照片", "请选择 JPG 或 PNG 格式的照片") from exc
     except (OSError, SyntaxError, ValueError) as exc:
+        if img is not None:
+            img.close()
         raise PhotoError(f"{label}已损坏，无法读取", "请从相机或存储卡重新复制该照片") from exc
-    if fmt not in ACCEPTED_FORMATS:
-        raise PhotoError(f"{label}的格式 {fmt} 不受支持", "请选择 JPG 或 PNG 格式的照片")
+    img.close()
+    raise PhotoError(f"{label}的格式 {fmt} 不受支持", "请选择 JPG 或 PNG 格式的照片")
+
+
+def _facts(data: bytes, img: Image.Image, exif: Image.Exif, size: tuple[int, int]) -> PhotoFacts:
+    width, height = size
     orientation = exif.get(_ORIENTATION, 1)
+    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
+        orientation = 1
     if orientation in (5, 6, 7, 8):
         width, height = height, width  # as the photo is meant to be seen
     lat, lon = _exif_gps(exif)
     return PhotoFacts(
-        sha256=hashlib.sha256(data).hexdigest(), file_ext=ACCEPTED_FORMATS[fmt],
+        sha256=hashlib.sha256(data).hexdigest(), file_ext=ACCEPTED_FORMATS[img.format],
         width=width, height=height, taken_at=_exif_time(exif), gps_lat=lat, gps_lon=lon,
-        orientation=orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1,
+        orientation=orientation,
     )
+
+
+def _label(name: str) -> str:
+    return f"“{name}”" if name else "该文件"
+
+
+def inspect_photo(data: bytes, name: str = "") -> PhotoFacts:
+    """Check that `data` is a whole, readable image and read its facts."""
+    img, exif, size = _decode(data, _label(name))
+    with img:
+        return _facts(data, img, exif, size)
 
 
 def photo_path(photos_dir: Path, sha256: str, file_ext: str) -> Path:
     return photos_dir / sha256[:2] / f"{sha256}.{file_ext}"
 
 
-def store_photo_bytes(photos_dir: Path, data: bytes, facts: PhotoFacts) -> Path:
+def thumbnail_path(data_dir: Path, sha256: str) -> Path:
+    return data_dir / "thumbs" / f"{sha256}.jpg"
+
+
+def disk_error(exc: OSError, name: str, folder: Path) -> PhotoError:
+    """The user's disk said no: say so in Chinese, with what to do."""
+    what = f"照片{_label(name)}未能保存"
+    if exc.errno in _FULL_DISK:
+        return PhotoError(f"磁盘空间已满，{what}",
+                          "请删除不需要的文件、腾出磁盘空间后重新添加照片")
+    return PhotoError(f"无法写入照片文件夹 {folder}（{exc.strerror or exc}），{what}",
+                      "请确认该文件夹存在且可写（不是只读的存储卡或光盘），或换用一个可写的数据文件夹")
+
+
+def store_photo_bytes(photos_dir: Path, data: bytes, facts: PhotoFacts, name: str = "") -> Path:
     target = photo_path(photos_dir, facts.sha256, facts.file_ext)
-    if not target.exists():  # same content is stored once
-        atomic_write_bytes(target, data)
+    try:
+        if not target.exists():  # same content is stored once
+            atomic_write_bytes(target, data)
+    except OSError as exc:
+        raise disk_error(exc, name, photos_dir) from exc
     return target
+
+
+def _write_thumbnail(img: Image.Image, target: Path, name: str) -> None:
+    upright = ImageOps.exif_transpose(img)
+    if upright.mode not in ("RGB", "L"):
+        upright = upright.convert("RGB")
+    upright.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    out = io.BytesIO()
+    upright.save(out, "JPEG", quality=85)
+    # A thumbnail can always be made again: atomic, but not worth an fsync.
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(out.getvalue())
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise disk_error(exc, name, target.parent) from exc
+
+
+def prepare_photo(photos_dir: Path, data: bytes, name: str = "") -> PreparedPhoto:
+    """The slow step, without a session: validate, read EXIF, store the copy, make the thumbnail.
+
+    Thumbnails live beside the photo folder, in `<data folder>/thumbs/`.
+    """
+    img, exif, size = _decode(data, _label(name))
+    with img:
+        facts = _facts(data, img, exif, size)
+        store_photo_bytes(photos_dir, data, facts, name)
+        thumb = thumbnail_path(photos_dir.parent, facts.sha256)
+        if not thumb.exists():
+            _write_thumbnail(img, thumb, name)
+    return PreparedPhoto(facts=facts, byte_size=len(data), original_name=name)
+
+
+def ensure_thumbnail(photos_dir: Path, sha256: str, file_ext: str) -> Path:
+    """The thumbnail of a stored photo, made again if it is missing (thumbs/ is a cache)."""
+    thumb = thumbnail_path(photos_dir.parent, sha256)
+    if not thumb.exists():
+        data = read_photo_file(photo_path(photos_dir, sha256, file_ext))
+        img, _exif, _size = _decode(data, "该照片")
+        with img:
+            _write_thumbnail(img, thumb, "")
+    return thumb
 
 
 def read_photo_file(source: Path) -> bytes:
@@ -122,25 +233,39 @@ def read_photo_file(source: Path) -> bytes:
                          "请确认文件存在且存储卡已插好") from exc
 
 
-def attach_photo(session: Session, photos_dir: Path, inspection_id: uuid.UUID, data: bytes, *,
-                 original_name: str = "", answer_id: uuid.UUID | None = None,
-                 hazard_id: uuid.UUID | None = None, caption: str = "") -> Photo:
-    """Attach evidence to an inspection's answer or hazard."""
+def _check_target(session: Session, inspection_id: uuid.UUID, answer_id: uuid.UUID | None,
+                  hazard_id: uuid.UUID | None) -> None:
     editable_inspection(session, inspection_id)
     for model, key, what in ((Answer, answer_id, "检查项"), (Hazard, hazard_id, "隐患")):
         if key is not None:
             target = session.get(model, key)
             if target is None or target.inspection_id != inspection_id:
                 raise NotFoundError(f"照片要关联的{what}不属于本次检查", "请重新选择")
-    facts = inspect_photo(data, original_name)
-    store_photo_bytes(photos_dir, data, facts)
+
+
+def record_photo(session: Session, inspection_id: uuid.UUID, prepared: PreparedPhoto, *,
+                 answer_id: uuid.UUID | None = None, hazard_id: uuid.UUID | None = None,
+                 caption: str = "") -> Photo:
+    """The quick step: record a prepared photo on an inspection's answer or hazard."""
+    _check_target(session, inspection_id, answer_id, hazard_id)
+    facts = prepared.facts
     photo = Photo(
         inspection_id=inspection_id, answer_id=answer_id, hazard_id=hazard_id,
-        sha256=facts.sha256, file_ext=facts.file_ext, byte_size=len(data),
-        width=facts.width, height=facts.height, original_name=original_name, caption=caption,
-        taken_at=facts.taken_at, gps_lat=facts.gps_lat, gps_lon=facts.gps_lon,
+        sha256=facts.sha256, file_ext=facts.file_ext, byte_size=prepared.byte_size,
+        width=facts.width, height=facts.height, original_name=prepared.original_name,
+        caption=caption, taken_at=facts.taken_at, gps_lat=facts.gps_lat, gps_lon=facts.gps_lon,
         exif_orientation=facts.orientation,
     )
     session.add(photo)
     session.flush()
     return photo
+
+
+def attach_photo(session: Session, photos_dir: Path, inspection_id: uuid.UUID, data: bytes, *,
+                 original_name: str = "", answer_id: uuid.UUID | None = None,
+                 hazard_id: uuid.UUID | None = None, caption: str = "") -> Photo:
+    """Attach evidence to an inspection's answer or hazard (both steps, in sequence)."""
+    _check_target(session, inspection_id, answer_id, hazard_id)  # before writing any file
+    prepared = prepare_photo(photos_dir, data, original_name)
+    return record_photo(session, inspection_id, prepared, answer_id=answer_id,
+                        hazard_id=hazard_id, caption=caption)

@@ -96,7 +96,7 @@ class WalkPage(QWidget):
         self._note_timer.timeout.connect(self.save_note_now)
         self.hazard_panel = HazardPanel(self.store, self.actor)
         self.hazard_panel.saved.connect(self._refresh_row)
-        self.photos = PhotoStrip(self.store, self.inspection_id, self)
+        self.photos = PhotoStrip(self.store, self.inspection_id, self, actor=self.actor)
         self.photos.set_read_only(self.read_only)
         self.photos.photos_changed.connect(self.reload)
         self.stack = QStackedWidget()

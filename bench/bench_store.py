@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event, func, insert, select  # noqa: E402
 
 from checklists.loader import latest_checklists  # noqa: E402
-from models import (Answer, AnswerResult, Enterprise, Hazard, HazardStatus,  # noqa: E402
+from models.tables import (Answer, AnswerResult, Enterprise, Hazard, HazardStatus,  # noqa: E402
                     Inspection, InspectionChecklist, InspectionInspector, InspectionStatus,
                     Inspector, RiskColour)
 from models.reports import list_inspections, overdue_hazards  # noqa: E402

@@ -8,18 +8,19 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+import models.flush_hooks  # noqa: F401  (every session gets stamped, guarded and audited)
+import models.tables  # noqa: F401  (every table mapped before the first query)
 from models.errors import StoreError
 from models.paths import DB_FILENAME, device_id
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The newest migration's revision. Checked against Alembic's own view in the tests; lets a
+# start-up with an up-to-date file skip importing Alembic (~0.1 s on a laptop).
+SCHEMA_HEAD = "0001"
 BACKUPS_KEPT = 5
 
 
@@ -72,12 +73,26 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(inner).__name__}: {lines[0] if lines else ''}"
 
 
+def _stored_revision(db_path: Path) -> str | None:
+    if not db_path.exists():
+        return None
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
 def _has_tables(engine: Engine) -> bool:
     with engine.connect() as conn:
         return bool(conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar())
 
 
-def _alembic_config(script_location: Path) -> Config:
+def _alembic_config(script_location: Path):
+    from alembic.config import Config
     cfg = Config()
     cfg.set_main_option("script_location", str(script_location))
     return cfg
@@ -113,6 +128,11 @@ def migrate(engine: Engine, db_path: Path, script_location: Path = MIGRATIONS_DI
 
     Returns the backup made, or None when nothing needed doing.
     """
+    if script_location == MIGRATIONS_DIR and _stored_revision(db_path) == SCHEMA_HEAD:
+        return None
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
     cfg = _alembic_config(script_location)
     script = ScriptDirectory.from_config(cfg)
     head = script.get_current_head()

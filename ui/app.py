@@ -1,4 +1,8 @@
-"""Starting the GUI: open the store, first-run setup, offer to resume, turn errors into dialogs."""
+"""Starting the GUI: show the window, open the store, first-run setup, offer to resume.
+
+The window appears before SQLAlchemy is even imported, so the team sees FieldCheck at once;
+the data follows a fraction of a second later.
+"""
 from __future__ import annotations
 
 import logging
@@ -11,14 +15,14 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from models.errors import FieldCheckError
-from models.store import Store
-from models.walk_queries import resume_candidate
+from ui.main_window import MainWindow
 from ui.messages import confirm
 from ui.style import apply_style
 
 log = logging.getLogger("fieldcheck")
-# Benchmarks and smoke checks: quit as soon as the main window is on screen.
+# Benchmarks and smoke checks: quit once the window is shown, or once its data is shown.
 EXIT_AFTER_SHOW = "FIELDCHECK_EXIT_AFTER_SHOW"
+EXIT_AFTER_READY = "FIELDCHECK_EXIT_AFTER_READY"
 
 
 def install_error_hook(log_file: Path) -> None:
@@ -41,8 +45,9 @@ def install_error_hook(log_file: Path) -> None:
     sys.excepthook = hook
 
 
-def offer_resume(store: Store, window) -> None:
+def offer_resume(store, window: MainWindow) -> None:
     """After a crash or a normal close mid-inspection, offer to go on where the team stopped."""
+    from models.walk_queries import resume_candidate
     with store.session() as s:
         inspection = resume_candidate(s)
         if inspection is None:
@@ -55,32 +60,34 @@ def offer_resume(store: Store, window) -> None:
         window.open_inspection(inspection_id, item_id)
 
 
-def run_gui(data_dir: str | None) -> int:
+def open_data(app: QApplication, window: MainWindow, data_dir: str | None) -> None:
+    """Open the store behind the shown window; a damaged or unusable one gets a clear message."""
     from models.startup import start_store
-    from ui.main_window import MainWindow
-
-    app = QApplication.instance() or QApplication(sys.argv)
-    app.setApplicationName("FieldCheck")
-    apply_style(app)
     try:
         store = start_store(data_dir)
     except FieldCheckError as exc:
-        QMessageBox.critical(None, "无法打开数据", f"{exc.message}\n\n{exc.hint}")
-        return 2
+        QMessageBox.critical(window, "无法打开数据", f"{exc.message}\n\n{exc.hint}")
+        app.exit(2)
+        return
+    app.aboutToQuit.connect(store.close)
     install_error_hook(store.data_dir / "fieldcheck.log")
-    window = MainWindow(store)
+    window.attach_store(store)
+    if os.environ.get(EXIT_AFTER_READY):
+        QTimer.singleShot(0, app.quit)
+        return
+    from ui.first_run import maybe_run_first_setup
+    maybe_run_first_setup(store, window)
+    offer_resume(store, window)
+
+
+def run_gui(data_dir: str | None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("FieldCheck")
+    apply_style(app)
+    window = MainWindow()
     window.show()
     if os.environ.get(EXIT_AFTER_SHOW):
         QTimer.singleShot(0, app.quit)
     else:
-        QTimer.singleShot(0, lambda: _after_show(store, window))
-    try:
-        return app.exec()
-    finally:
-        store.close()
-
-
-def _after_show(store: Store, window) -> None:
-    from ui.first_run import maybe_run_first_setup
-    maybe_run_first_setup(store, window)
-    offer_resume(store, window)
+        QTimer.singleShot(0, lambda: open_data(app, window, data_dir))
+    return app.exec()

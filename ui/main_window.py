@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QMainWindow, QPushButton,
                                QStackedWidget, QVBoxLayout, QWidget)
 
-from models.store import Store
+if TYPE_CHECKING:  # the window shows before SQLAlchemy is imported
+    from models.store import Store
 
 MIN_SIZE = (1280, 700)  # fits a 1366×768 laptop with the task bar
 
@@ -17,7 +19,7 @@ class MainWindow(QMainWindow):
 
     inspection_opened = Signal(object)  # inspection id
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store | None = None) -> None:
         super().__init__()
         self.store = store
         self.setWindowTitle("工贸安全现场检查 FieldCheck")
@@ -32,12 +34,25 @@ class MainWindow(QMainWindow):
         layout.addWidget(self._build_nav())
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(body)
+        if store is None:
+            self._loading = QLabel("正在打开数据……")
+            self._loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.stack.addWidget(self._loading)
+            self._nav_column.setEnabled(False)
+        else:
+            self.attach_store(store)
+
+    def attach_store(self, store: Store) -> None:
+        """Show the data once the store is open (the window itself shows earlier)."""
+        self.store = store
+        self._nav_column.setEnabled(True)
         self.statusBar().showMessage(f"数据文件夹：{store.data_dir}")
         self.show_inspections()
 
     def _build_nav(self) -> QWidget:
         column = QWidget()
         column.setFixedWidth(190)
+        self._nav_column = column
         column.setObjectName("navColumn")
         column.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         # An id selector: a bare rule would repaint every button in the column too.

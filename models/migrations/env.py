@@ -1,7 +1,7 @@
 """Alembic environment: always run on a connection handed in by models.store."""
 from alembic import context
 
-from models import Base
+from models.tables import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -20,7 +20,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models import Base
+from models.tables import Base
 from models.audit import AuditEvent, verify_chain
 from models.base import Record
 from models.errors import FinalizedRecordError, StoreError
@@ -544,3 +544,11 @@ def test_unrecognised_database_file_is_never_deleted(tmp_path):
         start_store(data_dir)
     assert db.exists()
     assert _enterprise_names(db) == ["台账原件"]
+
+
+def test_schema_head_constant_matches_migrations():
+    """The fast start-up check knows the newest migration (else upgrades would be skipped)."""
+    from alembic.script import ScriptDirectory
+
+    from models.store import MIGRATIONS_DIR, SCHEMA_HEAD, _alembic_config
+    assert ScriptDirectory.from_config(_alembic_config(MIGRATIONS_DIR)).get_current_head() == SCHEMA_HEAD

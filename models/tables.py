@@ -1,0 +1,15 @@
+"""Every table in one import (for Alembic, benchmarks and tools)."""
+from models.audit import AuditEvent
+from models.base import Base
+from models.checklist import AREAS, Checklist, ChecklistItem
+from models.documents import Document, DocumentKind, Signature
+from models.inspection import (Answer, AnswerResult, Hazard, HazardStatus, Inspection,
+                               InspectionChecklist, InspectionInspector, InspectionStatus, Photo)
+from models.registry import AgencySettings, Enterprise, Inspector, RiskColour
+
+__all__ = [
+    "AREAS", "AgencySettings", "Answer", "AnswerResult", "AuditEvent", "Base", "Checklist",
+    "ChecklistItem", "Document", "DocumentKind", "Enterprise", "Hazard", "HazardStatus",
+    "Inspection", "InspectionChecklist", "InspectionInspector", "InspectionStatus", "Inspector",
+    "Photo", "RiskColour", "Signature",
+]

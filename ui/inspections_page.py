@@ -13,7 +13,7 @@ from models.inspection import InspectionStatus
 from models.reports import inspection_row, list_inspections
 from ui.style import AMBER, RED
 
-PAGE_SIZE = 200
+PAGE_SIZE = 100
 
 
 class InspectionTableModel(QAbstractTableModel):
@@ -79,9 +79,12 @@ class InspectionsPage(QWidget):
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(
-            InspectionTableModel.COL_PLACE, QHeaderView.ResizeMode.Stretch)
+        # Fixed widths: ResizeToContents would read every cell of every row at each show.
+        header = self.table.horizontalHeader()
+        for col, width in ((InspectionTableModel.COL_STARTED, 170), (InspectionTableModel.COL_ENTERPRISE, 300),
+                           (InspectionTableModel.COL_STATUS, 90), (InspectionTableModel.COL_HAZARDS, 120)):
+            self.table.setColumnWidth(col, width)
+        header.setSectionResizeMode(InspectionTableModel.COL_PLACE, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(self._open_selected)
         self.status_filter = QComboBox()
         for label, value in (("全部", None), ("检查中", InspectionStatus.IN_PROGRESS),

@@ -10,7 +10,7 @@ from models.inspection import AnswerResult
 from models.inspection_rules import finalize_inspection
 from models.walk_queries import inspection_summary
 from ui.messages import confirm, show_error
-from ui.style import RED
+from ui.style import GREEN, RED
 from ui.walk_models import HazardTableModel
 
 ItemRole = Qt.ItemDataRole.UserRole + 1
@@ -40,7 +40,6 @@ class SummaryView(QWidget):
         self.hazards.doubleClicked.connect(
             lambda idx: self.jump_to_item.emit(self.hazard_model.hazard_at(idx.row()).item_id))
         self.blockers_title = QLabel()
-        self.blockers_title.setStyleSheet(f"color: {RED}; font-weight: bold;")
         self.blockers = QListWidget()
         self.blockers.setObjectName("blockers")
         self.blockers.itemActivated.connect(self._jump)
@@ -82,6 +81,8 @@ class SummaryView(QWidget):
             entry = QListWidgetItem(blocker.text)
             entry.setData(ItemRole, blocker.item_id)
             self.blockers.addItem(entry)
+        colour = GREEN if finalized or not summary.blockers else RED
+        self.blockers_title.setStyleSheet(f"color: {colour}; font-weight: bold;")
         if finalized:
             self.blockers_title.setText(f"已定稿（案件编号 {serial[0]} 年第 {serial[1]} 号），内容不可再修改")
         elif summary.blockers:

@@ -1,0 +1,57 @@
+"""Start-up and the safety net: a programming error is logged and shown, never a vanish."""
+import logging
+import sys
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+import ui.app
+from models.errors import PhotoError
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """Record message boxes instead of blocking on them."""
+    boxes = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda *a: boxes.append(("critical", a[1], a[2])))
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: boxes.append(("warning", a[1], a[2])))
+    yield boxes
+    logger = logging.getLogger("fieldcheck")
+    for handler in list(logger.handlers):
+        handler.close()
+        logger.removeHandler(handler)
+
+
+def test_bug_is_logged_and_shown_in_chinese(qapp, tmp_path, shown, monkeypatch):
+    """An unexpected exception lands in the data folder's log and in a Chinese dialog."""
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    log_file = tmp_path / "fieldcheck.log"
+    ui.app.install_error_hook(log_file)
+    try:
+        raise KeyError("walk_state")
+    except KeyError:
+        sys.excepthook(*sys.exc_info())
+    assert "KeyError" in log_file.read_text("utf-8")
+    kind, title, text = shown[0]
+    assert kind == "critical" and title == "程序错误" and str(log_file) in text and "已保存" in text
+
+
+def test_user_situation_missed_by_a_widget_is_a_warning(qapp, tmp_path, shown, monkeypatch):
+    """A FieldCheckError that escaped a widget is shown as the user's problem, with what to do."""
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    ui.app.install_error_hook(tmp_path / "fieldcheck.log")
+    try:
+        raise PhotoError("照片已损坏", "请重新复制该照片")
+    except PhotoError:
+        sys.excepthook(*sys.exc_info())
+    assert shown == [("warning", "无法完成操作", "照片已损坏；请重新复制该照片")]
+
+
+def test_damaged_store_shows_message_and_exits_2(qapp, qtbot, tmp_path, shown):
+    """Opening a damaged database shows the Chinese message; the window does not crash."""
+    (tmp_path / "fieldcheck.db").write_bytes(b"garbage" * 2000)
+    window = ui.app.MainWindow()
+    qtbot.addWidget(window)
+    ui.app.open_data(qapp, window, str(tmp_path))
+    assert shown and shown[0][1] == "无法打开数据" and "已损坏" in shown[0][2]
+    assert window.store is None

@@ -47,11 +47,22 @@ def test_user_situation_missed_by_a_widget_is_a_warning(qapp, tmp_path, shown, m
     assert shown == [("warning", "无法完成操作", "照片已损坏；请重新复制该照片")]
 
 
-def test_damaged_store_shows_message_and_exits_2(qapp, qtbot, tmp_path, shown):
-    """Opening a damaged database shows the Chinese message; the window does not crash."""
+class ExitRecorder:
+    """Stands in for the QApplication: ending the shared test app would end every later test."""
+
+    def __init__(self):
+        self.code = None
+
+    def exit(self, code):
+        self.code = code
+
+
+def test_damaged_store_shows_message_and_exits_2(qtbot, tmp_path, shown):
+    """Opening a damaged database shows the Chinese message and ends with code 2, no crash."""
     (tmp_path / "fieldcheck.db").write_bytes(b"garbage" * 2000)
     window = ui.app.MainWindow()
     qtbot.addWidget(window)
-    ui.app.open_data(qapp, window, str(tmp_path))
+    app = ExitRecorder()
+    ui.app.open_data(app, window, str(tmp_path))
     assert shown and shown[0][1] == "无法打开数据" and "已损坏" in shown[0][2]
-    assert window.store is None
+    assert app.code == 2 and window.store is None

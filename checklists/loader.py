@@ -36,6 +36,7 @@ class ItemSpec:
     rectification: str
     deadline_days: int
     seed_refs: tuple[str, ...]
+    finding: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,13 @@ def _parse_item(raw: object, index: int, checklist_code: str, file: str) -> Item
     refs = raw.get("seed_refs", [])
     if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
         raise ChecklistFileError(file, label, "字段 seed_refs 应为文字列表")
-    unknown = set(raw) - {"code", "major", "major_clause", "deadline_days", "seed_refs", *_TEXT_FIELDS}
+    finding = _text(raw, "finding", file, label, required=False)
+    unknown = set(raw) - {"code", "major", "major_clause", "deadline_days", "seed_refs", "finding",
+                          *_TEXT_FIELDS}
     if unknown:
         raise ChecklistFileError(file, label, f"未知字段 {', '.join(sorted(unknown))}")
     return ItemSpec(code=code, major=major, major_clause=clause, deadline_days=days,
-                    seed_refs=tuple(refs), **texts)
+                    seed_refs=tuple(refs), finding=finding, **texts)
 
 
 def parse_file(path: Path) -> ChecklistSpec:

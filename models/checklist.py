@@ -51,6 +51,8 @@ class ChecklistItem(Record):
     major: Mapped[bool]
     major_clause: Mapped[str] = mapped_column(String(200), default="")
     rectification: Mapped[str] = mapped_column(Text)
+    # The failure stated as a finding, as the rectification order words it (optional).
+    finding: Mapped[str] = mapped_column(Text, default="", server_default="")
     deadline_days: Mapped[int]
     # JSON list of seed item references, e.g. ["粉尘-1"]
     seed_refs: Mapped[str] = mapped_column(Text, default="[]")

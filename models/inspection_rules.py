@@ -116,9 +116,9 @@ def _item_of(session: Session, inspection: Inspection, item_id: uuid.UUID) -> Ch
 
 
 def describe_noncompliance(item: ChecklistItem, note: str) -> str:
-    """A hazard's prefilled description: the failed requirement plus what was seen."""
-    text = item.question.rstrip("？?").removeprefix("是否")
-    return f"{text}：不符合要求" + (f"。现场情况：{note.strip()}" if note.strip() else "")
+    """A hazard's prefilled description: the item's finding (or its question) plus what was seen."""
+    text = item.finding.strip().rstrip("。") or f"不符合检查项要求：{item.question.rstrip('？?')}"
+    return f"{text}。" + (f"现场情况：{note.strip()}" if note.strip() else "")
 
 
 def _open_hazard(session: Session, inspection: Inspection, answer: Answer, item: ChecklistItem,

@@ -108,7 +108,8 @@ def _item_dict(item: ChecklistItem) -> dict:
         "code": item.code, "area": item.area, "position": item.position,
         "question": item.question, "how_to_check": item.how_to_check,
         "legal_basis": item.legal_basis, "major": item.major, "major_clause": item.major_clause,
-        "rectification": item.rectification, "deadline_days": item.deadline_days,
+        "rectification": item.rectification, "finding": item.finding,
+        "deadline_days": item.deadline_days,
         "seed_refs": json.loads(item.seed_refs),
     }
 

@@ -29,7 +29,7 @@ from models.inspection_rules import answer_item, inspection_items
 from models.paths import resolve_data_dir
 from models.registry import Enterprise
 from models.startup import start_store
-from models.store import MIGRATIONS_DIR, migrate
+from models.store import MIGRATIONS_DIR, SCHEMA_HEAD, migrate
 from tests.conftest import make_enterprise, valid_credit_code
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -73,10 +73,10 @@ def _run_cli(*args: str, env_extra: dict | None = None) -> subprocess.CompletedP
 
 
 def _migrations_with(tmp_path: Path, name: str, body: str) -> Path:
-    """A copy of the real migrations plus one more revision following 0001."""
+    """A copy of the real migrations plus one more revision following the newest."""
     copy = tmp_path / "migrations-copy"
     shutil.copytree(MIGRATIONS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "versions" / name).write_text(body, encoding="utf-8")
+    (copy / "versions" / name).write_text(body.replace('"HEAD"', f'"{SCHEMA_HEAD}"'), encoding="utf-8")
     return copy
 
 
@@ -84,8 +84,8 @@ _BROKEN_REVISION = '''"""a migration that fails half-way"""
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0002"
-down_revision = "0001"
+revision = "9901"
+down_revision = "HEAD"
 branch_labels = None
 depends_on = None
 
@@ -93,7 +93,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table("half_done", sa.Column("id", sa.Integer(), primary_key=True))
     op.execute("INSERT INTO half_done (id) VALUES (1)")
-    raise RuntimeError("boom in the middle of 0002")
+    raise RuntimeError("boom in the middle of 9901")
 
 
 def downgrade() -> None:
@@ -104,8 +104,8 @@ _GOOD_REVISION = '''"""add a table"""
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0002"
-down_revision = "0001"
+revision = "9901"
+down_revision = "HEAD"
 branch_labels = None
 depends_on = None
 
@@ -218,13 +218,13 @@ def test_cli_data_dir_works_before_or_after_the_command(tmp_path, order):
 
 def test_failed_migration_puts_the_database_back(store, enterprise_id, tmp_path):
     """A migration that dies half-way leaves the old data and schema, with a backup kept aside."""
-    scripts = _migrations_with(tmp_path, "0002_broken.py", _BROKEN_REVISION)
+    scripts = _migrations_with(tmp_path, "9901_broken.py", _BROKEN_REVISION)
     with pytest.raises(StoreError) as err:
         migrate(store.engine, store.db_path, script_location=scripts)
     text = err.value.text()
     assert "数据库升级失败" in text and "恢复" in text
-    assert "boom in the middle of 0002" in text  # the cause, for technical support
-    assert _revision(store.db_path) == [("0001",)]
+    assert "boom in the middle of 9901" in text  # the cause, for technical support
+    assert _revision(store.db_path) == [(SCHEMA_HEAD,)]
     assert "half_done" not in _tables(store.db_path)
     assert _enterprise_names(store.db_path) == ["湘乡市测试木业有限公司"]
     backups = list((store.data_dir / "backups").glob("*.db"))
@@ -248,16 +248,16 @@ def test_failed_migration_puts_the_database_back(store, enterprise_id, tmp_path)
 
 def test_successful_migration_backs_up_first(store, enterprise_id, tmp_path):
     """Before a schema upgrade the old file is copied to backups/, and the data carries over."""
-    scripts = _migrations_with(tmp_path, "0002_extra.py", _GOOD_REVISION)
+    scripts = _migrations_with(tmp_path, "9901_extra.py", _GOOD_REVISION)
     backup = migrate(store.engine, store.db_path, script_location=scripts)
     assert backup is not None and backup.parent == store.data_dir / "backups"
     assert backup.is_file()
     # The backup is the database as it was before the upgrade.
-    assert _revision(backup) == [("0001",)]
+    assert _revision(backup) == [(SCHEMA_HEAD,)]
     assert "extra_note" not in _tables(backup)
     assert _enterprise_names(backup) == ["湘乡市测试木业有限公司"]
     # The live database is upgraded and still holds the data.
-    assert _revision(store.db_path) == [("0002",)]
+    assert _revision(store.db_path) == [("9901",)]
     assert "extra_note" in _tables(store.db_path)
     assert _enterprise_names(store.db_path) == ["湘乡市测试木业有限公司"]
     # Nothing left to do: no further backup.
@@ -322,7 +322,7 @@ def test_damaged_pages_are_refused_with_advice(tmp_path):
 
 def test_damage_message_names_the_latest_backup(tmp_path, store, enterprise_id):
     """When backups exist, the damage message points at the newest one."""
-    scripts = _migrations_with(tmp_path, "0002_extra.py", _GOOD_REVISION)
+    scripts = _migrations_with(tmp_path, "9901_extra.py", _GOOD_REVISION)
     backup = migrate(store.engine, store.db_path, script_location=scripts)
     store.close()
     raw = bytearray(store.db_path.read_bytes())
@@ -506,8 +506,8 @@ def test_mapped_tables_match_migration(store):
 _SQL_FAILING_REVISION = '''"""a migration whose SQL fails"""
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9901"
+down_revision = "HEAD"
 branch_labels = None
 depends_on = None
 
@@ -523,7 +523,7 @@ def downgrade() -> None:
 
 def test_migration_failure_message_is_one_line(store, enterprise_id, tmp_path):
     """A failed upgrade is reported on one line, fit for a message box or stderr."""
-    scripts = _migrations_with(tmp_path, "0002_bad_sql.py", _SQL_FAILING_REVISION)
+    scripts = _migrations_with(tmp_path, "9901_bad_sql.py", _SQL_FAILING_REVISION)
     with pytest.raises(StoreError) as err:
         migrate(store.engine, store.db_path, script_location=scripts)
     assert _enterprise_names(store.db_path) == ["湘乡市测试木业有限公司"]

@@ -1,0 +1,414 @@
+"""The page every enforcement document shares.
+
+A4; the title centred and bold with the number right-aligned under it on the first page; on
+every further page a shorter header (title + （续页） + number); "共 N 页 第 n 页" at the foot of
+every page, drawn by a canvas that holds the pages back until it knows how many there are.
+The output is deterministic: reportlab's invariant mode, and the PDF dates come from the data.
+"""
+from __future__ import annotations
+
+import io
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache, partial
+from xml.sax.saxutils import escape
+
+from reportlab import rl_config
+from reportlab.lib.enums import TA_CENTER, TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import cm
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, PageTemplate,
+                                Paragraph, Spacer)
+
+from documents.content import Officer, Signatures
+from documents.fonts import FontSet
+from models.errors import FieldCheckError
+from models.paths import resources_dir
+
+# Binary streams: ASCII85 makes large photos 25 % bigger and many times slower (TECH_NOTES).
+rl_config.useA85 = 0
+
+PAGE_W, PAGE_H = A4
+LEFT, RIGHT, BOTTOM = 2.5 * cm, 2.0 * cm, 2.2 * cm
+TEXT_W = PAGE_W - LEFT - RIGHT
+FIRST_TOP, LATER_TOP = 4.6 * cm, 3.4 * cm   # from the top edge to the text frame
+BODY_SIZE, BODY_LEADING = 12, 18             # 小四, 1.5 line spacing
+BLANK = "＿＿＿＿＿＿＿＿"                    # printed where a setting is missing, to fill by hand
+
+
+@cache
+def wording(name: str) -> dict:
+    """The fixed paragraphs of one document, from resources/wording/<name>.toml."""
+    path = resources_dir() / "wording" / f"{name}.toml"
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise FieldCheckError(f"文书措辞文件 {path} 缺失或有误（{exc}）",
+                              "请重新安装 FieldCheck") from exc
+
+
+def fill(template: str, **values) -> str:
+    """The template with its fields; an empty value prints as a blank line to fill by hand."""
+    return template.format_map({k: str(v) if str(v).strip() else BLANK for k, v in values.items()})
+
+
+def cn_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_clock(moment: datetime) -> str:
+    return f"{moment.hour}时{moment.minute:02d}分"
+
+
+@dataclass(frozen=True)
+class Styles:
+    body: ParagraphStyle      # indented paragraph
+    plain: ParagraphStyle     # no indent (salutation, labels)
+    item: ParagraphStyle      # numbered entry with a hanging number
+    sub: ParagraphStyle       # continuation lines of a numbered entry
+    cell: ParagraphStyle      # table text
+    cell_centre: ParagraphStyle
+    caption: ParagraphStyle
+    heading: ParagraphStyle   # centred heading inside the body (照片附页)
+
+
+def _style(name: str, font: str, **kw) -> ParagraphStyle:
+    # Left-aligned: reportlab justifies by stretching ASCII spaces only, which would open a
+    # gap inside "GB 15577-2018"; CJK glyphs are all one width, so the edge stays near-even.
+    base = dict(fontName=font, fontSize=BODY_SIZE, leading=BODY_LEADING, wordWrap="CJK",
+                alignment=TA_LEFT, allowWidows=0, allowOrphans=0)
+    return ParagraphStyle(name, **(base | kw))
+
+
+@cache
+def styles(fonts: FontSet) -> Styles:
+    f = fonts.body
+    return Styles(
+        body=_style("body", f, firstLineIndent=2 * BODY_SIZE),
+        plain=_style("plain", f, alignment=TA_LEFT),
+        item=_style("item", f, leftIndent=2 * BODY_SIZE, firstLineIndent=-2 * BODY_SIZE,
+                    spaceBefore=4),
+        sub=_style("sub", f, leftIndent=2 * BODY_SIZE),
+        cell=_style("cell", f, fontSize=10.5, leading=14, alignment=TA_LEFT),
+        cell_centre=_style("cell_centre", f, fontSize=10.5, leading=14, alignment=TA_CENTER),
+        caption=_style("caption", f, fontSize=10.5, leading=15, alignment=TA_LEFT),
+        heading=_style("heading", fonts.title, fontSize=16, leading=24, alignment=TA_CENTER,
+                       spaceAfter=6),
+    )
+
+
+# Chinese line breaking (禁则): closing punctuation never starts a line, an opening bracket
+# never ends one, and a number or Latin word is not cut. reportlab's own CJK wrapping knows
+# only part of the punctuation and hangs at most one mark, so "（二））" could leave a lone "）".
+NO_START = set("，。、；：！？）》〉」』】〕”’…·％!),.:;?]}")
+NO_END = set("（《〈「『【〔“‘([{")
+_NEWLINE = "\ue000"  # a forced line break that survives reportlab's whitespace folding
+
+
+def _is_word(char: str) -> bool:
+    return char.isascii() and (char.isalnum() or char in "-./_%")
+
+
+def _break_at(text: str, start: int, i: int) -> int:
+    """Where to end the line when text[i] no longer fits (start < i)."""
+    brk = i
+    if text[i] in NO_START and (i + 1 == len(text) or text[i + 1] not in NO_START):
+        return i + 1  # one mark may hang into the margin
+    while brk > start + 1 and (text[brk] in NO_START or text[brk - 1] in NO_END
+                               or (_is_word(text[brk - 1]) and _is_word(text[brk]))):
+        brk -= 1
+    return brk if brk > start + 1 else i
+
+
+def _line(text: str, limit: float, font: str, size: float) -> tuple[float, str]:
+    text = text.rstrip(" ")
+    return limit - stringWidth(text, font, size), text
+
+
+def cjk_lines(text: str, widths: list[float], font: str, size: float) -> list[tuple[float, str]]:
+    """(spare width, line) for each line of `text`, the n-th line at most widths[n] wide."""
+    lines: list[tuple[float, str]] = []
+    start, used, i = 0, 0.0, 0
+    while i < len(text):
+        limit = widths[min(len(lines), len(widths) - 1)]
+        if text[i] == _NEWLINE:
+            lines.append(_line(text[start:i], limit, font, size))
+            start = i = i + 1
+            used = 0.0
+            continue
+        width = stringWidth(text[i], font, size)
+        if used + width <= limit + 1e-6 or i == start:
+            used, i = used + width, i + 1
+            continue
+        brk = _break_at(text, start, i)
+        lines.append(_line(text[start:brk], limit, font, size))
+        start = i = len(text) - len(text[brk:].lstrip(" "))  # no line starts with a space
+        used = 0.0
+    if lines and start == len(text):  # the last mark hung on the previous line
+        return lines
+    limit = widths[min(len(lines), len(widths) - 1)]
+    return lines + [_line(text[start:], limit, font, size)]
+
+
+class CJKParagraph(Paragraph):
+    """A plain-text paragraph wrapped by cjk_lines (other cases as reportlab does them)."""
+
+    def breakLinesCJK(self, max_widths):  # noqa: N802 (reportlab's name)
+        frags = self.frags
+        if (len(frags) != 1 or not hasattr(frags[0], "text") or self.style.endDots
+                or getattr(self, "_splitpara", 0)):
+            return super().breakLinesCJK(max_widths)
+        self.height = 0
+        widths = list(max_widths) if isinstance(max_widths, (list, tuple)) else [max_widths]
+        f = frags[0]
+        lines = cjk_lines(f.text, widths, f.fontName, f.fontSize)
+        return f.clone(kind=0, lines=[(spare, [line]) for spare, line in lines],
+                       ascent=f.fontSize, descent=-0.2 * f.fontSize)
+
+
+def para(text: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph of plain text (user data is escaped, never read as markup)."""
+    return CJKParagraph(escape(text).replace("\n", _NEWLINE), style)
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    title: str
+    number: str
+    author: str        # the agency
+    created: datetime  # the data's date (finalized_at): the PDF's creation date
+    fonts: FontSet
+
+
+def draw_bold(canv: Canvas, text: str, x: float, y: float, font: str, size: float,
+              anchor: str = "centre") -> None:
+    """Text filled and lightly stroked: bold from a single-weight font, still extractable."""
+    width = stringWidth(text, font, size)
+    x = x - width / 2 if anchor == "centre" else x - width if anchor == "right" else x
+    canv.saveState()
+    canv.setLineWidth(size * 0.035)
+    t = canv.beginText(x, y)
+    t.setTextRenderMode(2)
+    t.setFont(font, size)
+    t.textOut(text)
+    canv.drawText(t)
+    canv.restoreState()
+
+
+def _first_header(meta: DocMeta, canv: Canvas, _doc) -> None:
+    draw_bold(canv, meta.title, PAGE_W / 2, PAGE_H - 2.9 * cm, meta.fonts.title, 22)
+    canv.setFont(meta.fonts.body, BODY_SIZE)
+    canv.drawRightString(PAGE_W - RIGHT, PAGE_H - 4.0 * cm, meta.number)
+
+
+def _later_header(meta: DocMeta, continued: str, canv: Canvas, _doc) -> None:
+    draw_bold(canv, meta.title + continued, PAGE_W / 2, PAGE_H - 1.9 * cm, meta.fonts.title, 15)
+    canv.setFont(meta.fonts.body, 10.5)
+    canv.drawRightString(PAGE_W - RIGHT, PAGE_H - 2.65 * cm, meta.number)
+    canv.setLineWidth(0.6)
+    canv.line(LEFT, PAGE_H - 2.9 * cm, PAGE_W - RIGHT, PAGE_H - 2.9 * cm)
+
+
+def pdf_date(moment: datetime) -> str:
+    delta = moment.utcoffset()
+    offset = int(delta.total_seconds() // 60) if delta is not None else 0
+    sign = "+" if offset >= 0 else "-"
+    return f"D:{moment:%Y%m%d%H%M%S}{sign}{abs(offset) // 60:02d}'{abs(offset) % 60:02d}'"
+
+
+class NumberedCanvas(Canvas):
+    """Keeps every page until save(), then stamps "共 N 页 第 n 页" knowing N."""
+
+    def __init__(self, *args, footer: str, font: str, created: datetime, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._held_pages: list[dict] = []
+        self._footer, self._footer_font = footer, font
+        stamp = pdf_date(created)
+        self.setDateFormatter(lambda *_ymdhms: stamp)
+
+    def showPage(self) -> None:  # noqa: N802 (reportlab's name)
+        self._held_pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._held_pages)
+        for number, state in enumerate(self._held_pages, 1):
+            self.__dict__.update(state)
+            self.setFont(self._footer_font, 10.5)
+            self.drawCentredString(PAGE_W / 2, 1.2 * cm,
+                                   self._footer.format(total=total, page=number))
+            super().showPage()
+        super().save()
+
+
+def build_pdf(meta: DocMeta, story: list) -> bytes:
+    """Lay the story out on the shared page template; the PDF's bytes."""
+    common = wording("common")
+    out = io.BytesIO()
+    doc = BaseDocTemplate(
+        out, pagesize=A4, leftMargin=LEFT, rightMargin=RIGHT, bottomMargin=BOTTOM,
+        topMargin=LATER_TOP, invariant=1, initialFontName=meta.fonts.body,
+        title=meta.title, author=meta.author,
+        subject=f"{meta.title} {meta.number}", creator=common["creator"],
+        producer=common["creator"],
+    )
+    first = Frame(LEFT, BOTTOM, TEXT_W, PAGE_H - FIRST_TOP - BOTTOM, 0, 0, 0, 0, id="first")
+    later = Frame(LEFT, BOTTOM, TEXT_W, PAGE_H - LATER_TOP - BOTTOM, 0, 0, 0, 0, id="later")
+    doc.addPageTemplates([
+        PageTemplate("first", [first], onPage=partial(_first_header, meta),
+                     autoNextPageTemplate="later"),
+        PageTemplate("later", [later], onPage=partial(_later_header, meta, common["continued"])),
+    ])
+    doc.build(story, canvasmaker=partial(NumberedCanvas, footer=common["page_footer"],
+                                         font=meta.fonts.body, created=meta.created))
+    return out.getvalue()
+
+
+def fit_size(text: str, font: str, size: float, width: float, smallest: float = 7) -> float:
+    """The largest size up to `size` at which `text` fits in `width`."""
+    while size > smallest and stringWidth(text, font, size) > width:
+        size -= 0.5
+    return size
+
+
+def image_reader(png: bytes, what: str) -> ImageReader:
+    """A handwritten signature image, or a message saying it cannot be used."""
+    try:
+        reader = ImageReader(io.BytesIO(png))
+        reader.getSize()
+    except Exception as exc:  # PIL raises many kinds for bad bytes
+        raise FieldCheckError(f"{what}的签名图片无法读取", "请重新签名后再生成文书") from exc
+    return reader
+
+
+@dataclass(frozen=True)
+class SignatureLine:
+    """One row of a signature block; `day` None leaves the date to be written by hand."""
+
+    label: str
+    image: bytes | None = None
+    text: str = ""
+    day: date | None = None
+
+
+class SignatureBlock(Flowable):
+    """Rows of 「who — 签名：____ — 日期：____」 with the handwritten image where there is one."""
+
+    ROW = 1.4 * cm
+
+    def __init__(self, lines: list[SignatureLine], fonts: FontSet) -> None:
+        super().__init__()
+        self.lines, self.fonts, self.words = list(lines), fonts, wording("common")
+
+    def wrap(self, avail_w, _avail_h):
+        self.width, self.height = avail_w, self.ROW * len(self.lines)
+        self.date_x = avail_w - 4.6 * cm
+        self.sign_x = self.date_x - 5.2 * cm
+        # One size for every label: the largest at which the longest line fits.
+        self.label_size = min((fit_size(part, self.fonts.body, BODY_SIZE, self.sign_x - 0.3 * cm)
+                               for line in self.lines for part in line.label.split("\n")),
+                              default=BODY_SIZE)
+        return self.width, self.height
+
+    def draw(self) -> None:
+        for n, line in enumerate(self.lines):
+            self._row(line, self.height - (n + 1) * self.ROW)
+
+    def _row(self, line: SignatureLine, y: float) -> None:
+        c, font, base = self.canv, self.fonts.body, y + 0.3 * cm
+        c.setFont(font, self.label_size)
+        parts = line.label.split("\n")
+        for n, part in enumerate(parts):  # a two-line label: name above, certificate below
+            c.drawString(0, base + (len(parts) - 1 - n) * self.label_size * 1.25, part)
+        c.setFont(font, BODY_SIZE)
+        c.drawString(self.sign_x, base, self.words["sign"])
+        x0 = self.sign_x + stringWidth(self.words["sign"], font, BODY_SIZE)
+        x1 = self.date_x - 0.4 * cm
+        c.setLineWidth(0.5)
+        c.line(x0, base - 3, x1, base - 3)
+        if line.image:
+            c.drawImage(image_reader(line.image, line.label.split("\n")[0]), x0 + 2, y + 0.12 * cm,
+                        x1 - x0 - 4, self.ROW - 0.2 * cm, mask="auto",
+                        preserveAspectRatio=True, anchor="sw")
+        elif line.text:
+            c.drawString(x0 + 6, base, line.text)
+        c.drawString(self.date_x, base, self.words["date"])
+        x = self.date_x + stringWidth(self.words["date"], font, BODY_SIZE)
+        if line.day:
+            c.drawString(x, base, cn_date(line.day))
+        else:  # 年 月 日 spaced out, to be written by hand
+            for offset, unit in zip((1.3 * cm, 2.2 * cm, 2.9 * cm), "年月日", strict=True):
+                c.drawString(x + offset, base, unit)
+
+
+class SealBox(Flowable):
+    """Where the agency's seal goes: a dashed box with the agency's name, （盖章） and the date."""
+
+    W, H = 6.2 * cm, 3.4 * cm
+
+    def __init__(self, agency: str, day: date, fonts: FontSet) -> None:
+        super().__init__()
+        self.agency, self.day, self.fonts, self.hAlign = agency, day, fonts, "RIGHT"
+
+    def wrap(self, _avail_w, _avail_h):
+        return self.W, self.H
+
+    def draw(self) -> None:
+        c, font, words = self.canv, self.fonts.body, wording("common")
+        c.saveState()
+        c.setDash(4, 3)
+        c.setLineWidth(0.7)
+        c.setStrokeGray(0.4)
+        c.rect(0, 0, self.W, self.H)
+        c.restoreState()
+        name = self.agency or BLANK
+        c.setFont(font, fit_size(name, font, 13, self.W - 0.6 * cm))
+        c.drawCentredString(self.W / 2, self.H - 1.0 * cm, name)
+        c.setFont(font, 11)
+        c.setFillGray(0.45)
+        c.drawCentredString(self.W / 2, self.H / 2 - 0.15 * cm, words["seal"])
+        c.setFillGray(0)
+        c.setFont(font, BODY_SIZE)
+        c.drawCentredString(self.W / 2, 0.55 * cm, cn_date(self.day))
+
+
+def officer_lines(officers: tuple[Officer, ...], sigs: Signatures,
+                  day: date) -> list[SignatureLine]:
+    """One line per inspector: name and certificate number, the signature image if any."""
+    words = wording("common")
+    lines = []
+    for n, officer in enumerate(officers, 1):
+        image = sigs.images.get(f"inspector{n}")
+        label = words["officer"].format(name=officer.name, cert=officer.certificate_no)
+        lines.append(SignatureLine(label, image, day=day if image else None))
+    return lines
+
+
+def party_lines(sigs: Signatures, day: date, representative: str) -> list[SignatureLine]:
+    """The enterprise's person (or 拒绝签字), then the witness and the expert when present."""
+    words, images = wording("common"), sigs.images
+    if sigs.refused:
+        lines = [SignatureLine(representative, text=words["refused"], day=day)]
+    else:
+        image = images.get("representative")
+        lines = [SignatureLine(representative, image, day=day if image else None)]
+    for role, name in (("witness", sigs.witness_name), ("expert", sigs.expert_name)):
+        if role in images or name or (role == "witness" and sigs.refused):
+            image = images.get(role)
+            lines.append(SignatureLine(words[role].format(name=name), image,
+                                       day=day if image else None))
+    return lines
+
+
+def closing(lines: list[SignatureLine], fonts: FontSet, lead: list | None = None,
+            seal: tuple[str, date] | None = None) -> KeepTogether:
+    """The signatures (and the seal box), kept on one page with the paragraph before them."""
+    parts = list(lead or []) + [Spacer(1, 0.5 * cm), SignatureBlock(lines, fonts)]
+    if seal is not None:
+        parts += [Spacer(1, 0.4 * cm), SealBox(seal[0], seal[1], fonts)]
+    return KeepTogether(parts)

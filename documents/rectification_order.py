@@ -1,0 +1,74 @@
+"""责令限期整改指令书: the numbered problems with their basis and deadlines, the order, remedies."""
+from __future__ import annotations
+
+from datetime import date
+
+from reportlab.platypus import KeepTogether
+
+from documents.content import Agency, CaseContent, HazardFacts
+from documents.fonts import FontSet, document_fonts
+from documents.layout import (DocMeta, Styles, build_pdf, closing, cn_date, fill, officer_lines,
+                              para, party_lines, styles, wording)
+from models.documents import DocumentKind
+
+
+def item_list(numbers: list[int]) -> str:
+    """1、2、3、5 → "1至3、5": runs of three or more are shortened."""
+    parts, run = [], []
+    for n in sorted(numbers) + [None]:
+        if run and (n is None or n != run[-1] + 1):
+            parts.append(f"{run[0]}至{run[-1]}" if len(run) >= 3 else "、".join(map(str, run)))
+            run = []
+        if n is not None:
+            run.append(n)
+    return "、".join(parts)
+
+
+def deadline_groups(hazards: tuple[HazardFacts, ...], words: dict) -> str:
+    """"第1、3项问题于2026年11月9日前，第2项问题于…前", earliest deadline first."""
+    by_day: dict[date, list[int]] = {}
+    for n, hazard in enumerate(hazards, 1):
+        by_day.setdefault(hazard.deadline, []).append(n)
+    return words["group_separator"].join(
+        words["group"].format(items=item_list(numbers), date=cn_date(day))
+        for day, numbers in sorted(by_day.items()))
+
+
+def problem(n: int, hazard: HazardFacts, st: Styles, words: dict) -> KeepTogether:
+    head = f"{n}．{hazard.description.rstrip('。')}"
+    if hazard.is_major:
+        head += words["major_mark"].format(clause=hazard.major_clause)
+    parts = [para(head, st.item)]
+    if hazard.legal_basis.strip():
+        parts.append(para(words["basis"].format(text=hazard.legal_basis.strip()), st.sub))
+    parts += [para(words["requirement"].format(text=hazard.rectification.strip()), st.sub),
+              para(words["deadline"].format(date=cn_date(hazard.deadline)), st.sub)]
+    return KeepTogether(parts)
+
+
+def remedy(agency: Agency, words: dict, st: Styles):
+    return para(fill(words["remedy"], government=agency.reconsideration_government,
+                     court=agency.court), st.body)
+
+
+def order_story(content: CaseContent, fonts: FontSet) -> list:
+    st, words = styles(fonts), wording("rectification_order")
+    story = [para(words["salutation"].format(enterprise=content.enterprise.name), st.plain),
+             para(words["intro"], st.body)]
+    story += [problem(n, h, st, words) for n, h in enumerate(content.hazards, 1)]
+    story += [para(words["order"].format(groups=deadline_groups(content.hazards, words)), st.body),
+              para(words["safety"], st.body)]
+    sigs, day = content.signatures, content.document_date
+    lines = officer_lines(content.officers, sigs, day)
+    lines += party_lines(sigs, day, words["representative_sign"])
+    return story + [closing(lines, fonts, lead=[remedy(content.agency, words, st)],
+                            seal=(content.agency.name, day))]
+
+
+def render_rectification_order(content: CaseContent, fonts: FontSet | None = None) -> bytes:
+    """责令限期整改指令书 for the inspection's hazards, as PDF bytes."""
+    fonts = fonts or document_fonts()
+    meta = DocMeta(wording("rectification_order")["title"],
+                   content.number(DocumentKind.RECTIFICATION_ORDER), content.agency.name,
+                   content.finalized_at, fonts)
+    return build_pdf(meta, order_story(content, fonts))

@@ -5,6 +5,13 @@
     python main.py demo                              fill the store with demo data
     python main.py inspections --json                every inspection with hazard counts
     python main.py status --json                     counts and the audit-chain check
+    python main.py export --out FILE [--all]         write a signed bundle for the office
+    python main.py import FILE [--json]              verify, then merge a bundle
+    python main.py verify FILE [--json]              check a bundle (exit 0 valid, 1 not)
+    python main.py office-key create --out FILE      make the office key pair (office only)
+    python main.py office-key install FILE           encrypt later exports to the office
+    python main.py pdf INSPECTION_ID --out DIR       write the inspection's signed documents
+    python main.py verify FILE.pdf                   who signed, when, intact (exit 0) or not (1)
 """
 from __future__ import annotations
 
@@ -31,9 +38,37 @@ def build_parser() -> argparse.ArgumentParser:
         _add_data_dir(cmd, argparse.SUPPRESS)
         if name != "demo":
             cmd.add_argument("--json", action="store_true", help="以 JSON 输出")
+    _add_sync_commands(sub)
+    pdf = sub.add_parser("pdf", help="导出某次检查的执法文书（PDF）")
+    pdf.add_argument("inspection_id", metavar="INSPECTION_ID")
+    pdf.add_argument("--out", metavar="DIR", required=True, help="输出文件夹")
+    _add_data_dir(pdf, argparse.SUPPRESS)
     gui = sub.add_parser("gui", help="启动图形界面（默认）")
     _add_data_dir(gui, argparse.SUPPRESS)
     return parser
+
+
+def _add_sync_commands(sub) -> None:
+    export = sub.add_parser("export", help="导出检查记录到导出包（U盘）")
+    export.add_argument("--out", required=True, metavar="FILE", help="导出包文件")
+    export.add_argument("--all", action="store_true", help="导出全部记录（默认：自上次导出到该位置后改动的）")
+    export.add_argument("--inspection", action="append", metavar="ID", help="只导出指定检查（可重复）")
+    export.add_argument("--inspector", metavar="ID", help="导出人（执法人员编号），写入清单")
+    crypt = export.add_mutually_exclusive_group()
+    crypt.add_argument("--encrypt", action="store_true", default=None, help="必须加密给办公室")
+    crypt.add_argument("--plain", action="store_true", help="不加密（即使已安装办公室公钥）")
+    imp = sub.add_parser("import", help="校验并导入导出包")
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    verify = sub.add_parser("verify", help="校验导出包（有效退出码 0，无效 1）")
+    verify.add_argument("file", metavar="FILE")
+    verify.add_argument("--json", action="store_true", help="以 JSON 输出")
+    office = sub.add_parser("office-key", help="办公室加密密钥")
+    office.add_argument("action", choices=("create", "public", "install"))
+    office.add_argument("file", nargs="?", metavar="FILE", help="install：办公室公钥文件")
+    office.add_argument("--out", metavar="FILE", help="create/public：公钥写入的文件")
+    for cmd in (export, imp, verify, office):
+        _add_data_dir(cmd, argparse.SUPPRESS)
 
 
 def _print_json(data) -> None:
@@ -94,8 +129,134 @@ def cmd_demo(store, args) -> int:
     return 0
 
 
+def _progress_printer(what: str):
+    """Progress on stderr, one line per tenth, for large bundles only."""
+    shown = [-1]
+
+    def show(done: int, total: int) -> None:
+        if total < 50 * 1024 * 1024:
+            return
+        tenth = done * 10 // max(total, 1)
+        if tenth != shown[0]:
+            shown[0] = tenth
+            print(f"{what}… {tenth * 10}%（{done // 1048576} / {total // 1048576} MB）",
+                  file=sys.stderr, flush=True)
+    return show
+
+
+def _uuid_arg(value: str):
+    import uuid
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise FieldCheckError(f"编号格式不对：{value}", "请使用 inspections --json 列出的编号") from None
+
+
+def cmd_export(store, args) -> int:
+    from sync.export import export_bundle
+    ids = [_uuid_arg(v) for v in args.inspection] if args.inspection else None
+    inspector = _uuid_arg(args.inspector) if args.inspector else None
+    encrypt = False if args.plain else (True if args.encrypt else None)
+    result = export_bundle(store, args.out, inspection_ids=ids, everything=args.all,
+                           encrypt=encrypt, inspector_id=inspector,
+                           progress=_progress_printer("导出中"))
+    for line in result.lines():
+        print(line)
+    return 0
+
+
+def cmd_import(store, args) -> int:
+    from sync.merge import import_bundle
+    report = import_bundle(store, args.file, progress=_progress_printer("校验中"))
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        for line in report.lines():
+            print(line)
+    return 0
+
+
+def cmd_pdf(store, args) -> int:
+    """Write the inspection's issued documents; demo inspections get demo signatures."""
+    import shutil
+    from pathlib import Path
+
+    from documents.demo_signing import demo_signing_input, is_demo_inspection
+    from documents.service import KIND_LABEL, document_file, issue_case_documents, issued_documents
+    inspection_id = _uuid_arg(args.inspection_id)
+    with store.session() as s:
+        docs = issued_documents(s, inspection_id)
+        demo = is_demo_inspection(s, inspection_id)
+    if not docs:
+        if not demo:
+            raise FieldCheckError("该检查的文书尚未签署生成", "请在程序中定稿并完成签字后再导出")
+        docs = issue_case_documents(store, inspection_id, demo_signing_input(store, inspection_id),
+                                    actor="演示数据")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for doc in docs:
+        target = out / f"{KIND_LABEL[doc.kind]}_{doc.number}.pdf"
+        shutil.copyfile(document_file(store.data_dir, doc), target)
+        print(target)
+    return 0
+
+
+def verify_pdf_file(path, data_dir) -> int:
+    """A signed document: who signed, when, and whether it is exactly as signed."""
+    from documents.keys import trusted_certificates
+    from documents.signing import verify_pdf
+    report = verify_pdf(path, trusted_certificates(data_dir))
+    for line in report.lines():
+        print(line, file=sys.stdout if report.exit_code == 0 else sys.stderr)
+    return report.exit_code
+
+
+def cmd_verify(store, args) -> int:
+    from pathlib import Path
+    try:
+        with Path(args.file).open("rb") as fh:
+            is_pdf = fh.read(5) == b"%PDF-"
+    except OSError as exc:
+        raise FieldCheckError(f"无法读取文件 {args.file}（{exc.strerror or exc}）", "请检查文件路径") from exc
+    if is_pdf:
+        return verify_pdf_file(args.file, store.data_dir)
+    from sync.verify import verify_bundle_file
+    report = verify_bundle_file(args.file, store)
+    if args.json:
+        _print_json({"valid": report.valid, "problem": report.problem,
+                     "bundle_id": report.manifest.get("bundle_id"),
+                     "device_id": report.manifest.get("device_id"),
+                     "signer_known": report.signer_known})
+    else:
+        for line in report.lines():
+            print(line, file=sys.stdout if report.valid else sys.stderr)
+    return report.exit_code
+
+
+def cmd_office_key(store, args) -> int:
+    from pathlib import Path
+    from sync import crypto
+    if args.action == "install":
+        if not args.file:
+            raise FieldCheckError("请指定办公室公钥文件", "用法：office-key install 公钥文件")
+        crypto.install_office_public(store.data_dir, Path(args.file))
+        print("已安装办公室公钥；以后的导出包将加密，只有办公室能打开")
+        return 0
+    if not args.out:
+        raise FieldCheckError("请用 --out 指定公钥写入的文件", "例如：office-key create --out office.pub")
+    if args.action == "create":
+        private = crypto.create_office_key(store.data_dir, Path(args.out))
+        print(f"已生成办公室密钥：私钥保存在 {private}（请备份并妥善保管），公钥写入 {args.out}")
+    else:
+        crypto.write_office_public(store.data_dir, Path(args.out))
+        print(f"办公室公钥已写入 {args.out}")
+    return 0
+
+
 COMMANDS = {"checklists": cmd_checklists, "inspections": cmd_inspections,
-            "status": cmd_status, "demo": cmd_demo}
+            "status": cmd_status, "demo": cmd_demo, "export": cmd_export,
+            "import": cmd_import, "verify": cmd_verify, "office-key": cmd_office_key,
+            "pdf": cmd_pdf}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,121 @@
+"""Issuing a case's documents: render, sign (PAdES) by both inspectors, store, record.
+
+A finalized document is never regenerated over itself: issuing again is refused, and a
+correction is a new document that points at the one it replaces.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from documents import collect_case, documents_for_case
+from documents.keys import certificate_fingerprint, load_identity
+from documents.signing import sha256_hex, sign_pdf
+from models.documents import Document, DocumentKind, Signature
+from models.errors import FieldCheckError, ValidationError
+from models.flush_hooks import session_now
+from models.inspection_rules import get_inspection
+from models.paths import atomic_write_bytes
+from models.store import Store
+
+DOCUMENTS_DIR = "documents"
+SIGNATURES_DIR = "signatures"
+KIND_LABEL = {
+    DocumentKind.INSPECTION_RECORD: "现场检查记录",
+    DocumentKind.RECTIFICATION_ORDER: "责令限期整改指令书",
+    DocumentKind.ONSITE_MEASURES: "现场处理措施决定书",
+    DocumentKind.REINSPECTION_OPINION: "整改复查意见书",
+}
+
+
+@dataclass
+class SigningInput:
+    """What the team supplied at the signing step."""
+
+    images: dict[str, bytes]                 # role -> PNG of the handwritten signature
+    passphrases: dict[uuid.UUID, str]        # inspector id -> passphrase of their key
+    refused: bool = False                    # the enterprise's person in charge refused
+    representative_name: str = ""
+    witness_name: str = ""
+    signers: dict[uuid.UUID, object] = field(default_factory=dict)  # preloaded (demo) signers
+
+
+def document_file(data_dir: Path, doc: Document) -> Path:
+    return Path(data_dir) / doc.file_name
+
+
+def issued_documents(session, inspection_id: uuid.UUID) -> list[Document]:
+    """The documents in force for an inspection (the latest of each kind)."""
+    docs = session.scalars(select(Document).where(Document.inspection_id == inspection_id)
+                           .order_by(Document.created_at)).all()
+    replaced = {d.supersedes_id for d in docs if d.supersedes_id}
+    return [d for d in docs if d.id not in replaced]
+
+
+def _check_signing(sign: SigningInput, team) -> None:
+    problems = [f"缺少执法人员 {m.inspector.name} 的签名" for n, m in enumerate(team[:2], 1)
+                if f"inspector{n}" not in sign.images]
+    if sign.refused and "witness" not in sign.images:
+        problems.append("被检查单位拒绝签字时，须由见证人签名")
+    if not sign.refused and "representative" not in sign.images:
+        problems.append("缺少被检查单位现场负责人的签名（或记录其拒绝签字）")
+    if problems:
+        raise ValidationError("文书尚不能签署", problems)
+
+
+def _store_image(data_dir: Path, png: bytes) -> str:
+    digest = sha256_hex(png)
+    target = Path(data_dir) / SIGNATURES_DIR / f"{digest}.png"
+    if not target.exists():
+        atomic_write_bytes(target, png)
+    return digest
+
+
+def issue_case_documents(store: Store, inspection_id: uuid.UUID, sign: SigningInput,
+                         actor: str | None = None, correction: bool = False) -> list[Document]:
+    """Render, sign and store every document of a finalized inspection."""
+    with store.session() as s:
+        inspection = get_inspection(s, inspection_id)
+        team = list(inspection.team)[:2]
+        if issued_documents(s, inspection_id) and not correction:
+            raise FieldCheckError("本次检查的文书已经签署生成，不能重新生成覆盖",
+                                  "如需更正，请使用“更正文书”，原文书保留并被引用")
+        _check_signing(sign, team)
+        content = collect_case(s, inspection_id, store.photos_dir, sign.images, sign.refused)
+        previous = {d.kind: d.id for d in issued_documents(s, inspection_id)}
+        people = [(m.inspector.id, m.inspector.name) for m in team]
+    signers = {pid: sign.signers.get(pid) or load_identity(store.data_dir, pid, sign.passphrases.get(pid, ""))
+               for pid, _ in people}
+    rendered = []
+    for kind, number, pdf in documents_for_case(content):
+        for n, (pid, _name) in enumerate(people, 1):
+            pdf = sign_pdf(pdf, signers[pid], f"inspector{n}", location=content.place)
+        digest = sha256_hex(pdf)
+        name = f"{DOCUMENTS_DIR}/{digest}.pdf"
+        atomic_write_bytes(Path(store.data_dir) / name, pdf)
+        rendered.append((kind, number, name, digest))
+    images = {role: _store_image(store.data_dir, png) for role, png in sign.images.items()}
+    with store.transaction(actor=actor, label="issue_documents") as s:
+        now = session_now(s)
+        docs = []
+        for kind, number, name, digest in rendered:
+            doc = Document(inspection_id=inspection_id, kind=kind, number=number, file_name=name,
+                           sha256=digest, finalized_at=now, supersedes_id=previous.get(kind))
+            s.add(doc)
+            for n, (pid, pname) in enumerate(people, 1):
+                cert = signers[pid].signing_cert
+                s.add(Signature(document=doc, role=f"inspector{n}", signer_name=pname,
+                                image_sha256=images.get(f"inspector{n}"), signed_at=now,
+                                certificate_fingerprint=certificate_fingerprint(cert)))
+            s.add(Signature(document=doc, role="representative", signer_name=sign.representative_name,
+                            refused=sign.refused, image_sha256=images.get("representative"),
+                            signed_at=now, note="拒绝签字" if sign.refused else ""))
+            if "witness" in images:
+                s.add(Signature(document=doc, role="witness", signer_name=sign.witness_name,
+                                image_sha256=images["witness"], signed_at=now))
+            docs.append(doc)
+        s.flush()
+        return docs

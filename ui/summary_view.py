@@ -9,6 +9,7 @@ from models.errors import FieldCheckError
 from models.inspection import AnswerResult
 from models.inspection_rules import finalize_inspection
 from models.walk_queries import inspection_summary
+from ui.documents_panel import DocumentsPanel
 from ui.messages import confirm, show_error
 from ui.style import GREEN, RED
 from ui.walk_models import HazardTableModel
@@ -62,6 +63,8 @@ class SummaryView(QWidget):
         layout.addWidget(self.hazards, 2)
         layout.addWidget(self.blockers_title)
         layout.addWidget(self.blockers, 1)
+        self.documents = DocumentsPanel(store, inspection_id, actor)
+        layout.addWidget(self.documents)
         layout.addLayout(buttons)
 
     def refresh(self) -> None:
@@ -92,6 +95,7 @@ class SummaryView(QWidget):
         self.blockers.setVisible(bool(summary.blockers))
         self.finalize_button.setVisible(not finalized)
         self.finalize_button.setEnabled(not summary.blockers)
+        self.documents.refresh()
 
     def _jump(self, entry: QListWidgetItem) -> None:
         item_id = entry.data(ItemRole)

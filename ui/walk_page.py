@@ -65,6 +65,8 @@ class WalkPage(QWidget):
         self.reload()
         first_open = next((i for i, w in enumerate(self.items) if w.answer is None), 0)
         self.go_to_item(start_item) if start_item else self.show_index(first_open)
+        if self.read_only:
+            self.show_summary()  # a finalized case opens on its summary and documents
 
     # Layout -----------------------------------------------------------------
     def _build(self, header: str) -> None:
@@ -255,6 +257,7 @@ class WalkPage(QWidget):
 
     def _after_finalize(self) -> None:
         self.main_window.open_inspection(self.inspection_id)
+        self.main_window.stack.currentWidget().show_summary()
 
     def save_pending(self) -> None:
         """Write edits still waiting for their typing pause (window closing, page leaving)."""

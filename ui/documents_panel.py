@@ -1,0 +1,207 @@
+"""After finalizing: sign and issue the documents, then preview, print or save them."""
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
+                               QListWidget, QListWidgetItem, QProgressBar, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from documents.keys import create_inspector_identity, identity_exists
+from documents.service import (KIND_LABEL, SigningInput, document_file, issue_case_documents,
+                               issued_documents)
+from models.errors import FieldCheckError
+from models.inspection_rules import get_inspection
+from models.settings_rules import get_agency_settings
+from ui.messages import show_error
+from ui.pdf_preview import PdfPreviewDialog, load_pdf, print_pdf
+from ui.photo_ingest import run_off_ui_thread
+from ui.signature_pad import SignatureDialog
+
+DocIdRole = Qt.ItemDataRole.UserRole + 1
+
+
+def ask_signature(parent, label: str, allow_refusal: bool = False):
+    """(png bytes or None, refused) — replaced in tests by a recorder."""
+    dialog = SignatureDialog(label, parent, allow_refusal=allow_refusal)
+    if not dialog.exec():
+        return None, False
+    return dialog.png_bytes, dialog.refused
+
+
+def ask_text(parent, title: str, label: str, secret: bool = False) -> str | None:
+    mode = QLineEdit.EchoMode.Password if secret else QLineEdit.EchoMode.Normal
+    text, ok = QInputDialog.getText(parent, title, label, mode)
+    return text if ok else None
+
+
+class DocumentsPanel(QWidget):
+    issued = Signal()
+
+    def __init__(self, store, inspection_id: uuid.UUID, actor: str, parent=None) -> None:
+        super().__init__(parent)
+        self.store, self.inspection_id, self.actor = store, inspection_id, actor
+        title = QLabel("执法文书")
+        title.setStyleSheet("font-weight: bold; font-size: 13pt;")
+        self.list = QListWidget()
+        self.list.setObjectName("documents")
+        self.list.setMaximumHeight(110)
+        self.list.itemDoubleClicked.connect(lambda _i: self.preview())
+        self.sign_button = QPushButton("签字并生成文书")
+        self.sign_button.setObjectName("sign_documents")
+        self.sign_button.setProperty("role", "primary")
+        self.sign_button.clicked.connect(self.sign_and_issue)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setFormat("正在生成并签章……")
+        self.busy.hide()
+        buttons = QHBoxLayout()
+        self.action_buttons = []
+        for text, slot in (("预览", self.preview), ("打印", self.print_selected), ("另存为 PDF", self.save_as)):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            self.action_buttons.append(button)
+            buttons.addWidget(button)
+        buttons.addStretch()
+        buttons.addWidget(self.sign_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(title)
+        layout.addWidget(self.list)
+        layout.addWidget(self.busy)
+        layout.addLayout(buttons)
+        self.refresh()
+
+    def refresh(self) -> None:
+        with self.store.session() as s:
+            finalized = get_inspection(s, self.inspection_id).is_finalized
+            docs = issued_documents(s, self.inspection_id)
+        self.list.clear()
+        for doc in docs:
+            entry = QListWidgetItem(f"{KIND_LABEL[doc.kind]}　{doc.number}　· 已签章")
+            entry.setData(DocIdRole, doc)
+            self.list.addItem(entry)
+        if docs:
+            self.list.setCurrentRow(0)
+        self.setVisible(finalized)
+        self.sign_button.setVisible(finalized and not docs)
+        for button in self.action_buttons:
+            button.setEnabled(bool(docs))
+
+    # Signing ----------------------------------------------------------------
+    def _team(self):
+        with self.store.session() as s:
+            inspection = get_inspection(s, self.inspection_id)
+            agency = get_agency_settings(s).agency_name
+            team = [(m.inspector.id, m.inspector.name, m.inspector.certificate_no)
+                    for m in inspection.team][:2]
+            representative = inspection.enterprise.legal_representative
+        return team, agency, representative
+
+    def _passphrase(self, person, agency: str) -> str | None:
+        pid, name, cert = person
+        if identity_exists(self.store.data_dir, pid):
+            return ask_text(self, "签名口令", f"请 {name} 输入签名口令：", secret=True)
+        first = ask_text(self, "设置签名口令", f"{name} 首次签章：请设置签名口令（至少 4 位）", secret=True)
+        if first is None:
+            return None
+        if ask_text(self, "设置签名口令", "请再输入一次签名口令：", secret=True) != first:
+            raise FieldCheckError("两次输入的签名口令不一致", "请重新点击“签字并生成文书”")
+        create_inspector_identity(self.store.data_dir, pid, name, cert, first, agency)
+        return first
+
+    def collect_signing(self) -> SigningInput | None:
+        """Ask each person in turn; None when someone cancels."""
+        team, agency, representative = self._team()
+        sign = SigningInput(images={}, passphrases={}, representative_name=representative)
+        for n, person in enumerate(team, 1):
+            png, _ = ask_signature(self, f"执法人员：{person[1]}（执法证号 {person[2]}）")
+            if png is None:
+                return None
+            sign.images[f"inspector{n}"] = png
+            passphrase = self._passphrase(person, agency)
+            if passphrase is None:
+                return None
+            sign.passphrases[person[0]] = passphrase
+        png, refused = ask_signature(self, f"被检查单位现场负责人：{representative}", allow_refusal=True)
+        if png is None and not refused:
+            return None
+        if refused:
+            sign.refused = True
+            sign.witness_name = ask_text(self, "见证人", "拒绝签字：请输入见证人姓名") or ""
+            png, _ = ask_signature(self, f"见证人：{sign.witness_name}")
+            if png is None:
+                return None
+            sign.images["witness"] = png
+        else:
+            sign.images["representative"] = png
+        return sign
+
+    def sign_and_issue(self) -> None:
+        try:
+            sign = self.collect_signing()
+        except FieldCheckError as exc:
+            show_error(self, exc)
+            return
+        if sign is None:
+            return
+        self.busy.show()
+        self.sign_button.setEnabled(False)
+        work = lambda: issue_case_documents(self.store, self.inspection_id, sign, actor=self.actor)  # noqa: E731
+        run_off_ui_thread(self, work, self._issued)
+
+    def _issued(self, _docs, error) -> None:
+        self.busy.hide()
+        self.sign_button.setEnabled(True)
+        if isinstance(error, FieldCheckError):
+            show_error(self, error, "无法生成文书")
+        elif error is not None:
+            raise error
+        self.refresh()
+        self.issued.emit()
+
+    # Using the documents ----------------------------------------------------
+    def _selected(self):
+        entry = self.list.currentItem()
+        if entry is None:
+            return None
+        doc = entry.data(DocIdRole)
+        return doc, document_file(self.store.data_dir, doc)
+
+    def preview(self) -> None:
+        chosen = self._selected()
+        if chosen:
+            doc, path = chosen
+            try:
+                PdfPreviewDialog(path, f"{KIND_LABEL[doc.kind]} {doc.number}", self).exec()
+            except FieldCheckError as exc:
+                show_error(self, exc)
+
+    def print_selected(self) -> None:
+        chosen = self._selected()
+        if not chosen:
+            return
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        if QPrintDialog(printer, self).exec():
+            try:
+                print_pdf(load_pdf(chosen[1], self), printer)
+            except FieldCheckError as exc:
+                show_error(self, exc, "打印失败")
+
+    def save_as(self) -> None:
+        chosen = self._selected()
+        if not chosen:
+            return
+        doc, path = chosen
+        target, _ = QFileDialog.getSaveFileName(self, "另存为 PDF",
+                                                f"{KIND_LABEL[doc.kind]}_{doc.number}.pdf", "PDF (*.pdf)")
+        if target:
+            try:
+                shutil.copyfile(path, Path(target))
+            except OSError as exc:
+                show_error(self, FieldCheckError(f"无法保存到 {target}（{exc.strerror or exc}）",
+                                                 "请换一个位置，或检查U盘是否写保护、空间是否足够"))

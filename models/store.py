@@ -20,7 +20,7 @@ from models.paths import DB_FILENAME, device_id
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest migration's revision. Checked against Alembic's own view in the tests; lets a
 # start-up with an up-to-date file skip importing Alembic (~0.1 s on a laptop).
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 BACKUPS_KEPT = 5
 
 
@@ -148,9 +148,7 @@ def migrate(engine: Engine, db_path: Path, script_location: Path = MIGRATIONS_DI
     # Only a file with no tables at all holds nothing to lose; any other is copied aside first.
     backup = backup_database(db_path, f"before-{head}") if _has_tables(engine) else None
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        _upgrade_without_fk_enforcement(engine, cfg, command)
     except Exception as exc:
         engine.dispose()
         if backup is None:
@@ -181,6 +179,28 @@ def known_storage_error(exc: OperationalError) -> StoreError | None:
         if needle in text:
             return StoreError(message, hint)
     return None
+
+
+def _upgrade_without_fk_enforcement(engine: Engine, cfg, command) -> None:
+    """Run the migrations with foreign keys off, then check them all before committing.
+
+    SQLite alters a table by copying it and dropping the old one, which enforced foreign keys
+    forbid (Alembic "batch" mode); the check afterwards proves nothing was left dangling.
+    """
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # only outside a transaction
+        conn.commit()
+        try:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if dangling:
+                raise RuntimeError(f"foreign key check failed after migration: {dangling[:3]}")
+            conn.commit()
+        finally:
+            conn.rollback()
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
 
 
 class Store:

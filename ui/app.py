@@ -78,6 +78,20 @@ def open_data(app: QApplication, window: MainWindow, data_dir: str | None) -> No
     from ui.first_run import maybe_run_first_setup
     maybe_run_first_setup(store, window)
     offer_resume(store, window)
+    check_document_font(window)
+
+
+def check_document_font(window: MainWindow) -> None:
+    """Say at start, not at the signing moment, when no Chinese font can go into the PDFs."""
+    from documents.fonts import document_fonts
+    from ui.photo_ingest import run_off_ui_thread
+
+    def done(_fonts, error) -> None:
+        if isinstance(error, FieldCheckError):
+            QMessageBox.warning(window, "缺少中文字体", error.text())
+        elif error is not None:
+            raise error
+    run_off_ui_thread(window, document_fonts, done)
 
 
 def run_gui(data_dir: str | None) -> int:

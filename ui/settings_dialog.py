@@ -224,12 +224,15 @@ class SettingsDialog(QDialog):
         self.add_button = QPushButton("＋ 添加执法人员")
         self.edit_button = QPushButton("编辑…")
         self.toggle_button = QPushButton("停用")
+        self.certificate_button = QPushButton("导入签名证书…")
+        self.certificate_button.setToolTip("使用本单位颁发的 .p12/.pfx 证书签署文书（不导入则首次签署时自动生成）")
+        self.certificate_button.clicked.connect(self._import_certificate)
         self.add_button.clicked.connect(self._add_person)
         self.edit_button.clicked.connect(self._edit_person)
         self.toggle_button.clicked.connect(self._toggle_person)
         self.table.selectionModel().currentRowChanged.connect(self._update_buttons)
         buttons = QHBoxLayout()
-        for b in (self.add_button, self.edit_button, self.toggle_button):
+        for b in (self.add_button, self.edit_button, self.toggle_button, self.certificate_button):
             buttons.addWidget(b)
         buttons.addStretch()
         layout.addWidget(note)
@@ -262,6 +265,14 @@ class SettingsDialog(QDialog):
         self.toggle_button.setEnabled(row is not None)
         active = row is None or self.people.rows[row].active
         self.toggle_button.setText("停用" if active else "重新启用")
+        self.certificate_button.setEnabled(row is not None and self.people.rows[row].id is not None)
+
+    def _import_certificate(self) -> None:
+        from ui.certificate_import import import_certificate
+        row = self._current_row()
+        if row is not None and self.people.rows[row].id is not None:
+            person = self.people.rows[row]
+            import_certificate(self, self.store.data_dir, person.id, person.name)
 
     def _taken_certificates(self, except_row: int | None) -> dict[str, str]:
         return {r.certificate_no: r.name for n, r in enumerate(self.people.rows) if n != except_row}

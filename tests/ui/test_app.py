@@ -66,3 +66,15 @@ def test_damaged_store_shows_message_and_exits_2(qtbot, tmp_path, shown):
     ui.app.open_data(app, window, str(tmp_path))
     assert shown and shown[0][1] == "无法打开数据" and "已损坏" in shown[0][2]
     assert app.code == 2 and window.store is None
+
+
+def test_missing_document_font_is_said_at_start(qtbot, shown, monkeypatch):
+    """Without a usable Chinese font the start-up says what to install, before any signing."""
+    import documents.fonts
+    monkeypatch.setattr(documents.fonts, "font_dirs", lambda: [])
+    window = ui.app.MainWindow()
+    qtbot.addWidget(window)
+    ui.app.check_document_font(window)
+    qtbot.waitUntil(lambda: bool(shown), timeout=10000)
+    kind, title, text = shown[0]
+    assert kind == "warning" and title == "缺少中文字体" and "fonts-wqy-microhei" in text

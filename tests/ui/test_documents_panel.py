@@ -94,3 +94,18 @@ def test_cancelled_signature_issues_nothing(qtbot, store, finalized, monkeypatch
     assert panel.list.count() == 0 and panel.sign_button.isEnabled()
 
 
+
+
+def test_agency_certificate_import(qtbot, store, team, tmp_path, monkeypatch):
+    """An inspector's .p12 from the agency is imported and then used to sign."""
+    import ui.certificate_import as cert_module
+    from documents.keys import create_inspector_identity, identity_exists, key_path, load_identity
+    made = create_inspector_identity(tmp_path / "agency", team[0], "张卫东", "43038120001",
+                                     "agency-pass", "湘乡市应急管理局")
+    monkeypatch.setattr(cert_module.QFileDialog, "getOpenFileName", lambda *a: (str(made), ""))
+    monkeypatch.setattr(cert_module.QInputDialog, "getText", lambda *a: ("agency-pass", True))
+    monkeypatch.setattr(cert_module.QMessageBox, "information", lambda *a: None)
+    assert cert_module.import_certificate(None, store.data_dir, team[0], "张卫东")
+    assert identity_exists(store.data_dir, team[0])
+    assert key_path(store.data_dir, team[0]).read_bytes() == made.read_bytes()
+    assert load_identity(store.data_dir, team[0], "agency-pass").signing_cert is not None

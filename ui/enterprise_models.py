@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
 from models.inspection import InspectionStatus
 from models.register_queries import EnterpriseRow, HistoryRow, OpenHazardRow
 from models.registry import RiskColour
 from ui.style import GREY, RED
+from ui.table_model import RowTableModel
 
 ID_ROLE = Qt.ItemDataRole.UserRole         # the row's uuid, for the page
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1   # what the proxy sorts by (numbers stay numbers)
@@ -32,31 +33,8 @@ def short_clause(clause: str) -> str:
     return clause.rsplit("》", 1)[-1] or clause
 
 
-class RowsModel(QAbstractTableModel):
+class RowsModel(RowTableModel):
     """A read-only table of dataclass rows; subclasses say what each cell shows."""
-
-    HEADERS: tuple[str, ...] = ()
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.rows: list = []
-
-    def set_rows(self, rows: list) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self.rows):

@@ -7,19 +7,37 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QGridLayout, QHBoxLayout,
-                               QHeaderView,
-                               QLabel, QLineEdit, QPushButton, QSpinBox, QTabWidget, QTableView,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from models.errors import FieldCheckError, ValidationError
-from models.settings_rules import (add_inspector, agency_problems, get_agency_settings,
-                                   list_inspectors, save_agency_settings, update_inspector)
+from models.settings_rules import (
+    add_inspector,
+    agency_problems,
+    get_agency_settings,
+    list_inspectors,
+    save_agency_settings,
+    update_inspector,
+)
 from models.store import Store
 from ui.messages import show_error
 from ui.style import GREY, RED
+from ui.table_model import RowTableModel
 
 # Small form helpers, shared with the first-run and new-inspection dialogs.
 
@@ -130,29 +148,9 @@ class InspectorRow:
     active: bool = True
 
 
-class InspectorTableModel(QAbstractTableModel):
+class InspectorTableModel(RowTableModel):
     COL_NAME, COL_CERTIFICATE, COL_ACTIVE = range(3)
     HEADERS = ("姓名", "执法证号", "在用")
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.rows: list[InspectorRow] = []
-
-    def set_rows(self, rows: list[InspectorRow]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

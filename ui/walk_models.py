@@ -1,12 +1,13 @@
 """Qt models for the guided walk: the side list of items and the summary's hazard table."""
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
 from models.inspection import AnswerResult, Hazard
 from models.walk_queries import WalkItem
 from ui.style import GREEN, GREY, RED
+from ui.table_model import RowTableModel
 
 STATE_MARK = {None: "○", AnswerResult.COMPLIANT: "✓", AnswerResult.NONCOMPLIANT: "✗",
               AnswerResult.NOT_APPLICABLE: "—"}
@@ -51,39 +52,19 @@ class ItemListModel(QAbstractListModel):
         return None
 
 
-class HazardTableModel(QAbstractTableModel):
+class HazardTableModel(RowTableModel):
     """The summary's hazards, major first, with their deadlines."""
 
     COL_KIND, COL_CODE, COL_DESCRIPTION, COL_DEADLINE = range(4)
     HEADERS = ("类别", "检查项", "隐患描述", "整改期限")
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._rows: list[Hazard] = []
-
-    def set_rows(self, rows: list[Hazard]) -> None:
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
-
     def hazard_at(self, row: int) -> Hazard:
-        return self._rows[row]
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+        return self.rows[row]
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        hazard = self._rows[index.row()]
+        hazard = self.rows[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return (f"重大（{hazard.major_clause.removeprefix('《工贸企业重大事故隐患判定标准》')}）"

@@ -5,7 +5,7 @@ import uuid
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QHBoxLayout, QLabel, QLineEdit,
-                               QListView, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
+                               QListView, QPlainTextEdit, QPushButton, QScrollArea,
                                QStackedWidget, QTextEdit, QVBoxLayout, QWidget)
 
 from models.errors import FieldCheckError

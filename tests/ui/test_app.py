@@ -72,9 +72,11 @@ def test_missing_document_font_is_said_at_start(qtbot, shown, monkeypatch):
     """Without a usable Chinese font the start-up says what to install, before any signing."""
     import documents.fonts
     monkeypatch.setattr(documents.fonts, "font_dirs", lambda: [])
+    documents.fonts.document_fonts.cache_clear()  # found once per process: search again
     window = ui.app.MainWindow()
     qtbot.addWidget(window)
     ui.app.check_document_font(window)
     qtbot.waitUntil(lambda: bool(shown), timeout=10000)
     kind, title, text = shown[0]
     assert kind == "warning" and title == "缺少中文字体" and "fonts-wqy-microhei" in text
+    documents.fonts.document_fonts.cache_clear()

@@ -6,13 +6,17 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
 
-from documents.keys import import_pkcs12
+from documents.keys import identity_exists, import_pkcs12
 from models.errors import FieldCheckError
-from ui.messages import show_error
+from ui.messages import confirm, show_error
 
 
 def import_certificate(parent: QWidget, data_dir: Path, inspector_id: uuid.UUID, name: str) -> bool:
     """Ask for the .p12/.pfx file and its passphrase; True when the certificate is stored."""
+    if identity_exists(data_dir, inspector_id) and not confirm(
+            parent, "替换签名证书", f"{name} 已有签名证书。导入后将改用新证书签署（旧文书仍可校验），是否继续？",
+            yes="替换", no="取消"):
+        return False
     path, _ = QFileDialog.getOpenFileName(parent, f"选择 {name} 的签名证书文件", "",
                                           "签名证书 (*.p12 *.pfx)")
     if not path:

@@ -16,6 +16,7 @@ from documents.service import (KIND_LABEL, SigningInput, document_file, issue_ca
                                issued_documents)
 from models.errors import FieldCheckError
 from models.inspection_rules import get_inspection
+from models.paths import atomic_write_bytes
 from models.settings_rules import get_agency_settings
 from ui.messages import show_error
 from ui.pdf_preview import PdfPreviewDialog, load_pdf, print_pdf
@@ -33,6 +34,11 @@ def ask_signature(parent, label: str, allow_refusal: bool = False):
     return dialog.png_bytes, dialog.refused
 
 
+def open_preview(parent, path: Path, title: str) -> None:
+    """Modal preview — replaced in tests by a recorder."""
+    PdfPreviewDialog(path, title, parent).exec()
+
+
 def ask_text(parent, title: str, label: str, secret: bool = False) -> str | None:
     mode = QLineEdit.EchoMode.Password if secret else QLineEdit.EchoMode.Normal
     text, ok = QInputDialog.getText(parent, title, label, mode)
@@ -41,6 +47,7 @@ def ask_text(parent, title: str, label: str, secret: bool = False) -> str | None
 
 class DocumentsPanel(QWidget):
     issued = Signal()
+    drafts_ready = Signal()
 
     def __init__(self, store, inspection_id: uuid.UUID, actor: str, parent=None) -> None:
         super().__init__(parent)
@@ -55,6 +62,10 @@ class DocumentsPanel(QWidget):
         self.sign_button.setObjectName("sign_documents")
         self.sign_button.setProperty("role", "primary")
         self.sign_button.clicked.connect(self.sign_and_issue)
+        self.draft_button = QPushButton("签字前预览文书")
+        self.draft_button.setObjectName("preview_drafts")
+        self.draft_button.setToolTip("生成未签字的文书供被检查单位负责人在签字前阅读")
+        self.draft_button.clicked.connect(self.show_drafts)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setFormat("正在生成并签章……")
@@ -67,6 +78,7 @@ class DocumentsPanel(QWidget):
             self.action_buttons.append(button)
             buttons.addWidget(button)
         buttons.addStretch()
+        buttons.addWidget(self.draft_button)
         buttons.addWidget(self.sign_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -82,15 +94,56 @@ class DocumentsPanel(QWidget):
             docs = issued_documents(s, self.inspection_id)
         self.list.clear()
         for doc in docs:
-            entry = QListWidgetItem(f"{KIND_LABEL[doc.kind]}　{doc.number}　· 已签章")
-            entry.setData(DocIdRole, doc)
-            self.list.addItem(entry)
-        if docs:
-            self.list.setCurrentRow(0)
+            self._add_entry(f"{KIND_LABEL[doc.kind]}　{doc.number}　· 已签章",
+                            KIND_LABEL[doc.kind] + " " + doc.number, document_file(self.store.data_dir, doc))
         self.setVisible(finalized)
         self.sign_button.setVisible(finalized and not docs)
+        self.draft_button.setVisible(finalized and not docs)
+        self._update_actions()
+
+    def _add_entry(self, text: str, title: str, path: Path) -> None:
+        entry = QListWidgetItem(text)
+        entry.setData(DocIdRole, (title, path))
+        self.list.addItem(entry)
+        self.list.setCurrentRow(0)
+
+    def _update_actions(self) -> None:
         for button in self.action_buttons:
-            button.setEnabled(bool(docs))
+            button.setEnabled(self.list.count() > 0)
+
+    # Reading before signing -------------------------------------------------
+    def show_drafts(self) -> None:
+        """Render the documents without signatures so the manager reads them before signing."""
+        folder = Path(self.store.data_dir) / "drafts" / str(self.inspection_id)
+
+        def work():
+            from documents import collect_case, documents_for_case
+            with self.store.session() as s:
+                content = collect_case(s, self.inspection_id, self.store.photos_dir)
+            out = []
+            for kind, number, pdf in documents_for_case(content):
+                path = folder / f"{kind.value}.pdf"
+                atomic_write_bytes(path, pdf)
+                out.append((kind, number, path))
+            return out
+        self.busy.setFormat("正在生成文书草稿……")
+        self.busy.show()
+        run_off_ui_thread(self, work, self._drafts_ready)
+
+    def _drafts_ready(self, drafts, error) -> None:
+        self.busy.hide()
+        if isinstance(error, FieldCheckError):
+            show_error(self, error, "无法生成文书草稿")
+            return
+        if error is not None:
+            raise error
+        self.list.clear()
+        for kind, number, path in drafts:
+            self._add_entry(f"{KIND_LABEL[kind]}　{number}　· 草稿（未签字，仅供阅读）",
+                            f"{KIND_LABEL[kind]}（草稿）", path)
+        self._update_actions()
+        self.drafts_ready.emit()
+        self.preview()
 
     # Signing ----------------------------------------------------------------
     def _team(self):
@@ -149,6 +202,7 @@ class DocumentsPanel(QWidget):
             return
         if sign is None:
             return
+        self.busy.setFormat("正在生成并签章……")
         self.busy.show()
         self.sign_button.setEnabled(False)
         work = lambda: issue_case_documents(self.store, self.inspection_id, sign, actor=self.actor)  # noqa: E731
@@ -166,18 +220,16 @@ class DocumentsPanel(QWidget):
 
     # Using the documents ----------------------------------------------------
     def _selected(self):
+        """(title, path) of the chosen document, or None."""
         entry = self.list.currentItem()
-        if entry is None:
-            return None
-        doc = entry.data(DocIdRole)
-        return doc, document_file(self.store.data_dir, doc)
+        return entry.data(DocIdRole) if entry is not None else None
 
     def preview(self) -> None:
         chosen = self._selected()
         if chosen:
-            doc, path = chosen
+            title, path = chosen
             try:
-                PdfPreviewDialog(path, f"{KIND_LABEL[doc.kind]} {doc.number}", self).exec()
+                open_preview(self, path, title)
             except FieldCheckError as exc:
                 show_error(self, exc)
 
@@ -196,9 +248,9 @@ class DocumentsPanel(QWidget):
         chosen = self._selected()
         if not chosen:
             return
-        doc, path = chosen
-        target, _ = QFileDialog.getSaveFileName(self, "另存为 PDF",
-                                                f"{KIND_LABEL[doc.kind]}_{doc.number}.pdf", "PDF (*.pdf)")
+        title, path = chosen
+        target, _ = QFileDialog.getSaveFileName(self, "另存为 PDF", f"{title.replace(' ', '_')}.pdf",
+                                                "PDF (*.pdf)")
         if target:
             try:
                 shutil.copyfile(path, Path(target))

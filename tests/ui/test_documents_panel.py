@@ -59,7 +59,7 @@ def test_signing_issues_signed_documents(qtbot, store, finalized, people):
     assert sum("设置签名口令" in t or "首次" in t for t in people["texts"]) == 2
     assert panel.list.count() == 3  # record, order, and measures (the failed item is major)
     assert "已签章" in panel.list.item(0).text() and not panel.sign_button.isVisible()
-    doc, path = panel._selected()
+    _title, path = panel._selected()
     report = verify_pdf(path)
     assert report.intact and len(report.signatures) == 2
 
@@ -83,6 +83,21 @@ def test_preview_print_and_save(qtbot, store, finalized, people, tmp_path, monke
     monkeypatch.setattr(panel_module.QFileDialog, "getSaveFileName", lambda *a: (str(target), "PDF"))
     panel.save_as()
     assert target.read_bytes() == path.read_bytes()
+
+
+def test_manager_reads_the_unsigned_documents_before_signing(qtbot, store, finalized, monkeypatch):
+    """签字前预览 renders the real documents without signatures and opens the first one."""
+    opened = []
+    monkeypatch.setattr(panel_module, "open_preview", lambda parent, path, title: opened.append((path, title)))
+    panel = DocumentsPanel(store, finalized, "张卫东、李晓红")
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.drafts_ready, timeout=60000):
+        qtbot.mouseClick(panel.draft_button, Qt.MouseButton.LeftButton)
+    assert panel.list.count() == 3 and "草稿" in panel.list.item(0).text()
+    path, title = opened[0]
+    assert title == "现场检查记录（草稿）" and not verify_pdf(path).signed
+    text = "".join(p.extract_text() for p in PdfReader(path).pages)
+    assert "现场检查记录" in text
 
 
 def test_cancelled_signature_issues_nothing(qtbot, store, finalized, monkeypatch):

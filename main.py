@@ -12,6 +12,8 @@
     python main.py office-key install FILE           encrypt later exports to the office
     python main.py pdf INSPECTION_ID --out DIR       write the inspection's signed documents
     python main.py verify FILE.pdf                   who signed, when, intact (exit 0) or not (1)
+    python main.py ledger --out FILE.xlsx            the hazard ledger (隐患台账) as Excel
+    python main.py hazards --json                    every ordered hazard with the ledger's fields
 """
 from __future__ import annotations
 
@@ -43,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     pdf.add_argument("inspection_id", metavar="INSPECTION_ID")
     pdf.add_argument("--out", metavar="DIR", required=True, help="输出文件夹")
     _add_data_dir(pdf, argparse.SUPPRESS)
+    ledger = sub.add_parser("ledger", help="导出隐患台账（Excel）")
+    _add_data_dir(ledger, argparse.SUPPRESS)
+    ledger.add_argument("--out", metavar="FILE.xlsx", required=True, help="要写入的 Excel 文件")
+    hazards = sub.add_parser("hazards", help="列出隐患台账中的全部隐患")
+    _add_data_dir(hazards, argparse.SUPPRESS)
+    hazards.add_argument("--json", action="store_true", help="以 JSON 输出")
     gui = sub.add_parser("gui", help="启动图形界面（默认）")
     _add_data_dir(gui, argparse.SUPPRESS)
     return parser
@@ -253,10 +261,37 @@ def cmd_office_key(store, args) -> int:
     return 0
 
 
+def _today(store):
+    from models.base import utcnow
+    from models.inspection_rules import local_date
+    return local_date((store.clock or utcnow)())
+
+
+def cmd_ledger(store, args) -> int:
+    from models.excel_ledger import export_ledger
+    with store.session() as s:
+        rows = export_ledger(s, args.out, _today(store))
+    print(f"已导出隐患台账 {rows} 条：{args.out}")
+    return 0
+
+
+def cmd_hazards(store, args) -> int:
+    from models.ledger import LedgerFilter, iter_ledger, row_dict
+    with store.session() as s:
+        rows = [row_dict(r) for r in iter_ledger(s, LedgerFilter(), _today(store))]
+    if args.json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            print(f"{r['deadline']}  {r['status']}  {r['level']}  {r['enterprise']}  "
+                  f"{r['item_code']}  {r['order_number']}")
+    return 0
+
+
 COMMANDS = {"checklists": cmd_checklists, "inspections": cmd_inspections,
             "status": cmd_status, "demo": cmd_demo, "export": cmd_export,
             "import": cmd_import, "verify": cmd_verify, "office-key": cmd_office_key,
-            "pdf": cmd_pdf}
+            "pdf": cmd_pdf, "ledger": cmd_ledger, "hazards": cmd_hazards}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,13 +15,14 @@ from models.audit import AuditEvent, chain_head, make_event
 from models.base import Record, utcnow
 from models.documents import Document
 from models.errors import FinalizedRecordError
-from models.inspection import (Answer, Hazard, Inspection, InspectionChecklist,
+from models.inspection import (Answer, Hazard, HazardReview, Inspection, InspectionChecklist,
                                InspectionInspector, InspectionStatus, Photo)
 
 # Rows that belong to an inspection and freeze with it.
-_FROZEN_WITH_INSPECTION = (Answer, Photo, InspectionInspector, InspectionChecklist)
+_FROZEN_WITH_INSPECTION = (Answer, Photo, InspectionInspector, InspectionChecklist, HazardReview)
 # What may still change on a hazard of a finalized inspection: its life after the visit.
-HAZARD_LIFECYCLE_KEYS = {"status", "closed_at"}
+HAZARD_LIFECYCLE_KEYS = {"status", "closed_at", "current_deadline", "escalated",
+                         "assigned_to", "ledger_no", "reported_on"}
 # Where the team stands in the walk is screen state, not an enforcement fact: not audited.
 _IGNORED_KEYS = {"updated_at", "current_item_id"}
 

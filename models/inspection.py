@@ -5,7 +5,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Record
@@ -44,6 +44,15 @@ class HazardStatus(str, enum.Enum):
                 "closed": "已销号", "not_rectified": "整改不合格"}[self.value]
 
 
+class InspectionKind(str, enum.Enum):
+    INSPECTION = "inspection"      # 现场检查: walks checklists, orders hazards
+    REINSPECTION = "reinspection"  # 复查: reviews the hazards another inspection ordered
+
+    @property
+    def label(self) -> str:
+        return {"inspection": "现场检查", "reinspection": "复查"}[self.value]
+
+
 class Inspection(Record):
     __tablename__ = "inspection"
     __table_args__ = (
@@ -67,6 +76,11 @@ class Inspection(Record):
     current_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("checklist_item.id"))
     # A correction or re-inspection points to the record it follows.
     follows_inspection_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inspection.id"))
+    # Checked by the enum in Python; no CHECK in the database (see migration 0003).
+    kind: Mapped[InspectionKind] = mapped_column(
+        Enum(InspectionKind, native_enum=False, create_constraint=False, validate_strings=True,
+             length=32, values_callable=lambda cls: [m.value for m in cls]),
+        default=InspectionKind.INSPECTION, server_default=InspectionKind.INSPECTION.value)
 
     enterprise: Mapped[Enterprise] = relationship()
     team: Mapped[list[InspectionInspector]] = relationship(
@@ -148,11 +162,46 @@ class Hazard(Record):
     status: Mapped[HazardStatus] = mapped_column(str_enum(HazardStatus), default=HazardStatus.OPEN)
     found_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # Life after the order (may change on a finalized inspection, see flush_hooks):
+    # a re-inspection that finds it not rectified may set a new deadline, or escalate it.
+    current_deadline: Mapped[date | None]
+    escalated: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # 一单四制 of major hazards: 交办 (assigned to), 台账 (ledger number), 通报 (reported on);
+    # 销号 is closed_at.
+    assigned_to: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    ledger_no: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    reported_on: Mapped[date | None]
 
     inspection: Mapped[Inspection] = relationship(back_populates="hazards")
     answer: Mapped[Answer] = relationship(back_populates="hazard")
     item: Mapped[ChecklistItem] = relationship()
     enterprise: Mapped[Enterprise] = relationship()
+
+
+# The ledger sorts and filters by the deadline in force: the re-inspection's new one, else the order's.
+# Two orders: by deadline (no status filter), and by status then deadline (a status filter).
+Index("ix_hazard_due", func.coalesce(Hazard.current_deadline, Hazard.deadline), Hazard.status,
+      Hazard.inspection_id)
+Index("ix_hazard_found_at", Hazard.found_at)
+Index("ix_hazard_status_due", Hazard.status, func.coalesce(Hazard.current_deadline, Hazard.deadline),
+      Hazard.inspection_id)
+
+
+class HazardReview(Record):
+    """What a re-inspection found about one ordered hazard (None: not yet decided)."""
+
+    __tablename__ = "hazard_review"
+    __table_args__ = (UniqueConstraint("inspection_id", "hazard_id"),)
+
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"), index=True)
+    hazard_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("hazard.id"), index=True)
+    position: Mapped[int]
+    rectified: Mapped[bool | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+    new_deadline: Mapped[date | None]
+    escalated: Mapped[bool] = mapped_column(default=False)
+
+    hazard: Mapped[Hazard] = relationship()
 
 
 class Photo(Record):

@@ -78,6 +78,8 @@ def open_data(app: QApplication, window: MainWindow, data_dir: str | None) -> No
     from ui.first_run import maybe_run_first_setup
     maybe_run_first_setup(store, window)
     offer_resume(store, window)
+    from ui.due_dialog import show_due_on_start
+    show_due_on_start(store, window)
     check_document_font(window)
 
 

@@ -92,13 +92,16 @@ class EnterprisePage(QWidget):
         self.add_button.clicked.connect(lambda: self._open_dialog(None))
         self.edit_button.clicked.connect(self.edit_selected)
         self.inspect_button.clicked.connect(self.inspect_selected)
+        self.reinspect_button = QPushButton("复查(&R)")
+        self.reinspect_button.setToolTip("对该企业已下达整改指令的隐患进行复查")
+        self.reinspect_button.clicked.connect(self.reinspect_selected)
         row = QHBoxLayout()
         row.setSpacing(10)
         row.addWidget(title)
         row.addSpacing(8)
         row.addWidget(self.search, 1)
         row.addWidget(self.count_label)
-        for button in (self.add_button, self.edit_button, self.inspect_button):
+        for button in (self.add_button, self.edit_button, self.reinspect_button, self.inspect_button):
             button.setMinimumHeight(40)
             row.addWidget(button)
         return row
@@ -193,6 +196,11 @@ class EnterprisePage(QWidget):
         enterprise_id = self.selected_id()
         if enterprise_id is not None:
             self.main_window.new_inspection(enterprise_id)
+
+    def reinspect_selected(self) -> None:
+        enterprise_id = self.selected_id()
+        if enterprise_id is not None:
+            self.main_window.open_reinspection(enterprise_id=enterprise_id)
 
     def _open_dialog(self, enterprise_id: uuid.UUID | None) -> None:
         # open(), not exec(): window-modal without a nested event loop.

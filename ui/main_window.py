@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(title)
         for key, text, slot in (("inspections", "检查", self.show_inspections),
                                 ("enterprises", "企业台账", self.show_enterprises),
+                                ("ledger", "隐患台账", self.show_ledger),
                                 ("settings", "设置", self.show_settings)):
             button = QPushButton(text)
             button.setProperty("role", "nav")
@@ -120,6 +121,22 @@ class MainWindow(QMainWindow):
         self._check_nav("enterprises")
         self._show("enterprises", lambda: EnterprisePage(self.store, self))
 
+    def show_ledger(self, due_only: bool = False) -> None:
+        from models.ledger import DUE, OVERDUE, LedgerFilter
+        from ui.ledger_page import LedgerPage
+        self._check_nav("ledger")
+        page = self._show("ledger", lambda: LedgerPage(self.store, self))
+        if due_only:
+            page.apply_filter(LedgerFilter(statuses=frozenset({DUE, OVERDUE})))
+
+    def open_reinspection(self, original_id=None, enterprise_id=None, reinspection_id=None) -> None:
+        from ui.reinspection_page import ReinspectionPage
+        self._close_page("reinspection")
+        self._show("reinspection", lambda: ReinspectionPage(
+            self.store, self, original_id=original_id, enterprise_id=enterprise_id,
+            reinspection_id=reinspection_id))
+        self._uncheck_nav()
+
     def show_settings(self) -> None:
         from ui.settings_dialog import SettingsDialog
         SettingsDialog(self.store, self).exec()
@@ -132,13 +149,22 @@ class MainWindow(QMainWindow):
             self.open_inspection(dialog.inspection_id)
 
     def open_inspection(self, inspection_id: uuid.UUID, item_id: uuid.UUID | None = None) -> None:
+        from models.inspection import InspectionKind
+        from models.inspection_rules import get_inspection
         from ui.walk_page import WalkPage
+        with self.store.session() as s:
+            if get_inspection(s, inspection_id).kind == InspectionKind.REINSPECTION:
+                self.open_reinspection(reinspection_id=inspection_id)
+                return
         self._close_page("walk")
         page = self._show("walk", lambda: WalkPage(self.store, inspection_id, self))
         if item_id is not None:
             page.go_to_item(item_id)
+        self._uncheck_nav()
+        self.inspection_opened.emit(inspection_id)
+
+    def _uncheck_nav(self) -> None:
         self._nav.setExclusive(False)
         for b in self._nav.buttons():
             b.setChecked(False)
         self._nav.setExclusive(True)
-        self.inspection_opened.emit(inspection_id)

@@ -1,0 +1,342 @@
+"""Re-inspection (复查): start from an ordered inspection, record each hazard, finalize.
+
+A re-inspection is an Inspection of kind REINSPECTION that follows the original one, with its
+own team and no checklists; each hazard under review has a HazardReview. Finalizing closes off
+(销号) the rectified hazards and marks the others NOT_RECTIFIED with a new deadline or escalated
+to penalty. Functions take the caller's session and raise FieldCheckErrors in Chinese.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import and_, false, or_, select
+from sqlalchemy.orm import Session
+
+from models.errors import FieldCheckError, FinalizedRecordError, NotFoundError, ValidationError
+from models.flush_hooks import session_now
+from models.checklist import ChecklistItem
+from models.inspection import (Hazard, HazardReview, HazardStatus, Inspection,
+                               InspectionChecklist, InspectionInspector, InspectionKind, InspectionStatus, Photo)
+from models.inspection_rules import _team_problems, get_inspection, local_date
+from models.photo_store import prepare_photo
+from models.registry import Enterprise, Inspector
+
+# Hazards a re-inspection looks at: still open, or found not rectified and given a new deadline.
+AWAITING_REVIEW = or_(Hazard.status == HazardStatus.OPEN,
+                      and_(Hazard.status == HazardStatus.NOT_RECTIFIED, Hazard.escalated == false()))
+
+
+@dataclass(frozen=True)
+class OrderChoice:
+    """An inspection whose order still has hazards to re-inspect."""
+
+    inspection_id: uuid.UUID
+    started_at: datetime
+    case_year: int
+    case_serial: int
+    place: str
+    hazards: int
+
+
+def reinspection_candidates(session: Session, enterprise_id: uuid.UUID) -> list[OrderChoice]:
+    """The enterprise's finalized inspections with hazards awaiting re-inspection, oldest first."""
+    query = (select(Inspection, Hazard.id)
+             .join(Hazard, Hazard.inspection_id == Inspection.id)
+             .where(Inspection.enterprise_id == enterprise_id,
+                    Inspection.status == InspectionStatus.FINALIZED,
+                    Inspection.kind == InspectionKind.INSPECTION, AWAITING_REVIEW)
+             .order_by(Inspection.started_at))
+    counts: dict[uuid.UUID, list] = {}
+    for inspection, _hazard in session.execute(query):
+        counts.setdefault(inspection.id, [inspection, 0])[1] += 1
+    return [OrderChoice(i.id, i.started_at, i.case_year, i.case_serial, i.place, n)
+            for i, n in counts.values()]
+
+
+def open_reinspection(session: Session, original_id: uuid.UUID) -> Inspection | None:
+    """A re-inspection of the original already started and not yet finalized."""
+    return session.scalar(select(Inspection).where(
+        Inspection.follows_inspection_id == original_id,
+        Inspection.kind == InspectionKind.REINSPECTION,
+        Inspection.status == InspectionStatus.IN_PROGRESS))
+
+
+def _original(session: Session, original_id: uuid.UUID) -> Inspection:
+    original = get_inspection(session, original_id)
+    if original.kind != InspectionKind.INSPECTION or not original.is_finalized:
+        raise ValidationError("无法开始复查", ["只能对已定稿、已下达整改指令的检查进行复查"])
+    return original
+
+
+def start_reinspection(session: Session, original_id: uuid.UUID, inspector_ids: list[uuid.UUID],
+                       started_at: datetime, place: str = "") -> Inspection:
+    """Begin re-inspecting every hazard of the original order that still awaits review."""
+    original = _original(session, original_id)
+    inspectors = [session.get(Inspector, i) for i in inspector_ids]
+    problems = _team_problems(inspectors, inspector_ids)
+    hazards = _awaiting_in_order_sequence(session, original.id)
+    if not hazards:
+        problems.append("该检查的隐患均已销号或已移交处罚，无需复查")
+    if open_reinspection(session, original.id) is not None:
+        problems.append("该检查已有一次进行中的复查，请继续该复查")
+    if problems:
+        raise ValidationError("无法开始复查", problems)
+    reinspection = Inspection(
+        enterprise_id=original.enterprise_id, place=(place or original.place).strip(),
+        started_at=started_at, status=InspectionStatus.IN_PROGRESS,
+        kind=InspectionKind.REINSPECTION, follows_inspection_id=original.id)
+    reinspection.team = [InspectionInspector(inspector=p, position=n)
+                         for n, p in enumerate(inspectors, 1)]
+    session.add(reinspection)
+    session.flush()
+    for n, hazard in enumerate(hazards, 1):
+        session.add(HazardReview(inspection_id=reinspection.id, hazard_id=hazard.id, position=n,
+                                 note=""))
+    session.flush()
+    return reinspection
+
+
+def _awaiting_in_order_sequence(session: Session, original_id: uuid.UUID) -> list[Hazard]:
+    """The original's hazards awaiting review, numbered as its rectification order lists them."""
+    return list(session.scalars(
+        select(Hazard)
+        .join(ChecklistItem, ChecklistItem.id == Hazard.item_id)
+        .join(InspectionChecklist, and_(InspectionChecklist.checklist_id == ChecklistItem.checklist_id,
+                                        InspectionChecklist.inspection_id == original_id))
+        .where(Hazard.inspection_id == original_id, AWAITING_REVIEW)
+        .order_by(InspectionChecklist.position, ChecklistItem.position)))
+
+
+def _editable_reinspection(session: Session, reinspection_id: uuid.UUID) -> Inspection:
+    inspection = get_inspection(session, reinspection_id)
+    if inspection.kind != InspectionKind.REINSPECTION:
+        raise NotFoundError("该记录不是复查", "请从隐患台账或企业台账开始复查")
+    if inspection.is_finalized:
+        raise FinalizedRecordError("该复查")
+    return inspection
+
+
+def reviews(session: Session, reinspection_id: uuid.UUID) -> list[HazardReview]:
+    return list(session.scalars(select(HazardReview)
+                                .where(HazardReview.inspection_id == reinspection_id)
+                                .order_by(HazardReview.position)))
+
+
+def _review(session: Session, reinspection_id: uuid.UUID, hazard_id: uuid.UUID) -> HazardReview:
+    review = session.scalar(select(HazardReview).where(
+        HazardReview.inspection_id == reinspection_id, HazardReview.hazard_id == hazard_id))
+    if review is None:
+        raise NotFoundError("该隐患不在本次复查范围内", "请从复查列表中选择隐患")
+    return review
+
+
+def record_review(session: Session, reinspection_id: uuid.UUID, hazard_id: uuid.UUID, *,
+                  rectified: bool | None, note: str | None = None,
+                  new_deadline: date | None = None, escalated: bool = False) -> HazardReview:
+    """What the team found for one hazard; a rectified one needs no deadline or escalation."""
+    _editable_reinspection(session, reinspection_id)
+    review = _review(session, reinspection_id, hazard_id)
+    review.rectified = rectified
+    if note is not None:
+        review.note = note.strip()
+    review.new_deadline = None if rectified else new_deadline
+    review.escalated = bool(escalated) and not rectified
+    session.flush()
+    return review
+
+
+def add_after_photo(session: Session, photos_dir: Path, reinspection_id: uuid.UUID,
+                    hazard_id: uuid.UUID, data: bytes, original_name: str = "") -> Photo:
+    """An "after" photo of a reviewed hazard: stored like evidence, owned by the re-inspection."""
+    _editable_reinspection(session, reinspection_id)
+    _review(session, reinspection_id, hazard_id)
+    prepared = prepare_photo(photos_dir, data, original_name)
+    facts = prepared.facts
+    photo = Photo(inspection_id=reinspection_id, hazard_id=hazard_id, sha256=facts.sha256,
+                  file_ext=facts.file_ext, byte_size=prepared.byte_size, width=facts.width,
+                  height=facts.height, original_name=prepared.original_name, caption="整改后",
+                  taken_at=facts.taken_at, gps_lat=facts.gps_lat, gps_lon=facts.gps_lon,
+                  exif_orientation=facts.orientation)
+    session.add(photo)
+    session.flush()
+    return photo
+
+
+def after_photos(session: Session, reinspection_id: uuid.UUID,
+                 hazard_id: uuid.UUID | None = None) -> list[Photo]:
+    query = select(Photo).where(Photo.inspection_id == reinspection_id)
+    if hazard_id is not None:
+        query = query.where(Photo.hazard_id == hazard_id)
+    return list(session.scalars(query.order_by(Photo.created_at, Photo.id)))
+
+
+def reinspection_blockers(session: Session, reinspection: Inspection) -> list[str]:
+    problems = []
+    if len(reinspection.team) < 2:
+        problems.append("复查须有至少两名执法人员")
+    problems += [f"执法人员 {m.inspector.name} 没有执法证号"
+                 for m in reinspection.team if not m.inspector.certificate_no.strip()]
+    day = local_date(reinspection.started_at)
+    for n, review in enumerate(reviews(session, reinspection.id), 1):
+        what = f"第{n}项“{review.hazard.description[:16]}”"
+        if review.rectified is None:
+            problems.append(f"{what}尚未确定是否已整改")
+        elif not review.rectified and not review.escalated and review.new_deadline is None:
+            problems.append(f"{what}未整改：请给出新的整改期限，或移交行政处罚")
+        elif not review.rectified and review.new_deadline and review.new_deadline <= day:
+            problems.append(f"{what}的新整改期限须晚于复查日期")
+    return problems
+
+
+def finalize_reinspection(session: Session, reinspection_id: uuid.UUID,
+                          ended_at: datetime | None = None) -> Inspection:
+    """Close off rectified hazards, record the outcome of the others, freeze the re-inspection."""
+    reinspection = _editable_reinspection(session, reinspection_id)
+    problems = reinspection_blockers(session, reinspection)
+    if problems:
+        raise ValidationError("复查尚不能完成", problems, "请补全以上内容后再完成复查")
+    now = session_now(session)
+    for review in reviews(session, reinspection.id):
+        hazard = review.hazard
+        if review.rectified:
+            hazard.status, hazard.closed_at = HazardStatus.CLOSED, now
+        else:
+            hazard.status = HazardStatus.NOT_RECTIFIED
+            hazard.escalated = review.escalated
+            if review.new_deadline is not None:
+                hazard.current_deadline = review.new_deadline
+    reinspection.ended_at = ended_at or reinspection.ended_at or now
+    reinspection.status = InspectionStatus.FINALIZED
+    reinspection.finalized_at = now
+    session.flush()
+    return reinspection
+
+
+def set_major_tracking(session: Session, hazard_id: uuid.UUID, *, assigned_to: str,
+                       ledger_no: str, reported_on: date | None) -> Hazard:
+    """一单四制 of a major hazard: to whom it was assigned, its ledger number, when reported."""
+    hazard = session.get(Hazard, hazard_id)
+    if hazard is None:
+        raise NotFoundError("找不到该隐患", "请刷新隐患台账后重试")
+    if not hazard.is_major:
+        raise ValidationError("只有重大事故隐患实行一单四制管理")
+    hazard.assigned_to, hazard.ledger_no = assigned_to.strip(), ledger_no.strip()
+    hazard.reported_on = reported_on
+    session.flush()
+    return hazard
+
+
+# ----------------------------------------------------------------- the opinion document
+
+def _outcome_note(review: HazardReview) -> str:
+    parts = [review.note.strip()] if review.note.strip() else []
+    if not review.rectified and review.escalated:
+        parts.append("依法移交行政处罚")
+    elif not review.rectified and review.new_deadline:
+        d = review.new_deadline
+        parts.append(f"责令于{d.year}年{d.month}月{d.day}日前整改完毕")
+    return "；".join(parts)
+
+
+def reinspection_content(session: Session, reinspection_id: uuid.UUID, photos_dir: Path,
+                         signatures: dict[str, bytes] | None = None, refused: bool = False):
+    """The ReinspectionContent of a finalized re-inspection, citing the original order."""
+    from documents.content import (Officer, PhotoFacts, ReinspectedItem, ReinspectionContent,
+                                   Signatures, _agency, _enterprise)
+    from models.photo_store import photo_path
+    reinspection = get_inspection(session, reinspection_id)
+    if reinspection.kind != InspectionKind.REINSPECTION or not reinspection.is_finalized:
+        raise FieldCheckError("该复查尚未完成，不能生成整改复查意见书", "请先完成复查")
+    original = get_inspection(session, reinspection.follows_inspection_id)
+    agency = _agency(session)
+    items, photos = [], []
+    enterprise = session.get(Enterprise, reinspection.enterprise_id)
+    for review in reviews(session, reinspection.id):
+        shots = after_photos(session, reinspection.id, review.hazard_id)
+        evidence = f"整改后照片{len(shots)}张（见附件）" if shots else ""
+        items.append(ReinspectedItem(review.hazard.description, bool(review.rectified),
+                                     _outcome_note(review), evidence))
+        code = review.hazard.item.code
+        photos += [PhotoFacts(photo_path(Path(photos_dir), p.sha256, p.file_ext),
+                              p.caption, code, review.hazard.item.question,
+                              (p.taken_at or p.created_at).astimezone(), p.rotation % 360,
+                              reinspection.place, enterprise.name) for p in shots]
+    return ReinspectionContent(
+        agency=agency, enterprise=_enterprise(reinspection),
+        officers=tuple(Officer(m.inspector.name, m.inspector.certificate_no)
+                       for m in reinspection.team),
+        case_year=original.case_year, case_serial=original.case_serial,
+        order_date=local_date(original.finalized_at),
+        order_number=_order_number(agency.region_short, original),
+        items=tuple(items), reinspected_at=reinspection.started_at.astimezone(),
+        signatures=Signatures(dict(signatures or {}), refused), photos=tuple(photos))
+
+
+def _order_number(region_short: str, original: Inspection) -> str:
+    from documents.content import document_number
+    from models.documents import DocumentKind
+    return document_number(DocumentKind.RECTIFICATION_ORDER, region_short,
+                           original.case_year, original.case_serial)
+
+
+def reinspection_opinion_pdf(session: Session, reinspection_id: uuid.UUID, photos_dir: Path,
+                             signatures: dict[str, bytes] | None = None,
+                             refused: bool = False) -> tuple[str, bytes]:
+    """整改复查意见书 of a finalized re-inspection: its number and the PDF bytes."""
+    from documents.reinspection_opinion import render_reinspection_opinion
+    content = reinspection_content(session, reinspection_id, photos_dir, signatures, refused)
+    return content.number(), render_reinspection_opinion(content)
+
+
+# ----------------------------------------------------------------- what the screen shows
+
+@dataclass(frozen=True)
+class ReviewRow:
+    hazard_id: uuid.UUID
+    item_code: str
+    description: str
+    rectification: str
+    is_major: bool
+    deadline: date          # the deadline in force when the re-inspection started
+    rectified: bool | None
+    note: str
+    new_deadline: date | None
+    escalated: bool
+    photos: int
+
+
+@dataclass(frozen=True)
+class ReinspectionHeader:
+    id: uuid.UUID
+    original_id: uuid.UUID
+    enterprise: str
+    order_number: str
+    order_date: date
+    team: tuple[str, ...]
+    started_at: datetime
+    finalized: bool
+
+
+def reinspection_header(session: Session, reinspection_id: uuid.UUID) -> ReinspectionHeader:
+    from models.ledger import _region_short, order_number
+    re = get_inspection(session, reinspection_id)
+    original = get_inspection(session, re.follows_inspection_id)
+    return ReinspectionHeader(
+        re.id, original.id, re.enterprise.name,
+        order_number(_region_short(session), original.case_year, original.case_serial),
+        local_date(original.finalized_at), tuple(m.inspector.name for m in re.team),
+        re.started_at, re.is_finalized)
+
+
+def review_rows(session: Session, reinspection_id: uuid.UUID) -> list[ReviewRow]:
+    counts: dict[uuid.UUID, int] = {}
+    for photo in after_photos(session, reinspection_id):
+        counts[photo.hazard_id] = counts.get(photo.hazard_id, 0) + 1
+    return [ReviewRow(r.hazard_id, r.hazard.item.code, r.hazard.description,
+                      r.hazard.rectification, r.hazard.is_major,
+                      r.hazard.current_deadline or r.hazard.deadline, r.rectified, r.note,
+                      r.new_deadline, r.escalated, counts.get(r.hazard_id, 0))
+            for r in reviews(session, reinspection_id)]

@@ -1,0 +1,159 @@
+"""The hazard ledger screen, the due reminder and the statistics, acting as an inspector."""
+import pytest
+from openpyxl import load_workbook
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from models.inspection_rules import local_date
+from models.ledger import OVERDUE, TO_RECTIFY, LedgerFilter, ledger_page
+from tests.conftest import make_enterprise, valid_credit_code
+from tests.models.test_ledger import MAJOR, ordered_case, set_region
+from tests.ui.test_enterprise_page import type_chinese
+from ui.due_dialog import show_due_on_start
+from ui.ledger_models import CountTableModel, DueTableModel, LedgerTableModel
+from ui.ledger_page import LedgerPage
+from ui.style import RED
+
+
+class FakeMainWindow(QWidget):
+    """Stands in for the main window (a widget, so dialogs can sit on it): records navigation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reinspections, self.ledgers = [], []
+
+    def open_reinspection(self, original_id=None, enterprise_id=None) -> None:
+        self.reinspections.append(original_id)
+
+    def show_ledger(self, due_only=False) -> None:
+        self.ledgers.append(due_only)
+
+
+def click(qtbot, widget) -> None:
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def shown(page, col=LedgerTableModel.COL_STATUS) -> list[str]:
+    return [page.model.index(r, col).data() for r in range(page.model.rowCount())]
+
+
+@pytest.fixture
+def case(store, enterprise_id, team, clock):
+    set_region(store)
+    insp, hazards = ordered_case(store, enterprise_id, team, clock)
+    other = make_enterprise(store, name="湘乡市冷链食品有限公司", has_dust=False, has_ammonia=True,
+                            credit_code=valid_credit_code("91430381MA4L99999"))
+    ordered_case(store, other, team, clock, bad=("NH3-01",), place="冷库")
+    return insp, hazards
+
+
+@pytest.fixture
+def main(qtbot):
+    window = FakeMainWindow()
+    qtbot.addWidget(window)
+    return window
+
+
+@pytest.fixture
+def page(qtbot, store, main, case):
+    widget = LedgerPage(store, main)
+    qtbot.addWidget(widget)
+    widget.resize(1176, 700)
+    widget.show()
+    return widget
+
+
+def test_models_pass_the_model_tester(qtmodeltester, store, clock, case):
+    """The ledger, due and count models behave as Qt expects."""
+    today = local_date(clock())
+    with store.session() as s:
+        rows = ledger_page(s, LedgerFilter(), today).rows
+    for model in (LedgerTableModel(), DueTableModel(today), CountTableModel("领域")):
+        model.set_rows(rows if not isinstance(model, CountTableModel) else [("粉尘防爆", 2)])
+        qtmodeltester.check(model)
+
+
+def test_ledger_lists_every_hazard_and_overdue_shows_red(qtbot, page, clock):
+    """All hazards are listed by deadline; once the deadline passes the row says 逾期 in red."""
+    assert shown(page) == [TO_RECTIFY] * 3
+    assert page.count_label.text() == "共 3 条，显示第 1–3 条"
+    assert shown(page, LedgerTableModel.COL_ORDER)[0].startswith("（湘乡）应急责改〔2026〕")
+    clock.advance(days=61)  # past DUST-01's 60 days
+    page.refresh()
+    assert shown(page)[0] == OVERDUE
+    index = page.model.index(0, LedgerTableModel.COL_DEADLINE)
+    assert "逾期1天" in index.data()
+    assert index.data(Qt.ItemDataRole.ForegroundRole).name() == RED
+
+
+def test_filters_narrow_the_table(qtbot, page):
+    """Major only, an area, an enterprise and search text each narrow what is shown."""
+    click(qtbot, page.major_only)
+    assert shown(page, LedgerTableModel.COL_ITEM)[0].startswith(MAJOR)
+    assert page.model.rowCount() == 1
+    assert not page.table.isColumnHidden(LedgerTableModel.COL_ASSIGNED)
+    click(qtbot, page.major_only)
+    page.area.setCurrentIndex(page.area.findText("涉氨制冷"))
+    assert page.model.rowCount() == 1
+    page.area.setCurrentIndex(0)
+    page.enterprise.setCurrentIndex(page.enterprise.findText("湘乡市测试木业有限公司"))
+    assert page.model.rowCount() == 2
+    page.enterprise.setCurrentIndex(0)
+    type_chinese(page.search, "冷链")
+    assert shown(page, LedgerTableModel.COL_ENTERPRISE) == ["湘乡市冷链食品有限公司"]
+    page.search.clear()
+    page.status.setCurrentIndex(page.status.findText(OVERDUE))
+    assert page.count_label.text() == "没有符合条件的隐患"
+
+
+def test_major_tracking_is_edited_and_shown(qtbot, page, store):
+    """一单四制: the inspector fills in 交办 and 台账编号; the table shows them."""
+    click(qtbot, page.major_only)
+    page.table.selectRow(0)
+    click(qtbot, page.tracking_button)
+    dialog = page.tracking_dialog
+    type_chinese(dialog.assigned, "湘乡经开区安监站")
+    qtbot.keyClicks(dialog.ledger_no, "ZD-2026-001")
+    click(qtbot, dialog.reported)
+    click(qtbot, dialog.buttons.buttons()[0])
+    assert shown(page, LedgerTableModel.COL_ASSIGNED) == ["湘乡经开区安监站"]
+    assert shown(page, LedgerTableModel.COL_LEDGER_NO) == ["ZD-2026-001"]
+    assert "交办 湘乡经开区安监站" in page.detail.text()
+
+
+def test_reinspect_button_goes_to_the_order(qtbot, page, main, case):
+    """「复查」 on a selected hazard opens the re-inspection of its order."""
+    page.table.selectRow(0)
+    click(qtbot, page.reinspect_button)
+    assert main.reinspections == [case[0]]
+
+
+def test_export_button_writes_what_is_shown(qtbot, page, tmp_path):
+    """The export writes the filtered ledger to Excel and says so."""
+    click(qtbot, page.major_only)
+    out = tmp_path / "major.xlsx"
+    assert page.export_to(out) == 1
+    assert "已导出 1 条" in page.count_label.text()
+    assert load_workbook(out)["隐患台账"].max_row == 2
+
+
+def test_statistics_tab_shows_figures_and_charts(qtbot, page):
+    """The 统计 tab shows totals, the rectification rate and bars per status and area."""
+    page.tabs.setCurrentWidget(page.stats)
+    assert "隐患 <b>3</b> 项（重大 <b>1</b>）" in page.stats.figures.text()
+    assert "整改率 <b>0.0%</b>" in page.stats.figures.text()
+    assert dict(zip(page.stats.area_chart.categories, page.stats.area_chart.values)) == {
+        "粉尘防爆": 2, "涉氨制冷": 1}
+    assert page.stats.item_model.rowCount() == 3
+
+
+def test_due_dialog_lists_overdue_and_soon(qtbot, store, clock, case, main):
+    """At start the reminder lists overdue and soon-due hazards and leads to the ledger."""
+    assert show_due_on_start(store, main) is None  # nothing due yet
+    clock.advance(days=61)
+    dialog = show_due_on_start(store, main)
+    assert dialog.overdue_label.text() == "已逾期 1 项"
+    assert dialog.overdue_model.index(0, DueTableModel.COL_WHEN).data() == "已逾期 1 天"
+    assert dialog.soon_label.text() == "10 日内到期 0 项"
+    click(qtbot, dialog.ledger_button)
+    assert main.ledgers == [True] and not dialog.isVisible()

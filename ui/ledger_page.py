@@ -1,0 +1,396 @@
+"""The hazard ledger (隐患台账): every ordered hazard, filtered, a page at a time; statistics."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from html import escape
+from pathlib import Path
+
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog,
+                               QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QPushButton, QTableView,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from models.base import utcnow
+from models.errors import FieldCheckError
+from models.excel_ledger import export_ledger
+from models.inspection_rules import local_date
+from models.ledger import (DUE, OVERDUE, STATUSES, LedgerFilter, LedgerPage as Page, ledger_areas,
+                           ledger_enterprises, ledger_page, ledger_row)
+from models.reinspection_rules import set_major_tracking
+from ui.ledger_models import ID_ROLE, LedgerTableModel, short_clause
+from ui.messages import show_error
+from ui.stats_view import StatsView
+
+PAGE_SIZE = 100
+ALL = "__all__"
+# The status choices: each single status, plus the due list's pair.
+STATUS_CHOICES = (("全部状态", frozenset()), ("待复查＋逾期", frozenset({DUE, OVERDUE}))) + tuple(
+    (s, frozenset({s})) for s in STATUSES)
+
+
+def today_of(store) -> date:
+    return local_date((store.clock or utcnow)())
+
+
+def _combo(items) -> QComboBox:
+    combo = QComboBox()
+    for text, data in items:
+        combo.addItem(text, data)
+    return combo
+
+
+class MajorTrackingDialog(QDialog):
+    """一单四制 of one major hazard: 交办, 台账编号, 通报日期 (销号 comes from re-inspection)."""
+
+    def __init__(self, parent, row) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("重大隐患一单四制")
+        self.assigned = QLineEdit(row.assigned_to)
+        self.assigned.setPlaceholderText("交办的单位或责任人")
+        self.ledger_no = QLineEdit(row.ledger_no)
+        self.reported = QCheckBox("已通报")
+        self.reported_on = QDateEdit()
+        self.reported_on.setCalendarPopup(True)
+        self.reported_on.setDisplayFormat("yyyy-MM-dd")
+        self.reported.setChecked(row.reported_on is not None)
+        self.reported_on.setDate(row.reported_on or today_of(parent.store))
+        self.reported_on.setEnabled(self.reported.isChecked())
+        self.reported.toggled.connect(self.reported_on.setEnabled)
+        form = QFormLayout(self)
+        form.addRow(QLabel(f"<b>{escape(row.enterprise)}</b><br>{escape(row.description)}"))
+        form.addRow("交办：", self.assigned)
+        form.addRow("台账编号：", self.ledger_no)
+        when = QHBoxLayout()
+        when.addWidget(self.reported)
+        when.addWidget(self.reported_on, 1)
+        form.addRow("通报：", when)
+        closed = row.closed_on.isoformat() if row.closed_on else "尚未销号"
+        form.addRow("销号：", QLabel(closed))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Save).setText("保存")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.buttons = buttons
+        form.addRow(buttons)
+
+    def values(self) -> dict:
+        reported = self.reported_on.date().toPython() if self.reported.isChecked() else None
+        return {"assigned_to": self.assigned.text(), "ledger_no": self.ledger_no.text(),
+                "reported_on": reported}
+
+
+class LedgerPage(QWidget):
+    def __init__(self, store, main_window) -> None:
+        super().__init__()
+        self.store, self.main_window = store, main_window
+        self.model = LedgerTableModel(self)
+        self.page = Page([], 0)
+        self.offset = 0
+        self._loading = False
+        self._build()
+        self.refresh()
+
+    # Layout
+    def _build(self) -> None:
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_ledger_tab(), "台账")
+        self.stats = StatsView()
+        self.tabs.addTab(self.stats, "统计")
+        self.tabs.currentChanged.connect(lambda _i: self._update_stats())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addLayout(self._build_top_row())
+        layout.addLayout(self._build_filter_row())
+        layout.addWidget(self.tabs, 1)
+
+    def _build_top_row(self) -> QHBoxLayout:
+        title = QLabel("隐患台账")
+        title.setProperty("role", "title")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("搜索单位名称、检查项编号或隐患描述")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(lambda _t: self._filter_changed())
+        self.reinspect_button = QPushButton("复查(&R)")
+        self.reinspect_button.setProperty("role", "primary")
+        self.tracking_button = QPushButton("一单四制(&M)…")
+        self.export_button = QPushButton("导出 Excel(&X)")
+        self.reinspect_button.clicked.connect(self.reinspect_selected)
+        self.tracking_button.clicked.connect(self.edit_tracking)
+        self.export_button.clicked.connect(self.export)
+        row = QHBoxLayout()
+        row.addWidget(title)
+        row.addSpacing(8)
+        row.addWidget(self.search, 1)
+        for button in (self.tracking_button, self.export_button, self.reinspect_button):
+            button.setMinimumHeight(40)
+            row.addWidget(button)
+        return row
+
+    def _build_filter_row(self) -> QHBoxLayout:
+        self.status = _combo(STATUS_CHOICES)
+        self.area = QComboBox()
+        self.enterprise = QComboBox()
+        self.enterprise.setMinimumWidth(220)
+        self.major_only = QCheckBox("仅重大隐患")
+        self.by_date = QCheckBox("发现日期")
+        self.found_from, self.found_to = QDateEdit(), QDateEdit()
+        for edit in (self.found_from, self.found_to):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setEnabled(False)
+            edit.dateChanged.connect(lambda _d: self._filter_changed())
+        self.sort = _combo((("期限由近到远", False), ("期限由远到近", True)))
+        for combo in (self.status, self.area, self.enterprise, self.sort):
+            combo.currentIndexChanged.connect(lambda _i: self._filter_changed())
+        self.major_only.toggled.connect(lambda _on: self._filter_changed())
+        self.by_date.toggled.connect(self._date_toggled)
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        for widget in (self.status, self.area, self.enterprise, self.major_only, self.by_date,
+                       self.found_from, QLabel("至"), self.found_to, self.sort):
+            row.addWidget(widget)
+        row.addStretch()
+        return row
+
+    def _build_ledger_tab(self) -> QWidget:
+        table = QTableView()
+        table.setModel(self.model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setAlternatingRowColors(True)
+        table.setWordWrap(False)
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(36)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(LedgerTableModel.COL_ITEM, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((LedgerTableModel.COL_ENTERPRISE, 160), (LedgerTableModel.COL_LEVEL, 185),
+                           (LedgerTableModel.COL_FOUND, 100), (LedgerTableModel.COL_DEADLINE, 175),
+                           (LedgerTableModel.COL_STATUS, 86), (LedgerTableModel.COL_ORDER, 230),
+                           (LedgerTableModel.COL_ASSIGNED, 130), (LedgerTableModel.COL_LEDGER_NO, 100),
+                           (LedgerTableModel.COL_CLOSED, 100), (LedgerTableModel.COL_REPORTED, 100)):
+            table.setColumnWidth(col, width)
+        table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
+        table.activated.connect(lambda _i: self.reinspect_selected())
+        self.table = table
+        self.detail = QLabel("选择一条隐患查看详情")
+        self.detail.setWordWrap(True)
+        self.detail.setTextFormat(Qt.TextFormat.RichText)
+        self.detail.setMinimumHeight(48)
+        self.count_label = QLabel()
+        self.prev_button, self.next_button = QPushButton("上一页"), QPushButton("下一页")
+        self.prev_button.clicked.connect(lambda: self._go(self.offset - PAGE_SIZE))
+        self.next_button.clicked.connect(lambda: self._go(self.offset + PAGE_SIZE))
+        paging = QHBoxLayout()
+        paging.addWidget(self.count_label, 1)
+        paging.addWidget(self.prev_button)
+        paging.addWidget(self.next_button)
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 6, 0, 0)
+        column.addWidget(table, 1)
+        column.addWidget(self.detail)
+        column.addLayout(paging)
+        return box
+
+    # Filters
+    def current_filter(self) -> LedgerFilter:
+        area, enterprise = self.area.currentData(), self.enterprise.currentData()
+        dates = self.by_date.isChecked()
+        return LedgerFilter(
+            statuses=self.status.currentData() or frozenset(),
+            area="" if area in (None, ALL) else area,
+            enterprise_id=None if enterprise in (None, ALL) else enterprise,
+            major_only=self.major_only.isChecked(),
+            found_from=self.found_from.date().toPython() if dates else None,
+            found_to=self.found_to.date().toPython() if dates else None,
+            search=self.search.text())
+
+    def apply_filter(self, flt: LedgerFilter) -> None:
+        """Show the ledger filtered as `flt` says (the widgets follow)."""
+        self._loading = True
+        try:
+            choices = [c for _t, c in STATUS_CHOICES]
+            self.status.setCurrentIndex(choices.index(flt.statuses)
+                                        if flt.statuses in choices else 0)
+            self.area.setCurrentIndex(max(0, self.area.findData(flt.area or ALL)))
+            self.enterprise.setCurrentIndex(max(0, self.enterprise.findData(flt.enterprise_id or ALL)))
+            self.major_only.setChecked(flt.major_only)
+            self.by_date.setChecked(flt.found_from is not None or flt.found_to is not None)
+            if flt.found_from:
+                self.found_from.setDate(QDate(flt.found_from))
+            if flt.found_to:
+                self.found_to.setDate(QDate(flt.found_to))
+            self.search.setText(flt.search)
+        finally:
+            self._loading = False
+        self._filter_changed()
+
+    def _date_toggled(self, on: bool) -> None:
+        self.found_from.setEnabled(on)
+        self.found_to.setEnabled(on)
+        self._filter_changed()
+
+    def _filter_changed(self) -> None:
+        if not self._loading:
+            self._go(0)
+
+    def _fill_choices(self) -> None:
+        with self.store.session() as s:
+            areas, enterprises = ledger_areas(s), ledger_enterprises(s)
+        self._loading = True
+        try:
+            for combo, label, items in ((self.area, "全部领域", [(a, a) for a in areas]),
+                                        (self.enterprise, "全部企业",
+                                         [(n, i) for i, n in enterprises])):
+                keep = combo.currentData()
+                combo.clear()
+                combo.addItem(label, ALL)
+                for text, data in items:
+                    combo.addItem(text, data)
+                combo.setCurrentIndex(max(0, combo.findData(keep)))
+            if not self.by_date.isChecked():
+                today = today_of(self.store)
+                self.found_from.setDate(QDate(today.replace(month=1, day=1)))
+                self.found_to.setDate(QDate(today))
+        finally:
+            self._loading = False
+
+    # Data
+    def refresh(self) -> None:
+        """Reload the filter choices and the current page (keeping filters and selection)."""
+        self._fill_choices()
+        self._go(self.offset, keep=self.selected_id())
+
+    def _go(self, offset: int, keep: uuid.UUID | None = None) -> None:
+        flt, today = self.current_filter(), today_of(self.store)
+        with self.store.session() as s:
+            page = ledger_page(s, flt, today, limit=PAGE_SIZE, offset=max(0, offset),
+                               descending=bool(self.sort.currentData()))
+            if not page.rows and offset > 0:  # the last page emptied: back to the first
+                page = ledger_page(s, flt, today, limit=PAGE_SIZE,
+                                   descending=bool(self.sort.currentData()))
+        self.page, self.offset = page, page.offset
+        self.model.set_rows(page.rows)
+        # Major only: the 一单四制 columns take the place of the found date and order number
+        # (both stay in the detail line and the Excel file).
+        for col in LedgerTableModel.MAJOR_COLUMNS:
+            self.table.setColumnHidden(col, not flt.major_only)
+        for col in (LedgerTableModel.COL_FOUND, LedgerTableModel.COL_ORDER):
+            self.table.setColumnHidden(col, flt.major_only)
+        if keep is not None:
+            self.select_hazard(keep)
+        self._update_paging()
+        self._selection_changed()
+        if self.tabs.currentWidget() is self.stats:
+            self._update_stats()
+
+    def _update_paging(self) -> None:
+        page, shown = self.page, len(self.page.rows)
+        if not page.total:
+            self.count_label.setText("没有符合条件的隐患")
+        else:
+            total = f"超过 {page.total - 1} 条" if page.total_capped else f"共 {page.total} 条"
+            self.count_label.setText(f"{total}，显示第 {self.offset + 1}–{self.offset + shown} 条")
+        self.prev_button.setEnabled(self.offset > 0)
+        self.next_button.setEnabled(self.offset + shown < page.total)
+
+    def _update_stats(self) -> None:
+        if self.tabs.currentWidget() is self.stats:
+            with self.store.session() as s:
+                from models.ledger import ledger_statistics
+                self.stats.show_stats(ledger_statistics(s, today_of(self.store),
+                                                        self.current_filter()))
+
+    # Selection
+    def selected_row(self):
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.rows[rows[0].row()] if rows else None
+
+    def selected_id(self) -> uuid.UUID | None:
+        row = self.selected_row()
+        return row.id if row else None
+
+    def select_hazard(self, hazard_id: uuid.UUID) -> bool:
+        for r in range(self.model.rowCount()):
+            index = self.model.index(r, 0)
+            if index.data(ID_ROLE) == hazard_id:
+                self.table.selectRow(r)
+                self.table.scrollTo(index)
+                return True
+        return False
+
+    def _selection_changed(self) -> None:
+        row = self.selected_row()
+        self.reinspect_button.setEnabled(row is not None)
+        self.tracking_button.setEnabled(row is not None and row.is_major)
+        self.detail.setText(self._detail_text(row) if row else "选择一条隐患查看详情")
+
+    @staticmethod
+    def _detail_text(row) -> str:
+        parts = [f"<b>{escape(row.enterprise)}</b>", escape(f"{row.item_code} {row.description}")]
+        if row.is_major:
+            parts.append(f"<span style='color:#c62828'>重大 · {escape(short_clause(row.major_clause))}</span>")
+            parts.append(f"发现 {row.found_on} · {escape(row.order_number)}")
+            parts.append("一单四制：交办 " + escape(row.assigned_to or "未填")
+                         + "　台账编号 " + escape(row.ledger_no or "未填")
+                         + "　销号 " + (row.closed_on.isoformat() if row.closed_on else "未销号")
+                         + "　通报 " + (row.reported_on.isoformat() if row.reported_on else "未通报"))
+        if row.outcome:
+            parts.append(f"复查结论：{escape(row.outcome)}")
+        return "　·　".join(parts)
+
+    # Actions
+    def reinspect_selected(self) -> None:
+        row = self.selected_row()
+        if row is not None and self.main_window is not None:
+            self.main_window.open_reinspection(original_id=row.inspection_id)
+
+    def edit_tracking(self) -> None:
+        row = self.selected_row()
+        if row is None or not row.is_major:
+            return
+        dialog = MajorTrackingDialog(self, row)
+        dialog.accepted.connect(lambda: self._save_tracking(row.id, dialog.values()))
+        dialog.finished.connect(lambda _r: dialog.deleteLater())
+        self.tracking_dialog = dialog
+        dialog.open()
+
+    def _save_tracking(self, hazard_id: uuid.UUID, values: dict) -> None:
+        try:
+            with self.store.transaction(label="一单四制") as s:
+                set_major_tracking(s, hazard_id, **values)
+        except FieldCheckError as exc:
+            show_error(self, exc)
+        self._go(self.offset, keep=hazard_id)
+
+    def export(self) -> None:
+        name = f"隐患台账-{today_of(self.store).isoformat()}.xlsx"
+        path, _filter = QFileDialog.getSaveFileName(self, "导出隐患台账", str(Path.home() / name),
+                                                    "Excel 工作簿 (*.xlsx)")
+        if path:
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> int | None:
+        """Write the ledger as filtered on screen to `path`; the row count, or None on failure."""
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            with self.store.session() as s:
+                n = export_ledger(s, path, today_of(self.store), self.current_filter())
+        except FieldCheckError as exc:
+            QGuiApplication.restoreOverrideCursor()
+            show_error(self, exc, "导出失败")
+            return None
+        QGuiApplication.restoreOverrideCursor()
+        self.count_label.setText(f"已导出 {n} 条到 {path}")
+        return n
+
+    def row_for(self, hazard_id: uuid.UUID):
+        with self.store.session() as s:
+            return ledger_row(s, hazard_id, today_of(self.store))

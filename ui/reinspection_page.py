@@ -1,0 +1,433 @@
+"""Re-inspection (复查): pick the order and the team, record each hazard, finish, get the opinion."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from html import escape
+from pathlib import Path
+
+from PySide6.QtCore import QDate, QDateTime, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComboBox, QDateEdit,
+                               QDateTimeEdit, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
+                               QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton,
+                               QRadioButton, QStackedWidget, QTableView, QVBoxLayout, QWidget)
+
+from models.base import utcnow
+from models.errors import FieldCheckError
+from models.inspection import Inspection
+from models.reinspection_rules import (ReviewRow, add_after_photo, finalize_reinspection,
+                                       open_reinspection, record_review, reinspection_blockers,
+                                       reinspection_candidates, reinspection_header,
+                                       reinspection_opinion_pdf, review_rows, start_reinspection)
+from models.settings_rules import list_inspectors
+from ui.ledger_models import _RowsModel
+from ui.messages import show_error
+from ui.style import GREEN, GREY, RED
+
+NOTE_SAVE_DELAY_MS = 600
+PHOTO_FILTER = "照片 (*.jpg *.jpeg *.png *.webp *.tif *.tiff)"
+
+
+class ReviewTableModel(_RowsModel):
+    COL_NUMBER, COL_HAZARD, COL_DEADLINE, COL_RESULT, COL_PHOTOS = range(5)
+    HEADERS = ("序号", "隐患", "整改期限", "复查结论", "照片")
+
+    def cell(self, row: ReviewRow, col: int, role: int):
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.text(row, col)
+        if role == Qt.ItemDataRole.ForegroundRole and col == self.COL_RESULT:
+            return QColor({True: GREEN, False: RED, None: GREY}[row.rectified])
+        if role == Qt.ItemDataRole.ToolTipRole and col == self.COL_HAZARD:
+            return row.description
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.UserRole and index.isValid() and index.row() < len(self.rows):
+            return self.rows[index.row()].hazard_id
+        return super().data(index, role)
+
+    def text(self, row: ReviewRow, col: int) -> str:
+        if col == self.COL_RESULT:
+            if row.rectified is None:
+                return "待确定"
+            if row.rectified:
+                return "已整改"
+            if row.escalated:
+                return "未整改 · 移交处罚"
+            return f"未整改 · 限期至 {row.new_deadline}" if row.new_deadline else "未整改"
+        number = self.rows.index(row) + 1
+        return (str(number), f"{'【重大】' if row.is_major else ''}{row.item_code} {row.description}",
+                row.deadline.isoformat(), "", str(row.photos) if row.photos else "")[col]
+
+
+class ReinspectionPage(QWidget):
+    """Start from an enterprise (`enterprise_id`) or from the ledger (`original_id`)."""
+
+    finished = Signal(object)  # the re-inspection id, once finalized
+
+    def __init__(self, store, main_window, *, original_id: uuid.UUID | None = None,
+                 enterprise_id: uuid.UUID | None = None,
+                 reinspection_id: uuid.UUID | None = None) -> None:
+        super().__init__()
+        self.store, self.main_window = store, main_window
+        self.reinspection_id = reinspection_id
+        self.rows: list[ReviewRow] = []
+        self._showing = False
+        self.finalized = False
+        with store.session() as s:
+            if reinspection_id is None and original_id is not None:
+                found = open_reinspection(s, original_id)
+                self.reinspection_id = found.id if found else None
+            if enterprise_id is None and original_id is not None:
+                enterprise_id = s.get(Inspection, original_id).enterprise_id
+        self.enterprise_id, self.original_id = enterprise_id, original_id
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self._build_start())
+        self.stack.addWidget(self._build_review())
+        title = QLabel("复查")
+        title.setProperty("role", "title")
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        top = QHBoxLayout()
+        top.addWidget(title)
+        top.addSpacing(12)
+        top.addWidget(self.header, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addLayout(top)
+        layout.addWidget(self.stack, 1)
+        self.refresh()
+
+    # ------------------------------------------------------------------ start
+    def _build_start(self) -> QWidget:
+        self.order = QComboBox()
+        self.order.setMinimumWidth(520)
+        self.inspectors = QListWidget()
+        self.inspectors.setMaximumHeight(200)
+        self.started_at = QDateTimeEdit()
+        self.started_at.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.started_at.setCalendarPopup(True)
+        self.place = QPlainTextEdit()
+        self.place.setFixedHeight(44)
+        self.place.setPlaceholderText("复查场所（默认与原检查相同）")
+        self.start_button = QPushButton("开始复查(&S)")
+        self.start_button.setProperty("role", "primary")
+        self.start_button.setMinimumHeight(44)
+        self.start_button.clicked.connect(self.start)
+        self.start_hint = QLabel()
+        self.start_hint.setStyleSheet(f"color: {GREY};")
+        form = QFormLayout()
+        form.addRow("整改指令：", self.order)
+        form.addRow("执法人员（至少两名）：", self.inspectors)
+        form.addRow("复查时间：", self.started_at)
+        form.addRow("复查场所：", self.place)
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.addLayout(form)
+        column.addWidget(self.start_hint)
+        row = QHBoxLayout()
+        row.addStretch()
+        row.addWidget(self.start_button)
+        column.addLayout(row)
+        column.addStretch()
+        return box
+
+    def _fill_start(self) -> None:
+        with self.store.session() as s:
+            choices = reinspection_candidates(s, self.enterprise_id) if self.enterprise_id else []
+            people = [(p.id, p.name, p.certificate_no) for p in list_inspectors(s)]
+        self.order.clear()
+        for c in choices:
+            when = c.started_at.astimezone().strftime("%Y-%m-%d")
+            self.order.addItem(f"{when} 检查 · 第 {c.case_serial} 号（{c.case_year}）· 待复查隐患 "
+                               f"{c.hazards} 项 · {c.place}", c.inspection_id)
+        if self.original_id is not None:
+            self.order.setCurrentIndex(max(0, self.order.findData(self.original_id)))
+        self.inspectors.clear()
+        for n, (pid, name, cert) in enumerate(people):
+            item = QListWidgetItem(f"{name}（执法证号 {cert or '未填'}）")
+            item.setData(Qt.ItemDataRole.UserRole, pid)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if n < 2 else Qt.CheckState.Unchecked)
+            self.inspectors.addItem(item)
+        self.started_at.setDateTime(QDateTime((self.store.clock or utcnow)().astimezone()))
+        self.start_button.setEnabled(bool(choices))
+        self.start_hint.setText("" if choices else "该企业没有待复查的整改指令")
+        self.header.setText("选择要复查的整改指令和执法人员")
+
+    def chosen_inspectors(self) -> list[uuid.UUID]:
+        return [self.inspectors.item(i).data(Qt.ItemDataRole.UserRole)
+                for i in range(self.inspectors.count())
+                if self.inspectors.item(i).checkState() == Qt.CheckState.Checked]
+
+    def start(self) -> None:
+        original = self.order.currentData()
+        if original is None:
+            return
+        started = self.started_at.dateTime().toPython().astimezone()
+        try:
+            with self.store.transaction(label="开始复查") as s:
+                self.reinspection_id = start_reinspection(
+                    s, original, self.chosen_inspectors(), started,
+                    self.place.toPlainText()).id
+        except FieldCheckError as exc:
+            show_error(self, exc, "无法开始复查")
+            return
+        self.refresh()
+
+    # ------------------------------------------------------------------ review
+    def _build_review(self) -> QWidget:
+        self.model = ReviewTableModel(self)
+        table = QTableView()
+        table.setModel(self.model)
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(36)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setWordWrap(False)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(ReviewTableModel.COL_HAZARD, QHeaderView.ResizeMode.Stretch)
+        table.selectionModel().selectionChanged.connect(lambda *_: self._show_selected())
+        self.table = table
+        body = QHBoxLayout()
+        body.addWidget(table, 3)
+        body.addWidget(self._build_editor(), 2)
+        self.blockers = QLabel()
+        self.blockers.setWordWrap(True)
+        self.blockers.setStyleSheet(f"color: {GREY};")
+        self.finish_button = QPushButton("完成复查(&F)")
+        self.finish_button.setProperty("role", "primary")
+        self.opinion_button = QPushButton("保存整改复查意见书(&P)…")
+        for b in (self.finish_button, self.opinion_button):
+            b.setMinimumHeight(44)
+        self.finish_button.clicked.connect(self.finish)
+        self.opinion_button.clicked.connect(self.save_opinion)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.blockers, 1)
+        bottom.addWidget(self.opinion_button)
+        bottom.addWidget(self.finish_button)
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(body, 1)
+        column.addLayout(bottom)
+        return box
+
+    def _build_editor(self) -> QWidget:
+        self.hazard_text = QLabel()
+        self.hazard_text.setWordWrap(True)
+        self.hazard_text.setTextFormat(Qt.TextFormat.RichText)
+        self.rectified = QRadioButton("已整改（销号）")
+        self.not_rectified = QRadioButton("未整改")
+        self.verdict = QButtonGroup(self)
+        self.verdict.addButton(self.rectified)
+        self.verdict.addButton(self.not_rectified)
+        self.verdict.buttonClicked.connect(lambda _b: self._save_verdict())
+        self.note = QPlainTextEdit()
+        self.note.setPlaceholderText("复查情况（现场看到的整改情况、佐证材料）")
+        self.note.setFixedHeight(80)
+        self._note_timer = QTimer(self, singleShot=True, interval=NOTE_SAVE_DELAY_MS)
+        self._note_timer.timeout.connect(self.save_pending)
+        self.note.textChanged.connect(self._note_changed)
+        self.new_deadline = QDateEdit()
+        self.new_deadline.setCalendarPopup(True)
+        self.new_deadline.setDisplayFormat("yyyy-MM-dd")
+        self.new_deadline.dateChanged.connect(lambda _d: self._save_verdict())
+        self.escalate = QCheckBox("移交行政处罚（不再限期）")
+        self.escalate.toggled.connect(lambda _on: self._save_verdict())
+        self.photo_button = QPushButton("添加整改后照片…")
+        self.photo_button.clicked.connect(self._pick_photos)
+        self.photo_label = QLabel()
+        outcome = QFormLayout()
+        outcome.addRow("新的整改期限：", self.new_deadline)
+        outcome.addRow("", self.escalate)
+        self.outcome_box = QWidget()
+        self.outcome_box.setLayout(outcome)
+        verdicts = QHBoxLayout()
+        verdicts.addWidget(self.rectified)
+        verdicts.addWidget(self.not_rectified)
+        verdicts.addStretch()
+        photos = QHBoxLayout()
+        photos.addWidget(self.photo_button)
+        photos.addWidget(self.photo_label, 1)
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(8, 0, 0, 0)
+        column.addWidget(self.hazard_text)
+        column.addLayout(verdicts)
+        column.addWidget(self.note)
+        column.addWidget(self.outcome_box)
+        column.addLayout(photos)
+        column.addStretch()
+        return box
+
+    # ------------------------------------------------------------------ data
+    def refresh(self) -> None:
+        if self.reinspection_id is None:
+            self._fill_start()
+            self.stack.setCurrentIndex(0)
+            return
+        self.stack.setCurrentIndex(1)
+        keep = self.selected_hazard()
+        with self.store.session() as s:
+            head = reinspection_header(s, self.reinspection_id)
+            self.rows = review_rows(s, self.reinspection_id)
+            blockers = reinspection_blockers(s, s.get(Inspection, self.reinspection_id))
+        self.finalized = head.finalized
+        state = "已完成" if head.finalized else "进行中"
+        self.header.setText(
+            f"<b>{escape(head.enterprise)}</b>　整改指令 {escape(head.order_number)}"
+            f"（{head.order_date.isoformat()}）　执法人员 {escape('、'.join(head.team))}　"
+            f"<span style='color:{GREEN if head.finalized else '#1565c0'}'>{state}</span>")
+        self.model.set_rows(self.rows)
+        self._select(keep if keep in [r.hazard_id for r in self.rows] else
+                     (self.rows[0].hazard_id if self.rows else None))
+        self.blockers.setText("可以完成复查" if not blockers and not head.finalized else
+                              ("复查已完成，可保存整改复查意见书" if head.finalized
+                               else "尚需：" + "；".join(blockers[:3])
+                               + ("……" if len(blockers) > 3 else "")))
+        self.finish_button.setEnabled(not head.finalized and not blockers)
+        self.opinion_button.setEnabled(head.finalized)
+
+    def selected_hazard(self) -> uuid.UUID | None:
+        rows = self.table.selectionModel().selectedRows() if hasattr(self, "table") else []
+        return self.rows[rows[0].row()].hazard_id if rows and rows[0].row() < len(self.rows) else None
+
+    def _select(self, hazard_id) -> None:
+        for n, row in enumerate(self.rows):
+            if row.hazard_id == hazard_id:
+                self.table.selectRow(n)
+        self._show_selected()
+
+    def _current(self) -> ReviewRow | None:
+        hazard_id = self.selected_hazard()
+        return next((r for r in self.rows if r.hazard_id == hazard_id), None)
+
+    def _show_selected(self) -> None:
+        row = self._current()
+        self._showing = True
+        try:
+            editable = row is not None and not self.finalized
+            for w in (self.rectified, self.not_rectified, self.note, self.new_deadline,
+                      self.escalate, self.photo_button):
+                w.setEnabled(editable)
+            if row is None:
+                self.hazard_text.setText("")
+                return
+            major = "<span style='color:#c62828'>【重大隐患】</span>" if row.is_major else ""
+            self.hazard_text.setText(
+                f"{major}<b>{escape(row.item_code)}</b> {escape(row.description)}"
+                f"<br>整改要求：{escape(row.rectification)}<br>整改期限：{row.deadline}")
+            self.verdict.setExclusive(False)
+            self.rectified.setChecked(row.rectified is True)
+            self.not_rectified.setChecked(row.rectified is False)
+            self.verdict.setExclusive(True)
+            if self.note.toPlainText() != row.note:
+                self.note.setPlainText(row.note)
+            default = (self.store.clock or utcnow)().astimezone().date() + timedelta(days=15)
+            self.new_deadline.setDate(QDate(row.new_deadline or default))
+            self.escalate.setChecked(row.escalated)
+            self.outcome_box.setVisible(row.rectified is False)
+            self.new_deadline.setEnabled(editable and not row.escalated)
+            self.photo_label.setText(f"已有 {row.photos} 张" if row.photos else "尚无整改后照片")
+        finally:
+            self._showing = False
+
+    # ------------------------------------------------------------------ edits
+    def _note_changed(self) -> None:
+        if not self._showing:
+            self._note_timer.start()
+
+    def save_pending(self) -> None:
+        """Write a note still waiting for the typing pause."""
+        self._note_timer.stop()
+        row = self._current()
+        if row is not None and not self.finalized and self.note.toPlainText().strip() != row.note:
+            self._record(row, rectified=row.rectified, note=self.note.toPlainText())
+
+    def _save_verdict(self) -> None:
+        row = self._current()
+        if self._showing or row is None or self.finalized:
+            return
+        if not (self.rectified.isChecked() or self.not_rectified.isChecked()):
+            return
+        ok = self.rectified.isChecked()
+        escalated = (not ok) and self.escalate.isChecked()
+        deadline = None if ok or escalated else self.new_deadline.date().toPython()
+        self._record(row, rectified=ok, note=self.note.toPlainText(), new_deadline=deadline,
+                     escalated=escalated)
+
+    def _record(self, row: ReviewRow, **values) -> None:
+        try:
+            with self.store.transaction(label="复查") as s:
+                record_review(s, self.reinspection_id, row.hazard_id, **values)
+        except FieldCheckError as exc:
+            show_error(self, exc)
+        self.refresh()
+
+    def _pick_photos(self) -> None:
+        paths, _f = QFileDialog.getOpenFileNames(self, "添加整改后照片", str(Path.home()),
+                                                 PHOTO_FILTER)
+        self.add_photo_files([Path(p) for p in paths])
+
+    def add_photo_files(self, paths: list[Path]) -> int:
+        """Attach "after" photos to the selected hazard; the number added."""
+        row = self._current()
+        if row is None or not paths:
+            return 0
+        added = 0
+        for path in paths:
+            try:
+                data = Path(path).read_bytes()
+                with self.store.transaction(label="整改后照片") as s:
+                    add_after_photo(s, self.store.photos_dir, self.reinspection_id,
+                                    row.hazard_id, data, Path(path).name)
+                added += 1
+            except FieldCheckError as exc:
+                show_error(self, exc, "照片未能添加")
+            except OSError as exc:
+                show_error(self, FieldCheckError(f"无法读取照片 {path}（{exc.strerror or exc}）",
+                                                 "请确认文件存在且可读"), "照片未能添加")
+        self.refresh()
+        return added
+
+    def finish(self) -> None:
+        self.save_pending()
+        try:
+            with self.store.transaction(label="完成复查") as s:
+                finalize_reinspection(s, self.reinspection_id)
+        except FieldCheckError as exc:
+            show_error(self, exc, "复查尚不能完成")
+            return
+        self.refresh()
+        self.finished.emit(self.reinspection_id)
+
+    def opinion(self) -> tuple[str, bytes]:
+        """整改复查意见书 of the finished re-inspection: number and PDF bytes."""
+        with self.store.session() as s:
+            return reinspection_opinion_pdf(s, self.reinspection_id, self.store.photos_dir)
+
+    def save_opinion(self) -> None:
+        path, _f = QFileDialog.getSaveFileName(self, "保存整改复查意见书",
+                                               str(Path.home() / "整改复查意见书.pdf"),
+                                               "PDF 文件 (*.pdf)")
+        if path:
+            self.save_opinion_to(Path(path))
+
+    def save_opinion_to(self, path: Path) -> str | None:
+        try:
+            number, pdf = self.opinion()
+            path.write_bytes(pdf)
+        except FieldCheckError as exc:
+            show_error(self, exc, "无法生成文书")
+            return None
+        except OSError as exc:
+            show_error(self, FieldCheckError(f"无法写入 {path}（{exc.strerror or exc}）",
+                                             "请换一个可写的文件夹"), "无法保存文书")
+            return None
+        self.blockers.setText(f"已保存 {number}：{path}")
+        return number

@@ -1,8 +1,9 @@
 """Each inspector's signing identity: a private key and certificate in a PKCS#12 file.
 
 Stored in the data folder as `keys/<inspector_id>.p12`, encrypted with the inspector's
-passphrase, next to `keys/<inspector_id>.crt` (the public certificate, PEM) so documents can
-be checked against the known inspectors without any passphrase. An identity is either made
+passphrase, next to `keys/<inspector_id>.crt` (the public certificate, PEM; every certificate
+ever stored is also kept as `keys/certificates/<sha256>.crt`) so documents can be checked
+against the known inspectors without any passphrase. An identity is either made
 here (RSA 2048, self-signed, 5 years) or imported from the agency's PKCS#12 file.
 
 Demo data signs with identities under the fixed passphrase `DEMO_PASSPHRASE` ("demo"), so
@@ -29,6 +30,7 @@ from models.errors import FieldCheckError
 from models.paths import atomic_write_bytes
 
 KEYS_DIR = "keys"
+PAST_CERTS_DIR = "certificates"
 DEMO_PASSPHRASE = "demo"
 MIN_PASSPHRASE_LENGTH = 4
 VALIDITY = timedelta(days=5 * 365 + 1)
@@ -102,14 +104,15 @@ def ensure_demo_identity(data_dir: Path, inspector_id: uuid.UUID | str, name: st
 def trusted_certificates(data_dir: Path) -> list[asn1_x509.Certificate]:
     """The certificates of every identity kept in this data folder (for verification)."""
     folder = Path(data_dir) / KEYS_DIR
-    certs = []
-    for path in sorted(folder.glob("*.crt")) if folder.is_dir() else []:
+    found: dict[bytes, asn1_x509.Certificate] = {}
+    for path in sorted(folder.rglob("*.crt")) if folder.is_dir() else []:
         try:
-            cert = x509.load_pem_x509_certificate(path.read_bytes())
+            der = x509.load_pem_x509_certificate(path.read_bytes()).public_bytes(
+                serialization.Encoding.DER)
         except (OSError, ValueError):
             continue  # a damaged public copy only costs trust, never integrity
-        certs.append(asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)))
-    return certs
+        found.setdefault(der, asn1_x509.Certificate.load(der))
+    return list(found.values())
 
 
 def certificate_fingerprint(cert) -> str:
@@ -202,8 +205,12 @@ def _store(data_dir: Path, inspector_id, p12: bytes, cert: x509.Certificate) -> 
         atomic_write_bytes(target, p12)
         if os.name == "posix":
             os.chmod(target, 0o600)
-        atomic_write_bytes(certificate_path(data_dir, inspector_id),
-                           cert.public_bytes(serialization.Encoding.PEM))
+        pem = cert.public_bytes(serialization.Encoding.PEM)
+        atomic_write_bytes(certificate_path(data_dir, inspector_id), pem)
+        # Every certificate ever used stays known, so documents signed before a key was
+        # replaced still show as signed by a known inspector.
+        atomic_write_bytes(Path(data_dir) / KEYS_DIR / PAST_CERTS_DIR
+                           / f"{certificate_fingerprint(cert)}.crt", pem)
     except OSError as exc:
         raise FieldCheckError(f"无法保存签名证书（{exc.strerror or exc}）",
                               "请检查数据文件夹是否可写、磁盘是否已满") from exc

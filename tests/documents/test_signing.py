@@ -103,6 +103,17 @@ def test_identity_file_needs_the_passphrase(tmp_path):
         pkcs12.load_key_and_certificates(p12, None)
 
 
+def test_replaced_identity_keeps_old_documents_trusted(tmp_path):
+    """After a new key for the same inspector, a document signed with the old one stays trusted."""
+    inspector_id = make_identity(tmp_path, ZHANG)
+    old = sign_pdf(small_pdf(), keys.load_identity(tmp_path, inspector_id, ZHANG["passphrase"]),
+                   "inspector1")
+    keys.create_inspector_identity(tmp_path, inspector_id, "张卫东", "43038120001", "new-pass",
+                                   AGENCY)
+    assert len(keys.trusted_certificates(tmp_path)) == 2
+    assert verify_pdf(old, trust_roots=keys.trusted_certificates(tmp_path)).trusted
+
+
 def test_wrong_passphrase_gives_a_chinese_error(tmp_path):
     """Loading an identity with the wrong passphrase says so in Chinese."""
     inspector_id = make_identity(tmp_path, ZHANG)

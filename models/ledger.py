@@ -37,6 +37,9 @@ ORDER_ABBREVIATION = "责改"
 
 # The deadline in force.
 DUE_ON = func.coalesce(Hazard.current_deadline, Hazard.deadline)
+# Still to be rectified: open, or found not rectified and given a new deadline (not escalated).
+STILL_OPEN = or_(Hazard.status == HazardStatus.OPEN,
+                 and_(Hazard.status == HazardStatus.NOT_RECTIFIED, Hazard.escalated.is_(False)))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from models.enterprise_rules import EnterpriseInput
 from models.errors import NotFoundError
 from models.inspection import Hazard, HazardStatus, Inspection, InspectionStatus
 from models.inspection_rules import local_date
+from models.ledger import DUE_ON, STILL_OPEN
 from models.registry import Enterprise, RiskColour
 from models.reports import list_inspections
 
@@ -126,17 +127,18 @@ def open_hazards(session: Session, enterprise_id: uuid.UUID, today: date) -> lis
     query = (select(Hazard, Inspection.status, ChecklistItem.code)
              .join(Inspection, Inspection.id == Hazard.inspection_id)
              .join(ChecklistItem, ChecklistItem.id == Hazard.item_id)
-             .where(Hazard.enterprise_id == enterprise_id, Hazard.status == HazardStatus.OPEN,
+             .where(Hazard.enterprise_id == enterprise_id, STILL_OPEN,
                     Inspection.status.in_(LIVE_INSPECTIONS))
-             .order_by(Hazard.is_major.desc(), Hazard.deadline, Hazard.found_at))
+             .order_by(Hazard.is_major.desc(), DUE_ON, Hazard.found_at))
     rows = []
     for hazard, status, code in session.execute(query):
         # Only an issued order can be overdue: before finalizing nothing was ordered yet.
-        late = (today - hazard.deadline).days if status == InspectionStatus.FINALIZED else 0
+        deadline = hazard.current_deadline or hazard.deadline  # a re-inspection may move it
+        late = (today - deadline).days if status == InspectionStatus.FINALIZED else 0
         rows.append(OpenHazardRow(
             id=hazard.id, inspection_id=hazard.inspection_id, item_id=hazard.item_id,
             item_code=code, description=hazard.description, is_major=hazard.is_major,
-            major_clause=hazard.major_clause, deadline=hazard.deadline,
+            major_clause=hazard.major_clause, deadline=deadline,
             found_on=local_date(hazard.found_at), ordered=status == InspectionStatus.FINALIZED,
             overdue=late > 0, days_overdue=max(late, 0)))
     return rows

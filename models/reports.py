@@ -55,13 +55,13 @@ def inspection_row(inspection: Inspection, enterprise_name: str, hazards: int, m
 
 
 def overdue_hazards(session: Session, today: date, limit: int = 50):
-    """Ordered hazards past their deadline, most overdue first."""
+    """Ordered hazards past the deadline in force, most overdue first."""
+    from models.ledger import DUE_ON, STILL_OPEN
     return session.scalars(
         select(Hazard)
         .join(Inspection, Inspection.id == Hazard.inspection_id)
-        .where(Hazard.status == HazardStatus.OPEN, Hazard.deadline < today,
-               Inspection.status == InspectionStatus.FINALIZED)
-        .order_by(Hazard.deadline).limit(limit)
+        .where(STILL_OPEN, DUE_ON < today, Inspection.status == InspectionStatus.FINALIZED)
+        .order_by(DUE_ON).limit(limit)
     ).all()
 
 

@@ -10,6 +10,8 @@ from models.errors import FinalizedRecordError, ValidationError
 from models.inspection import (Hazard, HazardReview, HazardStatus, Inspection, InspectionKind,
                                InspectionStatus, Photo)
 from models.inspection_rules import local_date
+from models.register_queries import open_hazards
+from models.reports import overdue_hazards
 from models.ledger import (CLOSED, NOT_RECTIFIED, OVERDUE, LedgerFilter, due_list, ledger_row,
                            ledger_statistics)
 from models.reinspection_rules import (add_after_photo, finalize_reinspection, open_reinspection,
@@ -78,6 +80,10 @@ def test_full_loop_one_rectified_one_not(store, enterprise_id, team, clock):
     with store.session() as s:
         assert [r.id for r in due_list(s, today(clock)).overdue] == [hazards[GENERAL]]
         assert [c.hazards for c in reinspection_candidates(s, enterprise_id)] == [1]
+        # The register and the overdue list follow the new deadline too.
+        assert [h.id for h in overdue_hazards(s, today(clock))] == [hazards[GENERAL]]
+        [still] = open_hazards(s, enterprise_id, today(clock))
+        assert (still.id, still.deadline, still.overdue) == (hazards[GENERAL], new_deadline, True)
     second = start(store, insp, team, clock)
     with store.transaction() as s:
         record_review(s, second, hazards[GENERAL], rectified=False, escalated=True)

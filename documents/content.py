@@ -237,7 +237,8 @@ def _checked_finalized(session: Session, inspection_id: uuid.UUID) -> Inspection
 
 
 def collect_case(session: Session, inspection_id: uuid.UUID, photos_dir: Path,
-                 signatures: dict[str, bytes] | None = None, refused: bool = False) -> CaseContent:
+                 signatures: dict[str, bytes] | None = None, refused: bool = False,
+                 witness_name: str = "", expert_name: str = "") -> CaseContent:
     """The content of every document of a finalized inspection."""
     inspection = _checked_finalized(session, inspection_id)
     items, hazards = _items_and_hazards(session, inspection_id)
@@ -251,5 +252,5 @@ def collect_case(session: Session, inspection_id: uuid.UUID, photos_dir: Path,
         case_year=inspection.case_year, case_serial=inspection.case_serial,
         checklists=tuple(link.checklist.title for link in inspection.checklists),
         items=items, hazards=hazards, photos=_photos(session, inspection, Path(photos_dir)),
-        signatures=Signatures(dict(signatures or {}), refused),
+        signatures=Signatures(dict(signatures or {}), refused, witness_name, expert_name),
     )

@@ -40,6 +40,7 @@ class SigningInput:
     refused: bool = False                    # the enterprise's person in charge refused
     representative_name: str = ""
     witness_name: str = ""
+    expert_name: str = ""                    # an invited 检查专家 who signs too (optional)
     signers: dict[uuid.UUID, object] = field(default_factory=dict)  # preloaded (demo) signers
 
 
@@ -84,7 +85,8 @@ def issue_case_documents(store: Store, inspection_id: uuid.UUID, sign: SigningIn
             raise FieldCheckError("本次检查的文书已经签署生成，不能重新生成覆盖",
                                   "如需更正，请使用“更正文书”，原文书保留并被引用")
         _check_signing(sign, team)
-        content = collect_case(s, inspection_id, store.photos_dir, sign.images, sign.refused)
+        content = collect_case(s, inspection_id, store.photos_dir, sign.images, sign.refused,
+                               sign.witness_name, sign.expert_name)
         previous = {d.kind: d.id for d in issued_documents(s, inspection_id)}
         people = [(m.inspector.id, m.inspector.name) for m in team]
     signers = {pid: sign.signers.get(pid) or load_identity(store.data_dir, pid, sign.passphrases.get(pid, ""))
@@ -113,9 +115,10 @@ def issue_case_documents(store: Store, inspection_id: uuid.UUID, sign: SigningIn
             s.add(Signature(document=doc, role="representative", signer_name=sign.representative_name,
                             refused=sign.refused, image_sha256=images.get("representative"),
                             signed_at=now, note="拒绝签字" if sign.refused else ""))
-            if "witness" in images:
-                s.add(Signature(document=doc, role="witness", signer_name=sign.witness_name,
-                                image_sha256=images["witness"], signed_at=now))
+            for role, person in (("witness", sign.witness_name), ("expert", sign.expert_name)):
+                if role in images:
+                    s.add(Signature(document=doc, role=role, signer_name=person,
+                                    image_sha256=images[role], signed_at=now))
             docs.append(doc)
         s.flush()
         return docs

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
@@ -78,6 +78,8 @@ class DocumentsPanel(QWidget):
             self.action_buttons.append(button)
             buttons.addWidget(button)
         buttons.addStretch()
+        self.expert_box = QCheckBox("有检查专家签字")
+        buttons.addWidget(self.expert_box)
         buttons.addWidget(self.draft_button)
         buttons.addWidget(self.sign_button)
         layout = QVBoxLayout(self)
@@ -99,6 +101,7 @@ class DocumentsPanel(QWidget):
         self.setVisible(finalized)
         self.sign_button.setVisible(finalized and not docs)
         self.draft_button.setVisible(finalized and not docs)
+        self.expert_box.setVisible(finalized and not docs)
         self._update_actions()
 
     def _add_entry(self, text: str, title: str, path: Path) -> None:
@@ -192,6 +195,12 @@ class DocumentsPanel(QWidget):
             sign.images["witness"] = png
         else:
             sign.images["representative"] = png
+        if self.expert_box.isChecked():
+            sign.expert_name = ask_text(self, "检查专家", "请输入检查专家姓名") or ""
+            png, _ = ask_signature(self, f"检查专家：{sign.expert_name}")
+            if png is None:
+                return None
+            sign.images["expert"] = png
         return sign
 
     def sign_and_issue(self) -> None:

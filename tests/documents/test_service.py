@@ -78,8 +78,14 @@ def test_refusal_needs_a_witness_and_prints(store, finalized):
         issue_case_documents(store, finalized, sign)
     sign.images["witness"] = sign.images["inspector1"]
     sign.witness_name = "王见证"
+    sign.images["expert"] = sign.images["inspector2"]
+    sign.expert_name = "赵专家"
     docs = issue_case_documents(store, finalized, sign)
-    assert "拒绝签字" in _text(document_file(store.data_dir, docs[0]))
+    text = _text(document_file(store.data_dir, docs[0]))
+    assert "拒绝签字" in text and "王见证" in text and "检查专家：赵专家" in text
+    with store.session() as s:
+        roles = s.scalars(select(Signature.role).where(Signature.document_id == docs[0].id)).all()
+    assert sorted(roles) == ["expert", "inspector1", "inspector2", "representative", "witness"]
 
 
 def test_cli_pdf_and_verify_on_demo(tmp_path, capsys):

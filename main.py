@@ -68,7 +68,7 @@ def _add_sync_commands(sub) -> None:
     imp = sub.add_parser("import", help="校验并导入导出包")
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--json", action="store_true", help="以 JSON 输出")
-    verify = sub.add_parser("verify", help="校验导出包（有效退出码 0，无效 1）")
+    verify = sub.add_parser("verify", help="校验签章 PDF 或导出包（有效退出码 0，无效 1）")
     verify.add_argument("file", metavar="FILE")
     verify.add_argument("--json", action="store_true", help="以 JSON 输出")
     office = sub.add_parser("office-key", help="办公室加密密钥")

@@ -80,6 +80,12 @@ class MainWindow(QMainWindow):
         layout.addSpacing(12)
         layout.addWidget(new)
         layout.addStretch()
+        for key, text, slot in (("export", "导出到U盘…", self.export_bundle),
+                                ("import", "从U盘导入…", self.import_bundle)):
+            button = QPushButton(text)
+            button.setObjectName(f"nav_{key}")
+            button.clicked.connect(slot)
+            layout.addWidget(button)
         return column
 
     def _check_nav(self, key: str) -> None:
@@ -136,6 +142,21 @@ class MainWindow(QMainWindow):
             self.store, self, original_id=original_id, enterprise_id=enterprise_id,
             reinspection_id=reinspection_id))
         self._uncheck_nav()
+
+    def export_bundle(self) -> None:
+        from ui.sync_dialogs import ExportDialog
+        ExportDialog(self.store, self).exec()
+
+    def import_bundle(self) -> None:
+        from ui.sync_dialogs import ImportDialog
+        dialog = ImportDialog(self.store, self)
+        dialog.finished_work.connect(lambda ok: ok and self._refresh_pages())
+        dialog.exec()
+
+    def _refresh_pages(self) -> None:
+        for page in self._pages.values():
+            if hasattr(page, "refresh"):
+                page.refresh()
 
     def show_settings(self) -> None:
         from ui.settings_dialog import SettingsDialog

@@ -1,0 +1,193 @@
+"""What a bundle is: entry names, limits, the manifest, canonical JSON and the column codec.
+
+Shared by export, verify and import so the three can never disagree on the format.
+"""
+from __future__ import annotations
+
+import enum
+import json
+import re
+import uuid
+from datetime import date, datetime, timezone
+
+from sqlalchemy import Table
+from sqlalchemy import types as sqltypes
+
+from models.base import UTCDateTime
+from models.errors import FieldCheckError
+
+FORMAT_NAME = "fieldcheck-bundle"
+BUNDLE_VERSION = 1           # this program writes and reads version 1
+MANIFEST_NAME = "manifest.json"
+SIGNATURE_NAME = "manifest.sig"
+RECORDS_PREFIX = "records/"
+FILES_PREFIX = "files/"
+PHOTOS_PREFIX = "files/photos/"
+DOCUMENTS_PREFIX = "files/documents/"
+SIGNATURE_IMAGES_PREFIX = "files/signatures/"
+# Folders of the data folder that hold the files a bundle carries.
+DOCUMENTS_DIR = "documents"
+SIGNATURE_IMAGES_DIR = "signatures"
+# Kept on this laptop only: its own settings are not another laptop's business.
+LOCAL_ONLY_TABLES = frozenset({"agency_settings"})
+
+# Limits against hostile or broken bundles (checked before anything is decompressed).
+MAX_ENTRIES = 200_000
+MAX_TOTAL_BYTES = 32 * 1024**3          # everything uncompressed
+MAX_ENTRY_BYTES = 2 * 1024**3           # one file
+MAX_JSON_BYTES = 512 * 1024**2          # one records file or the manifest
+MAX_RATIO = 100                         # uncompressed / compressed, for entries over RATIO_FLOOR
+RATIO_FLOOR = 1024 * 1024
+READ_CHUNK = 1024 * 1024
+
+_SHA = r"[0-9a-f]{64}"
+_SAFE_NAME = r"[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff._〔〕（）()-]{0,199}"
+ENTRY_PATTERNS = (
+    re.compile(r"records/[a-z_][a-z0-9_]{0,62}\.json"),
+    re.compile(rf"files/photos/[0-9a-f]{{2}}/{_SHA}\.[a-z0-9]{{1,8}}"),
+    re.compile(rf"files/documents/{_SAFE_NAME}"),
+    re.compile(rf"files/signatures/{_SHA}\.[a-z0-9]{{1,8}}"),
+)
+_SAFE_FILE_NAME = re.compile(_SAFE_NAME)
+
+
+class BundleError(FieldCheckError):
+    """A bundle that cannot be written, read or trusted; the store is unchanged."""
+
+
+def refuse(reason: str, hint: str = "请向导出方重新索取导出包（U盘文件可能已损坏或被改动）") -> BundleError:
+    return BundleError(f"导出包无法使用：{reason}", hint)
+
+
+def canonical_json(data) -> bytes:
+    """One byte sequence per value: sorted keys, no spaces, UTF-8 (what is hashed and signed)."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      allow_nan=False).encode("utf-8")
+
+
+def is_safe_file_name(name: str) -> bool:
+    """A document file name fit to live directly under a folder (no path, no tricks)."""
+    return bool(_SAFE_FILE_NAME.fullmatch(name)) and ".." not in name
+
+
+def document_entry(file_name: str) -> str | None:
+    """The bundle entry of a Document's file. `file_name` is relative to the data folder
+    ("documents/<name>", as documents.service writes it; a bare name is read the same way);
+    None when it is not a plain file directly in that folder."""
+    prefix = DOCUMENTS_DIR + "/"
+    name = file_name[len(prefix):] if file_name.startswith(prefix) else file_name
+    return DOCUMENTS_PREFIX + name if is_safe_file_name(name) else None
+
+
+def exported_tables(metadata) -> list[Table]:
+    """Every table a bundle carries, parents before children (foreign-key order)."""
+    return [t for t in metadata.sorted_tables if t.name not in LOCAL_ONLY_TABLES]
+
+
+# --------------------------------------------------------------------------- column codec
+
+def encode_value(column, value):
+    """A column's Python value as JSON: UUID → str, datetime → ISO UTC, enum → its value."""
+    if value is None:
+        return None
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def decode_value(column, raw):
+    """The JSON value back to what the column holds; ValueError when it cannot be."""
+    return column_decoder(column)(raw)
+
+
+def column_decoder(column):
+    """A checking decoder for one column (the type is looked at once, not per value)."""
+    convert = _converter(column)
+    nullable, name = column.nullable, column.name
+
+    def decode(raw):
+        if raw is None:
+            if not nullable:
+                raise ValueError(f"字段 {name} 不能为空")
+            return None
+        return convert(raw)
+    return decode
+
+
+def _converter(column):
+    kind = column.type
+    if isinstance(kind, sqltypes.Enum):
+        return kind.enum_class if kind.enum_class else (lambda raw: _text(column, raw))
+    if isinstance(kind, sqltypes.Uuid):
+        return lambda raw: uuid.UUID(_text(column, raw))
+    if isinstance(kind, (UTCDateTime, sqltypes.DateTime)):
+        return lambda raw: _aware(column, datetime.fromisoformat(_text(column, raw)))
+    if isinstance(kind, sqltypes.Date):
+        return lambda raw: date.fromisoformat(_text(column, raw))
+    if isinstance(kind, sqltypes.Boolean):
+        return lambda raw: _typed(column, raw, (bool,), "真假值")
+    if isinstance(kind, sqltypes.Integer):
+        return lambda raw: _typed(column, raw, (int,), "整数")
+    if isinstance(kind, sqltypes.Float):
+        return lambda raw: float(_typed(column, raw, (int, float), "数字"))
+    return lambda raw: _text(column, raw)
+
+
+def _aware(column, moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"字段 {column.name} 的时间缺少时区")
+    return moment.astimezone(timezone.utc)
+
+
+def _typed(column, raw, types: tuple, what: str):
+    if not isinstance(raw, types) or (bool not in types and isinstance(raw, bool)):
+        raise ValueError(f"字段 {column.name} 应为{what}")
+    return raw
+
+
+def _text(column, raw) -> str:
+    if not isinstance(raw, str):
+        raise ValueError(f"字段 {column.name} 应为文字")
+    length = getattr(column.type, "length", None)
+    if length and len(raw) > length:
+        raise ValueError(f"字段 {column.name} 超过 {length} 个字符")
+    return raw
+
+
+def _iso_utc(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def column_encoder(column):
+    """A fast encoder for one column (the type is looked at once, not per value)."""
+    kind = column.type
+    if isinstance(kind, sqltypes.Enum):
+        return lambda v: None if v is None else getattr(v, "value", v)
+    if isinstance(kind, sqltypes.Uuid):
+        return lambda v: None if v is None else str(v)
+    if isinstance(kind, (UTCDateTime, sqltypes.DateTime)):
+        return lambda v: None if v is None else _iso_utc(v)
+    if isinstance(kind, sqltypes.Date):
+        return lambda v: None if v is None else v.isoformat()
+    return lambda v: v
+
+
+def encode_row(table: Table, row, encoders: list | None = None) -> list:
+    encoders = encoders or [column_encoder(c) for c in table.columns]
+    return [enc(row[c.name]) for enc, c in zip(encoders, table.columns)]
+
+
+def encode_rows(table: Table, rows) -> list[list]:
+    encoders = [column_encoder(c) for c in table.columns]
+    return [encode_row(table, r, encoders) for r in rows]
+
+
+def row_key(row: dict, exclude: frozenset[str] = frozenset()) -> bytes:
+    """A row's content as bytes, for deciding whether two versions differ."""
+    return canonical_json({k: encode_value(None, v) for k, v in row.items() if k not in exclude})

@@ -1,0 +1,301 @@
+"""Writing a bundle: chosen records and their files into one signed zip, atomically.
+
+The zip is written under a hidden temporary name beside the target and renamed only when
+complete and flushed to the stick, so a full or pulled stick never leaves a half bundle
+under the final name. Photos and PDFs are stored as they are (no recompression); the
+records are deflated JSON. Every entry's SHA-256 and size go into the signed manifest.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import uuid
+import zipfile
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from models.audit import chain_head
+from models.base import utcnow
+from models.paths import atomic_write_bytes
+from models.photo_store import photo_path
+from models.registry import Inspector
+from models.store import SCHEMA_HEAD, Store
+from models.tables import Base
+from sync import crypto
+from sync.bundle_format import (
+    BUNDLE_VERSION,
+    DOCUMENTS_DIR,
+    DOCUMENTS_PREFIX,
+    FORMAT_NAME,
+    MANIFEST_NAME,
+    PHOTOS_PREFIX,
+    RECORDS_PREFIX,
+    SIGNATURE_IMAGES_DIR,
+    SIGNATURE_IMAGES_PREFIX,
+    SIGNATURE_NAME,
+    BundleError,
+    canonical_json,
+    encode_rows,
+    exported_tables,
+    document_entry,
+)
+from sync.selection import changed_since, select_rows
+
+EXPORTS_STATE_FILE = "sync/exports.json"
+Progress = Callable[[int, int], None]   # bytes done, bytes in all
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    bundle_id: str
+    counts: dict[str, int] = field(default_factory=dict)
+    files: int = 0
+    bytes: int = 0
+    encrypted: bool = False
+    written: bool = True
+
+    def lines(self) -> list[str]:
+        if not self.written:
+            return ["自上次导出到该位置以来没有新的或改动的记录，未生成导出包"]
+        inspections = self.counts.get("inspection", 0)
+        out = [f"已导出到 {self.path}",
+               f"检查 {inspections} 次，记录 {sum(self.counts.values())} 条，文件 {self.files} 个，"
+               f"共 {self.bytes / 1024 / 1024:.1f} MB"]
+        if self.encrypted:
+            out.append("导出包已加密，只有办公室能打开")
+        return out
+
+
+def destination_key(out: Path) -> str:
+    """Where a bundle goes, for “changed since the last export there”: the target folder."""
+    return str(Path(out).resolve().parent)
+
+
+def last_export(data_dir: Path, destination: str) -> int | None:
+    """This device's audit-chain position at the last export to `destination` (None: never)."""
+    seq = _read_state(data_dir).get(destination, {}).get("seq")
+    return seq if isinstance(seq, int) else None
+
+
+def _read_state(data_dir: Path) -> dict:
+    try:
+        data = json.loads((Path(data_dir) / EXPORTS_STATE_FILE).read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return {}  # a lost state only means a larger next export
+    return data if isinstance(data, dict) else {}
+
+
+def _remember_export(data_dir: Path, destination: str, seq: int, at: datetime,
+                     bundle_id: str) -> None:
+    state = _read_state(data_dir)
+    state[destination] = {"seq": seq, "at": at.isoformat(), "bundle_id": bundle_id}
+    atomic_write_bytes(Path(data_dir) / EXPORTS_STATE_FILE,
+                       json.dumps(state, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def _file_sources(store: Store, rows: dict[str, list[dict]]) -> dict[str, Path]:
+    """Entry name → file on disk, for every photo, document and signature image carried."""
+    sources: dict[str, Path] = {}
+    for photo in rows.get("photo", []):
+        path = photo_path(store.photos_dir, photo["sha256"], photo["file_ext"])
+        if not path.is_file():
+            raise BundleError(f"照片文件缺失：{path.name}（{photo['original_name'] or '无原文件名'}）",
+                              "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持")
+        sources[f"{PHOTOS_PREFIX}{path.parent.name}/{path.name}"] = path
+    for doc in rows.get("document", []):
+        entry = document_entry(doc["file_name"])
+        path = store.data_dir / DOCUMENTS_DIR / entry[len(DOCUMENTS_PREFIX):] if entry else None
+        if path is None or not path.is_file():
+            raise BundleError(f"文书文件缺失：{doc['file_name']}（{doc['number']}）",
+                              "导出已取消；请重新生成该文书后再导出")
+        sources[entry] = path
+    for sig in rows.get("signature", []):
+        sha = sig.get("image_sha256")
+        folder = store.data_dir / SIGNATURE_IMAGES_DIR
+        for path in sorted(folder.glob(f"{sha}.*")) if sha and folder.is_dir() else []:
+            sources[SIGNATURE_IMAGES_PREFIX + path.name] = path
+            break
+    return sources
+
+
+def _info(name: str, when: datetime, compress: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=when.timetuple()[:6])
+    info.compress_type = compress
+    info.external_attr = 0o100644 << 16  # a regular file, never a link
+    return info
+
+
+class _BundleWriter:
+    def __init__(self, zf: zipfile.ZipFile, when: datetime, total: int, progress: Progress | None):
+        self.zf, self.when, self.total, self.progress = zf, when, total, progress
+        self.entries: list[dict] = []
+        self.done = 0
+
+    def add(self, name: str, data: bytes, compress: int = zipfile.ZIP_STORED,
+            sha: str | None = None) -> None:
+        self.zf.writestr(_info(name, self.when, compress), data)
+        self.entries.append({"name": name, "size": len(data),
+                             "sha256": sha or hashlib.sha256(data).hexdigest()})
+        self.done += len(data)
+        if self.progress:
+            self.progress(self.done, self.total)
+
+
+def _read_and_hash(path: Path) -> tuple[bytes, str]:
+    data = path.read_bytes()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def _prefetched(sources: list[tuple[str, Path]], window: int = 8):
+    """(name, bytes, sha256) in order; a second thread reads and hashes a few files ahead
+    while this one writes (hashing and I/O release the GIL)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: deque = deque()
+        for name, path in sources:
+            pending.append((name, pool.submit(_read_and_hash, path)))
+            if len(pending) >= window:
+                done_name, future = pending.popleft()
+                yield done_name, *future.result()
+        while pending:
+            done_name, future = pending.popleft()
+            yield done_name, *future.result()
+
+
+def _records_entries(rows: dict[str, list[dict]]) -> dict[str, bytes]:
+    out = {}
+    for table in exported_tables(Base.metadata):
+        if table.name in rows:
+            out[f"{RECORDS_PREFIX}{table.name}.json"] = canonical_json({
+                "table": table.name, "columns": [c.name for c in table.columns],
+                "rows": encode_rows(table, rows[table.name])})
+    return out
+
+
+def _manifest(store: Store, bundle_id: str, when: datetime, rows, entries, signer_key,
+              inspector: dict | None, destination: str) -> bytes:
+    return canonical_json({
+        "format": FORMAT_NAME, "bundle_version": BUNDLE_VERSION, "db_schema": SCHEMA_HEAD,
+        "bundle_id": bundle_id, "created_at": when.isoformat(), "device_id": store.device_id,
+        "inspector": inspector, "destination": destination,
+        "counts": {name: len(r) for name, r in rows.items()},
+        "entries": sorted(entries, key=lambda e: e["name"]),
+        "signer": {"algorithm": crypto.SIGNATURE_ALGORITHM,
+                   "public_key": crypto.public_key_text(signer_key)},
+    })
+
+
+def _write_zip(target_fh, store, bundle_id, when, rows, inspector, destination, progress) -> int:
+    records = _records_entries(rows)
+    sources = _file_sources(store, rows)
+    total = sum(len(v) for v in records.values()) + sum(p.stat().st_size for p in sources.values())
+    key = crypto.device_signing_key(store.data_dir)
+    with zipfile.ZipFile(target_fh, "w", allowZip64=True) as zf:
+        writer = _BundleWriter(zf, when, total, progress)
+        for name, data in records.items():
+            writer.add(name, data, zipfile.ZIP_DEFLATED)
+        for name, data, sha in _prefetched(sorted(sources.items())):
+            writer.add(name, data, sha=sha)
+        manifest = _manifest(store, bundle_id, when, rows, writer.entries, key, inspector,
+                             destination)
+        zf.writestr(_info(MANIFEST_NAME, when, zipfile.ZIP_DEFLATED), manifest)
+        zf.writestr(_info(SIGNATURE_NAME, when, zipfile.ZIP_STORED),
+                    crypto.sign_manifest(key, manifest))
+    return len(sources)
+
+
+def _inspector_facts(store: Store, inspector_id: uuid.UUID | None) -> dict | None:
+    if inspector_id is None:
+        return None
+    with store.session() as s:
+        person = s.get(Inspector, inspector_id)
+    if person is None:
+        raise BundleError("指定的执法人员不存在", "请检查执法人员编号")
+    return {"id": str(person.id), "name": person.name, "certificate_no": person.certificate_no}
+
+
+def _write_error(exc: OSError, out: Path) -> BundleError:
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return BundleError(f"U盘（或目标磁盘）空间已满，导出未完成：{out}",
+                           "没有留下不完整的文件；请换用空间更大的U盘或删除不需要的文件后重试")
+    return BundleError(f"无法写入导出文件 {out}（{exc.strerror or exc}）",
+                       "没有留下不完整的文件；请检查U盘是否已插好、是否写保护，然后重试")
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name == "posix":
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | None = None,
+                  everything: bool = False, encrypt: bool | None = None,
+                  inspector_id: uuid.UUID | None = None,
+                  progress: Progress | None = None) -> ExportResult:
+    """Write the bundle to `out`: the given inspections, else everything changed since the
+    last export to the same folder (everything with `everything=True`). `encrypt=None`
+    encrypts when the office's public key is installed."""
+    out = Path(out)
+    destination = destination_key(out)
+    started = store.clock() if store.clock else utcnow()
+    since = None if everything or inspection_ids is not None else last_export(store.data_dir,
+                                                                              destination)
+    with store.session() as s:
+        head, _ = chain_head(s, store.device_id)
+        changed = changed_since(s, store.device_id, since) if since is not None else None
+        rows = select_rows(s, Base.metadata, inspection_ids, changed)
+    if not rows:
+        return ExportResult(path=out, bundle_id="", written=False)
+    office = crypto.office_public_key(store.data_dir) if encrypt in (None, True) else None
+    if encrypt and office is None:
+        raise BundleError("本机尚未安装办公室公钥，无法加密导出", "请先运行 office-key install 公钥文件")
+    bundle_id = str(uuid.uuid4())
+    inspector = _inspector_facts(store, inspector_id)
+    files = _write_atomically(store, out, bundle_id, started, rows, inspector, destination,
+                              office, progress)
+    _remember_export(store.data_dir, destination, head, started, bundle_id)
+    return ExportResult(path=out, bundle_id=bundle_id,
+                        counts={k: len(v) for k, v in rows.items()}, files=files,
+                        bytes=out.stat().st_size, encrypted=office is not None)
+
+
+def _write_atomically(store, out, bundle_id, when, rows, inspector, destination, office,
+                      progress) -> int:
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.partial")
+    plain = store.data_dir / "tmp" / f"{bundle_id}.zip" if office else None
+    try:
+        if plain:
+            plain.parent.mkdir(parents=True, exist_ok=True)
+        with open(plain or tmp, "wb") as fh:
+            files = _write_zip(fh, store, bundle_id, when, rows, inspector, destination, progress)
+            if plain is None:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if plain:
+            with open(tmp, "wb") as fh:
+                crypto.encrypt_file(plain, fh, office)
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, out)
+        _fsync_dir(out.parent)
+        return files
+    except OSError as exc:
+        raise _write_error(exc, out) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+        if plain:
+            plain.unlink(missing_ok=True)
+
+
+__all__ = ["ExportResult", "destination_key", "export_bundle", "last_export"]

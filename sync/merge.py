@@ -1,0 +1,318 @@
+"""Importing a bundle: verify everything, then change the store in one transaction.
+
+1. `read_bundle` checks the container, signature, hashes, sizes and records, staging the
+   files in a private folder (data folder/tmp) — the store is not touched;
+2. in one transaction: `plan_merge` decides every row (refusing missing references and
+   unique-key clashes), the files are moved to their content-addressed places and flushed,
+   then rows are written through Core with foreign-key checks deferred to the commit;
+3. Core writes bypass the flush hook, so this module appends the audit events itself: the
+   foreign events verbatim (their own device chains), then this device's events for every
+   created, updated, conflicting or superseded record and one for the import as a whole.
+Importing the same bundle again finds every record unchanged and writes nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models.audit import AuditEvent, canonical_json, chain_head
+from models.flush_hooks import session_now
+from models.paths import atomic_write_bytes
+from models.photo_store import photo_path
+from models.store import Store
+from models.tables import Base
+from sync import crypto
+from sync.bundle_format import (
+    DOCUMENTS_DIR,
+    DOCUMENTS_PREFIX,
+    PHOTOS_PREFIX,
+    SIGNATURE_IMAGES_DIR,
+    SIGNATURE_IMAGES_PREFIX,
+    BundleError,
+    encode_value,
+    refuse,
+)
+from sync.merge_plan import CONTENT_KEYED, STAMPS, MergePlan, RowPlan, plan_merge
+from sync.verify import Bundle, Progress, check_files, read_bundle
+
+IMPORT_LABEL = "import"
+CONFLICTS_DIR = "conflicts"
+
+
+@dataclass
+class ImportReport:
+    bundle_id: str
+    device_id: str
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # action → table → n
+    conflicts: list[tuple[str, str]] = field(default_factory=list)   # table, id
+    merged: list[tuple[str, str, str, str]] = field(default_factory=list)
+    conflicts_dir: Path | None = None
+
+    def total(self, action: str) -> int:
+        return sum(self.counts.get(action, {}).values())
+
+    @property
+    def changed_nothing(self) -> bool:
+        return not any(self.total(a) for a in ("new", "updated", "conflict", "superseded"))
+
+    def as_dict(self) -> dict:
+        return {"bundle_id": self.bundle_id, "device_id": self.device_id,
+                **{a: self.total(a) for a in ("new", "updated", "unchanged", "conflict", "superseded")},
+                "by_table": self.counts,
+                "conflicts": [{"table": t, "id": i} for t, i in self.conflicts],
+                "merged": [{"table": t, "from": a, "to": b, "key": k} for t, a, b, k in self.merged]}
+
+    def lines(self) -> list[str]:
+        out = [f"新增 {self.total('new')} 条，更新 {self.total('updated')} 条，"
+               f"未变 {self.total('unchanged')} 条，冲突 {self.total('conflict')} 条"
+               + (f"，较旧版本 {self.total('superseded')} 条（已记入执法记录）"
+                  if self.total("superseded") else "")]
+        if self.changed_nothing:
+            out.append("该导出包此前已导入，本次没有任何改动")
+        same_checklists = sum(1 for t, *_ in self.merged if t in CONTENT_KEYED)
+        if same_checklists:
+            out.append(f"检查表（版本及条目）{same_checklists} 条与本机内容相同，已按本机编号合并")
+        for table, source, target, key in self.merged:
+            if table not in CONTENT_KEYED:
+                out.append(f"合并：{table} 记录 {source} 与本机记录 {target} 是同一对象（{key}）")
+        for table, row_id in self.conflicts:
+            out.append(f"冲突：{table} 记录 {row_id} 已定稿，导入的不同版本未覆盖本机版本，"
+                       f"已另存于 {self.conflicts_dir}")
+        return out
+
+
+def _report(bundle: Bundle, plan: MergePlan, store: Store) -> ImportReport:
+    report = ImportReport(bundle.bundle_id, bundle.device_id, merged=plan.mapped,
+                          conflicts_dir=store.data_dir / CONFLICTS_DIR / bundle.bundle_id)
+    for p in plan.rows:
+        report.counts.setdefault(p.action, {}).setdefault(p.table, 0)
+        report.counts[p.action][p.table] += 1
+        if p.action == "conflict":
+            report.conflicts.append((p.table, str(p.row["id"])))
+    if plan.foreign_events:
+        report.counts.setdefault("new", {})["audit_event"] = len(plan.foreign_events)
+    if plan.known_events:
+        report.counts.setdefault("unchanged", {})["audit_event"] = plan.known_events
+    return report
+
+
+# --------------------------------------------------------------------------- checks
+
+def _local_file_exists(store: Store):
+    def exists(name: str) -> bool:
+        if name.startswith(PHOTOS_PREFIX):
+            return (store.photos_dir / name[len(PHOTOS_PREFIX):]).is_file()
+        if name.startswith(DOCUMENTS_PREFIX):
+            return (store.data_dir / DOCUMENTS_DIR / name[len(DOCUMENTS_PREFIX):]).is_file()
+        return False
+    return exists
+
+
+def check_against_store(store: Store, bundle: Bundle) -> MergePlan:
+    """Everything an import would check against the store, changing nothing."""
+    check_files(bundle, _local_file_exists(store))
+    with store.session() as s:
+        try:
+            return plan_merge(s, bundle)
+        finally:
+            s.rollback()
+
+
+# --------------------------------------------------------------------------- files
+
+def _target_of(store: Store, name: str) -> Path:
+    if name.startswith(PHOTOS_PREFIX):
+        sha, ext = Path(name).stem, Path(name).suffix[1:]
+        return photo_path(store.photos_dir, sha, ext)
+    if name.startswith(DOCUMENTS_PREFIX):
+        return store.data_dir / DOCUMENTS_DIR / name[len(DOCUMENTS_PREFIX):]
+    if name.startswith(SIGNATURE_IMAGES_PREFIX):
+        return store.data_dir / SIGNATURE_IMAGES_DIR / name[len(SIGNATURE_IMAGES_PREFIX):]
+    raise refuse(f"未知的文件条目 {name!r}")
+
+
+def _place_files(store: Store, bundle: Bundle) -> None:
+    """Move the staged files to their places (never over a different local file); on disk
+    before the commit that refers to them."""
+    moved = []
+    for name, staged in bundle.staged.items():
+        target = _target_of(store, name)
+        if target.exists():
+            if name.startswith(DOCUMENTS_PREFIX) and _sha(target) != bundle.files[name]:
+                target = store.data_dir / CONFLICTS_DIR / bundle.bundle_id / DOCUMENTS_DIR / target.name
+            else:
+                continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+        moved.append(target)
+    if moved:
+        _flush_to_disk(moved)
+
+
+def _sha(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _flush_to_disk(paths: list[Path]) -> None:
+    if hasattr(os, "sync"):
+        os.sync()  # one call instead of thousands of fsyncs
+        return
+    for path in paths:
+        with open(path, "rb+") as fh:
+            os.fsync(fh.fileno())
+
+
+# --------------------------------------------------------------------------- writing rows
+
+def _write_rows(s: Session, plan: MergePlan) -> None:
+    tables = Base.metadata.tables
+    if plan.foreign_events:
+        s.execute(insert(tables["audit_event"]), plan.foreign_events)
+    new_by_table: dict[str, list[dict]] = {}
+    for p in plan.rows:
+        if p.action == "new":
+            new_by_table.setdefault(p.table, []).append(p.row)
+        elif p.action == "updated":
+            table = tables[p.table]
+            values = {k: v for k, v in p.row.items()
+                      if k != "id" and not (p.mapped and k in STAMPS - {"updated_at"})}
+            s.execute(update(table).where(table.c.id == p.local["id"]).values(**values))
+    for name, rows in new_by_table.items():
+        s.execute(insert(tables[name]), rows)
+
+
+def _already_recorded(s: Session, p: RowPlan, after: str) -> bool:
+    return s.execute(select(AuditEvent.id).where(
+        AuditEvent.entity_id == str(p.row["id"]), AuditEvent.action == p.action,
+        AuditEvent.after == after).limit(1)).first() is not None
+
+
+def _event_specs(s: Session, plan: MergePlan, bundle: Bundle, report: ImportReport):
+    """(action, entity_type, entity_id, before, after) for this device's chain."""
+    specs, recorded = [], []
+    for p in plan.rows:
+        if p.action == "new":
+            specs.append(("create", p.table, p.row["id"], "{}", _row_json(bundle, p)))
+        elif p.action == "updated":
+            changed = {k: v for k, v in p.row.items() if p.local.get(k) != v}
+            specs.append(("update", p.table, p.row["id"], p.local, changed))
+        elif p.action in ("conflict", "superseded"):
+            if not _already_recorded(s, p, canonical_json(p.row)):
+                specs.append((p.action, p.table, p.row["id"], p.local or {}, p.row))
+                recorded.append(p)
+    if specs or plan.foreign_events:
+        summary = {"bundle_id": bundle.bundle_id, "from_device": bundle.device_id,
+                   "created_at": bundle.manifest["created_at"],
+                   "inspector": bundle.manifest.get("inspector"),
+                   "counts": report.as_dict(), "id_map": {a: b for _t, a, b, _k in plan.mapped}}
+        specs.append(("import", "bundle", bundle.bundle_id, {}, summary))
+    return specs, recorded
+
+
+def _row_json(bundle: Bundle, p: RowPlan) -> str:
+    """A new row's canonical JSON, from the bundle's own JSON values (ids remapped)."""
+    encoded = bundle.encoded.get(p.table, {}).get(p.row["id"])
+    if encoded is None:
+        return canonical_json(p.row)
+    row = dict(encoded)
+    for fk in Base.metadata.tables[p.table].foreign_keys:
+        value = p.row[fk.parent.name]
+        row[fk.parent.name] = None if value is None else str(value)
+    return _dumps(row)
+
+
+def _dumps(data: dict) -> str:
+    # models.audit.canonical_json for values that are already JSON (no to_jsonable pass)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _event_rows(s: Session, store: Store, specs) -> list[dict]:
+    """This device's events, hashed exactly as models.audit.make_event does (verify_chain
+    checks it), as rows for one Core insert: ORM objects and generic encoding cost seconds
+    on a large import."""
+    seq, prev = chain_head(s, store.device_id)
+    now = session_now(s)
+    actor = s.info.get("actor") or "导入"
+    fixed = {"device_id": store.device_id, "at": now.isoformat(), "actor": actor,
+             "label": IMPORT_LABEL}
+    rows = []
+    for action, entity_type, entity_id, before, after in specs:
+        seq += 1
+        hashed = {**fixed, "id": str(uuid.uuid4()), "seq": seq, "action": action,
+                  "entity_type": entity_type, "entity_id": str(entity_id),
+                  "before": before if isinstance(before, str) else canonical_json(before),
+                  "after": after if isinstance(after, str) else canonical_json(after)}
+        digest = hashlib.sha256((prev + _dumps(hashed)).encode("utf-8")).hexdigest()
+        rows.append({**hashed, "id": uuid.UUID(hashed["id"]), "at": now, "prev_hash": prev,
+                     "hash": digest, "created_at": now, "updated_at": now})
+        prev = digest
+    return rows
+
+
+def _save_conflicts(store: Store, bundle: Bundle, recorded: list[RowPlan]) -> None:
+    for p in recorded:
+        if p.action != "conflict":
+            continue
+        doc = {"table": p.table, "bundle_id": bundle.bundle_id, "from_device": bundle.device_id,
+               "incoming": {k: encode_value(None, v) for k, v in p.row.items()},
+               "local": {k: encode_value(None, v) for k, v in (p.local or {}).items()}}
+        atomic_write_bytes(store.data_dir / CONFLICTS_DIR / bundle.bundle_id / p.table
+                           / f"{p.row['id']}.json",
+                           json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+# --------------------------------------------------------------------------- the import
+
+def import_bundle(store: Store, path: Path, *, actor: str | None = None,
+                  progress: Progress | None = None) -> ImportReport:
+    """Verify `path` completely, then merge it in one transaction (all or nothing)."""
+    stage = store.data_dir / "tmp" / f"import-{uuid.uuid4().hex}"
+    stage.mkdir(parents=True)
+    try:
+        bundle, report, recorded = read_bundle(
+            Path(path), data_dir=store.data_dir, stage_dir=stage, progress=progress,
+            then=lambda bundle, wait_for_files: _merge(store, bundle, wait_for_files, actor))
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    crypto.remember_device_key(store.data_dir, bundle.device_id,
+                               bundle.manifest["signer"]["public_key"])
+    _save_conflicts(store, bundle, recorded)
+    return report
+
+
+def _merge(store: Store, bundle: Bundle, wait_for_files, actor: str | None):
+    """Plan and prepare while the files are still being checked; write only after."""
+    try:
+        with store.transaction(actor=actor or "导入", label="import_bundle") as s:
+            s.execute(text("PRAGMA defer_foreign_keys = ON"))
+            plan = plan_merge(s, bundle)
+            report = _report(bundle, plan, store)
+            specs, recorded = _event_specs(s, plan, bundle, report)
+            events = _event_rows(s, store, specs)
+            wait_for_files()          # every hash and size checked: now the store may change
+            check_files(bundle, _local_file_exists(store))
+            _place_files(store, bundle)  # also brings back media missing here
+            if specs or plan.foreign_events:
+                _write_rows(s, plan)
+                s.execute(insert(AuditEvent.__table__), events)
+            return bundle, report, recorded
+    except IntegrityError as exc:
+        raise BundleError("导出包中的记录与本机记录冲突，未导入任何内容（"
+                          f"{str(exc.orig).splitlines()[0]}）",
+                          "请把该导出包和本机数据交给技术支持处理") from exc
+    except OSError as exc:
+        raise BundleError(f"无法把导入的文件写入数据文件夹（{exc.strerror or exc}），未导入任何记录",
+                          "请检查磁盘空间后重试") from exc

@@ -1,0 +1,236 @@
+"""Deciding, row by row, what an import does — without changing anything.
+
+Rows merge by UUID. A row with a new UUID but the same natural key as a local row (an
+enterprise's credit code, an inspector's certificate number, a checklist version's content
+hash …: the tables' unique constraints) is the same record: its id is mapped to the local
+one in every row that refers to it. Then, for a record both sides hold:
+  * same content                                → unchanged;
+  * the local version is finalized              → conflict: the local one stays, the
+    incoming one is kept aside (never overwritten);
+  * the incoming inspection is finalized, the local one a draft → the incoming wins;
+  * otherwise the newer `updated_at` wins; the losing version goes into the audit trail.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import Table, UniqueConstraint, select
+from sqlalchemy.orm import Session
+
+from models.flush_hooks import HAZARD_LIFECYCLE_KEYS
+from models.inspection import InspectionStatus
+from models.tables import Base
+from sync.bundle_format import exported_tables, refuse, row_key
+from sync.selection import fetch_in
+from sync.verify import Bundle
+
+AUDIT = "audit_event"
+STAMPS = frozenset({"id", "created_at", "updated_at", "device_id"})
+IGNORED = frozenset({"updated_at", "current_item_id"})
+# Tables whose natural key includes their content: a match is the same content by definition.
+CONTENT_KEYED = frozenset({"checklist", "checklist_item"})
+
+
+@dataclass
+class RowPlan:
+    table: str
+    action: str                 # new / updated / unchanged / conflict / superseded
+    row: dict                   # the incoming row, ids mapped
+    local: dict | None = None   # the local row, when there is one
+    mapped: bool = False        # matched by natural key under another UUID
+
+
+@dataclass
+class MergePlan:
+    rows: list[RowPlan] = field(default_factory=list)
+    id_map: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    mapped: list[tuple[str, str, str, str]] = field(default_factory=list)  # table, from, to, key
+    foreign_events: list[dict] = field(default_factory=list)
+    known_events: int = 0
+
+    def count(self, action: str) -> int:
+        n = sum(1 for p in self.rows if p.action == action)
+        if action == "new":
+            n += len(self.foreign_events)
+        if action == "unchanged":
+            n += self.known_events
+        return n
+
+
+def unique_keys(table: Table) -> list[tuple[str, ...]]:
+    keys = {tuple(c.name for c in con.columns) for con in table.constraints
+            if isinstance(con, UniqueConstraint)}
+    keys |= {(c.name,) for c in table.columns if c.unique}
+    keys |= {tuple(c.name for c in ix.columns) for ix in table.indexes if ix.unique}
+    keys.discard(("id",))
+    return sorted(keys)
+
+
+class _Planner:
+    def __init__(self, session: Session, bundle: Bundle) -> None:
+        self.s, self.bundle = session, bundle
+        self.plan = MergePlan()
+        self.final_ids: dict[str, set] = defaultdict(set)
+        self.incoming_final = {r["id"] for r in bundle.records.get("inspection", [])
+                               if r["status"] == InspectionStatus.FINALIZED}
+        self.incoming_ids = {name: {r["id"] for r in rows} for name, rows in bundle.records.items()}
+        self._frozen_cache: dict = {}
+
+    def run(self) -> MergePlan:
+        for table in exported_tables(Base.metadata):
+            rows = self.bundle.records.get(table.name)
+            if not rows:
+                continue
+            if table.name == AUDIT:
+                self._audit(table, rows)
+            else:
+                self._table(table, [self._remap(table, r) for r in rows])
+        return self.plan
+
+    def _remap(self, table: Table, row: dict) -> dict:
+        out = dict(row)
+        for fk in table.foreign_keys:
+            value = out[fk.parent.name]
+            out[fk.parent.name] = self.plan.id_map.get(value, value)
+        return out
+
+    # ----------------------------------------------------------------- audit events
+    def _audit(self, table: Table, rows: list[dict]) -> None:
+        local = {r["id"]: r for r in fetch_in(self.s, table, table.c.id, [r["id"] for r in rows])}
+        for row in rows:
+            mine = local.get(row["id"])
+            if mine is not None:
+                if mine["hash"] != row["hash"]:
+                    raise refuse(f"执法记录 {row['id']} 与本机保存的不一致，导出包可能被改动")
+                self.plan.known_events += 1
+                continue
+            clash = self.s.execute(select(table.c.id).where(
+                table.c.device_id == row["device_id"], table.c.seq == row["seq"])).first()
+            if clash:
+                raise refuse(f"设备 {row['device_id']} 的执法记录第 {row['seq']} 条与本机保存的不同"
+                             "（记录链分叉），导出包可能被改动")
+            self.plan.foreign_events.append(row)
+
+    # ----------------------------------------------------------------- records
+    def _table(self, table: Table, rows: list[dict]) -> None:
+        local = {r["id"]: r for r in fetch_in(self.s, table, table.c.id, [r["id"] for r in rows])}
+        by_key = self._local_by_keys(table, rows)
+        resolved = []
+        for row in rows:
+            target = self._match(table, row, local, by_key)
+            if target is not None and target["id"] != row["id"]:
+                self.plan.id_map[row["id"]] = target["id"]
+                key = ",".join(f"{k}={row[k]}" for k in self._key_of(table, row, target))
+                self.plan.mapped.append((table.name, str(row["id"]), str(target["id"]), key))
+            resolved.append((row, target))
+        for row, target in resolved:
+            final = self._remap(table, row)
+            mapped = target is not None and target["id"] != row["id"]
+            if mapped:
+                final = {**final, "id": target["id"]}
+            self.final_ids[table.name].add(final["id"])
+            self._check_references(table, final)
+            self.plan.rows.append(self._decide(table, final, target, mapped))
+
+    def _local_by_keys(self, table: Table, rows: list[dict]) -> dict:
+        out = {}
+        for key in unique_keys(table):
+            first = table.c[key[0]]
+            values = {r[key[0]] for r in rows if r[key[0]] is not None}
+            for local in fetch_in(self.s, table, first, values):
+                out[(key, tuple(local[k] for k in key))] = local
+        return out
+
+    def _match(self, table: Table, row: dict, local: dict, by_key: dict) -> dict | None:
+        matches = {}
+        for key in unique_keys(table):
+            values = tuple(row[k] for k in key)
+            hit = by_key.get((key, values)) if None not in values else None
+            if hit is not None:
+                matches[hit["id"]] = hit
+        if row["id"] in local:
+            others = set(matches) - {row["id"]}
+            if others:
+                raise refuse(self._clash_text(table, row))
+            return local[row["id"]]
+        if len(matches) > 1:
+            raise refuse(self._clash_text(table, row))
+        return next(iter(matches.values()), None)
+
+    @staticmethod
+    def _key_of(table: Table, row: dict, target: dict) -> list[str]:
+        for key in unique_keys(table):
+            if all(row[k] == target[k] for k in key):
+                return list(key)
+        return []
+
+    @staticmethod
+    def _clash_text(table: Table, row: dict) -> str:
+        if table.name == "inspection":
+            return (f"检查编号 {row.get('case_year')}年第{row.get('case_serial')}号 与本机另一检查重复"
+                    "（两台电脑使用了相同的编号段）")
+        return f"{table.name} 记录 {row['id']} 与本机另一条记录的唯一编号冲突"
+
+    def _check_references(self, table: Table, row: dict) -> None:
+        for fk in table.foreign_keys:
+            value, target = row[fk.parent.name], fk.column.table
+            if value is None or value in self.final_ids[target.name]:
+                continue
+            if value in self.incoming_ids.get(target.name, ()):
+                continue  # a later row of the same table (self-reference)
+            if self.s.execute(select(target.c.id).where(target.c.id == value)).first() is None:
+                raise refuse(f"记录引用了既不在导出包中、也不在本机的{target.name}记录 {value}")
+
+    # ----------------------------------------------------------------- the rules
+    def _is_frozen(self, table: Table, local: dict) -> bool:
+        if table.name == "inspection":
+            return local["status"] == InspectionStatus.FINALIZED
+        if table.name == "document":
+            return local["finalized_at"] is not None
+        if "inspection_id" in local:
+            return self._inspection_frozen(local["inspection_id"])
+        if "document_id" in local:
+            return self._document_frozen(local["document_id"])
+        return False
+
+    def _inspection_frozen(self, inspection_id) -> bool:
+        if inspection_id not in self._frozen_cache:
+            table = Base.metadata.tables["inspection"]
+            status = self.s.execute(select(table.c.status).where(table.c.id == inspection_id)).scalar()
+            self._frozen_cache[inspection_id] = status == InspectionStatus.FINALIZED
+        return self._frozen_cache[inspection_id]
+
+    def _document_frozen(self, document_id) -> bool:
+        table = Base.metadata.tables["document"]
+        at = self.s.execute(select(table.c.finalized_at).where(table.c.id == document_id)).first()
+        return bool(at and at[0] is not None)
+
+    def _decide(self, table: Table, row: dict, local: dict | None, mapped: bool) -> RowPlan:
+        if local is None:
+            parent_frozen = "inspection_id" in row and self._inspection_frozen(row["inspection_id"])
+            return RowPlan(table.name, "conflict" if parent_frozen else "new", row)
+        if mapped and table.name in CONTENT_KEYED:
+            return RowPlan(table.name, "unchanged", row, local, mapped)
+        ignore = IGNORED | STAMPS if mapped else IGNORED
+        if row_key(row, ignore) == row_key(local, ignore):
+            return RowPlan(table.name, "unchanged", row, local, mapped)
+        if self._is_frozen(table, local):
+            changed = {k for k in row if k not in ignore and row[k] != local.get(k)}
+            if not (table.name == "hazard" and changed <= HAZARD_LIFECYCLE_KEYS):
+                return RowPlan(table.name, "conflict", row, local, mapped)
+        if self._incoming_wins(table, row, local):
+            return RowPlan(table.name, "updated", row, local, mapped)
+        return RowPlan(table.name, "superseded", row, local, mapped)
+
+    def _incoming_wins(self, table: Table, row: dict, local: dict) -> bool:
+        inspection = row["id"] if table.name == "inspection" else row.get("inspection_id")
+        if inspection in self.incoming_final:
+            return True
+        return row["updated_at"] > local["updated_at"]
+
+
+def plan_merge(session: Session, bundle: Bundle) -> MergePlan:
+    """What importing `bundle` would do; refused (BundleError) when it cannot be done."""
+    return _Planner(session, bundle).run()

@@ -1,0 +1,143 @@
+"""The records of a bundle: decoded and checked, the audit chains, references and files."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+from sqlalchemy import Table
+
+from models.audit import GENESIS_HASH, _hashed_fields, event_hash
+from models.tables import Base
+from sync.bundle_format import (PHOTOS_PREFIX, RECORDS_PREFIX, BundleError,
+                                column_decoder, document_entry, exported_tables, refuse)
+from sync.container import NEWER_HINT
+
+
+@dataclass
+class Bundle:
+    """A bundle that passed every check that needs no store."""
+
+    manifest: dict
+    records: dict[str, list[dict]]               # table name → decoded rows (FK order)
+    files: dict[str, str] = field(default_factory=dict)     # entry name → sha256
+    staged: dict[str, Path] = field(default_factory=dict)   # entry name → staged copy
+    signer_known: bool = False
+    # table name → id → the row as it stood in the bundle's JSON (for the audit events)
+    encoded: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def bundle_id(self) -> str:
+        return self.manifest["bundle_id"]
+
+    @property
+    def device_id(self) -> str:
+        return self.manifest["device_id"]
+
+
+
+def _fill_value(column):
+    if column.nullable:
+        return None
+    default = column.default
+    if default is not None and getattr(default, "is_scalar", False):
+        return default.arg
+    raise ValueError(f"缺少字段 {column.name}")
+
+
+def decode_records(table: Table, raw: bytes, encoded: dict | None = None) -> list[dict]:
+    """The rows of one records file, checked and decoded; `encoded` (if given) receives
+    each row's JSON values by id."""
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+        columns, rows = doc["columns"], doc["rows"]
+        if doc["table"] != table.name or not isinstance(rows, list):
+            raise ValueError("表名不符")
+        unknown = [c for c in columns if c not in table.c]
+        if unknown or len(set(columns)) != len(columns):
+            raise BundleError(f"数据表 {table.name} 含未知字段 {unknown[:1]}（可能由更新版本导出）",
+                              NEWER_HINT)
+        fill = {c.name: _fill_value(c) for c in table.columns if c.name not in columns}
+        decoders = [(name, column_decoder(table.c[name])) for name in columns]
+        out = []
+        for values in rows:
+            if not isinstance(values, list) or len(values) != len(columns):
+                raise ValueError("行的字段数不对")
+            row = dict(fill)
+            for (name, decode), value in zip(decoders, values):
+                row[name] = decode(value)
+            out.append(row)
+            if encoded is not None:
+                encoded[row["id"]] = dict(zip(columns, values))
+    except BundleError:
+        raise
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise refuse(f"记录文件 {table.name}.json 格式错误（{exc}）") from exc
+    if len({r["id"] for r in out}) != len(out):
+        raise refuse(f"记录文件 {table.name}.json 中有重复的记录编号")
+    return out
+
+
+def check_audit_chains(rows: list[dict]) -> None:
+    """Every device's chain in the bundle starts at 1, has no gap and hashes right."""
+    by_device: dict[str, list[dict]] = {}
+    for row in rows:
+        by_device.setdefault(row["device_id"], []).append(row)
+    for device, events in by_device.items():
+        prev = GENESIS_HASH
+        for n, ev in enumerate(sorted(events, key=lambda e: e["seq"]), 1):
+            if ev["seq"] != n or ev["prev_hash"] != prev:
+                raise refuse(f"设备 {device} 的执法记录链不完整（第 {n} 条）")
+            if event_hash(prev, _hashed_fields(SimpleNamespace(**ev))) != ev["hash"]:
+                raise refuse(f"设备 {device} 的执法记录第 {n} 条内容被改动")
+            prev = ev["hash"]
+
+
+def missing_references(records: dict[str, list[dict]]) -> dict[str, set]:
+    """Per referenced table, the ids referred to but not carried in the bundle."""
+    ids = {name: {r["id"] for r in rows} for name, rows in records.items()}
+    missing: dict[str, set] = {}
+    for table in exported_tables(Base.metadata):
+        for row in records.get(table.name, []):
+            for fk in table.foreign_keys:
+                value, target = row[fk.parent.name], fk.column.table.name
+                if value is not None and value not in ids.get(target, ()):
+                    missing.setdefault(target, set()).add(value)
+    return missing
+
+
+def photo_entry(row: dict) -> str:
+    return f"{PHOTOS_PREFIX}{row['sha256'][:2]}/{row['sha256']}.{row['file_ext']}"
+
+
+def check_files(bundle: Bundle, local_file_exists: Callable[[str], bool]) -> None:
+    """Every photo and document the records name is in the bundle (or already here)."""
+    for row in bundle.records.get("photo", []):
+        name = photo_entry(row)
+        if name not in bundle.files and not local_file_exists(name):
+            raise refuse(f"缺少照片文件 {row['sha256'][:12]}…（{row['original_name']}）")
+    for row in bundle.records.get("document", []):
+        name = document_entry(row["file_name"])
+        if name is None:
+            raise refuse(f"文书文件名 {row['file_name']!r} 无效")
+        if name in bundle.files:
+            if bundle.files[name] != row["sha256"]:
+                raise refuse(f"文书文件 {row['file_name']} 与记录中的校验值不符")
+        elif not local_file_exists(name):
+            raise refuse(f"缺少文书文件 {row['file_name']}")
+
+
+def decode_all(raw_records: dict[str, bytes], bundle: Bundle) -> dict[str, list[dict]]:
+    tables = {t.name: t for t in exported_tables(Base.metadata)}
+    for name in raw_records:
+        table = name[len(RECORDS_PREFIX):-len(".json")]
+        if table not in tables:
+            raise BundleError(f"导出包含未知的数据表 {table}（可能由更新版本导出）", NEWER_HINT)
+    out = {}
+    for t in tables:
+        raw = raw_records.get(f"{RECORDS_PREFIX}{t}.json")
+        if raw is not None:
+            out[t] = decode_records(tables[t], raw, bundle.encoded.setdefault(t, {}))
+    return out

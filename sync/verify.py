@@ -1,0 +1,195 @@
+"""Checking a bundle completely before anything is changed.
+
+Order: the container (names, links, duplicates, sizes, compression ratios — from the
+central directory, before anything is decompressed), the manifest and its signature, every
+entry's real size and SHA-256 against the manifest, the records (known tables and columns,
+well-typed values, unique ids), the audit chains, and every reference and file the
+records need. Any failure raises a BundleError with a Chinese reason; nothing is written
+except, when asked, staged copies of the files in a private folder.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from sync import crypto
+from sync.bundle_format import (FILES_PREFIX, MAX_JSON_BYTES, PHOTOS_PREFIX, RECORDS_PREFIX,
+                                BundleError, refuse)
+from sync.container import check_container, check_entries_match, read_limited, read_manifest
+from sync.records import (Bundle, check_audit_chains, check_files, decode_all,
+                          missing_references)
+
+Progress = Callable[[int, int], None]
+__all__ = ["Bundle", "BundleReport", "Progress", "check_files", "read_bundle",
+           "verify_bundle_file"]
+
+
+# --------------------------------------------------------------------------- putting it together
+
+@contextmanager
+def plain_zip(path: Path, data_dir: Path | None) -> Iterator[Path]:
+    """The bundle as a plain zip: decrypted into a private temporary file when sealed."""
+    path = Path(path)
+    try:
+        sealed = crypto.is_encrypted(path)
+    except OSError as exc:
+        raise BundleError(f"无法读取导出包 {path}（{exc.strerror or exc}）",
+                          "请检查文件是否存在、U盘是否已插好") from exc
+    if not sealed:
+        yield path
+        return
+    key = crypto.office_private_key(data_dir) if data_dir else None
+    folder = Path(tempfile.mkdtemp(prefix="fc-bundle-", dir=_tmp_parent(data_dir)))
+    try:
+        target = folder / "bundle.zip"
+        crypto.decrypt_file(path, target, key)
+        yield target
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _tmp_parent(data_dir: Path | None) -> Path | None:
+    if data_dir is None:
+        return None
+    folder = Path(data_dir) / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def read_bundle(path: Path, *, data_dir: Path | None = None, stage_dir: Path | None = None,
+                progress: Progress | None = None, then=None):
+    """Open and check everything that needs no store; stage the files when asked.
+
+    Without `then`, returns the Bundle once every check passed. With `then`, calls
+    then(bundle, wait_for_files) as soon as the records are checked, while the files are
+    still being read and hashed on a second thread; `then` must call wait_for_files()
+    (which raises if any file fails) before it changes anything. Returns what `then` returns.
+    """
+    with plain_zip(path, data_dir) as plain:
+        try:
+            with zipfile.ZipFile(plain) as zf:
+                return _read_zip(zf, data_dir, stage_dir, progress, then)
+        except zipfile.BadZipFile as exc:
+            raise refuse(f"文件不完整或已损坏（{exc}）",
+                         "请重新从导出方复制该文件（拷贝可能中断或U盘已损坏）") from exc
+        except (EOFError, zipfile.LargeZipFile, NotImplementedError, ValueError) as exc:
+            raise refuse(f"文件不完整或已损坏（{type(exc).__name__}）") from exc
+        except OSError as exc:
+            raise BundleError(f"无法读取导出包 {path}（{exc.strerror or exc}）",
+                              "请检查文件是否存在、U盘是否已插好") from exc
+
+
+def _read_zip(zf, data_dir, stage_dir, progress, then):
+    infos = zf.infolist()
+    check_container(infos)
+    names = {i.filename: i for i in infos}
+    manifest, known = read_manifest(zf, names, data_dir)
+    listed = check_entries_match(manifest, names)
+    bundle = Bundle(manifest=manifest, records={}, signer_known=known)
+    raw_records = {}
+    for name, entry in sorted(listed.items()):
+        if name.startswith(RECORDS_PREFIX):
+            if entry["size"] > MAX_JSON_BYTES:
+                raise refuse(f"记录文件 {name!r} 过大")
+            size, sha, raw_records[name] = read_limited(zf, names[name], entry["size"])
+            _check_entry(name, entry, size, sha)
+    files = [(name, entry) for name, entry in sorted(listed.items()) if name.startswith(FILES_PREFIX)]
+    # The files are read, hashed and staged on a second thread while this one decodes the
+    # records (hashing and disk I/O release the GIL); both must pass before anything is used.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        staged = pool.submit(_read_files, zf, names, files, stage_dir, bundle, progress)
+        try:
+            bundle.records = decode_all(raw_records, bundle)
+            check_audit_chains(bundle.records.get("audit_event", []))
+            result = then(bundle, staged.result) if then else bundle
+        except BaseException:
+            wait([staged])  # never leave the thread writing into a folder about to go
+            raise
+        staged.result()
+    return result
+
+
+def _check_entry(name: str, entry: dict, size: int, sha: str) -> None:
+    if size != entry["size"] or sha != entry["sha256"]:
+        raise refuse(f"条目 {name!r} 的校验值不符（内容被改动或不完整）")
+    if name.startswith(PHOTOS_PREFIX) and PurePosixPath(name).stem != sha:
+        raise refuse(f"照片 {name!r} 的内容与文件名不符")
+
+
+def _read_files(zf, names, files, stage_dir, bundle: Bundle, progress) -> None:
+    total, done = sum(e["size"] for _n, e in files), 0
+    for n, (name, entry) in enumerate(files):
+        size, sha = _read_file_entry(zf, names[name], entry["size"], stage_dir, n, bundle)
+        _check_entry(name, entry, size, sha)
+        bundle.files[name] = sha
+        done += size
+        if progress:
+            progress(done, total)
+
+
+def _read_file_entry(zf, info, declared: int, stage_dir, n: int, bundle: Bundle):
+    if stage_dir is None:
+        size, sha, _ = read_limited(zf, info, declared, sink=_NullSink())
+        return size, sha
+    target = Path(stage_dir) / f"{n:06d}"
+    with open(target, "wb") as fh:
+        size, sha, _ = read_limited(zf, info, declared, sink=fh)
+    bundle.staged[info.filename] = target
+    return size, sha
+
+
+class _NullSink:
+    def write(self, _data) -> None:
+        pass
+
+
+# --------------------------------------------------------------------------- the verify command
+
+@dataclass
+class BundleReport:
+    valid: bool
+    problem: str = ""
+    manifest: dict = field(default_factory=dict)
+    signer_known: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.valid else 1
+
+    def lines(self) -> list[str]:
+        if not self.valid:
+            return [self.problem]
+        m = self.manifest
+        counts = m.get("counts", {})
+        who = m.get("inspector") or {}
+        return [
+            "导出包完整，签名有效" + ("（签名设备已知）" if self.signer_known else "（首次见到该签名设备）"),
+            f"导出时间：{m['created_at']}；设备：{m['device_id']}"
+            + (f"；执法人员：{who.get('name')}" if who else ""),
+            f"检查 {counts.get('inspection', 0)} 次；照片 {counts.get('photo', 0)} 张；"
+            f"文件 {len(m['entries'])} 个；编号 {m['bundle_id']}",
+        ]
+
+
+def verify_bundle_file(path, store=None) -> BundleReport:
+    """Check a bundle completely (with the store: also references to records already here)."""
+    try:
+        bundle = read_bundle(Path(path), data_dir=store.data_dir if store else None)
+        if store is not None:
+            from sync.merge import check_against_store
+            check_against_store(store, bundle)
+        else:
+            missing = missing_references(bundle.records)
+            if missing:
+                table = sorted(missing)[0]
+                raise refuse(f"记录引用了导出包中没有的{table}记录 {sorted(map(str, missing[table]))[0]}")
+            check_files(bundle, lambda _name: False)
+    except BundleError as exc:
+        return BundleReport(valid=False, problem=exc.text())
+    return BundleReport(valid=True, manifest=bundle.manifest, signer_known=bundle.signer_known)

@@ -1,0 +1,72 @@
+"""Export: a complete, signed manifest; photos stored as they are; never a half file."""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import zipfile
+
+import pytest
+
+from sync import export as export_module
+from sync.bundle_format import BundleError
+from sync.export import export_bundle
+
+
+def test_manifest_lists_every_entry_with_hash_and_size(laptop_a, tmp_path):
+    """The manifest names schema, device and time, and every entry's SHA-256 and size."""
+    result = export_bundle(laptop_a, tmp_path / "a.fcb")
+    with zipfile.ZipFile(result.path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        names = set(zf.namelist()) - {"manifest.json", "manifest.sig"}
+        for entry in manifest["entries"]:
+            data = zf.read(entry["name"])
+            assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["size"], entry["sha256"])
+    assert {e["name"] for e in manifest["entries"]} == names
+    assert manifest["device_id"] == laptop_a.device_id and manifest["bundle_version"] == 1
+    assert manifest["db_schema"] and manifest["created_at"]
+
+
+def test_photos_are_stored_without_recompression(laptop_a, tmp_path):
+    """Each photo is a stored (not deflated) entry, byte for byte the file in the data folder."""
+    result = export_bundle(laptop_a, tmp_path / "a.fcb")
+    with zipfile.ZipFile(result.path) as zf:
+        photos = [i for i in zf.infolist() if i.filename.startswith("files/photos/")]
+        assert len(photos) == 8
+        for info in photos:
+            assert info.compress_type == zipfile.ZIP_STORED
+            local = laptop_a.photos_dir / info.filename[len("files/photos/"):]
+            assert zf.read(info) == local.read_bytes()
+
+
+@pytest.mark.parametrize("failure", [OSError(errno.ENOSPC, "No space left on device"),
+                                     KeyboardInterrupt()], ids=["full_stick", "interrupted"])
+def test_interrupted_export_leaves_no_file(failure, laptop_a, tmp_path, monkeypatch):
+    """A full or pulled stick mid-export leaves neither the bundle nor a partial file."""
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    real_add, calls = export_module._BundleWriter.add, []
+
+    def failing_add(self, name, data, *args):
+        calls.append(name)
+        if len(calls) == 5:
+            raise failure
+        return real_add(self, name, data, *args)
+
+    monkeypatch.setattr(export_module._BundleWriter, "add", failing_add)
+    with pytest.raises((BundleError, KeyboardInterrupt)) as caught:
+        export_bundle(laptop_a, stick / "a.fcb")
+    assert list(stick.iterdir()) == []
+    if isinstance(failure, OSError):
+        assert "空间已满" in caught.value.text()
+    monkeypatch.undo()
+    assert export_bundle(laptop_a, stick / "a.fcb").counts["inspection"] == 6
+
+
+def test_missing_photo_file_stops_the_export(laptop_a, tmp_path):
+    """A photo whose file is gone is named, and no bundle with missing media is written."""
+    victim = next(p for p in laptop_a.photos_dir.rglob("*") if p.is_file())
+    victim.unlink()
+    with pytest.raises(BundleError, match="照片文件缺失"):
+        export_bundle(laptop_a, tmp_path / "a.fcb")
+    assert list(tmp_path.glob("*.fcb")) == [] and list(tmp_path.glob(".*partial")) == []

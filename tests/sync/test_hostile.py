@@ -1,0 +1,245 @@
+"""Hostile or broken bundles are refused with a Chinese reason and the store unchanged."""
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+import warnings
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from sync import crypto
+from sync.bundle_format import BundleError
+from sync.export import export_bundle
+from sync.merge import import_bundle
+from sync.verify import verify_bundle_file
+from tests.conftest import make_enterprise
+from tests.sync.conftest import dump
+
+MANIFEST, SIG = "manifest.json", "manifest.sig"
+
+
+def read_entries(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i) for i in zf.infolist()}
+
+
+def write_zip(path: Path, entries, compress=zipfile.ZIP_STORED) -> None:
+    """Write (name or ZipInfo, bytes) pairs as they are, duplicates and all."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about duplicate names
+        with zipfile.ZipFile(path, "w", compress) as zf:
+            for name, data in entries:
+                zf.writestr(name, data)
+
+
+def resigned(entries: dict[str, bytes], key, manifest_edit=None) -> dict[str, bytes]:
+    """Entries with a manifest that matches them again, signed by `key`."""
+    manifest = json.loads(entries[MANIFEST])
+    manifest["entries"] = sorted(
+        ({"name": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()}
+         for n, d in entries.items() if n not in (MANIFEST, SIG)), key=lambda e: e["name"])
+    if manifest_edit:
+        manifest_edit(manifest)
+    manifest["signer"]["public_key"] = crypto.public_key_text(key)
+    raw = json.dumps(manifest, ensure_ascii=False).encode("utf-8")
+    return {**entries, MANIFEST: raw, SIG: crypto.sign_manifest(key, raw)}
+
+
+def first(entries, prefix: str) -> str:
+    return next(n for n in sorted(entries) if n.startswith(prefix))
+
+
+def _extra(name_or_info, data=b"x"):
+    def build(entries, key, target):
+        write_zip(target, [*entries.items(), (name_or_info, data)])
+    return build
+
+
+def _symlink(entries, key, target):
+    info = zipfile.ZipInfo(first(entries, "files/photos/"))
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    rest = {n: d for n, d in entries.items() if n != info.filename}
+    write_zip(target, [*rest.items(), (info, b"/etc/passwd")])
+
+
+def _duplicate(entries, key, target):
+    name = first(entries, "records/enterprise")
+    write_zip(target, [*entries.items(), (name, b"[]")])
+
+
+def _manifest_size_too_small(entries, key, target):
+    photo = first(entries, "files/photos/")
+
+    def shrink(manifest):
+        for e in manifest["entries"]:
+            if e["name"] == photo:
+                e["size"] -= 10
+    write_zip(target, resigned(entries, key, shrink).items())
+
+
+def _header_size_lie(entries, key, target):
+    """The zip's own directory (and the manifest) declare 10 bytes for a larger photo."""
+    photo = first(entries, "files/photos/")
+
+    def shrink(manifest):
+        for e in manifest["entries"]:
+            if e["name"] == photo:
+                e["size"] = 10
+    write_zip(target, resigned(entries, key, shrink).items())
+    data = bytearray(target.read_bytes())
+    central = data.index(b"PK\x01\x02")
+    while True:
+        name_len = int.from_bytes(data[central + 28:central + 30], "little")
+        name = bytes(data[central + 46:central + 46 + name_len]).decode()
+        if name == photo:
+            data[central + 24:central + 28] = (10).to_bytes(4, "little")
+            break
+        extra = int.from_bytes(data[central + 30:central + 32], "little")
+        comment = int.from_bytes(data[central + 32:central + 34], "little")
+        central += 46 + name_len + extra + comment
+    target.write_bytes(bytes(data))
+
+
+def _zip_bomb(entries, key, target):
+    info = zipfile.ZipInfo("files/documents/bomb.pdf")
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(target, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+        with zf.open(info, "w") as fh:
+            zero = bytes(1024 * 1024)
+            for _ in range(200):
+                fh.write(zero)
+
+
+def _truncated(entries, key, target, good=None):
+    write_zip(target, entries.items())
+    data = target.read_bytes()
+    target.write_bytes(data[: len(data) // 2])
+
+
+def _replace(name_prefix, data, resign=True, **edit):
+    def build(entries, key, target):
+        name = first(entries, name_prefix)
+        changed = {**entries, name: data(entries[name]) if callable(data) else data}
+        write_zip(target, (resigned(changed, key) if resign else changed).items())
+    return build
+
+
+def _manifest_edit(edit):
+    def build(entries, key, target):
+        write_zip(target, resigned(entries, key, edit).items())
+    return build
+
+
+def _drop(*prefixes, resign=True):
+    def build(entries, key, target):
+        kept = {n: d for n, d in entries.items() if not any(n.startswith(p) for p in prefixes)}
+        write_zip(target, (resigned(kept, key) if resign else kept).items())
+    return build
+
+
+def _add_record_table(entries, key, target):
+    extra = {**entries, "records/future_table.json": b'{"table":"future_table","columns":[],"rows":[]}'}
+    write_zip(target, resigned(extra, key).items())
+
+
+def _tamper_event(raw: bytes) -> bytes:
+    doc = json.loads(raw)
+    after = doc["columns"].index("after")
+    doc["rows"][3][after] = '{"name":"改过的名字"}'
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
+def _unsigned_change(entries, key, target):
+    manifest = json.loads(entries[MANIFEST])
+    manifest["created_at"] = "2020-01-01T00:00:00+00:00"
+    write_zip(target, {**entries, MANIFEST: json.dumps(manifest).encode()}.items())
+
+
+def _signed_by_stranger(entries, key, target):
+    stranger = crypto.ed25519.Ed25519PrivateKey.generate()
+    changed = resigned(entries, key)
+    changed[SIG] = crypto.sign_manifest(stranger, changed[MANIFEST])
+    write_zip(target, changed.items())
+
+
+CASES = [
+    ("path_traversal", _extra("../evil.txt"), "导出包以外"),
+    ("absolute_path", _extra("/tmp/evil.txt"), "导出包以外"),
+    ("drive_letter", _extra("C:\\Windows\\evil.txt"), "盘符"),
+    ("drive_letter_slash", _extra("C:/evil.txt"), "盘符"),
+    ("symlink", _symlink, "链接"),
+    ("duplicate_name", _duplicate, "重名"),
+    ("size_larger_than_declared", _manifest_size_too_small, "大小"),
+    ("zip_header_size_lie", _header_size_lie, "已损坏"),
+    ("zip_bomb", _zip_bomb, "压缩炸弹"),
+    ("truncated", _truncated, "不完整"),
+    ("malformed_json", _replace("records/enterprise", b"{not json"), "格式错误"),
+    ("newer_schema", _manifest_edit(lambda m: m.update(bundle_version=99)), "更新版本"),
+    ("unknown_table", _add_record_table, "未知的数据表"),
+    ("wrong_hash", _replace("files/photos/", lambda d: d[:-1] + b"\0", resign=False), "校验值不符"),
+    ("missing_signature", _drop(SIG, resign=False), "没有签名"),
+    ("bad_signature", _unsigned_change, "签名无效"),
+    ("signature_by_other_key", _signed_by_stranger, "签名无效"),
+    ("missing_reference", _drop("records/enterprise"), "既不在导出包中"),
+    ("missing_photo_file", _drop("files/photos/"), "缺少照片文件"),
+    ("unlisted_entry", _extra("files/documents/extra.pdf"), "不在清单中"),
+    ("tampered_audit_event", _replace("records/audit_event", _tamper_event), "执法记录"),
+    ("not_a_bundle", lambda e, k, t: t.write_bytes(b"hello"), "不完整或已损坏"),
+]
+
+
+@pytest.fixture
+def good_bundle(laptop_a, tmp_path) -> Path:
+    path = tmp_path / "good.fcb"
+    export_bundle(laptop_a, path)
+    return path
+
+
+@pytest.mark.parametrize("build,reason", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_hostile_bundle_is_refused_and_store_unchanged(build, reason, good_bundle, laptop_a,
+                                                       office, tmp_path):
+    """Each broken or hostile bundle is refused with its reason; the store dump is unchanged."""
+    make_enterprise(office)
+    hostile = tmp_path / "hostile.fcb"
+    build(read_entries(good_bundle), crypto.device_signing_key(laptop_a.data_dir), hostile)
+    before = dump(office)
+    with pytest.raises(BundleError) as caught:
+        import_bundle(office, hostile)
+    assert reason in caught.value.text()
+    assert "导出包" in caught.value.text()
+    assert dump(office) == before
+    assert not list((office.data_dir / "tmp").glob("import-*"))
+    report = verify_bundle_file(hostile, office)
+    assert report.exit_code == 1 and reason in report.problem
+
+
+def test_good_bundle_passes_the_same_checks(good_bundle, office):
+    """The unmodified bundle verifies, with and without a store."""
+    assert verify_bundle_file(good_bundle).exit_code == 0
+    assert verify_bundle_file(good_bundle, office).exit_code == 0
+
+
+def test_total_size_limit_refuses_before_reading(good_bundle, office, monkeypatch):
+    """A bundle whose entries add up past the total limit is refused from the directory alone."""
+    monkeypatch.setattr("sync.container.MAX_TOTAL_BYTES", 1000)
+    before = dump(office)
+    with pytest.raises(BundleError, match="总大小过大"):
+        import_bundle(office, good_bundle)
+    assert dump(office) == before
+
+
+def test_device_key_change_is_refused(good_bundle, laptop_a, office, tmp_path):
+    """A later bundle claiming a known device but signed with another key is refused."""
+    import_bundle(office, good_bundle)
+    stranger = crypto.ed25519.Ed25519PrivateKey.generate()
+    forged = tmp_path / "forged.fcb"
+    write_zip(forged, resigned(read_entries(good_bundle), stranger).items())
+    before = dump(office)
+    with pytest.raises(BundleError, match="签名密钥与设备"):
+        import_bundle(office, forged)
+    assert dump(office) == before

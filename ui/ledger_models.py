@@ -1,20 +1,18 @@
 """Qt models of the hazard ledger screen: the ledger page, the due list, the statistics tables."""
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
 from models.ledger import CLOSED, DUE, NOT_RECTIFIED, OVERDUE, LedgerRow
+from ui.enterprise_models import short_clause
 from ui.style import AMBER, GREEN, GREY, RED
+from ui.table_model import RowTableModel
 
 ID_ROLE = Qt.ItemDataRole.UserRole  # the hazard's uuid
 
 STATUS_COLOURS = {OVERDUE: RED, NOT_RECTIFIED: RED, DUE: AMBER, CLOSED: GREEN}
 
-
-def short_clause(clause: str) -> str:
-    """第十一条（一） out of 《工贸企业重大事故隐患判定标准》第十一条（一）."""
-    return clause.rsplit("》", 1)[-1] or clause
 
 
 def _bold() -> QFont:
@@ -23,30 +21,7 @@ def _bold() -> QFont:
     return font
 
 
-class _RowsModel(QAbstractTableModel):
-    HEADERS: tuple[str, ...] = ()
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.rows: list = []
-
-    def set_rows(self, rows: list) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole
-                and 0 <= section < len(self.HEADERS)):
-            return self.HEADERS[section]
-        return None
-
+class _RowsModel(RowTableModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
             return None

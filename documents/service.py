@@ -56,6 +56,20 @@ def issued_documents(session, inspection_id: uuid.UUID) -> list[Document]:
     return [d for d in docs if d.id not in replaced]
 
 
+def render_documents(session, inspection, photos_dir: Path,
+                     sign: SigningInput | None = None) -> list[tuple[DocumentKind, str, bytes]]:
+    """The unsigned PDFs of an inspection: the case's documents, or a re-inspection's opinion."""
+    from models.inspection import InspectionKind
+    from models.reinspection_rules import reinspection_opinion_pdf
+    images, refused = (sign.images, sign.refused) if sign else ({}, False)
+    if inspection.kind == InspectionKind.REINSPECTION:
+        number, pdf = reinspection_opinion_pdf(session, inspection.id, photos_dir, images, refused)
+        return [(DocumentKind.REINSPECTION_OPINION, number, pdf)]
+    content = collect_case(session, inspection.id, photos_dir, images, refused,
+                           sign.witness_name if sign else "", sign.expert_name if sign else "")
+    return documents_for_case(content)
+
+
 def _check_signing(sign: SigningInput, team) -> None:
     problems = [f"缺少执法人员 {m.inspector.name} 的签名" for n, m in enumerate(team[:2], 1)
                 if f"inspector{n}" not in sign.images]
@@ -77,7 +91,7 @@ def _store_image(data_dir: Path, png: bytes) -> str:
 
 def issue_case_documents(store: Store, inspection_id: uuid.UUID, sign: SigningInput,
                          actor: str | None = None, correction: bool = False) -> list[Document]:
-    """Render, sign and store every document of a finalized inspection."""
+    """Render, sign and store every document of a finalized inspection or re-inspection."""
     with store.session() as s:
         inspection = get_inspection(s, inspection_id)
         team = list(inspection.team)[:2]
@@ -85,16 +99,16 @@ def issue_case_documents(store: Store, inspection_id: uuid.UUID, sign: SigningIn
             raise FieldCheckError("本次检查的文书已经签署生成，不能重新生成覆盖",
                                   "如需更正，请使用“更正文书”，原文书保留并被引用")
         _check_signing(sign, team)
-        content = collect_case(s, inspection_id, store.photos_dir, sign.images, sign.refused,
-                               sign.witness_name, sign.expert_name)
+        unsigned = render_documents(s, inspection, store.photos_dir, sign)
+        place = inspection.place
         previous = {d.kind: d.id for d in issued_documents(s, inspection_id)}
         people = [(m.inspector.id, m.inspector.name) for m in team]
     signers = {pid: sign.signers.get(pid) or load_identity(store.data_dir, pid, sign.passphrases.get(pid, ""))
                for pid, _ in people}
     rendered = []
-    for kind, number, pdf in documents_for_case(content):
+    for kind, number, pdf in unsigned:
         for n, (pid, _name) in enumerate(people, 1):
-            pdf = sign_pdf(pdf, signers[pid], f"inspector{n}", location=content.place)
+            pdf = sign_pdf(pdf, signers[pid], f"inspector{n}", location=place)
         digest = sha256_hex(pdf)
         name = f"{DOCUMENTS_DIR}/{digest}.pdf"
         atomic_write_bytes(Path(store.data_dir) / name, pdf)

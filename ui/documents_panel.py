@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog
 
 from documents.keys import create_inspector_identity, identity_exists
 from documents.service import (KIND_LABEL, SigningInput, document_file, issue_case_documents,
-                               issued_documents)
+                               issued_documents, render_documents)
 from models.errors import FieldCheckError
 from models.inspection_rules import get_inspection
 from models.paths import atomic_write_bytes
@@ -120,11 +120,11 @@ class DocumentsPanel(QWidget):
         folder = Path(self.store.data_dir) / "drafts" / str(self.inspection_id)
 
         def work():
-            from documents import collect_case, documents_for_case
             with self.store.session() as s:
-                content = collect_case(s, self.inspection_id, self.store.photos_dir)
+                unsigned = render_documents(s, get_inspection(s, self.inspection_id),
+                                            self.store.photos_dir)
             out = []
-            for kind, number, pdf in documents_for_case(content):
+            for kind, number, pdf in unsigned:
                 path = folder / f"{kind.value}.pdf"
                 atomic_write_bytes(path, pdf)
                 out.append((kind, number, path))

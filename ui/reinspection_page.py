@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComb
 from models.base import utcnow
 from models.errors import FieldCheckError
 from models.inspection import Inspection
+from models.inspection_rules import get_inspection
 from models.reinspection_rules import (ReviewRow, add_after_photo, finalize_reinspection,
                                        open_reinspection, record_review, reinspection_blockers,
                                        reinspection_candidates, reinspection_header,
@@ -215,6 +216,8 @@ class ReinspectionPage(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(body, 1)
         column.addLayout(bottom)
+        self.documents_box = column  # the signed opinion panel joins once the re-inspection exists
+        self.documents = None
         return box
 
     def _build_editor(self) -> QWidget:
@@ -292,6 +295,19 @@ class ReinspectionPage(QWidget):
                                + ("……" if len(blockers) > 3 else "")))
         self.finish_button.setEnabled(not head.finalized and not blockers)
         self.opinion_button.setEnabled(head.finalized)
+        self._show_documents(head.finalized)
+
+    def _show_documents(self, finalized: bool) -> None:
+        """After finishing: sign and issue the 整改复查意见书 like the other documents."""
+        if finalized and self.documents is None and self.reinspection_id is not None:
+            from ui.documents_panel import DocumentsPanel
+            with self.store.session() as s:
+                actor = "、".join(m.inspector.name for m in get_inspection(s, self.reinspection_id).team)
+            self.documents = DocumentsPanel(self.store, self.reinspection_id, actor, self)
+            self.documents_box.addWidget(self.documents)
+            self.opinion_button.hide()  # the signed panel replaces the unsigned save
+        if self.documents is not None:
+            self.documents.refresh()
 
     def selected_hazard(self) -> uuid.UUID | None:
         rows = self.table.selectionModel().selectedRows() if hasattr(self, "table") else []

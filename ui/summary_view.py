@@ -63,7 +63,7 @@ class SummaryView(QWidget):
         layout.addWidget(self.hazards, 2)
         layout.addWidget(self.blockers_title)
         layout.addWidget(self.blockers, 1)
-        self.documents = DocumentsPanel(store, inspection_id, actor)
+        self.documents = DocumentsPanel(store, inspection_id, actor, self)
         layout.addWidget(self.documents)
         layout.addLayout(buttons)
 

@@ -102,3 +102,27 @@ def test_reopening_continues_the_started_reinspection(qtbot, store, page, case):
     qtbot.addWidget(again)
     assert again.reinspection_id == page.reinspection_id
     assert results(again)[0] == "已整改"
+
+
+def test_opinion_is_signed_and_issued_like_the_other_documents(qtbot, store, page, case, monkeypatch):
+    """After finishing, both inspectors and the manager sign; the 整改复查意见书 is stored signed."""
+    import ui.documents_panel as panel_module
+    from documents.demo_signing import squiggle_png
+    from documents.signing import verify_pdf
+    _insp, hazards = case
+    click(qtbot, page.start_button)
+    for row in range(2):
+        page.table.selectRow(row)
+        click(qtbot, page.rectified)
+    click(qtbot, page.finish_button)
+    panel = page.documents
+    assert panel is not None and panel.sign_button.isVisible() and not page.opinion_button.isVisible()
+    monkeypatch.setattr(panel_module, "ask_signature", lambda *a, **k: (squiggle_png(3), False))
+    monkeypatch.setattr(panel_module, "ask_text", lambda *a, **k: "口令1234")
+    with qtbot.waitSignal(panel.issued, timeout=60000):
+        click(qtbot, panel.sign_button)
+    assert panel.list.count() == 1 and "整改复查意见书" in panel.list.item(0).text()
+    _title, path = panel._selected()
+    report = verify_pdf(path)
+    assert report.intact and len(report.signatures) == 2
+    assert "均已整改" in flat(pdf_text(path.read_bytes()))

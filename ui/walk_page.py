@@ -259,6 +259,11 @@ class WalkPage(QWidget):
         self.main_window.open_inspection(self.inspection_id)
         self.main_window.stack.currentWidget().show_summary()
 
+    def showEvent(self, event) -> None:
+        # Keys 1/2/3 and the arrows work at once, without a click into the page first.
+        super().showEvent(event)
+        self.item_list.setFocus()
+
     def save_pending(self) -> None:
         """Write edits still waiting for their typing pause (window closing, page leaving)."""
         self.save_note_now()

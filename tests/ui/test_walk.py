@@ -167,3 +167,14 @@ def test_item_list_model(qtmodeltester, store, inspection_id):
         model.set_rows(walk_items(s, inspection_id))
     qtmodeltester.check(model)
     assert model.data(model.index(0)).startswith("✗")
+
+
+def test_keys_work_right_after_opening(qtbot, window, store, inspection_id):
+    """Opening an inspection puts the keyboard on the walk: 1 answers without a click first."""
+    window.activateWindow()
+    page = _walk(window, inspection_id)
+    qtbot.waitUntil(lambda: page.item_list.hasFocus() or not window.isActiveWindow(), timeout=2000)
+    focused = window.focusWidget()
+    assert focused is page.item_list
+    qtbot.keyClick(focused, Qt.Key.Key_1)
+    assert len(_answers(store, inspection_id)) == 1

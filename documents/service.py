@@ -95,13 +95,14 @@ def issue_case_documents(store: Store, inspection_id: uuid.UUID, sign: SigningIn
     with store.session() as s:
         inspection = get_inspection(s, inspection_id)
         team = list(inspection.team)[:2]
-        if issued_documents(s, inspection_id) and not correction:
+        existing = issued_documents(s, inspection_id)
+        if existing and not correction:
             raise FieldCheckError("本次检查的文书已经签署生成，不能重新生成覆盖",
                                   "如需更正，请使用“更正文书”，原文书保留并被引用")
         _check_signing(sign, team)
         unsigned = render_documents(s, inspection, store.photos_dir, sign)
         place = inspection.place
-        previous = {d.kind: d.id for d in issued_documents(s, inspection_id)}
+        previous = {d.kind: d.id for d in existing}
         people = [(m.inspector.id, m.inspector.name) for m in team]
     signers = {pid: sign.signers.get(pid) or load_identity(store.data_dir, pid, sign.passphrases.get(pid, ""))
                for pid, _ in people}

@@ -12,6 +12,7 @@ from models.audit import AuditEvent, verify_chain
 from models.checklist import Checklist, ChecklistItem
 from models.documents import Document
 from models.inspection import Hazard, HazardStatus, Inspection, InspectionStatus, Photo
+from models.ledger import DUE_ON, STILL_OPEN
 from models.registry import Enterprise
 
 
@@ -56,7 +57,6 @@ def inspection_row(inspection: Inspection, enterprise_name: str, hazards: int, m
 
 def overdue_hazards(session: Session, today: date, limit: int = 50):
     """Ordered hazards past the deadline in force, most overdue first."""
-    from models.ledger import DUE_ON, STILL_OPEN
     return session.scalars(
         select(Hazard)
         .join(Inspection, Inspection.id == Hazard.inspection_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QPainter
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
@@ -76,5 +76,3 @@ def print_pdf(document: QPdfDocument, printer) -> int:
         painter.end()
     return document.pageCount()
 
-
-__all__ = ["PdfPreviewDialog", "load_pdf", "print_pdf", "Qt"]

@@ -20,7 +20,7 @@ from models.inspection_rules import get_inspection
 from models.reinspection_rules import (ReviewRow, add_after_photo, finalize_reinspection,
                                        open_reinspection, record_review, reinspection_blockers,
                                        reinspection_candidates, reinspection_header,
-                                       reinspection_opinion_pdf, review_rows, start_reinspection)
+                                       review_rows, start_reinspection)
 from models.settings_rules import list_inspectors
 from ui.ledger_models import _RowsModel
 from ui.messages import show_error
@@ -202,14 +202,10 @@ class ReinspectionPage(QWidget):
         self.blockers.setStyleSheet(f"color: {GREY};")
         self.finish_button = QPushButton("完成复查(&F)")
         self.finish_button.setProperty("role", "primary")
-        self.opinion_button = QPushButton("保存整改复查意见书(&P)…")
-        for b in (self.finish_button, self.opinion_button):
-            b.setMinimumHeight(44)
+        self.finish_button.setMinimumHeight(44)
         self.finish_button.clicked.connect(self.finish)
-        self.opinion_button.clicked.connect(self.save_opinion)
         bottom = QHBoxLayout()
         bottom.addWidget(self.blockers, 1)
-        bottom.addWidget(self.opinion_button)
         bottom.addWidget(self.finish_button)
         box = QWidget()
         column = QVBoxLayout(box)
@@ -290,11 +286,10 @@ class ReinspectionPage(QWidget):
         self._select(keep if keep in [r.hazard_id for r in self.rows] else
                      (self.rows[0].hazard_id if self.rows else None))
         self.blockers.setText("可以完成复查" if not blockers and not head.finalized else
-                              ("复查已完成，可保存整改复查意见书" if head.finalized
+                              ("复查已完成，请在下方签署整改复查意见书" if head.finalized
                                else "尚需：" + "；".join(blockers[:3])
                                + ("……" if len(blockers) > 3 else "")))
         self.finish_button.setEnabled(not head.finalized and not blockers)
-        self.opinion_button.setEnabled(head.finalized)
         self._show_documents(head.finalized)
 
     def _show_documents(self, finalized: bool) -> None:
@@ -305,7 +300,6 @@ class ReinspectionPage(QWidget):
                 actor = "、".join(m.inspector.name for m in get_inspection(s, self.reinspection_id).team)
             self.documents = DocumentsPanel(self.store, self.reinspection_id, actor, self)
             self.documents_box.addWidget(self.documents)
-            self.opinion_button.hide()  # the signed panel replaces the unsigned save
         if self.documents is not None:
             self.documents.refresh()
 
@@ -421,29 +415,3 @@ class ReinspectionPage(QWidget):
             return
         self.refresh()
         self.finished.emit(self.reinspection_id)
-
-    def opinion(self) -> tuple[str, bytes]:
-        """整改复查意见书 of the finished re-inspection: number and PDF bytes."""
-        with self.store.session() as s:
-            return reinspection_opinion_pdf(s, self.reinspection_id, self.store.photos_dir)
-
-    def save_opinion(self) -> None:
-        path, _f = QFileDialog.getSaveFileName(self, "保存整改复查意见书",
-                                               str(Path.home() / "整改复查意见书.pdf"),
-                                               "PDF 文件 (*.pdf)")
-        if path:
-            self.save_opinion_to(Path(path))
-
-    def save_opinion_to(self, path: Path) -> str | None:
-        try:
-            number, pdf = self.opinion()
-            path.write_bytes(pdf)
-        except FieldCheckError as exc:
-            show_error(self, exc, "无法生成文书")
-            return None
-        except OSError as exc:
-            show_error(self, FieldCheckError(f"无法写入 {path}（{exc.strerror or exc}）",
-                                             "请换一个可写的文件夹"), "无法保存文书")
-            return None
-        self.blockers.setText(f"已保存 {number}：{path}")
-        return number

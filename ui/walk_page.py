@@ -16,7 +16,7 @@ from ui.hazard_panel import HazardPanel
 from ui.messages import show_error
 from ui.photo_strip import PhotoStrip
 from ui.summary_view import SummaryView
-from ui.walk_models import ItemIdRole, ItemListModel
+from ui.walk_models import ItemListModel
 from ui.walk_widgets import AnswerButtons, ChecklistProgress, ItemText
 
 NOTE_SAVE_DELAY_MS = 600
@@ -97,14 +97,14 @@ class WalkPage(QWidget):
         self._note_timer = QTimer(self, singleShot=True, interval=NOTE_SAVE_DELAY_MS)
         self._note_timer.timeout.connect(self.save_note_now)
         self.hazard_panel = HazardPanel(self.store, self.actor)
-        self.hazard_panel.saved.connect(self._refresh_row)
+        self.hazard_panel.saved.connect(self.reload)
         self.photos = PhotoStrip(self.store, self.inspection_id, self, actor=self.actor)
         self.photos.set_read_only(self.read_only)
         self.photos.photos_changed.connect(self.reload)
         self.stack = QStackedWidget()
         self.stack.addWidget(self._item_view())
         self.summary = SummaryView(self.store, self.inspection_id, self.actor)
-        self.summary.jump_to_item.connect(self._jump_from_summary)
+        self.summary.jump_to_item.connect(self.go_to_item)
         self.summary.back.connect(lambda: self.stack.setCurrentIndex(0))
         self.summary.finalized.connect(self._after_finalize)
         self.stack.addWidget(self.summary)
@@ -165,9 +165,6 @@ class WalkPage(QWidget):
         self.progress.show_items(self.items)
         if self.items:
             self.item_list.setCurrentIndex(self.list_model.index(self.index))
-
-    def _refresh_row(self) -> None:
-        self.reload()
 
     def go_to_item(self, item_id: uuid.UUID) -> None:
         index = next((i for i, w in enumerate(self.items) if w.item.id == item_id), 0)
@@ -252,9 +249,6 @@ class WalkPage(QWidget):
         self.summary.refresh()
         self.stack.setCurrentIndex(1)
 
-    def _jump_from_summary(self, item_id) -> None:
-        self.go_to_item(item_id)
-
     def _after_finalize(self) -> None:
         self.main_window.open_inspection(self.inspection_id)
         self.main_window.stack.currentWidget().show_summary()
@@ -274,5 +268,3 @@ class WalkPage(QWidget):
         QApplication.instance().removeEventFilter(self._keys)
         super().deleteLater()
 
-
-__all__ = ["WalkPage", "ItemIdRole"]

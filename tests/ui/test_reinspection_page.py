@@ -7,6 +7,7 @@ from PySide6.QtCore import QDate, Qt
 from models.inspection import Hazard, HazardStatus
 from models.inspection_rules import local_date
 from models.ledger import CLOSED, NOT_RECTIFIED, ledger_row
+from models.reinspection_rules import reinspection_opinion_pdf
 from tests.documents import flat, pdf_text
 from tests.models.test_ledger import GENERAL, MAJOR, ordered_case, set_region
 from tests.models.test_reinspection_rules import jpeg
@@ -80,16 +81,16 @@ def test_whole_reinspection_from_the_screen(qtbot, page, store, clock, case, tmp
     assert results(page) == ["已整改", f"未整改 · 限期至 {new_deadline}"]
     assert page.finish_button.isEnabled()
     click(qtbot, page.finish_button)
-    assert "已完成" in page.header.text() and page.opinion_button.isEnabled()
+    assert "已完成" in page.header.text() and page.documents.sign_button.isVisible()
     assert not page.rectified.isEnabled()
     with store.session() as s:
         assert s.get(Hazard, hazards[MAJOR]).status == HazardStatus.CLOSED
         assert ledger_row(s, hazards[MAJOR], local_date(clock())).status == CLOSED
         assert ledger_row(s, hazards[GENERAL], local_date(clock())).status == NOT_RECTIFIED
-    out = tmp_path / "opinion.pdf"
-    number = page.save_opinion_to(out)
-    assert number.startswith("（湘乡）应急复查〔2026〕") and number in page.blockers.text()
-    text = flat(pdf_text(out.read_bytes()))
+    with store.session() as s:
+        number, pdf = reinspection_opinion_pdf(s, page.reinspection_id, store.photos_dir)
+    assert number.startswith("（湘乡）应急复查〔2026〕")
+    text = flat(pdf_text(pdf))
     assert "宿舍已迁出" in text and "整改后照片1张" in text and "未整改" in text
 
 
@@ -116,7 +117,7 @@ def test_opinion_is_signed_and_issued_like_the_other_documents(qtbot, store, pag
         click(qtbot, page.rectified)
     click(qtbot, page.finish_button)
     panel = page.documents
-    assert panel is not None and panel.sign_button.isVisible() and not page.opinion_button.isVisible()
+    assert panel is not None and panel.sign_button.isVisible()
     monkeypatch.setattr(panel_module, "ask_signature", lambda *a, **k: (squiggle_png(3), False))
     monkeypatch.setattr(panel_module, "ask_text", lambda *a, **k: "口令1234")
     with qtbot.waitSignal(panel.issued, timeout=60000):

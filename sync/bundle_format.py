@@ -38,7 +38,6 @@ MAX_ENTRY_BYTES = 2 * 1024**3           # one file
 MAX_JSON_BYTES = 512 * 1024**2          # one records file or the manifest
 MAX_RATIO = 100                         # uncompressed / compressed, for entries over RATIO_FLOOR
 RATIO_FLOOR = 1024 * 1024
-READ_CHUNK = 1024 * 1024
 
 _SHA = r"[0-9a-f]{64}"
 _SAFE_NAME = r"[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff._〔〕（）()-]{0,199}"

@@ -6,7 +6,6 @@ signature, and that the manifest and the ZIP list the same entries.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import stat
 import zipfile
@@ -17,8 +16,9 @@ from models.store import SCHEMA_HEAD
 from sync import crypto
 from sync.bundle_format import (BUNDLE_VERSION, ENTRY_PATTERNS, FORMAT_NAME, MANIFEST_NAME,
                                 MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_JSON_BYTES, MAX_RATIO,
-                                MAX_TOTAL_BYTES, RATIO_FLOOR, READ_CHUNK, SIGNATURE_NAME,
+                                MAX_TOTAL_BYTES, RATIO_FLOOR, SIGNATURE_NAME,
                                 BundleError, refuse)
+from sync.staging import EntryTooLarge, copy_limited
 
 NEWER_HINT = "请先把本机的 FieldCheck 升级到最新版本，再导入该导出包"
 
@@ -66,23 +66,13 @@ def check_container(infos: list[zipfile.ZipInfo]) -> None:
         raise refuse(f"解压后总大小过大（{total} 字节，疑似压缩炸弹）")
 
 
-def read_limited(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, sink=None) -> tuple[int, str, bytes]:
-    """Read an entry, never past `limit`: (real size, sha256, bytes unless a sink took them)."""
-    digest, size, parts = hashlib.sha256(), 0, []
+def read_limited(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> tuple[int, str, bytes]:
+    """Read an entry, never past `limit`: (real size, sha256, bytes)."""
     with zf.open(info) as fh:
-        while True:
-            chunk = fh.read(READ_CHUNK)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > limit:
-                raise refuse(f"条目 {info.filename!r} 的实际大小超过声明的大小")
-            digest.update(chunk)
-            if sink is None:
-                parts.append(chunk)
-            else:
-                sink.write(chunk)
-    return size, digest.hexdigest(), b"".join(parts)
+        try:
+            return copy_limited(fh, limit)
+        except EntryTooLarge:
+            raise refuse(f"条目 {info.filename!r} 的实际大小超过声明的大小") from None
 
 
 # --------------------------------------------------------------------------- the manifest

@@ -177,21 +177,62 @@ def _flush_to_disk(paths: list[Path]) -> None:
 
 # --------------------------------------------------------------------------- writing rows
 
-def _write_rows(s: Session, plan: MergePlan) -> None:
-    tables = Base.metadata.tables
+@dataclass
+class _Insert:
+    """An INSERT with its parameters already converted for the database driver."""
+    table: str
+    sql: str
+    params: list[tuple]
+
+
+def _prepare_insert(s: Session, table_name: str, rows: list[dict]) -> _Insert | None:
+    """Do the per-value type conversion now, while the files are still being checked, so
+    the write itself is one executemany in C (Core converts every value at execute time:
+    0.8 s for 19k rows and their events on the reference laptop). None when a row lacks a
+    column (Core then fills the defaults)."""
+    table = Base.metadata.tables[table_name]
+    dialect = s.get_bind().dialect
+    if any(set(row) != set(table.c.keys()) for row in rows):
+        return None
+    columns = list(table.columns)
+    convert = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    names = [c.name for c in columns]
+    params = [tuple(value if conv is None or value is None else conv(value)
+                    for conv, value in zip(convert, (row[n] for n in names)))
+              for row in rows]
+    sql = str(insert(table).compile(dialect=dialect, column_keys=names))
+    return _Insert(table_name, sql, params)
+
+
+def _prepare_rows(s: Session, plan: MergePlan, events: list[dict]) -> list:
+    """Every write of the import, in foreign-key order, ready to run."""
+    writes: list = []
     if plan.foreign_events:
-        s.execute(insert(tables["audit_event"]), plan.foreign_events)
+        writes.append(("audit_event", plan.foreign_events))
     new_by_table: dict[str, list[dict]] = {}
     for p in plan.rows:
         if p.action == "new":
             new_by_table.setdefault(p.table, []).append(p.row)
         elif p.action == "updated":
-            table = tables[p.table]
-            values = {k: v for k, v in p.row.items()
-                      if k != "id" and not (p.mapped and k in STAMPS - {"updated_at"})}
-            s.execute(update(table).where(table.c.id == p.local["id"]).values(**values))
-    for name, rows in new_by_table.items():
-        s.execute(insert(tables[name]), rows)
+            writes.append(p)
+    writes += list(new_by_table.items())
+    if events:
+        writes.append(("audit_event", events))
+    return [(_prepare_insert(s, *w) or w) if isinstance(w, tuple) else w for w in writes]
+
+
+def _write_rows(s: Session, writes: list) -> None:
+    tables = Base.metadata.tables
+    for w in writes:
+        if isinstance(w, _Insert):
+            s.connection().exec_driver_sql(w.sql, w.params)
+        elif isinstance(w, tuple):
+            s.execute(insert(tables[w[0]]), w[1])
+        else:  # an updated row
+            table = tables[w.table]
+            values = {k: v for k, v in w.row.items()
+                      if k != "id" and not (w.mapped and k in STAMPS - {"updated_at"})}
+            s.execute(update(table).where(table.c.id == w.local["id"]).values(**values))
 
 
 def _already_recorded(s: Session, p: RowPlan, after: str) -> bool:
@@ -301,13 +342,11 @@ def _merge(store: Store, bundle: Bundle, wait_for_files, actor: str | None):
             plan = plan_merge(s, bundle)
             report = _report(bundle, plan, store)
             specs, recorded = _event_specs(s, plan, bundle, report)
-            events = _event_rows(s, store, specs)
+            writes = _prepare_rows(s, plan, _event_rows(s, store, specs))
             wait_for_files()          # every hash and size checked: now the store may change
             check_files(bundle, _local_file_exists(store))
             _place_files(store, bundle)  # also brings back media missing here
-            if specs or plan.foreign_events:
-                _write_rows(s, plan)
-                s.execute(insert(AuditEvent.__table__), events)
+            _write_rows(s, writes)
             return bundle, report, recorded
     except IntegrityError as exc:
         raise BundleError("导出包中的记录与本机记录冲突，未导入任何内容（"

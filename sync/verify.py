@@ -24,6 +24,7 @@ from sync.bundle_format import (FILES_PREFIX, MAX_JSON_BYTES, PHOTOS_PREFIX, REC
 from sync.container import check_container, check_entries_match, read_limited, read_manifest
 from sync.records import (Bundle, check_audit_chains, check_files, decode_all,
                           missing_references)
+from sync.staging import Cancel, StagingError, run_staging
 
 Progress = Callable[[int, int], None]
 __all__ = ["Bundle", "BundleReport", "Progress", "check_files", "read_bundle",
@@ -74,7 +75,7 @@ def read_bundle(path: Path, *, data_dir: Path | None = None, stage_dir: Path | N
     with plain_zip(path, data_dir) as plain:
         try:
             with zipfile.ZipFile(plain) as zf:
-                return _read_zip(zf, data_dir, stage_dir, progress, then)
+                return _read_zip(zf, plain, data_dir, stage_dir, progress, then)
         except zipfile.BadZipFile as exc:
             raise refuse(f"文件不完整或已损坏（{exc}）",
                          "请重新从导出方复制该文件（拷贝可能中断或U盘已损坏）") from exc
@@ -85,7 +86,7 @@ def read_bundle(path: Path, *, data_dir: Path | None = None, stage_dir: Path | N
                               "请检查文件是否存在、U盘是否已插好") from exc
 
 
-def _read_zip(zf, data_dir, stage_dir, progress, then):
+def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then):
     infos = zf.infolist()
     check_container(infos)
     names = {i.filename: i for i in infos}
@@ -100,16 +101,18 @@ def _read_zip(zf, data_dir, stage_dir, progress, then):
             size, sha, raw_records[name] = read_limited(zf, names[name], entry["size"])
             _check_entry(name, entry, size, sha)
     files = [(name, entry) for name, entry in sorted(listed.items()) if name.startswith(FILES_PREFIX)]
-    # The files are read, hashed and staged on a second thread while this one decodes the
-    # records (hashing and disk I/O release the GIL); both must pass before anything is used.
+    # The files are read, hashed and staged (sync.staging: in a second process when large)
+    # while this thread decodes the records; both must pass before anything is used.
+    cancel = Cancel()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        staged = pool.submit(_read_files, zf, names, files, stage_dir, bundle, progress)
+        staged = pool.submit(_read_files, plain, files, stage_dir, bundle, progress, cancel)
         try:
             bundle.records = decode_all(raw_records, bundle)
             check_audit_chains(bundle.records.get("audit_event", []))
             result = then(bundle, staged.result) if then else bundle
         except BaseException:
-            wait([staged])  # never leave the thread writing into a folder about to go
+            cancel.set()
+            wait([staged])  # never leave the files being written into a folder about to go
             raise
         staged.result()
     return result
@@ -122,31 +125,32 @@ def _check_entry(name: str, entry: dict, size: int, sha: str) -> None:
         raise refuse(f"照片 {name!r} 的内容与文件名不符")
 
 
-def _read_files(zf, names, files, stage_dir, bundle: Bundle, progress) -> None:
-    total, done = sum(e["size"] for _n, e in files), 0
-    for n, (name, entry) in enumerate(files):
-        size, sha = _read_file_entry(zf, names[name], entry["size"], stage_dir, n, bundle)
-        _check_entry(name, entry, size, sha)
-        bundle.files[name] = sha
-        done += size
-        if progress:
-            progress(done, total)
+def _read_files(plain: Path, files, stage_dir, bundle: Bundle, progress, cancel) -> None:
+    try:
+        result = run_staging(plain, [(name, entry["size"]) for name, entry in files], stage_dir,
+                             progress, cancel)
+    except StagingError as exc:
+        raise _staging_problem(exc) from exc
+    for name, entry in files:
+        staged = result[name]
+        _check_entry(name, entry, staged.size, staged.sha256)
+        bundle.files[name] = staged.sha256
+        if staged.path is not None:
+            bundle.staged[name] = staged.path
 
 
-def _read_file_entry(zf, info, declared: int, stage_dir, n: int, bundle: Bundle):
-    if stage_dir is None:
-        size, sha, _ = read_limited(zf, info, declared, sink=_NullSink())
-        return size, sha
-    target = Path(stage_dir) / f"{n:06d}"
-    with open(target, "wb") as fh:
-        size, sha, _ = read_limited(zf, info, declared, sink=fh)
-    bundle.staged[info.filename] = target
-    return size, sha
-
-
-class _NullSink:
-    def write(self, _data) -> None:
-        pass
+def _staging_problem(exc: StagingError) -> BundleError:
+    if exc.kind == "oversize":
+        return refuse(f"条目 {exc.entry!r} 的实际大小超过声明的大小")
+    if exc.kind == "corrupt":
+        return refuse(f"文件不完整或已损坏（{exc.detail}）",
+                      "请重新从导出方复制该文件（拷贝可能中断或U盘已损坏）")
+    if exc.kind == "write":
+        return BundleError(f"无法在数据文件夹中暂存导入的文件（{exc.detail}），未导入任何记录",
+                           "请检查磁盘空间后重试")
+    if exc.kind == "cancelled":
+        return BundleError("导入已取消，未导入任何记录")
+    return BundleError(f"无法读取导出包（{exc.detail}）", "请检查文件是否存在、U盘是否已插好")
 
 
 # --------------------------------------------------------------------------- the verify command

@@ -1,0 +1,130 @@
+"""Large bundles have their files read, hashed and staged in a child process: it must refuse
+exactly what the thread refuses, stage the same bytes, report progress and stop when told."""
+from __future__ import annotations
+
+import hashlib
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from sync import crypto, staging
+from sync.bundle_format import BundleError
+from sync.export import export_bundle
+from sync.merge import import_bundle
+from tests.sync.conftest import dump
+from tests.sync.test_hostile import CASES, read_entries
+from tests.sync.test_roundtrip import photo_files, records
+
+REAL_CHILD_COMMAND = staging._child_command
+FILE_CASES = {"size_larger_than_declared", "zip_header_size_lie", "truncated", "wrong_hash",
+              "missing_photo_file"}
+
+
+@pytest.fixture
+def in_child(monkeypatch):
+    """Every staging, however small, goes through the child process."""
+    monkeypatch.setattr(staging, "PROCESS_THRESHOLD", 0)
+
+
+@pytest.fixture
+def bundle(laptop_a, tmp_path) -> Path:
+    path = tmp_path / "stick" / "a.fcb"
+    path.parent.mkdir()
+    export_bundle(laptop_a, path)
+    return path
+
+
+def photo_jobs(path: Path) -> list[tuple[str, int]]:
+    with zipfile.ZipFile(path) as zf:
+        return [(i.filename, i.file_size) for i in zf.infolist() if i.filename.startswith("files/")]
+
+
+def test_child_stages_the_same_bytes_as_the_thread(bundle, tmp_path):
+    """Sizes, hashes and staged copies are the same whichever side does the work."""
+    jobs = photo_jobs(bundle)
+    results = {}
+    for mode, threshold in (("thread", 10**12), ("child", 0)):
+        stage = tmp_path / mode
+        stage.mkdir()
+        results[mode] = staging.run_staging(bundle, jobs, stage, threshold=threshold)
+    with zipfile.ZipFile(bundle) as zf:
+        for name, _size in jobs:
+            data = zf.read(name)
+            for mode in ("thread", "child"):
+                staged = results[mode][name]
+                assert (staged.size, staged.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+                assert staged.path.read_bytes() == data
+    assert len(jobs) >= 8
+
+
+def test_child_reports_progress_up_to_the_total(bundle, tmp_path):
+    seen = []
+    jobs = photo_jobs(bundle)
+    staging.run_staging(bundle, jobs, None, lambda done, total: seen.append((done, total)),
+                        threshold=0)
+    total = sum(size for _n, size in jobs)
+    assert seen and seen[-1] == (total, total)
+    assert [d for d, _t in seen] == sorted(d for d, _t in seen)
+
+
+@pytest.mark.parametrize("build,reason", [c[1:] for c in CASES if c[0] in FILE_CASES],
+                         ids=[c[0] for c in CASES if c[0] in FILE_CASES])
+def test_child_refuses_broken_files_like_the_thread(build, reason, in_child, bundle, laptop_a,
+                                                    office, tmp_path):
+    """A lying size, a cut-off zip, a wrong hash: the same reason, the store unchanged."""
+    hostile = tmp_path / "hostile.fcb"
+    build(read_entries(bundle), crypto.device_signing_key(laptop_a.data_dir), hostile)
+    before = dump(office)
+    with pytest.raises(BundleError) as caught:
+        import_bundle(office, hostile)
+    assert reason in caught.value.text()
+    assert dump(office) == before
+    assert not list((office.data_dir / "tmp").glob("import-*"))
+
+
+def test_round_trip_through_the_child(in_child, laptop_a, office, laptop_b, tmp_path):
+    """A → office → B with every file staged by the child: identical records and photos."""
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    export_bundle(office, tmp_path / "o.fcb", everything=True)
+    report = import_bundle(laptop_b, tmp_path / "o.fcb")
+    assert report.total("conflict") == 0
+    assert records(laptop_b) == records(laptop_a)
+    assert photo_files(laptop_b) == photo_files(laptop_a)
+
+
+def test_unwritable_staging_folder_says_so(in_child, bundle, tmp_path):
+    """A staging folder that cannot take the files is the laptop's problem, not the bundle's."""
+    with pytest.raises(staging.StagingError) as caught:
+        staging.run_staging(bundle, photo_jobs(bundle), tmp_path / "no-such-folder")
+    assert caught.value.kind == "write"
+
+
+def test_cancel_stops_the_child(bundle, tmp_path, monkeypatch):
+    """Cancelling (the merge failed meanwhile) kills the child: no file is written after."""
+    monkeypatch.setattr(staging, "_child_command", _slow_child_command)
+    cancel = staging.Cancel()
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    outcome = {}
+
+    def run():
+        try:
+            staging.run_staging(bundle, photo_jobs(bundle), stage, cancel=cancel, threshold=0)
+        except staging.StagingError as exc:
+            outcome["kind"] = exc.kind
+    worker = threading.Thread(target=run)
+    worker.start()
+    cancel.set()
+    worker.join(timeout=10)
+    assert not worker.is_alive() and outcome == {"kind": "cancelled"}
+    written = sorted(stage.iterdir())
+    assert len(written) < len(photo_jobs(bundle))
+
+
+def _slow_child_command():
+    """The real child, sleeping before its work so that the cancel surely comes first."""
+    command, env = REAL_CHILD_COMMAND()
+    return [*command[:-1], "import time; time.sleep(5); " + command[-1]], env

@@ -31,11 +31,15 @@ ABBREVIATIONS = {
 SIGNATURE_ROLES = ("inspector1", "inspector2", "representative", "witness", "expert")
 
 
-def document_number(kind: DocumentKind, region_short: str, year: int, serial: int) -> str:
-    """（湘乡）应急检记〔2026〕3号 — without the brackets when no region short name is set."""
+def document_number(kind: DocumentKind, region_short: str, year: int, serial: int,
+                    round_no: int = 1) -> str:
+    """（湘乡）应急检记〔2026〕3号 — without the brackets when no region short name is set.
+    A later document of the same kind in the same case (the second re-inspection of one
+    order) reads 〔2026〕3-2号, so no two documents share a number."""
     region = region_short.strip()
     prefix = f"（{region}）" if region else ""
-    return f"{prefix}应急{ABBREVIATIONS[kind]}〔{year}〕{serial}号"
+    serial_text = f"{serial}-{round_no}" if round_no > 1 else f"{serial}"
+    return f"{prefix}应急{ABBREVIATIONS[kind]}〔{year}〕{serial_text}号"
 
 
 @dataclass(frozen=True)
@@ -172,10 +176,11 @@ class ReinspectionContent:
     decision: str = "责令限期整改"
     signatures: Signatures = Signatures()
     photos: tuple[PhotoFacts, ...] = ()
+    round_no: int = 1  # the nth re-inspection of this order
 
     def number(self) -> str:
         return document_number(DocumentKind.REINSPECTION_OPINION, self.agency.region_short,
-                               self.case_year, self.case_serial)
+                               self.case_year, self.case_serial, self.round_no)
 
     @property
     def document_date(self) -> date:

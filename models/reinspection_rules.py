@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from models.errors import FieldCheckError, FinalizedRecordError, NotFoundError, ValidationError
@@ -272,7 +272,21 @@ def reinspection_content(session: Session, reinspection_id: uuid.UUID, photos_di
         order_date=local_date(original.finalized_at),
         order_number=_order_number(agency.region_short, original),
         items=tuple(items), reinspected_at=reinspection.started_at.astimezone(),
-        signatures=Signatures(dict(signatures or {}), refused), photos=tuple(photos))
+        signatures=Signatures(dict(signatures or {}), refused), photos=tuple(photos),
+        round_no=reinspection_round(session, reinspection))
+
+
+def reinspection_round(session: Session, reinspection: Inspection) -> int:
+    """Which finalized re-inspection of its order this is (1, 2 …), in the order they were
+    finalized: each one's opinion keeps the number it was first issued with."""
+    earlier = session.scalar(select(func.count()).select_from(Inspection).where(
+        Inspection.follows_inspection_id == reinspection.follows_inspection_id,
+        Inspection.kind == InspectionKind.REINSPECTION,
+        Inspection.status == InspectionStatus.FINALIZED,
+        or_(Inspection.finalized_at < reinspection.finalized_at,
+            and_(Inspection.finalized_at == reinspection.finalized_at,
+                 Inspection.id < reinspection.id))))
+    return earlier + 1
 
 
 def _order_number(region_short: str, original: Inspection) -> str:

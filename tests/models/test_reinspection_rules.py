@@ -91,6 +91,13 @@ def test_full_loop_one_rectified_one_not(store, enterprise_id, team, clock):
         row = ledger_row(s, hazards[GENERAL], today(clock))
         assert (row.outcome, row.overdue) == ("移交行政处罚", False)
         assert reinspection_candidates(s, enterprise_id) == []
+    # Each re-inspection of the order has its own opinion number; the first keeps its own.
+    with store.session() as s:
+        first_again, _ = reinspection_opinion_pdf(s, re_id, store.photos_dir)
+        second_number, second_pdf = reinspection_opinion_pdf(s, second, store.photos_dir)
+    assert first_again == number
+    assert second_number == number.replace("号", "-2号")
+    assert second_number in flat(pdf_text(second_pdf))
 
 
 def test_finalize_lists_what_is_missing(store, enterprise_id, team, clock):

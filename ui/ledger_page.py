@@ -1,12 +1,13 @@
 """The hazard ledger (隐患台账): every ordered hazard, filtered, a page at a time; statistics."""
 from __future__ import annotations
 
+import sys
 import uuid
 from datetime import date
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, Qt, QThread, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog,
                                QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
@@ -84,10 +85,32 @@ class MajorTrackingDialog(QDialog):
                 "reported_on": reported}
 
 
+class LedgerExport(QThread):
+    """The Excel export off the UI thread; `done` carries the row count or the exception."""
+
+    done = Signal(object)
+
+    def __init__(self, store, path: Path, today: date, flt: LedgerFilter, parent=None) -> None:
+        super().__init__(parent)
+        self.store, self.path, self.today, self.flt = store, path, today, flt
+
+    def run(self) -> None:
+        try:
+            with self.store.session() as s:
+                rows = export_ledger(s, self.path, self.today, self.flt)
+        except Exception as exc:  # handed to the UI thread, which decides what it is
+            self.done.emit(exc)
+            return
+        self.done.emit(rows)
+
+
 class LedgerPage(QWidget):
+    exported = Signal(int)  # rows written to the Excel file
+
     def __init__(self, store, main_window) -> None:
         super().__init__()
         self.store, self.main_window = store, main_window
+        self._export_worker: LedgerExport | None = None
         self.model = LedgerTableModel(self)
         self.page = Page([], 0)
         self.offset = 0
@@ -377,19 +400,38 @@ class LedgerPage(QWidget):
         if path:
             self.export_to(Path(path))
 
-    def export_to(self, path: Path) -> int | None:
-        """Write the ledger as filtered on screen to `path`; the row count, or None on failure."""
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            with self.store.session() as s:
-                n = export_ledger(s, path, today_of(self.store), self.current_filter())
-        except FieldCheckError as exc:
-            QGuiApplication.restoreOverrideCursor()
-            show_error(self, exc, "导出失败")
-            return None
+    def export_to(self, path: Path) -> LedgerExport:
+        """Write the ledger as filtered on screen to `path` on a worker thread (100k rows take
+        tens of seconds); `exported` is emitted with the row count when it is on disk."""
+        worker = LedgerExport(self.store, path, today_of(self.store), self.current_filter(), self)
+        worker.done.connect(lambda result: self._exported(worker, path, result))
+        self.export_button.setEnabled(False)
+        self.count_label.setText("正在导出隐患台账，请稍候…")
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        self._export_worker = worker  # kept until it ends: a running QThread must not be dropped
+        worker.start()
+        return worker
+
+    def save_pending(self) -> None:
+        """Closing the window waits for an Excel file still being written."""
+        if self._export_worker is not None:
+            self._export_worker.wait()
+
+    def _exported(self, worker: LedgerExport, path: Path, result) -> None:
+        worker.wait()
+        self._export_worker = None
         QGuiApplication.restoreOverrideCursor()
-        self.count_label.setText(f"已导出 {n} 条到 {path}")
-        return n
+        self.export_button.setEnabled(True)
+        if isinstance(result, FieldCheckError):
+            self.count_label.setText("导出失败")
+            show_error(self, result, "导出失败")
+            return
+        if isinstance(result, BaseException):  # our bug: the excepthook logs and tells
+            self.count_label.setText("导出失败")
+            sys.excepthook(type(result), result, result.__traceback__)
+            return
+        self.count_label.setText(f"已导出 {result} 条到 {path}")
+        self.exported.emit(result)
 
     def row_for(self, hazard_id: uuid.UUID):
         with self.store.session() as s:

@@ -4,6 +4,7 @@ from openpyxl import load_workbook
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
+from models.errors import FieldCheckError
 from models.inspection_rules import local_date
 from models.ledger import OVERDUE, TO_RECTIFY, LedgerFilter, ledger_page
 from tests.conftest import make_enterprise, valid_credit_code
@@ -132,9 +133,23 @@ def test_export_button_writes_what_is_shown(qtbot, page, tmp_path):
     """The export writes the filtered ledger to Excel and says so."""
     click(qtbot, page.major_only)
     out = tmp_path / "major.xlsx"
-    assert page.export_to(out) == 1
-    assert "已导出 1 条" in page.count_label.text()
+    with qtbot.waitSignal(page.exported, timeout=30000) as written:
+        page.export_to(out)
+        assert not page.export_button.isEnabled()  # one export at a time, the page stays live
+    assert written.args == [1]
+    assert "已导出 1 条" in page.count_label.text() and page.export_button.isEnabled()
     assert load_workbook(out)["隐患台账"].max_row == 2
+
+
+def test_export_failure_is_told_and_the_page_recovers(qtbot, page, tmp_path, monkeypatch):
+    """A folder that cannot be written says so in Chinese; the button works again."""
+    shown = []
+    monkeypatch.setattr("ui.ledger_page.show_error", lambda _w, exc, title: shown.append(exc))
+    worker = page.export_to(tmp_path / "no-such-folder" / "ledger.xlsx")
+    qtbot.waitUntil(lambda: bool(shown), timeout=30000)
+    worker.wait()
+    assert "导出失败" in page.count_label.text() and page.export_button.isEnabled()
+    assert isinstance(shown[0], FieldCheckError) and shown[0].message
 
 
 def test_statistics_tab_shows_figures_and_charts(qtbot, page):

@@ -117,11 +117,14 @@ def cmd_status(store, args) -> int:
     with store.session() as s:
         summary = status_summary(s)
     summary["data_dir"] = str(store.data_dir)
+    from sync.crypto import device_fingerprint
+    summary["device_id"], summary["device_fingerprint"] = store.device_id, device_fingerprint(store.data_dir)
     if args.json:
         _print_json(summary)
     else:
         chain = summary["audit_chain"]
         print(f"数据文件夹：{summary['data_dir']}")
+        print(f"本机编号：{summary['device_id']}；导出签名指纹：{summary['device_fingerprint']}")
         print(f"企业 {summary['enterprises']} 家；检查 {summary['inspections']}；隐患 {summary['hazards']}")
         print(f"照片 {summary['photos']} 张；文书 {summary['documents']} 份；执法记录 {summary['audit_events']} 条")
         print("执法记录链完整" if chain["intact"] else "执法记录链被改动：" + "；".join(chain["problems"]))

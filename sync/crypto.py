@@ -12,6 +12,7 @@ a last-chunk flag as associated data, so reordered, cut or extended files are re
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import struct
@@ -70,6 +71,17 @@ def device_signing_key(data_dir: Path) -> ed25519.Ed25519PrivateKey:
 def public_key_text(key: ed25519.Ed25519PrivateKey) -> str:
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode("ascii")
+
+
+def fingerprint(public_key_b64: str) -> str:
+    """A signing key as people can compare it by eye or phone: 16 hex digits in four groups."""
+    digest = hashlib.sha256(base64.b64decode(public_key_b64)).hexdigest()[:16].upper()
+    return "-".join(digest[n:n + 4] for n in range(0, 16, 4))
+
+
+def device_fingerprint(data_dir: Path) -> str:
+    """This laptop's export-signing key fingerprint (shown in 设置 and `status`)."""
+    return fingerprint(public_key_text(device_signing_key(data_dir)))
 
 
 def sign_manifest(key: ed25519.Ed25519PrivateKey, manifest_bytes: bytes) -> bytes:

@@ -56,6 +56,8 @@ class ImportReport:
     conflicts: list[tuple[str, str]] = field(default_factory=list)   # table, id
     merged: list[tuple[str, str, str, str]] = field(default_factory=list)
     conflicts_dir: Path | None = None
+    signer_known: bool = True          # False: the first bundle from that device
+    signer_fingerprint: str = ""
 
     def total(self, action: str) -> int:
         return sum(self.counts.get(action, {}).values())
@@ -69,6 +71,7 @@ class ImportReport:
                 **{a: self.total(a) for a in ("new", "updated", "unchanged", "conflict", "superseded")},
                 "by_table": self.counts,
                 "conflicts": [{"table": t, "id": i} for t, i in self.conflicts],
+                "signer_known": self.signer_known, "signer_fingerprint": self.signer_fingerprint,
                 "merged": [{"table": t, "from": a, "to": b, "key": k} for t, a, b, k in self.merged]}
 
     def lines(self) -> list[str]:
@@ -78,6 +81,9 @@ class ImportReport:
                   if self.total("superseded") else "")]
         if self.changed_nothing:
             out.append("该导出包此前已导入，本次没有任何改动")
+        if not self.signer_known:
+            out.append(f"首次导入该设备的导出包，签名指纹 {self.signer_fingerprint}：请与导出电脑"
+                       "「设置」中显示的本机签名指纹核对，不一致时请停止使用并报告")
         same_checklists = sum(1 for t, *_ in self.merged if t in CONTENT_KEYED)
         if same_checklists:
             out.append(f"检查表（版本及条目）{same_checklists} 条与本机内容相同，已按本机编号合并")
@@ -92,7 +98,9 @@ class ImportReport:
 
 def _report(bundle: Bundle, plan: MergePlan, store: Store) -> ImportReport:
     report = ImportReport(bundle.bundle_id, bundle.device_id, merged=plan.mapped,
-                          conflicts_dir=store.data_dir / CONFLICTS_DIR / bundle.bundle_id)
+                          conflicts_dir=store.data_dir / CONFLICTS_DIR / bundle.bundle_id,
+                          signer_known=bundle.signer_known,
+                          signer_fingerprint=crypto.fingerprint(bundle.manifest["signer"]["public_key"]))
     for p in plan.rows:
         report.counts.setdefault(p.action, {}).setdefault(p.table, 0)
         report.counts[p.action][p.table] += 1

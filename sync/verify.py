@@ -173,7 +173,8 @@ class BundleReport:
         counts = m.get("counts", {})
         who = m.get("inspector") or {}
         return [
-            "导出包完整，签名有效" + ("（签名设备已知）" if self.signer_known else "（首次见到该签名设备）"),
+            "导出包完整，签名有效" + ("（签名设备已知）" if self.signer_known else "（首次见到该签名设备）")
+            + f"；签名指纹 {crypto.fingerprint(m['signer']['public_key'])}",
             f"导出时间：{m['created_at']}；设备：{m['device_id']}"
             + (f"；执法人员：{who.get('name')}" if who else ""),
             f"检查 {counts.get('inspection', 0)} 次；照片 {counts.get('photo', 0)} 张；"

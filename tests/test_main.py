@@ -1,5 +1,6 @@
 """The headless command line: the contract other tools and checks rely on."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,7 @@ def test_demo_covers_every_state(capsys, demo_dir):
     assert status["photos"] > 0 and status["enterprises"] >= 5
     assert status["audit_chain"]["intact"] and status["audit_events"] > 100
     assert status["hazards"].get("withdrawn") == 1
+    assert re.fullmatch(r"[0-9A-F]{4}(-[0-9A-F]{4}){3}", status["device_fingerprint"])
 
 
 def test_demo_twice_changes_nothing(capsys, demo_dir):

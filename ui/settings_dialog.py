@@ -199,9 +199,22 @@ class SettingsDialog(QDialog):
                 ("人民法院", self.court),
                 ("复查提醒天数", labelled(self.due_days, self.errors["reinspection_due_days"])),
                 ("本机文书起始编号", labelled(self.serial_start, self.errors["serial_start"],
-                                      "每台电脑用各自的编号段（如 1、501、1001 起），离线文书不会重号"))]
+                                      "每台电脑用各自的编号段（如 1、501、1001 起），离线文书不会重号")),
+                ("本机导出签名指纹", labelled(self._fingerprint_field(), error_label(),
+                                      "办公室首次导入本机的导出包时，请核对显示的指纹与此一致"))]
         form_grid(rows, page)
         return page
+
+    def _fingerprint_field(self) -> QLabel:
+        from sync.crypto import device_fingerprint
+        try:
+            text = device_fingerprint(self.store.data_dir)
+        except FieldCheckError as exc:
+            text = exc.message
+        self.fingerprint = QLabel(text)
+        self.fingerprint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fingerprint.setStyleSheet("font-family: monospace; font-weight: bold;")
+        return self.fingerprint
 
     def _people_tab(self) -> QWidget:
         page = QWidget()

@@ -10,6 +10,7 @@ from models.demo import ENTERPRISES, demo_credit_code
 from models.enterprise_rules import EnterpriseInput, create_enterprise
 from models.tables import Base, Enterprise, Inspection
 from sync.bundle_format import encode_value
+from sync.crypto import device_fingerprint
 from sync.export import export_bundle
 from sync.merge import import_bundle
 from tests.sync.conftest import dump
@@ -69,6 +70,10 @@ def test_second_import_changes_nothing(laptop_a, office, tmp_path):
     assert (second.total("new"), second.total("updated"), second.total("conflict")) == (0, 0, 0)
     assert second.changed_nothing and "新增 0 条，更新 0 条" in second.lines()[0]
     assert dump(office) == before
+    # Only the first bundle of a device asks for its fingerprint to be checked.
+    assert not first.signer_known and any("首次导入" in line for line in first.lines())
+    assert second.signer_known and not any("首次导入" in line for line in second.lines())
+    assert first.signer_fingerprint == device_fingerprint(laptop_a.data_dir)
 
 
 def test_audit_chains_stay_intact_after_imports(laptop_a, office, laptop_b, tmp_path):

@@ -15,6 +15,9 @@ from models.inspection import Inspection
 from models.registry import AgencySettings, Inspector
 from models.settings_rules import (EnterpriseChoice, add_inspector, get_agency_settings,
                                    list_inspectors, save_agency_settings, setup_needed)
+from models.startup import start_store
+from sync.export import export_bundle
+from sync.merge import import_bundle
 from tests.conftest import T0, make_enterprise, valid_credit_code
 from ui.first_run import FirstRunDialog, maybe_run_first_setup
 from ui.new_inspection_dialog import EnterpriseListModel, InspectorPickModel, NewInspectionDialog
@@ -135,6 +138,22 @@ def test_settings_are_saved_and_shown_again(qtbot, store):
     qtbot.addWidget(again)
     assert again.court.text() == "湘乡市人民法院"
     assert again.serial_start.value() == 501
+
+
+def test_settings_show_the_fingerprint_the_office_checks(qtbot, store, tmp_path):
+    """The fingerprint in 设置 is the one an office import of this laptop's bundle shows."""
+    dialog = SettingsDialog(store)
+    qtbot.addWidget(dialog)
+    make_enterprise(store)
+    export_bundle(store, tmp_path / "b.fcb")
+    office = start_store(tmp_path / "office")
+    try:
+        report = import_bundle(office, tmp_path / "b.fcb")
+    finally:
+        office.close()
+    assert not report.signer_known
+    assert dialog.fingerprint.text() == report.signer_fingerprint
+    assert dialog.fingerprint.text() in "\n".join(report.lines())
 
 
 def test_settings_without_agency_name_say_so_and_store_nothing(qtbot, store):

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,11 +64,13 @@ class ImportReport:
 
     @property
     def changed_nothing(self) -> bool:
-        return not any(self.total(a) for a in ("new", "updated", "conflict", "superseded"))
+        return not any(self.total(a) for a in ("new", "updated", "conflict", "superseded",
+                                                "deleted"))
 
     def as_dict(self) -> dict:
         return {"bundle_id": self.bundle_id, "device_id": self.device_id,
-                **{a: self.total(a) for a in ("new", "updated", "unchanged", "conflict", "superseded")},
+                **{a: self.total(a) for a in ("new", "updated", "unchanged", "conflict",
+                                              "superseded", "deleted")},
                 "by_table": self.counts,
                 "conflicts": [{"table": t, "id": i} for t, i in self.conflicts],
                 "signer_known": self.signer_known, "signer_fingerprint": self.signer_fingerprint,
@@ -77,6 +79,7 @@ class ImportReport:
     def lines(self) -> list[str]:
         out = [f"新增 {self.total('new')} 条，更新 {self.total('updated')} 条，"
                f"未变 {self.total('unchanged')} 条，冲突 {self.total('conflict')} 条"
+               + (f"，删除 {self.total('deleted')} 条（导出方已删除）" if self.total("deleted") else "")
                + (f"，较旧版本 {self.total('superseded')} 条（已记入执法记录）"
                   if self.total("superseded") else "")]
         if self.changed_nothing:
@@ -221,7 +224,7 @@ def _prepare_rows(s: Session, plan: MergePlan, events: list[dict]) -> list:
     for p in plan.rows:
         if p.action == "new":
             new_by_table.setdefault(p.table, []).append(p.row)
-        elif p.action == "updated":
+        elif p.action in ("updated", "deleted"):
             writes.append(p)
     writes += list(new_by_table.items())
     if events:
@@ -236,6 +239,9 @@ def _write_rows(s: Session, writes: list) -> None:
             s.connection().exec_driver_sql(w.sql, w.params)
         elif isinstance(w, tuple):
             s.execute(insert(tables[w[0]]), w[1])
+        elif w.action == "deleted":
+            table = tables[w.table]
+            s.execute(delete(table).where(table.c.id == w.local["id"]))
         else:  # an updated row
             table = tables[w.table]
             values = {k: v for k, v in w.row.items()
@@ -258,6 +264,8 @@ def _event_specs(s: Session, plan: MergePlan, bundle: Bundle, report: ImportRepo
         elif p.action == "updated":
             changed = {k: v for k, v in p.row.items() if p.local.get(k) != v}
             specs.append(("update", p.table, p.row["id"], p.local, changed))
+        elif p.action == "deleted":
+            specs.append(("delete", p.table, p.row["id"], p.local, {}))
         elif p.action in ("conflict", "superseded"):
             if not _already_recorded(s, p, canonical_json(p.row)):
                 specs.append((p.action, p.table, p.row["id"], p.local or {}, p.row))

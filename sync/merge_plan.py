@@ -9,6 +9,12 @@ one in every row that refers to it. Then, for a record both sides hold:
     incoming one is kept aside (never overwritten);
   * the incoming inspection is finalized, the local one a draft → the incoming wins;
   * otherwise the newer `updated_at` wins; the losing version goes into the audit trail.
+
+Deletions travel as the deleting device's audit events (every bundle carries whole chains).
+A row such an event deleted is deleted here too — unless it belongs to a finalized record,
+was changed here after the deletion, or a row here still refers to it; then it stays and the
+deletion is recorded as superseded. A row deleted anywhere this store knows of is not
+brought back by an older bundle.
 """
 from __future__ import annotations
 
@@ -36,7 +42,7 @@ CONTENT_KEYED = frozenset({"checklist", "checklist_item"})
 @dataclass
 class RowPlan:
     table: str
-    action: str                 # new / updated / unchanged / conflict / superseded
+    action: str                 # new / updated / unchanged / conflict / superseded / deleted
     row: dict                   # the incoming row, ids mapped
     local: dict | None = None   # the local row, when there is one
     mapped: bool = False        # matched by natural key under another UUID
@@ -79,6 +85,7 @@ class _Planner:
         self._frozen_cache: dict = {}
 
     def run(self) -> MergePlan:
+        self.deleted_ids = self._known_deletions()
         for table in exported_tables(Base.metadata):
             rows = self.bundle.records.get(table.name)
             if not rows:
@@ -87,7 +94,60 @@ class _Planner:
                 self._audit(table, rows)
             else:
                 self._table(table, [self._remap(table, r) for r in rows])
+        self._deletions()
         return self.plan
+
+    # ----------------------------------------------------------------- deletions
+    def _known_deletions(self) -> set:
+        """Ids of incoming rows that a delete event (in the bundle or here) removed."""
+        incoming = {str(i) for name, ids in self.incoming_ids.items() if name != AUDIT for i in ids}
+        deleted = {r["entity_id"] for r in self.bundle.records.get(AUDIT, [])
+                   if r["action"] == "delete" and r["entity_id"] in incoming}
+        audit = Base.metadata.tables[AUDIT]
+        ids = sorted(incoming)
+        for start in range(0, len(ids), 500):
+            deleted.update(self.s.execute(select(audit.c.entity_id).where(
+                audit.c.action == "delete", audit.c.entity_id.in_(ids[start:start + 500]))).scalars())
+        return {uuid.UUID(i) for i in deleted}
+
+    def _deletions(self) -> None:
+        tables = {t.name: t for t in exported_tables(Base.metadata) if t.name != AUDIT}
+        doomed: dict[str, dict] = defaultdict(dict)
+        for event in self.plan.foreign_events:
+            table = tables.get(event["entity_type"])
+            if event["action"] != "delete" or table is None:
+                continue
+            try:
+                row_id = uuid.UUID(event["entity_id"])
+            except ValueError:
+                continue
+            local = self.s.execute(select(table).where(table.c.id == row_id)).mappings().first()
+            if local is None or row_id in self.final_ids[table.name]:
+                continue  # not here, or the bundle itself carries the row
+            local = dict(local)
+            note = {"id": row_id, "deleted_by": event["device_id"], "deleted_at": event["at"]}
+            if self._is_frozen(table, local) or local["updated_at"] > event["at"]:
+                self.plan.rows.append(RowPlan(table.name, "superseded", note, local))
+            else:
+                doomed[table.name][row_id] = (note, local)
+        gone = {(name, i) for name, rows in doomed.items() for i in rows}
+        for name, rows in doomed.items():
+            for row_id, (note, local) in rows.items():
+                kept = self._still_referenced(tables[name], row_id, gone)
+                self.plan.rows.append(RowPlan(name, "superseded" if kept else "deleted", note, local))
+
+    def _still_referenced(self, table: Table, row_id, gone: set) -> bool:
+        for other in exported_tables(Base.metadata):
+            for fk in other.foreign_keys:
+                if fk.column.table is not table:
+                    continue
+                refs = self.s.execute(select(other.c.id).where(fk.parent == row_id)).scalars()
+                if any((other.name, ref) not in gone for ref in refs):
+                    return True
+                incoming = self.bundle.records.get(other.name, [])
+                if any(r[fk.parent.name] == row_id for r in incoming):
+                    return True
+        return False
 
     def _remap(self, table: Table, row: dict) -> dict:
         out = dict(row)
@@ -208,6 +268,8 @@ class _Planner:
         return bool(at and at[0] is not None)
 
     def _decide(self, table: Table, row: dict, local: dict | None, mapped: bool) -> RowPlan:
+        if local is None and row["id"] in self.deleted_ids:
+            return RowPlan(table.name, "superseded", row)  # deleted since: it stays deleted
         if local is None:
             parent_frozen = "inspection_id" in row and self._inspection_frozen(row["inspection_id"])
             return RowPlan(table.name, "conflict" if parent_frozen else "new", row)

@@ -208,8 +208,11 @@ def _child_command() -> tuple[list[str], dict]:
 def _in_process(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
                 progress: Progress | None, cancel: Cancel) -> dict[str, Staged]:
     command, env = _child_command()
-    child = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
+    try:
+        child = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
+    except OSError:  # no interpreter to start (an embedded build): slower, but on a thread
+        return stage_entries(zip_path, jobs, stage_dir, progress, cancel.is_set)
     cancel.attach(child)
     try:
         with child.stdin:

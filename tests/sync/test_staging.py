@@ -128,3 +128,13 @@ def _slow_child_command():
     """The real child, sleeping before its work so that the cancel surely comes first."""
     command, env = REAL_CHILD_COMMAND()
     return [*command[:-1], "import time; time.sleep(5); " + command[-1]], env
+
+
+def test_no_interpreter_to_start_falls_back_to_the_thread(bundle, tmp_path, monkeypatch):
+    """Where no child can be started the files are still staged, on a thread."""
+    monkeypatch.setattr(staging, "_child_command",
+                        lambda: ([str(tmp_path / "no-such-python"), "-c", "pass"], {}))
+    jobs = photo_jobs(bundle)
+    result = staging.run_staging(bundle, jobs, tmp_path, threshold=0)
+    assert sorted(result) == sorted(name for name, _size in jobs)
+    assert all(staged.path.is_file() for staged in result.values())

@@ -117,8 +117,16 @@ def cmd_status(store, args) -> int:
     with store.session() as s:
         summary = status_summary(s)
     summary["data_dir"] = str(store.data_dir)
+    from models.audit import chain_head
     from sync.crypto import device_fingerprint
+    from sync.export import truncation_problem
     summary["device_id"], summary["device_fingerprint"] = store.device_id, device_fingerprint(store.data_dir)
+    with store.session() as s:
+        head, _ = chain_head(s, store.device_id)
+    problem = truncation_problem(store.data_dir, head)
+    if problem:
+        summary["audit_chain"]["problems"].append(problem)
+        summary["audit_chain"]["intact"] = False
     if args.json:
         _print_json(summary)
     else:

@@ -84,6 +84,17 @@ def last_export(data_dir: Path, destination: str) -> int | None:
     return seq if isinstance(seq, int) else None
 
 
+def truncation_problem(data_dir: Path, head_seq: int) -> str | None:
+    """The one cut the chain cannot show by itself — its newest events removed — shows
+    against the positions recorded at earlier exports (copies of which the office holds)."""
+    exported = [v.get("seq") for v in _read_state(data_dir).values() if isinstance(v, dict)]
+    highest = max((seq for seq in exported if isinstance(seq, int)), default=0)
+    if head_seq < highest:
+        return (f"本机执法记录只到第 {head_seq} 条，而此前导出时已有 {highest} 条："
+                "最新的记录被删除或数据被回退，请从备份或办公室的副本核对")
+    return None
+
+
 def _read_state(data_dir: Path) -> dict:
     try:
         data = json.loads((Path(data_dir) / EXPORTS_STATE_FILE).read_text("utf-8"))

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import delete, func, select
+
 from main import main
+from models.audit import AuditEvent
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -56,3 +59,20 @@ def test_office_key_create_and_install_encrypt_later_exports(laptop_a, office, t
                        str(laptop_a.data_dir))
     assert code == 0 and "加密" in out
     assert run(capsys, "import", str(tmp_path / "s.fcb"), "--data-dir", str(office.data_dir))[0] == 0
+
+
+def test_status_detects_newest_events_cut_after_an_export(laptop_a, tmp_path, capsys):
+    """Deleting the newest audit events leaves a chain that verifies by itself; status still
+    says it is broken, from the position recorded at the last export, and exits 1."""
+    a = str(laptop_a.data_dir)
+    run(capsys, "export", "--out", str(tmp_path / "a.fcb"), "--data-dir", a)
+    assert json.loads(run(capsys, "status", "--json", "--data-dir", a)[1])["audit_chain"]["intact"]
+    with laptop_a.engine.begin() as conn:  # behind the app's back: the last three events go
+        top = conn.scalar(select(func.max(AuditEvent.seq)).where(
+            AuditEvent.device_id == laptop_a.device_id))
+        conn.execute(delete(AuditEvent).where(AuditEvent.device_id == laptop_a.device_id,
+                                              AuditEvent.seq > top - 3))
+    code, out, _ = run(capsys, "status", "--json", "--data-dir", a)
+    chain = json.loads(out)["audit_chain"]
+    assert code == 1 and not chain["intact"]
+    assert any(f"只到第 {top - 3} 条" in p and f"已有 {top} 条" in p for p in chain["problems"])

@@ -3,7 +3,7 @@ import logging
 import sys
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 import ui.app
 from models.errors import PhotoError
@@ -80,3 +80,18 @@ def test_missing_document_font_is_said_at_start(qtbot, shown, monkeypatch):
     kind, title, text = shown[0]
     assert kind == "warning" and title == "缺少中文字体" and "fonts-wqy-microhei" in text
     documents.fonts.document_fonts.cache_clear()
+
+
+def test_qt_standard_buttons_speak_chinese(qapp):
+    """Qt's own buttons (a message box's Cancel, a dialog's Close) read 取消 / 关闭."""
+    assert ui.app.install_qt_chinese(qapp)
+    try:
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel
+                               | QDialogButtonBox.StandardButton.Close)
+        texts = {box.button(b).text().replace("&", "") for b in (
+            QDialogButtonBox.StandardButton.Cancel, QDialogButtonBox.StandardButton.Close)}
+        assert texts == {"取消", "关闭"}
+    finally:
+        for translator in qapp.findChildren(ui.app.QTranslator):
+            qapp.removeTranslator(translator)
+            translator.deleteLater()

@@ -275,7 +275,8 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
     inspector = _inspector_facts(store, inspector_id)
     files = _write_atomically(store, out, bundle_id, started, rows, inspector, destination,
                               office, progress)
-    _remember_export(store.data_dir, destination, head, started, bundle_id)
+    if inspection_ids is None:  # a few chosen inspections leave the rest still to go there
+        _remember_export(store.data_dir, destination, head, started, bundle_id)
     return ExportResult(path=out, bundle_id=bundle_id,
                         counts={k: len(v) for k, v in rows.items()}, files=files,
                         bytes=out.stat().st_size, encrypted=office is not None)

@@ -123,6 +123,17 @@ def test_export_since_last_export_to_the_same_place(laptop_a, tmp_path):
     assert elsewhere.counts["inspection"] == 6
 
 
+def test_chosen_inspections_do_not_count_as_the_whole_export(laptop_a, tmp_path):
+    """Two chosen inspections to a stick, then the default export there: the other four go."""
+    (tmp_path / "stick").mkdir()
+    with laptop_a.session() as s:
+        two = list(s.scalars(select(Inspection.id).order_by(Inspection.started_at)))[:2]
+    chosen = export_bundle(laptop_a, tmp_path / "stick" / "1.fcb", inspection_ids=two)
+    rest = export_bundle(laptop_a, tmp_path / "stick" / "2.fcb")
+    assert chosen.counts["inspection"] == 2
+    assert rest.written and rest.counts["inspection"] == 6
+
+
 def test_export_of_chosen_inspections_carries_what_they_need(laptop_a, office, tmp_path):
     """One chosen inspection comes with its enterprise, team, checklist version and photos."""
     with laptop_a.session() as s:

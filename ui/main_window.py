@@ -81,7 +81,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(new)
         layout.addStretch()
         for key, text, slot in (("export", "导出到U盘…", self.export_bundle),
-                                ("import", "从U盘导入…", self.import_bundle)):
+                                ("import", "从U盘导入…", self.import_bundle),
+                                ("conflicts", "导入冲突…", self.show_conflicts)):
             button = QPushButton(text)
             button.setObjectName(f"nav_{key}")
             button.clicked.connect(slot)
@@ -152,6 +153,12 @@ class MainWindow(QMainWindow):
         dialog = ImportDialog(self.store, self)
         dialog.finished_work.connect(lambda ok: ok and self._refresh_pages())
         dialog.exec()
+
+    def show_conflicts(self) -> None:
+        """Every import's conflicts, kept side by side: the local finalized version and the
+        imported one that was not applied."""
+        from ui.conflicts_dialog import ConflictsDialog
+        ConflictsDialog(self.store.data_dir, self).exec()
 
     def _refresh_pages(self) -> None:
         for page in self._pages.values():

@@ -1,0 +1,359 @@
+"""The import conflicts kept aside, read back for the user to compare (no Qt here).
+
+An import never overwrites a finalized record: when a bundle carries a different version,
+sync.merge keeps the local one and writes the incoming one (and the local one, for
+comparison) to `conflicts/<bundle_id>/<table>/<record id>.json`; a document file with the
+same name but other bytes goes to `conflicts/<bundle_id>/documents/<file name>`. This module
+turns those files into `Conflict`s with Chinese labels, so the screen never parses JSON
+itself. A file that cannot be read is still listed (with `problem` saying why): hiding it
+would hide a conflict.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from models.checklist import AREAS
+from models.inspection import AnswerResult, HazardStatus, InspectionKind, InspectionStatus
+from models.registry import RiskColour
+from sync.bundle_format import DOCUMENTS_DIR
+from sync.merge import CONFLICTS_DIR
+
+KIND_RECORD = "记录"
+KIND_DOCUMENT_FILE = "文书文件"
+
+TABLE_LABELS = {
+    "inspection": "检查", "hazard": "隐患", "answer": "检查项答复", "photo": "照片",
+    "document": "文书", "signature": "签字", "enterprise": "企业", "inspector": "执法人员",
+    "inspection_inspector": "检查人员", "inspection_checklist": "所用检查表",
+    "hazard_review": "复查意见", "checklist": "检查表", "checklist_item": "检查项",
+}
+# Most telling first: the screen lists a bundle's conflicts in this order.
+_TABLE_ORDER = ("inspection", "hazard", "answer", "hazard_review", "photo", "document",
+                "signature", "inspection_inspector", "inspection_checklist", "enterprise")
+
+COLUMN_LABELS = {
+    # every record
+    "id": "记录编号", "created_at": "创建时间", "updated_at": "修改时间", "device_id": "录入设备",
+    # inspection
+    "enterprise_id": "企业", "place": "检查场所", "started_at": "开始时间", "ended_at": "结束时间",
+    "status": "状态", "finalized_at": "定稿时间", "case_year": "案件年度", "case_serial": "案件序号",
+    "current_item_id": "当前检查项", "follows_inspection_id": "所跟进的检查", "kind": "类型",
+    # answer, hazard, review
+    "inspection_id": "所属检查", "item_id": "检查项", "answer_id": "检查项答复", "result": "检查结果",
+    "note": "备注", "answered_at": "答复时间", "description": "隐患描述", "legal_basis": "依据",
+    "is_major": "重大事故隐患", "major_clause": "重大隐患判定条款", "rectification": "整改要求",
+    "deadline_days": "整改期限（天）", "deadline": "整改期限", "found_at": "发现时间",
+    "closed_at": "销号时间", "current_deadline": "现行整改期限", "escalated": "已升级处理",
+    "assigned_to": "交办", "ledger_no": "台账编号", "reported_on": "通报日期",
+    "hazard_id": "隐患", "rectified": "已整改", "new_deadline": "新整改期限", "position": "顺序",
+    # photo
+    "sha256": "SHA-256 校验值", "file_ext": "文件类型", "byte_size": "文件大小（字节）",
+    "width": "宽度（像素）", "height": "高度（像素）", "original_name": "原文件名",
+    "caption": "照片说明", "taken_at": "拍摄时间", "gps_lat": "纬度", "gps_lon": "经度",
+    "exif_orientation": "相机方向", "rotation": "旋转角度",
+    # document, signature
+    "number": "文书编号", "file_name": "文件名", "supersedes_id": "更正的原文书",
+    "role": "签字角色", "signer_name": "签字人", "refused": "拒绝签字",
+    "image_sha256": "签名图像校验值", "signed_at": "签字时间", "certificate_fingerprint": "证书指纹",
+    # enterprise, inspector
+    "name": "名称", "credit_code": "统一社会信用代码", "address": "地址",
+    "legal_representative": "负责人", "representative_post": "职务", "phone": "电话",
+    "has_dust": "涉粉尘", "has_ammonia": "涉氨制冷", "has_confined_space": "有限空间",
+    "risk_colour": "风险等级", "certificate_no": "执法证号", "active": "在用",
+    "inspector_id": "执法人员", "checklist_id": "检查表", "area": "领域",
+}
+
+# Stored enum values as the user knows them (documents.service has the same document names;
+# importing it would load the PDF signing stack for four words).
+_VALUE_LABELS: dict[str, dict[str, str]] = {
+    "status": {**{m.value: m.label for m in InspectionStatus},
+               **{m.value: m.label for m in HazardStatus}},
+    "result": {m.value: m.label for m in AnswerResult},
+    "kind": {**{m.value: m.label for m in InspectionKind},
+             "inspection_record": "现场检查记录", "rectification_order": "责令限期整改指令书",
+             "onsite_measures": "现场处理措施决定书", "reinspection_opinion": "整改复查意见书"},
+    "risk_colour": {m.value: m.label for m in RiskColour},
+    "role": {"inspector1": "执法人员一", "inspector2": "执法人员二", "representative": "企业负责人",
+             "witness": "见证人", "expert": "检查专家"},
+    "area": AREAS,
+}
+_STAMPS = ("id", "created_at", "updated_at", "device_id")
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+EMPTY = "（空）"
+ABSENT = "（本机无此记录）"
+NO_LOCAL_FILE = "（本机文件不存在）"
+DESCRIPTION_CHARS = 40
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    """One line of the side-by-side comparison."""
+
+    column: str
+    label: str
+    local: str
+    incoming: str
+    differs: bool
+
+
+@dataclass
+class Conflict:
+    """One version kept aside: a record (`kind` 记录) or a document file (`kind` 文书文件)."""
+
+    kind: str
+    table: str                    # the record's table; DOCUMENTS_DIR for a document file
+    record_id: str                # the record id, or the file name
+    bundle_id: str
+    from_device: str
+    path: Path                    # the JSON file, or the imported document file
+    saved_at: datetime            # local time
+    incoming: dict = field(default_factory=dict)
+    local: dict = field(default_factory=dict)
+    local_path: Path | None = None  # document file: the one this laptop kept
+    problem: str = ""             # set when the file could not be read
+    document_number: str = ""     # document file: its 文书编号, when the bundle says it
+
+    @property
+    def folder(self) -> Path:
+        """Where the kept-aside file lies (what 「打开所在文件夹」 opens)."""
+        return self.path.parent
+
+    @property
+    def table_label(self) -> str:
+        if self.kind == KIND_DOCUMENT_FILE:
+            return KIND_DOCUMENT_FILE
+        return TABLE_LABELS.get(self.table, self.table)
+
+    @property
+    def local_missing(self) -> bool:
+        """A new record hanging off a finalized local inspection: nothing local to compare."""
+        return self.kind == KIND_RECORD and not self.problem and not self.local
+
+    @property
+    def description(self) -> str:
+        """A short line naming the record the way an inspector would recognise it."""
+        if self.problem:
+            return f"无法读取：{self.path.name}"
+        if self.kind == KIND_DOCUMENT_FILE:
+            return " ".join(p for p in (self.document_number, self.record_id) if p)
+        row = self.local or self.incoming
+        text = _describe(self.table, row)
+        return _shorten(text) if text else self.record_id
+
+    def fields(self) -> list[FieldRow]:
+        """Every column side by side, the differing ones first (each group in column order)."""
+        if self.problem:
+            return []
+        rows = self._file_rows() if self.kind == KIND_DOCUMENT_FILE else self._record_rows()
+        return [r for r in rows if r.differs] + [r for r in rows if not r.differs]
+
+    def _record_rows(self) -> list[FieldRow]:
+        columns = list(dict.fromkeys([*self.incoming, *self.local]))
+        columns = [c for c in columns if c not in _STAMPS] + [c for c in _STAMPS if c in columns]
+        rows = []
+        for column in columns:
+            mine, theirs = self.local.get(column), self.incoming.get(column)
+            rows.append(FieldRow(
+                column, COLUMN_LABELS.get(column, column),
+                ABSENT if self.local_missing else value_text(column, mine),
+                value_text(column, theirs),
+                self.local_missing or column not in self.local or mine != theirs))
+        return rows
+
+    def _file_rows(self) -> list[FieldRow]:
+        mine = _file_facts(self.local_path)
+        theirs = _file_facts(self.path)
+        # No file times: the imported copy's is when it was unpacked, which tells nothing.
+        labels = {"name": "文件名", "size": "大小", "sha256": "SHA-256 校验值"}
+        rows = []
+        for key, label in labels.items():
+            a, b = mine.get(key), theirs.get(key)
+            shown = NO_LOCAL_FILE if not mine else a
+            rows.append(FieldRow(key, label, shown, b or EMPTY, not mine or a != b))
+        return rows
+
+
+# --------------------------------------------------------------------------- reading
+
+def list_conflicts(data_dir: Path, bundle_id: str | None = None) -> list[Conflict]:
+    """Every conflict kept under `data_dir`, newest bundle first; only `bundle_id`'s if given."""
+    root = Path(data_dir) / CONFLICTS_DIR
+    if not root.is_dir():
+        return []
+    bundles = [d for d in _entries(root) if d.is_dir()
+               and (bundle_id is None or d.name == bundle_id)]
+    found = [_read_bundle(Path(data_dir), d) for d in bundles]
+    found = [(max(c.saved_at for c in conflicts), conflicts) for conflicts in found if conflicts]
+    found.sort(key=lambda item: item[0], reverse=True)
+    return [c for _newest, conflicts in found for c in conflicts]
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return []
+
+
+def _read_bundle(data_dir: Path, folder: Path) -> list[Conflict]:
+    records: list[Conflict] = []
+    files: list[Path] = []
+    for sub in _entries(folder):
+        if not sub.is_dir():
+            continue
+        if sub.name == DOCUMENTS_DIR:
+            files += [p for p in _entries(sub) if p.is_file()]
+            continue
+        for path in _entries(sub):
+            if path.suffix == ".json" and path.is_file():
+                conflict = _read_record(folder.name, sub.name, path)
+                if conflict is not None:
+                    records.append(conflict)
+    records.sort(key=_record_order)
+    devices = [c.from_device for c in records if c.from_device]
+    numbers = _document_numbers(records)
+    documents = []
+    for path in files:
+        saved = _mtime(path)
+        if saved is None:
+            continue  # removed while we looked
+        documents.append(Conflict(
+            KIND_DOCUMENT_FILE, DOCUMENTS_DIR, path.name, folder.name,
+            devices[0] if devices else "", path, saved,
+            local_path=data_dir / DOCUMENTS_DIR / path.name,
+            document_number=numbers.get(path.name, "")))
+    return records + documents
+
+
+def _read_record(bundle_id: str, table: str, path: Path) -> Conflict | None:
+    saved = _mtime(path)
+    if saved is None:
+        return None  # removed while we looked
+    broken = Conflict(KIND_RECORD, table, path.stem, bundle_id, "", path, saved)
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        broken.problem = f"冲突文件无法读取（{exc.strerror or exc}）"
+        return broken
+    except ValueError:  # not UTF-8, or not JSON: cut short or damaged on disk
+        broken.problem = "冲突文件已损坏（不是完整的 JSON），无法显示两个版本"
+        return broken
+    if not (isinstance(doc, dict) and isinstance(doc.get("incoming"), dict)
+            and isinstance(doc.get("local", {}), dict)):
+        broken.problem = "冲突文件内容不完整，无法显示两个版本"
+        return broken
+    return Conflict(KIND_RECORD, str(doc.get("table") or table),
+                    str(doc["incoming"].get("id") or path.stem),
+                    str(doc.get("bundle_id") or bundle_id), str(doc.get("from_device") or ""),
+                    path, saved, incoming=doc["incoming"], local=doc.get("local") or {})
+
+
+def _record_order(c: Conflict) -> tuple:
+    rank = _TABLE_ORDER.index(c.table) if c.table in _TABLE_ORDER else len(_TABLE_ORDER)
+    return (bool(c.problem), rank, c.table, c.description, c.record_id)
+
+
+def _document_numbers(records: list[Conflict]) -> dict[str, str]:
+    """File name → 文书编号, from the document records that conflicted in the same bundle."""
+    out = {}
+    for c in records:
+        if c.table == "document" and not c.problem:
+            for row in (c.incoming, c.local):
+                name, number = row.get("file_name"), row.get("number")
+                if isinstance(name, str) and number:
+                    out.setdefault(name.rsplit("/", 1)[-1], str(number))
+    return out
+
+
+def _mtime(path: Path) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime).astimezone()
+    except OSError:
+        return None
+
+
+def _file_facts(path: Path | None) -> dict[str, str]:
+    """What tells two versions of a document file apart; {} when there is no file."""
+    if path is None:
+        return {}
+    try:
+        size = path.stat().st_size
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+                digest.update(chunk)
+    except OSError:
+        return {}
+    return {"name": path.name, "size": _size_text(size), "sha256": digest.hexdigest()[:16] + "…"}
+
+
+def _size_text(size: int) -> str:
+    if size < 1024:
+        return f"{size} 字节"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB（{size} 字节）"
+    return f"{size / 1024 / 1024:.1f} MB（{size} 字节）"
+
+
+# --------------------------------------------------------------------------- wording
+
+def value_text(column: str, value) -> str:
+    """A JSON value as the user reads it: 是/否, Chinese enum names, local times."""
+    if value is None or value == "":
+        return EMPTY
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, str):
+        label = _VALUE_LABELS.get(column, {}).get(value)
+        if label:
+            return label
+        if _ISO_MOMENT.match(value):
+            try:
+                return datetime.fromisoformat(value).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+            except ValueError:
+                return value
+        return value
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _describe(table: str, row: dict) -> str:
+    def get(key: str) -> str:
+        return str(row.get(key) or "").strip()
+
+    if table == "inspection":
+        case = (f"{row['case_year']}年第{row['case_serial']}号"
+                if row.get("case_year") and row.get("case_serial") else "")
+        return " ".join(p for p in (get("place"), case) if p)
+    if table == "hazard":
+        return ("【重大】" if row.get("is_major") else "") + get("description")
+    if table == "answer":
+        result = value_text("result", row.get("result")) if row.get("result") else ""
+        return "，".join(p for p in (result, get("note")) if p)
+    if table == "photo":
+        return get("caption") or get("original_name")
+    if table == "document":
+        return get("number") or get("file_name")
+    if table == "signature":
+        role = value_text("role", row.get("role")) if row.get("role") else ""
+        return " ".join(p for p in (role, get("signer_name")) if p)
+    if table in ("enterprise", "inspector"):
+        return get("name")
+    if table == "hazard_review":
+        return get("note")
+    if table == "inspection_inspector" and row.get("position"):
+        return f"第{row['position']}位检查人员"
+    if table == "inspection_checklist" and row.get("position"):
+        return f"第{row['position']}份检查表"
+    return ""
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= DESCRIPTION_CHARS else text[:DESCRIPTION_CHARS - 1] + "…"

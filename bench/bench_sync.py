@@ -1,7 +1,9 @@
 """How fast a USB-stick bundle is written and imported, next to a plain zip of the same files.
 
 Fills a temporary laptop store with 1,000 inspections (enterprises, inspectors, teams,
-answers) and 5,000 photos of ~100 KB on disk, then times, in the same run:
+answers), the audit event that created each row (a real bundle carries them, and the import
+checks every chain and stores every event) and 5,000 photos of ~100 KB on disk, then times,
+in the same run:
 
   1. export_bundle (everything): records + photos into a signed zip, hashes included;
   2. import_bundle of that file into a fresh office store: full verification, staging,
@@ -43,6 +45,7 @@ from PIL import Image  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from checklists.loader import latest_checklists  # noqa: E402
+from models.audit import AuditEvent, canonical_json, chain_head, event_hash  # noqa: E402
 from models.base import utcnow  # noqa: E402
 from models.photo_store import photo_path  # noqa: E402
 from models.startup import start_store  # noqa: E402
@@ -73,7 +76,7 @@ def stamp(device: str, when) -> dict:
 
 
 def fill(store, inspections: int, photos: int, rng: random.Random) -> int:
-    """Rows through Core (no audit events, as in bench_store) and photo files on disk."""
+    """Rows and their create events through Core, and photo files on disk."""
     now, dev = utcnow(), store.device_id
     with store.session() as s:
         checklist = next(iter(latest_checklists(s).values()))
@@ -117,15 +120,31 @@ def fill(store, inspections: int, photos: int, rng: random.Random) -> int:
                               "original_name": f"IMG_{n:05d}.jpg", "caption": "", "taken_at": None,
                               "gps_lat": None, "gps_lon": None, "exif_orientation": 1,
                               "rotation": 0})
+    tables = ((Enterprise, firms), (Inspector, people), (Inspection, rows["inspection"]),
+              (InspectionInspector, rows["team"]), (InspectionChecklist, rows["lists"]),
+              (Answer, rows["answer"]), (Photo, rows["photo"]))
     with store.transaction(label="bench_fill") as s:
-        s.execute(insert(Enterprise.__table__), firms)
-        s.execute(insert(Inspector.__table__), people)
-        s.execute(insert(Inspection.__table__), rows["inspection"])
-        s.execute(insert(InspectionInspector.__table__), rows["team"])
-        s.execute(insert(InspectionChecklist.__table__), rows["lists"])
-        s.execute(insert(Answer.__table__), rows["answer"])
-        s.execute(insert(Photo.__table__), rows["photo"])
+        for model, table_rows in tables:
+            s.execute(insert(model.__table__), table_rows)
+        s.execute(insert(AuditEvent.__table__), create_events(dev, tables, *chain_head(s, dev)))
     return total_bytes
+
+
+def create_events(device: str, tables, head: int, prev: str) -> list[dict]:
+    """One chained `create` event per row after the chain's head, as the flush hook writes
+    them: a real bundle carries them all, and the import checks and stores every one."""
+    events = []
+    for model, table_rows in tables:
+        for seq, row in enumerate(table_rows, head + len(events) + 1):
+            fields = {"id": uuid.uuid4(), "device_id": device, "seq": seq, "at": row["created_at"],
+                      "actor": "压测", "action": "create", "label": "bench_fill",
+                      "entity_type": model.__tablename__, "entity_id": str(row["id"]),
+                      "before": "{}", "after": canonical_json(row)}
+            digest = event_hash(prev, fields)
+            events.append({**fields, "prev_hash": prev, "hash": digest,
+                           "created_at": row["created_at"], "updated_at": row["created_at"]})
+            prev = digest
+    return events
 
 
 def timed(fn):

@@ -158,20 +158,23 @@ class _Planner:
 
     # ----------------------------------------------------------------- audit events
     def _audit(self, table: Table, rows: list[dict]) -> None:
-        local = {r["id"]: r for r in fetch_in(self.s, table, table.c.id, [r["id"] for r in rows])}
+        """Events this store holds already (same device and position, same hash) are known;
+        the same position with another hash is a fork or a forgery and refuses the bundle."""
+        held: dict[str, dict[int, tuple]] = {}
+        for device in {r["device_id"] for r in rows}:  # one query per device, not per event
+            held[device] = {seq: (event_id, digest) for seq, event_id, digest in self.s.execute(
+                select(table.c.seq, table.c.id, table.c.hash).where(table.c.device_id == device))}
         for row in rows:
-            mine = local.get(row["id"])
-            if mine is not None:
-                if mine["hash"] != row["hash"]:
-                    raise refuse(f"执法记录 {row['id']} 与本机保存的不一致，导出包可能被改动")
+            mine = held[row["device_id"]].get(row["seq"])
+            if mine is None:
+                self.plan.foreign_events.append(row)
+            elif mine == (row["id"], row["hash"]):
                 self.plan.known_events += 1
-                continue
-            clash = self.s.execute(select(table.c.id).where(
-                table.c.device_id == row["device_id"], table.c.seq == row["seq"])).first()
-            if clash:
+            elif mine[0] == row["id"]:
+                raise refuse(f"执法记录 {row['id']} 与本机保存的不一致，导出包可能被改动")
+            else:
                 raise refuse(f"设备 {row['device_id']} 的执法记录第 {row['seq']} 条与本机保存的不同"
                              "（记录链分叉），导出包可能被改动")
-            self.plan.foreign_events.append(row)
 
     # ----------------------------------------------------------------- records
     def _table(self, table: Table, rows: list[dict]) -> None:
@@ -185,6 +188,9 @@ class _Planner:
                 key = ",".join(f"{k}={row[k]}" for k in self._key_of(table, row, target))
                 self.plan.mapped.append((table.name, str(row["id"]), str(target["id"]), key))
             resolved.append((row, target))
+            if table.name == "inspection":  # the local status, known now: no query per child row
+                self._frozen_cache[row["id"] if target is None else target["id"]] = (
+                    target is not None and target["status"] == InspectionStatus.FINALIZED)
         for row, target in resolved:
             final = self._remap(table, row)
             mapped = target is not None and target["id"] != row["id"]

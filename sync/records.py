@@ -12,7 +12,7 @@ from sqlalchemy import Table
 from models.audit import GENESIS_HASH, _hashed_fields, event_hash
 from models.tables import Base
 from sync.bundle_format import (PHOTOS_PREFIX, RECORDS_PREFIX, BundleError,
-                                column_decoder, document_entry, exported_tables, refuse)
+                                decode_column, document_entry, exported_tables, refuse)
 from sync.container import NEWER_HINT
 
 
@@ -60,16 +60,15 @@ def decode_records(table: Table, raw: bytes, encoded: dict | None = None) -> lis
             raise BundleError(f"数据表 {table.name} 含未知字段 {unknown[:1]}（可能由更新版本导出）",
                               NEWER_HINT)
         fill = {c.name: _fill_value(c) for c in table.columns if c.name not in columns}
-        decoders = [(name, column_decoder(table.c[name])) for name in columns]
-        out = []
-        for values in rows:
-            if not isinstance(values, list) or len(values) != len(columns):
-                raise ValueError("行的字段数不对")
-            row = dict(fill)
-            for (name, decode), value in zip(decoders, values):
-                row[name] = decode(value)
-            out.append(row)
-            if encoded is not None:
+        width = len(columns)
+        if any(type(values) is not list or len(values) != width for values in rows):
+            raise ValueError("行的字段数不对")
+        # Column by column: the checks and conversions run over whole lists (see decode_column).
+        decoded = [decode_column(table.c[name], list(raw))
+                   for name, raw in zip(columns, zip(*rows))] if rows else []
+        out = [dict(zip(columns, values), **fill) for values in zip(*decoded)]
+        if encoded is not None:
+            for row, values in zip(out, rows):
                 encoded[row["id"]] = dict(zip(columns, values))
     except BundleError:
         raise
@@ -139,5 +138,7 @@ def decode_all(raw_records: dict[str, bytes], bundle: Bundle) -> dict[str, list[
     for t in tables:
         raw = raw_records.get(f"{RECORDS_PREFIX}{t}.json")
         if raw is not None:
-            out[t] = decode_records(tables[t], raw, bundle.encoded.setdefault(t, {}))
+            # Foreign audit events are stored as they are: only records need their JSON kept.
+            keep = bundle.encoded.setdefault(t, {}) if t != "audit_event" else None
+            out[t] = decode_records(tables[t], raw, keep)
     return out

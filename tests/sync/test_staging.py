@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import threading
 import zipfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from models.base import UTCDateTime
+from models.tables import Inspection
 from sync import crypto, staging
 from sync.bundle_format import BundleError
 from sync.export import export_bundle
-from sync.merge import import_bundle
+from sync.merge import _converter, _utc_text, import_bundle
 from tests.sync.conftest import dump
 from tests.sync.test_hostile import CASES, read_entries
 from tests.sync.test_roundtrip import photo_files, records
@@ -138,3 +141,18 @@ def test_no_interpreter_to_start_falls_back_to_the_thread(bundle, tmp_path, monk
     result = staging.run_staging(bundle, jobs, tmp_path, threshold=0)
     assert sorted(result) == sorted(name for name, _size in jobs)
     assert all(staged.path.is_file() for staged in result.values())
+
+
+def test_fast_time_conversion_writes_what_sqlalchemy_writes(office):
+    """The import's own conversion of UTC times gives SQLAlchemy's stored text exactly, and
+    refuses a time without a zone as the column type does."""
+    dialect = office.engine.dialect
+    generic = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    china = timezone(timedelta(hours=8))
+    for value in (datetime(2026, 11, 22, 23, 59, 59, 999999, tzinfo=china),
+                  datetime(2026, 1, 1, tzinfo=timezone.utc),
+                  datetime(5, 6, 7, 8, 9, 10, 11, tzinfo=timezone.utc)):
+        assert _utc_text(value) == generic(value)
+    assert _converter(Inspection.__table__.c.started_at, dialect) is _utc_text
+    with pytest.raises(ValueError):
+        _utc_text(datetime(2026, 1, 1))

@@ -4,12 +4,14 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
+import uuid
 import warnings
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from models.audit import event_hash
 from sync import crypto
 from sync.bundle_format import BundleError
 from sync.export import export_bundle
@@ -242,4 +244,42 @@ def test_device_key_change_is_refused(good_bundle, laptop_a, office, tmp_path):
     before = dump(office)
     with pytest.raises(BundleError, match="签名密钥与设备"):
         import_bundle(office, forged)
+    assert dump(office) == before
+
+
+def _rewritten_history(raw: bytes, new_id: bool) -> bytes:
+    """The device's chain with its 3rd event changed and every later hash recomputed: a chain
+    that checks out by itself, but is not the history the office already holds."""
+    doc = json.loads(raw)
+    col = {c: n for n, c in enumerate(doc["columns"])}
+    device = doc["rows"][0][col["device_id"]]
+    events = sorted((r for r in doc["rows"] if r[col["device_id"]] == device),
+                    key=lambda r: r[col["seq"]])
+    events[2][col["after"]] = '{"name":"改写的历史"}'
+    if new_id:
+        events[2][col["id"]] = str(uuid.uuid4())
+    prev = events[2][col["prev_hash"]]
+    for event in events[2:]:
+        event[col["prev_hash"]] = prev
+        fields = {k: event[col[k]] for k in ("id", "device_id", "seq", "at", "actor", "action",
+                                             "label", "entity_type", "entity_id", "before", "after")}
+        event[col["hash"]] = prev = event_hash(prev, fields)
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
+@pytest.mark.parametrize("new_id,reason", [(False, "与本机保存的不一致"), (True, "记录链分叉")])
+def test_history_rewritten_after_an_import_is_refused(new_id, reason, good_bundle, laptop_a,
+                                                      office, tmp_path):
+    """A later bundle whose chain differs from the events already imported — the same event
+    changed, or another event at the same position — is refused; nothing changes."""
+    import_bundle(office, good_bundle)
+    entries = read_entries(good_bundle)
+    name = first(entries, "records/audit_event")
+    changed = {**entries, name: _rewritten_history(entries[name], new_id)}
+    forged = tmp_path / "rewritten.fcb"
+    write_zip(forged, resigned(changed, crypto.device_signing_key(laptop_a.data_dir)).items())
+    before = dump(office)
+    with pytest.raises(BundleError) as caught:
+        import_bundle(office, forged)
+    assert reason in caught.value.text()
     assert dump(office) == before

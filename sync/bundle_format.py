@@ -7,8 +7,11 @@ from __future__ import annotations
 import enum
 import json
 import re
+import shutil
+import time
 import uuid
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 from sqlalchemy import Table
 from sqlalchemy import types as sqltypes
@@ -48,6 +51,37 @@ ENTRY_PATTERNS = (
     re.compile(rf"files/signatures/{_SHA}\.[a-z0-9]{{1,8}}"),
 )
 _SAFE_FILE_NAME = re.compile(_SAFE_NAME)
+
+
+# Leftovers of an import or export that never ended (the laptop died, the stick was pulled):
+# ours by name, and old enough that no FieldCheck still running can be using them.
+STALE_AFTER_SECONDS = 6 * 3600
+LEFTOVER_PATTERNS = (re.compile(r"import-[0-9a-f]{32}"), re.compile(r"fc-bundle-\w+"),
+                     re.compile(r"[0-9a-f-]{36}\.zip"), re.compile(r"\..+\.[0-9a-f]{32}\.partial"))
+
+
+def remove_leftovers(folder: Path, now: float | None = None) -> list[str]:
+    """Delete our stale staging folders and partial files in `folder`; their names."""
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if not any(p.fullmatch(entry.name) for p in LEFTOVER_PATTERNS):
+            continue
+        try:
+            if now - entry.lstat().st_mtime < STALE_AFTER_SECONDS or entry.is_symlink():
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError:
+            continue  # a leftover that cannot go now can go next time
+        removed.append(entry.name)
+    return removed
 
 
 class BundleError(FieldCheckError):

@@ -44,6 +44,7 @@ from sync.bundle_format import (
     encode_rows,
     exported_tables,
     document_entry,
+    remove_leftovers,
 )
 from sync.selection import changed_since, select_rows
 
@@ -284,6 +285,8 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
 
 def _write_atomically(store, out, bundle_id, when, rows, inspector, destination, office,
                       progress) -> int:
+    for folder in (out.parent, store.data_dir / "tmp"):  # an earlier export that never ended
+        remove_leftovers(folder)
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.partial")
     plain = store.data_dir / "tmp" / f"{bundle_id}.zip" if office else None
     try:

@@ -42,6 +42,7 @@ from sync.bundle_format import (
     BundleError,
     encode_value,
     refuse,
+    remove_leftovers,
 )
 from sync.merge_plan import CONTENT_KEYED, STAMPS, MergePlan, RowPlan, plan_merge
 from sync.verify import Bundle, Progress, check_files, read_bundle
@@ -361,6 +362,7 @@ def _save_conflicts(store: Store, bundle: Bundle, recorded: list[RowPlan]) -> No
 def import_bundle(store: Store, path: Path, *, actor: str | None = None,
                   progress: Progress | None = None) -> ImportReport:
     """Verify `path` completely, then merge it in one transaction (all or nothing)."""
+    remove_leftovers(store.data_dir / "tmp")  # an earlier import the laptop died in
     stage = store.data_dir / "tmp" / f"import-{uuid.uuid4().hex}"
     stage.mkdir(parents=True)
     try:

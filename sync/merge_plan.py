@@ -3,7 +3,8 @@
 Rows merge by UUID. A row with a new UUID but the same natural key as a local row (an
 enterprise's credit code, an inspector's certificate number, a checklist version's content
 hash …: the tables' unique constraints) is the same record: its id is mapped to the local
-one in every row that refers to it. Then, for a record both sides hold:
+one in every row that refers to it — except an inspection: the same case number on another
+inspection is a numbering clash, and the bundle is refused. Then, for a record both sides hold:
   * same content                                → unchanged;
   * the local version is finalized              → conflict: the local one stays, the
     incoming one is kept aside (never overwritten);
@@ -37,6 +38,9 @@ STAMPS = frozenset({"id", "created_at", "updated_at", "device_id"})
 IGNORED = frozenset({"updated_at", "current_item_id"})
 # Tables whose natural key includes their content: a match is the same content by definition.
 CONTENT_KEYED = frozenset({"checklist", "checklist_item"})
+# An inspection is one visit, made on one laptop: its case number under another id is
+# another visit that was given the same number, never the same record.
+NEVER_MAPPED = frozenset({"inspection"})
 _AUDIT_STRETCH = 5000  # audit positions compared per query
 
 
@@ -231,10 +235,10 @@ class _Planner:
         if row["id"] in local:
             others = set(matches) - {row["id"]}
             if others:
-                raise refuse(self._clash_text(table, row))
+                raise refuse(self._clash_text(table, row), self._clash_hint(table))
             return local[row["id"]]
-        if len(matches) > 1:
-            raise refuse(self._clash_text(table, row))
+        if len(matches) > 1 or (matches and table.name in NEVER_MAPPED):
+            raise refuse(self._clash_text(table, row), self._clash_hint(table))
         return next(iter(matches.values()), None)
 
     @staticmethod
@@ -243,6 +247,13 @@ class _Planner:
             if all(row[k] == target[k] for k in key):
                 return list(key)
         return []
+
+    @staticmethod
+    def _clash_hint(table: Table) -> str:
+        if table.name == "inspection":
+            return ("该导出包暂不能导入，本机数据未改动。两台电脑的文书编号重复了：请由管理员核对这两次检查"
+                    "已出具的文书，并在每台电脑的「设置 → 本机文书起始编号」中使用不同的编号段")
+        return "该导出包暂不能导入，本机数据未改动；请把导出包交给技术支持核对"
 
     @staticmethod
     def _clash_text(table: Table, row: dict) -> str:

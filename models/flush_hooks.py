@@ -20,6 +20,8 @@ from models.inspection import (Answer, Hazard, HazardReview, Inspection, Inspect
 
 # Rows that belong to an inspection and freeze with it.
 _FROZEN_WITH_INSPECTION = (Answer, Photo, InspectionInspector, InspectionChecklist, HazardReview)
+# What a finalized inspection can no longer gain (documents and their signatures it can).
+FROZEN_CHILD_TABLES = frozenset(c.__tablename__ for c in (*_FROZEN_WITH_INSPECTION, Hazard))
 # What may still change on a hazard of a finalized inspection: its life after the visit.
 HAZARD_LIFECYCLE_KEYS = {"status", "closed_at", "current_deadline", "escalated",
                          "assigned_to", "ledger_no", "reported_on"}

@@ -44,10 +44,9 @@ from sync.bundle_format import (
     refuse,
     remove_leftovers,
 )
-from sync.merge_plan import CONTENT_KEYED, STAMPS, MergePlan, RowPlan, plan_merge
+from sync.merge_plan import CONTENT_KEYED, IMPORT_LABEL, STAMPS, MergePlan, RowPlan, plan_merge
 from sync.verify import Bundle, Progress, check_files, read_bundle
 
-IMPORT_LABEL = "import"
 CONFLICTS_DIR = "conflicts"
 
 
@@ -61,14 +60,15 @@ class ImportReport:
     conflicts_dir: Path | None = None
     signer_known: bool = True          # False: the first bundle from that device
     signer_fingerprint: str = ""
+    recorded_before: int = 0           # conflicts / older versions known from an earlier import
 
     def total(self, action: str) -> int:
         return sum(self.counts.get(action, {}).values())
 
     @property
     def changed_nothing(self) -> bool:
-        return not any(self.total(a) for a in ("new", "updated", "conflict", "superseded",
-                                                "deleted"))
+        return not any(self.total(a) for a in ("new", "updated", "deleted")) and (
+            self.total("conflict") + self.total("superseded") == self.recorded_before)
 
     def as_dict(self) -> dict:
         return {"bundle_id": self.bundle_id, "device_id": self.device_id,
@@ -107,6 +107,7 @@ def _report(bundle: Bundle, plan: MergePlan, store: Store) -> ImportReport:
                           conflicts_dir=store.data_dir / CONFLICTS_DIR / bundle.bundle_id,
                           signer_known=bundle.signer_known,
                           signer_fingerprint=crypto.fingerprint(bundle.manifest["signer"]["public_key"]))
+    report.recorded_before = sum(1 for p in plan.rows if p.recorded_before)
     for p in plan.rows:
         report.counts.setdefault(p.action, {}).setdefault(p.table, 0)
         report.counts[p.action][p.table] += 1
@@ -154,10 +155,10 @@ def _target_of(store: Store, name: str) -> Path:
     raise refuse(f"未知的文件条目 {name!r}")
 
 
-def _place_files(store: Store, bundle: Bundle) -> None:
+def _place_files(store: Store, bundle: Bundle, moved: list[Path]) -> None:
     """Move the staged files to their places (never over a different local file); on disk
-    before the commit that refers to them."""
-    moved = []
+    before the commit that refers to them. `moved` collects what was placed, so that a
+    failed import can take it away again."""
     for name, staged in bundle.staged.items():
         target = _target_of(store, name)
         if target.exists():
@@ -281,6 +282,14 @@ def _already_recorded(s: Session, p: RowPlan, after: str) -> bool:
         AuditEvent.after == after).limit(1)).first() is not None
 
 
+def _mark_recorded_before(s: Session, plan: MergePlan) -> None:
+    """A conflict or older version already in this store's audit trail (the same bundle,
+    imported again) still stands and is reported, but is nothing new: not recorded twice."""
+    for p in plan.rows:
+        if p.action in ("conflict", "superseded"):
+            p.recorded_before = _already_recorded(s, p, canonical_json(p.row))
+
+
 def _event_specs(s: Session, plan: MergePlan, bundle: Bundle, report: ImportReport):
     """(action, entity_type, entity_id, before, after) for this device's chain."""
     specs, recorded = [], []
@@ -292,10 +301,9 @@ def _event_specs(s: Session, plan: MergePlan, bundle: Bundle, report: ImportRepo
             specs.append(("update", p.table, p.row["id"], p.local, changed))
         elif p.action == "deleted":
             specs.append(("delete", p.table, p.row["id"], p.local, {}))
-        elif p.action in ("conflict", "superseded"):
-            if not _already_recorded(s, p, canonical_json(p.row)):
-                specs.append((p.action, p.table, p.row["id"], p.local or {}, p.row))
-                recorded.append(p)
+        elif p.action in ("conflict", "superseded") and not p.recorded_before:
+            specs.append((p.action, p.table, p.row["id"], p.local or {}, p.row))
+            recorded.append(p)
     if specs or plan.foreign_events:
         summary = {"bundle_id": bundle.bundle_id, "from_device": bundle.device_id,
                    "created_at": bundle.manifest["created_at"],
@@ -379,16 +387,33 @@ def import_bundle(store: Store, path: Path, *, actor: str | None = None,
 
 def _merge(store: Store, bundle: Bundle, wait_for_files, actor: str | None):
     """Plan and prepare while the files are still being checked; write only after."""
+    placed: list[Path] = []
+    try:
+        return _merge_or_raise(store, bundle, wait_for_files, actor, placed)
+    except BaseException:
+        for path in placed:  # nothing committed refers to them: the folder is as it was
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _merge_or_raise(store: Store, bundle: Bundle, wait_for_files, actor: str | None,
+                    placed: list[Path]):
     try:
         with store.transaction(actor=actor or "导入", label="import_bundle") as s:
+            # pysqlite opens a transaction only at the first write, and any statement outside
+            # one switches defer_foreign_keys off again: open it now, taking the write lock,
+            # so the plan is made on the state it is written to and the references are
+            # checked at the commit (a re-inspection may sort before its original).
+            s.connection().exec_driver_sql("BEGIN IMMEDIATE")
             s.execute(text("PRAGMA defer_foreign_keys = ON"))
             plan = plan_merge(s, bundle)
+            _mark_recorded_before(s, plan)
             report = _report(bundle, plan, store)
             specs, recorded = _event_specs(s, plan, bundle, report)
             writes = _prepare_rows(s, plan, _event_rows(s, store, specs))
             wait_for_files()          # every hash and size checked: now the store may change
             check_files(bundle, _local_file_exists(store))
-            _place_files(store, bundle)  # also brings back media missing here
+            _place_files(store, bundle, placed)  # also brings back media missing here
             _write_rows(s, writes)
             return bundle, report, recorded
     except IntegrityError as exc:

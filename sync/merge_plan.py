@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Table, UniqueConstraint, select
 from sqlalchemy.orm import Session
 
-from models.flush_hooks import HAZARD_LIFECYCLE_KEYS
+from models.flush_hooks import FROZEN_CHILD_TABLES, HAZARD_LIFECYCLE_KEYS
 from models.inspection import InspectionStatus
 from models.tables import Base
 from sync.bundle_format import exported_tables, refuse, row_key
@@ -34,6 +34,7 @@ from sync.selection import fetch_in
 from sync.verify import Bundle
 
 AUDIT = "audit_event"
+IMPORT_LABEL = "import"  # the label of the events an import writes to this device's chain
 STAMPS = frozenset({"id", "created_at", "updated_at", "device_id"})
 IGNORED = frozenset({"updated_at", "current_item_id"})
 # Tables whose natural key includes their content: a match is the same content by definition.
@@ -51,6 +52,7 @@ class RowPlan:
     row: dict                   # the incoming row, ids mapped
     local: dict | None = None   # the local row, when there is one
     mapped: bool = False        # matched by natural key under another UUID
+    recorded_before: bool = False  # a conflict / older version already in the audit trail
 
 
 @dataclass
@@ -120,7 +122,9 @@ class _Planner:
         doomed: dict[str, dict] = defaultdict(dict)
         for event in self.plan.foreign_events:
             table = tables.get(event["entity_type"])
-            if event["action"] != "delete" or table is None:
+            # An import's own delete event only echoes the original deletion, which every
+            # bundle carries too: judged by the original's time, not by when it was relayed.
+            if event["action"] != "delete" or table is None or event["label"] == IMPORT_LABEL:
                 continue
             try:
                 row_id = uuid.UUID(event["entity_id"])
@@ -299,8 +303,9 @@ class _Planner:
     def _decide(self, table: Table, row: dict, local: dict | None, mapped: bool) -> RowPlan:
         if local is None and row["id"] in self.deleted_ids:
             return RowPlan(table.name, "superseded", row)  # deleted since: it stays deleted
-        if local is None:
-            parent_frozen = "inspection_id" in row and self._inspection_frozen(row["inspection_id"])
+        if local is None:  # new here: a conflict only where the app itself would refuse it
+            parent_frozen = (table.name in FROZEN_CHILD_TABLES
+                             and self._inspection_frozen(row["inspection_id"]))
             return RowPlan(table.name, "conflict" if parent_frozen else "new", row)
         if mapped and table.name in CONTENT_KEYED:
             return RowPlan(table.name, "unchanged", row, local, mapped)
@@ -317,9 +322,9 @@ class _Planner:
 
     def _incoming_wins(self, table: Table, row: dict, local: dict) -> bool:
         inspection = row["id"] if table.name == "inspection" else row.get("inspection_id")
-        if inspection in self.incoming_final:
-            return True
-        return row["updated_at"] > local["updated_at"]
+        if inspection in self.incoming_final and not self._inspection_frozen(inspection):
+            return True  # the finalized inspection beats the draft here
+        return row["updated_at"] > local["updated_at"]  # e.g. a hazard's life after the visit
 
 
 def plan_merge(session: Session, bundle: Bundle) -> MergePlan:

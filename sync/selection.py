@@ -128,7 +128,9 @@ def select_rows(session: Session, metadata, inspection_ids: list[uuid.UUID] | No
     sel.close_over(session, frontier)
     audit = sel.by_name[AUDIT]
     out = {name: [rows[k] for k in sorted(rows, key=str)] for name, rows in sel.rows.items() if rows}
-    if any(out.values()):
+    # A deletion alone leaves no row to carry, only its audit event: still worth a bundle.
+    deleted_only = changed is not None and any(changed.get(t.name) for t in sel.tables)
+    if any(out.values()) or deleted_only:
         out[AUDIT] = [dict(r) for r in session.execute(
             select(audit).order_by(audit.c.device_id, audit.c.seq)).mappings()]
     return out

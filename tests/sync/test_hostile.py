@@ -283,3 +283,17 @@ def test_history_rewritten_after_an_import_is_refused(new_id, reason, good_bundl
         import_bundle(office, forged)
     assert reason in caught.value.text()
     assert dump(office) == before
+
+
+def test_refused_at_the_write_leaves_no_file_behind(laptop_a, office, tmp_path, monkeypatch):
+    """Files are placed just before the rows are written; if the write then fails, they go
+    again: the data folder is as it was, not only the database."""
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    before = dump(office)
+
+    def broken_write(_s, _writes):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr("sync.merge._write_rows", broken_write)
+    with pytest.raises(BundleError, match="磁盘空间"):
+        import_bundle(office, tmp_path / "a.fcb")
+    assert dump(office) == before

@@ -19,6 +19,7 @@ brought back by an older bundle.
 """
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 from models.flush_hooks import FROZEN_CHILD_TABLES, HAZARD_LIFECYCLE_KEYS
 from models.inspection import InspectionStatus
 from models.tables import Base
-from sync.bundle_format import exported_tables, refuse, row_key
+from sync.bundle_format import encode_value, exported_tables, refuse, row_key
 from sync.selection import fetch_in
 from sync.verify import Bundle
 
@@ -90,6 +91,7 @@ class _Planner:
                                if r["status"] == InspectionStatus.FINALIZED}
         self.incoming_ids = {name: {r["id"] for r in rows} for name, rows in bundle.records.items()}
         self._frozen_cache: dict = {}
+        self._bundle_events: dict | None = None
 
     def run(self) -> MergePlan:
         self.deleted_ids = self._known_deletions()
@@ -316,9 +318,59 @@ class _Planner:
             changed = {k for k in row if k not in ignore and row[k] != local.get(k)}
             if not (table.name == "hazard" and changed <= HAZARD_LIFECYCLE_KEYS):
                 return RowPlan(table.name, "conflict", row, local, mapped)
+        if table.name == "hazard" and self._is_frozen(table, local):
+            merged = self._hazard_by_field(row, local, ignore)
+            if merged is not None:
+                action = "superseded" if merged == local else "updated"
+                return RowPlan(table.name, action, merged if action == "updated" else row,
+                               local, mapped)
         if self._incoming_wins(table, row, local):
             return RowPlan(table.name, "updated", row, local, mapped)
         return RowPlan(table.name, "superseded", row, local, mapped)
+
+    def _hazard_by_field(self, row: dict, local: dict, ignore: frozenset) -> dict | None:
+        """A hazard after the visit is changed in two places — its closing or new deadline by
+        a re-inspection, its 一单四制 facts at the office — often on different laptops and
+        fields. Each differing field takes the value of the latest original event that set
+        it (imports' echoes aside); None when the history cannot tell (the row rule then)."""
+        latest = self._field_history(str(row["id"]))
+        merged, decided = dict(local), False
+        for key in row:
+            if key in ignore or key in STAMPS or row[key] == local.get(key):
+                continue
+            if key not in latest:
+                return None
+            if latest[key] == encode_value(None, row[key]):
+                merged[key], decided = row[key], True
+            elif latest[key] != encode_value(None, local.get(key)):
+                return None  # neither side holds what the history says: do not guess
+            else:
+                decided = True
+        if not decided:
+            return None
+        if merged != local:
+            merged["updated_at"] = max(row["updated_at"], local["updated_at"])
+        return merged
+
+    def _field_history(self, entity_id: str) -> dict:
+        """Field → its JSON value in the latest create/update event (by time) of the entity,
+        over this store's audit trail and the bundle's chains; imports' own events left out."""
+        if self._bundle_events is None:
+            self._bundle_events = defaultdict(list)
+            for event in self.bundle.records.get(AUDIT, []):
+                self._bundle_events[event["entity_id"]].append(event)
+        audit = Base.metadata.tables[AUDIT]
+        events = {e["id"]: e for e in self._bundle_events.get(entity_id, [])}
+        events.update((e["id"], dict(e)) for e in self.s.execute(
+            select(audit).where(audit.c.entity_id == entity_id)).mappings())
+        latest: dict[str, tuple] = {}
+        for event in events.values():
+            if event["label"] == IMPORT_LABEL or event["action"] not in ("create", "update"):
+                continue
+            for key, value in json.loads(event["after"]).items():
+                if key not in latest or event["at"] > latest[key][0]:
+                    latest[key] = (event["at"], value)
+        return {key: value for key, (_at, value) in latest.items()}
 
     def _incoming_wins(self, table: Table, row: dict, local: dict) -> bool:
         inspection = row["id"] if table.name == "inspection" else row.get("inspection_id")

@@ -5,7 +5,7 @@ through the office, the same old bundle imported twice."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
@@ -15,7 +15,7 @@ from models.audit import verify_chain
 from models.inspection import HazardStatus
 from models.photo_rules import delete_photo, rotate_photo
 from models.reinspection_rules import (finalize_reinspection, record_review, reviews,
-                                       start_reinspection)
+                                       set_major_tracking, start_reinspection)
 from models.tables import Document, Hazard, Inspection, InspectionInspector, InspectionStatus, Photo
 from sync.export import export_bundle
 from sync.merge import import_bundle
@@ -106,6 +106,38 @@ def test_older_bundle_arriving_late_does_not_reopen_closed_hazards(laptop_a, lap
     with office.session() as s:
         statuses = set(s.scalars(select(Hazard.status).where(Hazard.inspection_id == original)))
     assert statuses == {HazardStatus.CLOSED}
+
+
+def test_reinspection_closing_and_a_later_office_edit_both_survive(laptop_a, laptop_b, office,
+                                                                   tmp_path):
+    """B closes a major hazard by re-inspection; before B's bundle arrives the office records
+    its 一单四制 facts on the same hazard. Different fields: the office keeps both."""
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    import_bundle(laptop_b, tmp_path / "a.fcb")
+    original = _finalized(laptop_b)
+    with laptop_b.session() as s:
+        major = s.scalar(select(Hazard.id).where(Hazard.inspection_id == original,
+                                                 Hazard.is_major.is_(True)))
+    laptop_b.clock = lambda: T1
+    _reinspect_all_rectified(laptop_b, original, T1 - timedelta(hours=1))
+    office.clock = lambda: T1 + timedelta(hours=4)
+    with office.transaction(label="一单四制") as s:
+        set_major_tracking(s, major, assigned_to="王科长", ledger_no="ZD-2026-01",
+                           reported_on=date(2026, 11, 25))
+    export_bundle(laptop_b, tmp_path / "b.fcb")
+    report = import_bundle(office, tmp_path / "b.fcb")
+    with office.session() as s:
+        hazard = s.get(Hazard, major)
+        assert (hazard.status, hazard.assigned_to, hazard.ledger_no) == (
+            HazardStatus.CLOSED, "王科长", "ZD-2026-01")
+        assert verify_chain(s).intact
+    assert report.counts["updated"].get("hazard", 0) >= 1
+    export_bundle(office, tmp_path / "o.fcb", everything=True)  # and back to laptop B
+    import_bundle(laptop_b, tmp_path / "o.fcb")
+    with laptop_b.session() as s:
+        hazard = s.get(Hazard, major)
+        assert (hazard.status, hazard.assigned_to) == (HazardStatus.CLOSED, "王科长")
 
 
 def test_a_deletion_alone_is_exported(laptop_a, office, tmp_path):

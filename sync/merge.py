@@ -82,7 +82,8 @@ class ImportReport:
     def lines(self) -> list[str]:
         out = [f"新增 {self.total('new')} 条，更新 {self.total('updated')} 条，"
                f"未变 {self.total('unchanged')} 条，冲突 {self.total('conflict')} 条"
-               + (f"，删除 {self.total('deleted')} 条（导出方已删除）" if self.total("deleted") else "")
+               + (f"，删除 {self.total('deleted')} 条（导出方已删除或不在其定稿版本中，已记入执法记录）"
+                  if self.total("deleted") else "")
                + (f"，较旧版本 {self.total('superseded')} 条（已记入执法记录）"
                   if self.total("superseded") else "")]
         if self.changed_nothing:

@@ -92,6 +92,7 @@ class _Planner:
         self.incoming_ids = {name: {r["id"] for r in rows} for name, rows in bundle.records.items()}
         self._frozen_cache: dict = {}
         self._bundle_events: dict | None = None
+        self.drafts_finalized_elsewhere: set = set()
 
     def run(self) -> MergePlan:
         self.deleted_ids = self._known_deletions()
@@ -104,7 +105,22 @@ class _Planner:
             else:
                 self._table(table, [self._remap(table, r) for r in rows])
         self._deletions()
+        self._not_in_final_version()
         return self.plan
+
+    def _not_in_final_version(self) -> None:
+        """A draft here that arrives finalized: the finalized version is the record. Rows
+        added here to the draft (a photo, an answer) that it does not hold come off the
+        inspection — kept in this device's chain as `delete` events holding the rows."""
+        for inspection_id in self.drafts_finalized_elsewhere:
+            for name in sorted(FROZEN_CHILD_TABLES):
+                table = Base.metadata.tables[name]
+                decided = {p.row["id"] for p in self.plan.rows if p.table == name}
+                for local in self.s.execute(select(table).where(
+                        table.c.inspection_id == inspection_id)).mappings():
+                    if local["id"] not in self.final_ids[name] | decided:
+                        note = {"id": local["id"], "not_in_finalized_version_of": inspection_id}
+                        self.plan.rows.append(RowPlan(name, "deleted", note, dict(local)))
 
     # ----------------------------------------------------------------- deletions
     def _known_deletions(self) -> set:
@@ -213,6 +229,9 @@ class _Planner:
             if table.name == "inspection":  # the local status, known now: no query per child row
                 self._frozen_cache[row["id"] if target is None else target["id"]] = (
                     target is not None and target["status"] == InspectionStatus.FINALIZED)
+                if (target is not None and target["status"] != InspectionStatus.FINALIZED
+                        and row["id"] in self.incoming_final):
+                    self.drafts_finalized_elsewhere.add(target["id"])
         for row, target in resolved:
             final = self._remap(table, row)
             mapped = target is not None and target["id"] != row["id"]

@@ -40,7 +40,7 @@ def test_deleted_draft_photo_is_deleted_at_the_office(laptop_a, office, tmp_path
     export_bundle(laptop_a, tmp_path / "2.fcb", everything=True)
     report = import_bundle(office, tmp_path / "2.fcb")
     assert report.counts["deleted"] == {"photo": 1}
-    assert "删除 1 条（导出方已删除）" in report.lines()[0]
+    assert "删除 1 条（导出方已删除" in report.lines()[0]
     assert not _has_photo(office, photo)
     with office.session() as s:
         assert verify_chain(s).intact

@@ -11,12 +11,16 @@ from sqlalchemy import select
 
 from documents.demo_signing import demo_signing_input
 from documents.service import issue_case_documents
-from models.audit import verify_chain
-from models.inspection import HazardStatus
+from models.audit import AuditEvent, verify_chain
+from models.demo import demo_photo
+from models.inspection import AnswerResult, HazardStatus
+from models.inspection_rules import answer_item, finalize_inspection, inspection_items
 from models.photo_rules import delete_photo, rotate_photo
+from models.photo_store import attach_photo
 from models.reinspection_rules import (finalize_reinspection, record_review, reviews,
                                        set_major_tracking, start_reinspection)
-from models.tables import Document, Hazard, Inspection, InspectionInspector, InspectionStatus, Photo
+from models.tables import (Answer, Document, Hazard, Inspection, InspectionInspector,
+                           InspectionStatus, Photo)
 from sync.export import export_bundle
 from sync.merge import import_bundle
 from tests.sync.conftest import DEMO_NOW, dump
@@ -191,3 +195,35 @@ def test_the_same_old_bundle_twice_says_nothing_changed(laptop_a, office, tmp_pa
     again = import_bundle(office, tmp_path / "old" / "1.fcb")
     assert dump(office) == before
     assert again.changed_nothing and "该导出包此前已导入，本次没有任何改动" in again.lines()
+
+
+def test_draft_finalized_on_another_laptop_replaces_the_local_draft_whole(laptop_a, laptop_b,
+                                                                          tmp_path):
+    """B added a photo to A's relayed draft; A finished and finalized it. On B the finalized
+    version is the record: B's extra photo comes off it, kept in B's chain."""
+    with laptop_a.session() as s:
+        draft = s.scalar(select(Inspection.id).join(Answer, Answer.inspection_id == Inspection.id)
+                         .where(Inspection.status == InspectionStatus.IN_PROGRESS))
+    export_bundle(laptop_a, tmp_path / "1.fcb")
+    import_bundle(laptop_b, tmp_path / "1.fcb")
+    with laptop_b.transaction() as s:
+        answer = s.scalar(select(Answer).where(Answer.inspection_id == draft))
+        extra = attach_photo(s, laptop_b.photos_dir, draft, demo_photo("B", DEMO_NOW),
+                             original_name="B.jpg", answer_id=answer.id).id
+    with laptop_a.transaction() as s:
+        done = {a.item_id for a in s.scalars(select(Answer).where(Answer.inspection_id == draft))}
+        for item in inspection_items(s, draft):
+            if item.id not in done:
+                answer_item(s, draft, item.id, AnswerResult.COMPLIANT)
+        finalize_inspection(s, draft)
+    export_bundle(laptop_a, tmp_path / "2.fcb")
+    report = import_bundle(laptop_b, tmp_path / "2.fcb")
+    with laptop_a.session() as s:
+        on_a = set(s.scalars(select(Photo.id).where(Photo.inspection_id == draft)))
+    with laptop_b.session() as s:
+        assert s.get(Inspection, draft).status == InspectionStatus.FINALIZED
+        assert set(s.scalars(select(Photo.id).where(Photo.inspection_id == draft))) == on_a
+        kept = s.scalar(select(AuditEvent.before).where(
+            AuditEvent.entity_id == str(extra), AuditEvent.action == "delete"))
+        assert kept is not None and "B.jpg" in kept and verify_chain(s).intact
+    assert report.counts["deleted"] == {"photo": 1}

@@ -336,6 +336,8 @@ class _Planner:
         if self._is_frozen(table, local):
             changed = {k for k in row if k not in ignore and row[k] != local.get(k)}
             if not (table.name == "hazard" and changed <= HAZARD_LIFECYCLE_KEYS):
+                if row["updated_at"] < local["updated_at"]:  # a draft's state from before
+                    return RowPlan(table.name, "superseded", row, local, mapped)
                 return RowPlan(table.name, "conflict", row, local, mapped)
         if table.name == "hazard" and self._is_frozen(table, local):
             merged = self._hazard_by_field(row, local, ignore)

@@ -227,3 +227,28 @@ def test_draft_finalized_on_another_laptop_replaces_the_local_draft_whole(laptop
             AuditEvent.entity_id == str(extra), AuditEvent.action == "delete"))
         assert kept is not None and "B.jpg" in kept and verify_chain(s).intact
     assert report.counts["deleted"] == {"photo": 1}
+
+
+def test_a_drafts_old_bundle_after_its_finalized_one_is_no_conflict(laptop_a, office, tmp_path):
+    """The stick with yesterday's draft is imported after today's finalized inspection: the
+    old state is older, not a rival version — kept in the audit trail, no conflict shown."""
+    with laptop_a.session() as s:
+        draft = s.scalar(select(Inspection.id).join(Answer, Answer.inspection_id == Inspection.id)
+                         .where(Inspection.status == InspectionStatus.IN_PROGRESS))
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    export_bundle(laptop_a, tmp_path / "old" / "1.fcb")
+    laptop_a.clock = lambda: DEMO_NOW + timedelta(days=1)
+    with laptop_a.transaction() as s:
+        done = {a.item_id for a in s.scalars(select(Answer).where(Answer.inspection_id == draft))}
+        for item in inspection_items(s, draft):
+            if item.id not in done:
+                answer_item(s, draft, item.id, AnswerResult.COMPLIANT)
+        s.scalar(select(Answer).where(Answer.inspection_id == draft)).note = "终稿备注"
+        finalize_inspection(s, draft)
+    export_bundle(laptop_a, tmp_path / "new" / "2.fcb")
+    import_bundle(office, tmp_path / "new" / "2.fcb")
+    report = import_bundle(office, tmp_path / "old" / "1.fcb")
+    assert report.total("conflict") == 0 and report.total("superseded") >= 1
+    with office.session() as s:
+        assert s.get(Inspection, draft).status == InspectionStatus.FINALIZED

@@ -61,6 +61,7 @@ class ImportReport:
     signer_known: bool = True          # False: the first bundle from that device
     signer_fingerprint: str = ""
     recorded_before: int = 0           # conflicts / older versions known from an earlier import
+    key_clashes: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def total(self, action: str) -> int:
         return sum(self.counts.get(action, {}).values())
@@ -77,6 +78,8 @@ class ImportReport:
                 "by_table": self.counts,
                 "conflicts": [{"table": t, "id": i} for t, i in self.conflicts],
                 "signer_known": self.signer_known, "signer_fingerprint": self.signer_fingerprint,
+                "kept_local_keys": [{"table": t, "id": i, "other": o, "key": k}
+                                    for t, i, o, k in self.key_clashes],
                 "merged": [{"table": t, "from": a, "to": b, "key": k} for t, a, b, k in self.merged]}
 
     def lines(self) -> list[str]:
@@ -97,6 +100,9 @@ class ImportReport:
         for table, source, target, key in self.merged:
             if table not in CONTENT_KEYED:
                 out.append(f"合并：{table} 记录 {source} 与本机记录 {target} 是同一对象（{key}）")
+        for table, row_id, other, key in self.key_clashes:
+            out.append(f"注意：{table} 记录 {row_id} 在导出方改为 {key}，与本机另一记录 {other} 相同；"
+                       "本机保留原值，其余内容已更新，请管理员核对两条记录是否为同一对象")
         for table, row_id in self.conflicts:
             out.append(f"冲突：{table} 记录 {row_id} 已定稿，导入的不同版本未覆盖本机版本，"
                        f"已另存于 {self.conflicts_dir}")
@@ -105,6 +111,7 @@ class ImportReport:
 
 def _report(bundle: Bundle, plan: MergePlan, store: Store) -> ImportReport:
     report = ImportReport(bundle.bundle_id, bundle.device_id, merged=plan.mapped,
+                          key_clashes=plan.key_clashes,
                           conflicts_dir=store.data_dir / CONFLICTS_DIR / bundle.bundle_id,
                           signer_known=bundle.signer_known,
                           signer_fingerprint=crypto.fingerprint(bundle.manifest["signer"]["public_key"]))

@@ -43,6 +43,8 @@ CONTENT_KEYED = frozenset({"checklist", "checklist_item"})
 # An inspection is one visit, made on one laptop: its case number under another id is
 # another visit that was given the same number, never the same record.
 NEVER_MAPPED = frozenset({"inspection"})
+# Register records whose natural key a user may correct (a mistyped credit code …).
+KEY_EDITABLE = frozenset({"enterprise", "inspector"})
 _AUDIT_STRETCH = 5000  # audit positions compared per query
 
 
@@ -63,6 +65,7 @@ class MergePlan:
     mapped: list[tuple[str, str, str, str]] = field(default_factory=list)  # table, from, to, key
     foreign_events: list[dict] = field(default_factory=list)
     known_events: int = 0
+    key_clashes: list[tuple[str, str, str, str]] = field(default_factory=list)  # table, id, other, key
 
     def count(self, action: str) -> int:
         n = sum(1 for p in self.rows if p.action == action)
@@ -93,6 +96,7 @@ class _Planner:
         self._frozen_cache: dict = {}
         self._bundle_events: dict | None = None
         self.drafts_finalized_elsewhere: set = set()
+        self.kept_keys: dict = {}  # row id → key columns whose local values are kept
 
     def run(self) -> MergePlan:
         self.deleted_ids = self._known_deletions()
@@ -234,6 +238,8 @@ class _Planner:
                     self.drafts_finalized_elsewhere.add(target["id"])
         for row, target in resolved:
             final = self._remap(table, row)
+            for key in self.kept_keys.get(row["id"], ()):
+                final[key] = target[key]
             mapped = target is not None and target["id"] != row["id"]
             if mapped:
                 final = {**final, "id": target["id"]}
@@ -259,7 +265,15 @@ class _Planner:
                 matches[hit["id"]] = hit
         if row["id"] in local:
             others = set(matches) - {row["id"]}
-            if others:
+            if others and table.name in KEY_EDITABLE:
+                # A register record whose code was corrected to one another record here
+                # holds: keep this store's code for it, take the rest, and say so.
+                other = matches[next(iter(others))]
+                key = self._key_of(table, row, other)
+                self.kept_keys[row["id"]] = key
+                self.plan.key_clashes.append((table.name, str(row["id"]), str(other["id"]),
+                                              ",".join(f"{k}={row[k]}" for k in key)))
+            elif others:
                 raise refuse(self._clash_text(table, row), self._clash_hint(table))
             return local[row["id"]]
         if len(matches) > 1 or (matches and table.name in NEVER_MAPPED):

@@ -13,16 +13,18 @@ from documents.demo_signing import demo_signing_input
 from documents.service import issue_case_documents
 from models.audit import AuditEvent, verify_chain
 from models.demo import demo_photo
+from models.enterprise_rules import EnterpriseInput, update_enterprise
 from models.inspection import AnswerResult, HazardStatus
 from models.inspection_rules import answer_item, finalize_inspection, inspection_items
 from models.photo_rules import delete_photo, rotate_photo
 from models.photo_store import attach_photo
 from models.reinspection_rules import (finalize_reinspection, record_review, reviews,
                                        set_major_tracking, start_reinspection)
-from models.tables import (Answer, Document, Hazard, Inspection, InspectionInspector,
+from models.tables import (Answer, Document, Enterprise, Hazard, Inspection, InspectionInspector,
                            InspectionStatus, Photo)
 from sync.export import export_bundle
 from sync.merge import import_bundle
+from tests.conftest import make_enterprise, valid_credit_code
 from tests.sync.conftest import DEMO_NOW, dump
 
 T1 = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
@@ -252,3 +254,31 @@ def test_a_drafts_old_bundle_after_its_finalized_one_is_no_conflict(laptop_a, of
     assert report.total("conflict") == 0 and report.total("superseded") >= 1
     with office.session() as s:
         assert s.get(Inspection, draft).status == InspectionStatus.FINALIZED
+
+
+def test_corrected_credit_code_that_another_record_holds_does_not_block_the_laptop(
+        laptop_a, office, tmp_path):
+    """The office registered the firm correctly; the laptop had it under a mistyped code and
+    corrects it later. Its bundles still import: the office keeps its own code on that
+    record, takes the rest, and says the two records need a look."""
+    export_bundle(laptop_a, tmp_path / "1.fcb")
+    import_bundle(office, tmp_path / "1.fcb")
+    right_code = valid_credit_code("91430381MA4L99999")
+    other = make_enterprise(office, credit_code=right_code, name="湘乡市正确代码有限公司")
+    with laptop_a.session() as s:
+        firm = s.scalars(select(Enterprise).order_by(Enterprise.name)).first()
+        data = EnterpriseInput(name=firm.name, credit_code=right_code, address="更正后的地址",
+                               legal_representative=firm.legal_representative,
+                               representative_post=firm.representative_post, phone=firm.phone,
+                               has_dust=firm.has_dust, has_ammonia=firm.has_ammonia,
+                               has_confined_space=firm.has_confined_space)
+        firm_id, old_code = firm.id, firm.credit_code
+    with laptop_a.transaction() as s:
+        update_enterprise(s, firm_id, data)
+    export_bundle(laptop_a, tmp_path / "2.fcb")
+    report = import_bundle(office, tmp_path / "2.fcb")
+    with office.session() as s:
+        here = s.get(Enterprise, firm_id)
+        assert (here.credit_code, here.address) == (old_code, "更正后的地址")
+        assert s.get(Enterprise, other).credit_code == right_code
+    assert any(str(other) in line and "管理员核对" in line for line in report.lines())

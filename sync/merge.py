@@ -6,8 +6,9 @@
    unique-key clashes), the files are moved to their content-addressed places and flushed,
    then rows are written through Core with foreign-key checks deferred to the commit;
 3. Core writes bypass the flush hook, so this module appends the audit events itself: the
-   foreign events verbatim (their own device chains), then this device's events for every
-   created, updated, conflicting or superseded record and one for the import as a whole.
+   foreign events verbatim (their own device chains, with every record's create event),
+   then this device's events for every updated, deleted, conflicting or superseded record
+   and one for the import as a whole, listing the records it created.
 Importing the same bundle again finds every record unchanged and writes nothing.
 """
 from __future__ import annotations
@@ -45,6 +46,7 @@ from sync.bundle_format import (
     remove_leftovers,
 )
 from sync.merge_plan import CONTENT_KEYED, IMPORT_LABEL, STAMPS, MergePlan, RowPlan, plan_merge
+from sync.selection import IMPORT_CREATED
 from sync.verify import Bundle, Progress, check_files, read_bundle
 
 CONFLICTS_DIR = "conflicts"
@@ -301,9 +303,10 @@ def _mark_recorded_before(s: Session, plan: MergePlan) -> None:
 def _event_specs(s: Session, plan: MergePlan, bundle: Bundle, report: ImportReport):
     """(action, entity_type, entity_id, before, after) for this device's chain."""
     specs, recorded = [], []
+    created: dict[str, list[str]] = {}
     for p in plan.rows:
-        if p.action == "new":
-            specs.append(("create", p.table, p.row["id"], "{}", _row_json(bundle, p)))
+        if p.action == "new":  # its own create event came with its device's chain
+            created.setdefault(p.table, []).append(str(p.row["id"]))
         elif p.action == "updated":
             changed = {k: v for k, v in p.row.items() if p.local.get(k) != v}
             specs.append(("update", p.table, p.row["id"], p.local, changed))
@@ -312,25 +315,14 @@ def _event_specs(s: Session, plan: MergePlan, bundle: Bundle, report: ImportRepo
         elif p.action in ("conflict", "superseded") and not p.recorded_before:
             specs.append((p.action, p.table, p.row["id"], p.local or {}, p.row))
             recorded.append(p)
-    if specs or plan.foreign_events:
+    if specs or plan.foreign_events or created:
         summary = {"bundle_id": bundle.bundle_id, "from_device": bundle.device_id,
                    "created_at": bundle.manifest["created_at"],
                    "inspector": bundle.manifest.get("inspector"),
-                   "counts": report.as_dict(), "id_map": {a: b for _t, a, b, _k in plan.mapped}}
+                   "counts": report.as_dict(), "id_map": {a: b for _t, a, b, _k in plan.mapped},
+                   IMPORT_CREATED: created}
         specs.append(("import", "bundle", bundle.bundle_id, {}, summary))
     return specs, recorded
-
-
-def _row_json(bundle: Bundle, p: RowPlan) -> str:
-    """A new row's canonical JSON, from the bundle's own JSON values (ids remapped)."""
-    encoded = bundle.encoded.get(p.table, {}).get(p.row["id"])
-    if encoded is None:
-        return canonical_json(p.row)
-    row = dict(encoded)
-    for fk in Base.metadata.tables[p.table].foreign_keys:
-        value = p.row[fk.parent.name]
-        row[fk.parent.name] = None if value is None else str(value)
-    return _dumps(row)
 
 
 def _dumps(data: dict) -> str:

@@ -25,8 +25,6 @@ class Bundle:
     files: dict[str, str] = field(default_factory=dict)     # entry name → sha256
     staged: dict[str, Path] = field(default_factory=dict)   # entry name → staged copy
     signer_known: bool = False
-    # table name → id → the row as it stood in the bundle's JSON (for the audit events)
-    encoded: dict[str, dict] = field(default_factory=dict)
 
     @property
     def bundle_id(self) -> str:
@@ -47,9 +45,8 @@ def _fill_value(column):
     raise ValueError(f"缺少字段 {column.name}")
 
 
-def decode_records(table: Table, raw: bytes, encoded: dict | None = None) -> list[dict]:
-    """The rows of one records file, checked and decoded; `encoded` (if given) receives
-    each row's JSON values by id."""
+def decode_records(table: Table, raw: bytes) -> list[dict]:
+    """The rows of one records file, checked and decoded."""
     try:
         doc = json.loads(raw.decode("utf-8"))
         columns, rows = doc["columns"], doc["rows"]
@@ -67,9 +64,6 @@ def decode_records(table: Table, raw: bytes, encoded: dict | None = None) -> lis
         decoded = [decode_column(table.c[name], list(raw))
                    for name, raw in zip(columns, zip(*rows))] if rows else []
         out = [dict(zip(columns, values), **fill) for values in zip(*decoded)]
-        if encoded is not None:
-            for row, values in zip(out, rows):
-                encoded[row["id"]] = dict(zip(columns, values))
     except BundleError:
         raise
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
@@ -128,7 +122,7 @@ def check_files(bundle: Bundle, local_file_exists: Callable[[str], bool]) -> Non
             raise refuse(f"缺少文书文件 {row['file_name']}")
 
 
-def decode_all(raw_records: dict[str, bytes], bundle: Bundle) -> dict[str, list[dict]]:
+def decode_all(raw_records: dict[str, bytes]) -> dict[str, list[dict]]:
     tables = {t.name: t for t in exported_tables(Base.metadata)}
     for name in raw_records:
         table = name[len(RECORDS_PREFIX):-len(".json")]
@@ -138,7 +132,5 @@ def decode_all(raw_records: dict[str, bytes], bundle: Bundle) -> dict[str, list[
     for t in tables:
         raw = raw_records.get(f"{RECORDS_PREFIX}{t}.json")
         if raw is not None:
-            # Foreign audit events are stored as they are: only records need their JSON kept.
-            keep = bundle.encoded.setdefault(t, {}) if t != "audit_event" else None
-            out[t] = decode_records(tables[t], raw, keep)
+            out[t] = decode_records(tables[t], raw)
     return out

@@ -10,6 +10,7 @@ Generic over the tables, so a table added later is carried without a change here
 """
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 
@@ -20,6 +21,7 @@ from models.audit import AuditEvent
 from sync.bundle_format import exported_tables
 
 ROOT = "inspection"
+IMPORT_CREATED = "created"  # in an import's summary event: table → ids of the rows it created
 AUDIT = "audit_event"
 WHOLE_WITH_ITEMS = {"checklist": "checklist_item"}
 _CHUNK = 500
@@ -96,16 +98,22 @@ class Selection:
 
 def changed_since(session: Session, device_id: str, after_seq: int) -> dict[str, set]:
     """Per table, the ids this device's audit chain touched after event `after_seq`
-    (edits here and rows imported here alike: a laptop relays what it received)."""
+    (edits here and rows imported here alike: a laptop relays what it received — an
+    import lists the records it created in its one `import` event)."""
     audit = AuditEvent.__table__
     out: dict[str, set] = defaultdict(set)
-    for entity_type, entity_id in session.execute(
-            select(audit.c.entity_type, audit.c.entity_id)
+    for entity_type, entity_id, action, after in session.execute(
+            select(audit.c.entity_type, audit.c.entity_id, audit.c.action, audit.c.after)
             .where(audit.c.device_id == device_id, audit.c.seq > after_seq)):
-        try:
-            out[entity_type].add(uuid.UUID(entity_id))
-        except ValueError:
-            continue
+        pairs = [(entity_type, entity_id)]
+        if action == "import":
+            pairs = [(table, i) for table, ids in json.loads(after).get(IMPORT_CREATED, {}).items()
+                     for i in ids]
+        for table, row_id in pairs:
+            try:
+                out[table].add(uuid.UUID(row_id))
+            except ValueError:
+                continue
     return out
 
 

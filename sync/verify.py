@@ -107,7 +107,7 @@ def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then):
     with ThreadPoolExecutor(max_workers=1) as pool:
         staged = pool.submit(_read_files, plain, files, stage_dir, bundle, progress, cancel)
         try:
-            bundle.records = decode_all(raw_records, bundle)
+            bundle.records = decode_all(raw_records)
             check_audit_chains(bundle.records.get("audit_event", []))
             result = then(bundle, staged.result) if then else bundle
         except BaseException:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import zipfile
 
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from sync.bundle_format import encode_value
 from sync.crypto import device_fingerprint
 from sync.export import export_bundle
 from sync.merge import import_bundle
+from tests.conftest import make_enterprise, valid_credit_code
 from tests.sync.conftest import dump
 
 SKIPPED = {"checklist", "checklist_item", "audit_event", "agency_settings"}
@@ -171,3 +173,21 @@ def test_signed_documents_travel_with_their_signatures(laptop_a, office, laptop_
     assert images and all((laptop_b.data_dir / "signatures" / f"{sha}.png").is_file()
                           for sha in images)
     assert records(laptop_b) == records(laptop_a)
+
+
+def test_office_relays_what_it_imported_since_its_last_export(laptop_a, office, tmp_path):
+    """The office's default export carries the records it received since its last export
+    to that stick — and only those."""
+    (tmp_path / "stick").mkdir()
+    export_bundle(laptop_a, tmp_path / "a1.fcb")
+    import_bundle(office, tmp_path / "a1.fcb")
+    first = export_bundle(office, tmp_path / "stick" / "o1.fcb")
+    new_firm = make_enterprise(laptop_a, credit_code=valid_credit_code("91430381MA4L77777"),
+                               name="湘乡市新登记有限公司")
+    export_bundle(laptop_a, tmp_path / "a2.fcb")
+    assert import_bundle(office, tmp_path / "a2.fcb").counts["new"]["enterprise"] == 1
+    relay = export_bundle(office, tmp_path / "stick" / "o2.fcb")
+    assert first.counts["inspection"] == 6
+    assert relay.written and relay.counts["enterprise"] == 1 and "inspection" not in relay.counts
+    with zipfile.ZipFile(tmp_path / "stick" / "o2.fcb") as zf:
+        assert str(new_firm) in zf.read("records/enterprise.json").decode("utf-8")

@@ -117,15 +117,14 @@ def cmd_status(store, args) -> int:
     with store.session() as s:
         summary = status_summary(s)
     summary["data_dir"] = str(store.data_dir)
-    from models.audit import chain_head
+    from models.chain_anchor import anchor_problems
     from sync.crypto import device_fingerprint
-    from sync.export import truncation_problem
     summary["device_id"], summary["device_fingerprint"] = store.device_id, device_fingerprint(store.data_dir)
+    summary["recovered"] = store.recovered_note
     with store.session() as s:
-        head, _ = chain_head(s, store.device_id)
-    problem = truncation_problem(store.data_dir, head)
-    if problem:
-        summary["audit_chain"]["problems"].append(problem)
+        cut = anchor_problems(s, store.data_dir)  # the cut a chain cannot show by itself
+    if cut:
+        summary["audit_chain"]["problems"] += cut
         summary["audit_chain"]["intact"] = False
     if args.json:
         _print_json(summary)
@@ -133,6 +132,8 @@ def cmd_status(store, args) -> int:
         chain = summary["audit_chain"]
         print(f"数据文件夹：{summary['data_dir']}")
         print(f"本机编号：{summary['device_id']}；导出签名指纹：{summary['device_fingerprint']}")
+        if summary["recovered"]:
+            print(summary["recovered"])
         print(f"企业 {summary['enterprises']} 家；检查 {summary['inspections']}；隐患 {summary['hazards']}")
         print(f"照片 {summary['photos']} 张；文书 {summary['documents']} 份；执法记录 {summary['audit_events']} 条")
         print("执法记录链完整" if chain["intact"] else "执法记录链被改动：" + "；".join(chain["problems"]))

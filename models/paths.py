@@ -82,3 +82,19 @@ def device_id(data_dir: Path) -> str:
     new_id = str(uuid.uuid4())
     atomic_write_bytes(id_file, json.dumps({"device_id": new_id}).encode("utf-8"))
     return new_id
+
+
+def rotate_device_id(data_dir: Path) -> str:
+    """A new id for this installation, the old ones kept in device.json: for a store whose
+    own chain was rolled back (models.chain_anchor), so its new events never collide with
+    the ones already exported under the old id."""
+    id_file = data_dir / "device.json"
+    old = device_id(data_dir)
+    try:
+        previous = json.loads(id_file.read_text("utf-8")).get("previous", [])
+    except (OSError, ValueError, AttributeError):
+        previous = []
+    new_id = str(uuid.uuid4())
+    atomic_write_bytes(id_file, json.dumps({"device_id": new_id, "previous": [*previous, old]})
+                       .encode("utf-8"))
+    return new_id

@@ -213,6 +213,7 @@ class Store:
         self.engine = engine
         self.device_id = device
         self.clock: Callable[[], datetime] | None = None  # tests inject a fixed clock
+        self.recovered_note: str | None = None  # set when the store was found rolled back
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     def session(self, actor: str | None = None, label: str = "") -> Session:

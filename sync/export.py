@@ -22,6 +22,7 @@ from pathlib import Path
 
 from models.audit import chain_head
 from models.base import utcnow
+from models.chain_anchor import record_anchor
 from models.paths import atomic_write_bytes
 from models.photo_store import photo_path
 from models.registry import Inspector
@@ -74,26 +75,27 @@ class ExportResult:
         return out
 
 
+def _chain_ends(events: list[dict]) -> dict[str, tuple[int, str]]:
+    ends: dict[str, tuple[int, str]] = {}
+    for event in events:
+        if event["seq"] > ends.get(event["device_id"], (0, ""))[0]:
+            ends[event["device_id"]] = (event["seq"], event["hash"])
+    return ends
+
+
 def destination_key(out: Path) -> str:
     """Where a bundle goes, for “changed since the last export there”: the target folder."""
     return str(Path(out).resolve().parent)
 
 
-def last_export(data_dir: Path, destination: str) -> int | None:
-    """This device's audit-chain position at the last export to `destination` (None: never)."""
-    seq = _read_state(data_dir).get(destination, {}).get("seq")
+def last_export(data_dir: Path, destination: str, device_id: str) -> int | None:
+    """This device's audit-chain position at the last export to `destination` (None: never,
+    or only under an earlier device id of this laptop — its positions mean nothing now)."""
+    entry = _read_state(data_dir).get(destination, {})
+    if not isinstance(entry, dict) or entry.get("device_id", device_id) != device_id:
+        return None
+    seq = entry.get("seq")
     return seq if isinstance(seq, int) else None
-
-
-def truncation_problem(data_dir: Path, head_seq: int) -> str | None:
-    """The one cut the chain cannot show by itself — its newest events removed — shows
-    against the positions recorded at earlier exports (copies of which the office holds)."""
-    exported = [v.get("seq") for v in _read_state(data_dir).values() if isinstance(v, dict)]
-    highest = max((seq for seq in exported if isinstance(seq, int)), default=0)
-    if head_seq < highest:
-        return (f"本机执法记录只到第 {head_seq} 条，而此前导出时已有 {highest} 条："
-                "最新的记录被删除或数据被回退，请从备份或办公室的副本核对")
-    return None
 
 
 def _read_state(data_dir: Path) -> dict:
@@ -107,9 +109,10 @@ def _read_state(data_dir: Path) -> dict:
 
 
 def _remember_export(data_dir: Path, destination: str, seq: int, at: datetime,
-                     bundle_id: str) -> None:
+                     bundle_id: str, device_id: str) -> None:
     state = _read_state(data_dir)
-    state[destination] = {"seq": seq, "at": at.isoformat(), "bundle_id": bundle_id}
+    state[destination] = {"seq": seq, "at": at.isoformat(), "bundle_id": bundle_id,
+                          "device_id": device_id}
     atomic_write_bytes(Path(data_dir) / EXPORTS_STATE_FILE,
                        json.dumps(state, ensure_ascii=False, indent=1).encode("utf-8"))
 
@@ -261,8 +264,8 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
     out = Path(out)
     destination = destination_key(out)
     started = store.clock() if store.clock else utcnow()
-    since = None if everything or inspection_ids is not None else last_export(store.data_dir,
-                                                                              destination)
+    since = None if everything or inspection_ids is not None else last_export(
+        store.data_dir, destination, store.device_id)
     with store.session() as s:
         head, _ = chain_head(s, store.device_id)
         changed = changed_since(s, store.device_id, since) if since is not None else None
@@ -277,7 +280,9 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
     files = _write_atomically(store, out, bundle_id, started, rows, inspector, destination,
                               office, progress)
     if inspection_ids is None:  # a few chosen inspections leave the rest still to go there
-        _remember_export(store.data_dir, destination, head, started, bundle_id)
+        _remember_export(store.data_dir, destination, head, started, bundle_id, store.device_id)
+    for device, (seq, digest) in _chain_ends(rows.get("audit_event", [])).items():
+        record_anchor(store.data_dir, device, seq, digest)  # these events now exist elsewhere
     return ExportResult(path=out, bundle_id=bundle_id,
                         counts={k: len(v) for k, v in rows.items()}, files=files,
                         bytes=out.stat().st_size, encrypted=office is not None)

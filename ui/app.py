@@ -75,6 +75,8 @@ def open_data(app: QApplication, window: MainWindow, data_dir: str | None) -> No
     if os.environ.get(EXIT_AFTER_READY):
         QTimer.singleShot(0, app.quit)
         return
+    if store.recovered_note:  # restored from a backup: say what happened and what to do
+        QMessageBox.information(window, "本机数据已从备份恢复", store.recovered_note)
     from ui.first_run import maybe_run_first_setup
     maybe_run_first_setup(store, window)
     offer_resume(store, window)

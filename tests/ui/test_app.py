@@ -1,12 +1,17 @@
 """Start-up and the safety net: a programming error is logged and shown, never a vanish."""
 import logging
+import sqlite3
 import sys
+from types import SimpleNamespace
 
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 import ui.app
 from models.errors import PhotoError
+from models.startup import start_store
+from sync.export import export_bundle
+from tests.conftest import make_enterprise
 
 
 @pytest.fixture
@@ -15,6 +20,8 @@ def shown(monkeypatch):
     boxes = []
     monkeypatch.setattr(QMessageBox, "critical", lambda *a: boxes.append(("critical", a[1], a[2])))
     monkeypatch.setattr(QMessageBox, "warning", lambda *a: boxes.append(("warning", a[1], a[2])))
+    monkeypatch.setattr(QMessageBox, "information",
+                        lambda *a: boxes.append(("information", a[1], a[2])))
     yield boxes
     logger = logging.getLogger("fieldcheck")
     for handler in list(logger.handlers):
@@ -95,3 +102,30 @@ def test_qt_standard_buttons_speak_chinese(qapp):
         for translator in qapp.findChildren(ui.app.QTranslator):
             qapp.removeTranslator(translator)
             translator.deleteLater()
+
+
+def test_store_restored_from_a_backup_is_told_at_start(qtbot, tmp_path, shown, monkeypatch):
+    """A data folder whose chain ends below where an export left it (a backup put back) opens
+    under a new device id, and the start says so and what to do."""
+    folder = tmp_path / "data"
+    store = start_store(folder)
+    make_enterprise(store)
+    export_bundle(store, tmp_path / "a.fcb")
+    store.close()
+    with sqlite3.connect(folder / "fieldcheck.db") as con:  # the newest events gone
+        con.execute("DELETE FROM audit_event WHERE seq > (SELECT MAX(seq) - 2 FROM audit_event)")
+    con.close()
+    monkeypatch.setattr("ui.first_run.maybe_run_first_setup", lambda *a: None)
+    monkeypatch.setattr(ui.app, "offer_resume", lambda *a: None)
+    monkeypatch.setattr(ui.app, "check_document_font", lambda *a: None)
+    monkeypatch.setattr("ui.due_dialog.show_due_on_start", lambda *a: None)
+    window = ui.app.MainWindow()
+    qtbot.addWidget(window)
+    app = ExitRecorder()
+    app.aboutToQuit = SimpleNamespace(connect=lambda _slot: None)
+    ui.app.open_data(app, window, str(folder))
+    try:
+        assert [kind for kind, *_ in shown] == ["information"]
+        assert shown[0][1] == "本机数据已从备份恢复" and "新的设备编号" in shown[0][2]
+    finally:
+        window.store.close()

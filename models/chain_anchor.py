@@ -1,0 +1,68 @@
+"""Where each device's audit chain stood when it last left this laptop (an export).
+
+A chain proves every edit, deletion and reordering inside itself, but not that its newest
+events were cut off — the usual way that happens is honest: the database was restored from
+a backup after a crash. Exports copy the chain to the office, so the position recorded at
+each export is an outside anchor: a chain here that ends below it, or holds other events
+at that position, has lost events that exist elsewhere.
+
+On a rolled-back laptop this device must not go on numbering from the backup's position —
+its new events would collide with the exported ones and the office would refuse them as a
+fork — so the store then continues under a new device id (models.startup).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.audit import AuditEvent, chain_head
+from models.paths import atomic_write_bytes
+
+ANCHOR_FILE = "chain_anchor.json"
+
+
+def _read(data_dir: Path) -> dict:
+    try:
+        data = json.loads((Path(data_dir) / ANCHOR_FILE).read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return {}  # a lost anchor only means one check fewer
+    return data if isinstance(data, dict) else {}
+
+
+def record_anchor(data_dir: Path, device_id: str, seq: int, digest: str) -> None:
+    """Remember that `device_id`'s chain reached `seq` (with hash `digest`) when it left."""
+    anchors = _read(data_dir)
+    known = anchors.get(device_id)
+    if isinstance(known, dict) and isinstance(known.get("seq"), int) and known["seq"] >= seq:
+        return
+    anchors[device_id] = {"seq": seq, "hash": digest}
+    atomic_write_bytes(Path(data_dir) / ANCHOR_FILE,
+                       json.dumps(anchors, indent=1, sort_keys=True).encode("utf-8"))
+
+
+def anchor_problem(session: Session, data_dir: Path, device_id: str) -> str | None:
+    """Why `device_id`'s chain here falls short of its anchor, or None."""
+    anchor = _read(data_dir).get(device_id)
+    if not isinstance(anchor, dict) or not isinstance(anchor.get("seq"), int) or anchor["seq"] < 1:
+        return None
+    head, _ = chain_head(session, device_id)
+    if head < anchor["seq"]:
+        return (f"设备 {device_id[:8]} 的执法记录在本机只到第 {head} 条，而导出时已有 {anchor['seq']} 条："
+                "本机数据曾回退（如从备份恢复）或最新记录被删除；从办公室导入最新导出包可补回")
+    at_anchor = session.scalar(select(AuditEvent.hash).where(
+        AuditEvent.device_id == device_id, AuditEvent.seq == anchor["seq"]))
+    if at_anchor != anchor.get("hash"):
+        return (f"设备 {device_id[:8]} 的执法记录第 {anchor['seq']} 条与导出时不同："
+                "本机数据曾回退后又被改写")
+    return None
+
+
+def anchor_problems(session: Session, data_dir: Path) -> list[str]:
+    """The anchor check for every device whose chain has left this laptop."""
+    return [p for device in sorted(_read(data_dir))
+            if (p := anchor_problem(session, data_dir, device))]

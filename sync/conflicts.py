@@ -7,19 +7,31 @@ same name but other bytes goes to `conflicts/<bundle_id>/documents/<file name>`.
 turns those files into `Conflict`s with Chinese labels, so the screen never parses JSON
 itself. A file that cannot be read is still listed (with `problem` saying why): hiding it
 would hide a conflict.
+
+Given a session on the store, the columns that point at another record (企业, 所属检查,
+检查项 …) read as that record's name with a short id, e.g. 「湘乡市恒达木业有限公司（3f2a9c01…）」,
+or 「（本机无此记录）（3f2a9c01…）」 when this store does not hold it. Without one they stay ids.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from models.checklist import AREAS
-from models.inspection import AnswerResult, HazardStatus, InspectionKind, InspectionStatus
-from models.registry import RiskColour
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from models.checklist import AREAS, Checklist, ChecklistItem
+from models.documents import Document
+from models.inspection import (Answer, AnswerResult, Hazard, HazardStatus, Inspection,
+                               InspectionKind, InspectionStatus)
+from models.registry import Enterprise, Inspector, RiskColour
 from sync.bundle_format import DOCUMENTS_DIR
 from sync.merge import CONFLICTS_DIR
 
@@ -66,7 +78,21 @@ COLUMN_LABELS = {
     "has_dust": "涉粉尘", "has_ammonia": "涉氨制冷", "has_confined_space": "有限空间",
     "risk_colour": "风险等级", "certificate_no": "执法证号", "active": "在用",
     "inspector_id": "执法人员", "checklist_id": "检查表", "area": "领域",
+    "document_id": "所属文书",
 }
+
+# Columns holding another record's id → the table that record lives in.
+LINK_TABLES = {
+    "enterprise_id": "enterprise", "item_id": "checklist_item",
+    "current_item_id": "checklist_item", "inspection_id": "inspection",
+    "follows_inspection_id": "inspection", "inspector_id": "inspector",
+    "checklist_id": "checklist", "hazard_id": "hazard", "answer_id": "answer",
+    "supersedes_id": "document", "document_id": "document",
+}
+SHORT_ID_CHARS = 8
+LINK_NAME_CHARS = 30   # a question or hazard description, cut to this inside a link
+_LOOKUP_CHUNK = 500    # ids per IN (…): well under SQLite's parameter limit
+log = logging.getLogger(__name__)
 
 # Stored enum values as the user knows them (documents.service has the same document names;
 # importing it would load the PDF signing stack for four words).
@@ -99,6 +125,8 @@ class FieldRow:
     local: str
     incoming: str
     differs: bool
+    local_id: str = ""     # a link column: the full id behind `local` (for a tooltip)
+    incoming_id: str = ""  # … and behind `incoming`
 
 
 @dataclass
@@ -117,6 +145,8 @@ class Conflict:
     local_path: Path | None = None  # document file: the one this laptop kept
     problem: str = ""             # set when the file could not be read
     document_number: str = ""     # document file: its 文书编号, when the bundle says it
+    # (table, id) → how the linked record reads; filled by list_conflicts given a session.
+    links: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     @property
     def folder(self) -> Path:
@@ -158,12 +188,23 @@ class Conflict:
         rows = []
         for column in columns:
             mine, theirs = self.local.get(column), self.incoming.get(column)
+            linked = column in LINK_TABLES
             rows.append(FieldRow(
                 column, COLUMN_LABELS.get(column, column),
-                ABSENT if self.local_missing else value_text(column, mine),
-                value_text(column, theirs),
-                self.local_missing or column not in self.local or mine != theirs))
+                ABSENT if self.local_missing else self._value(column, mine),
+                self._value(column, theirs),
+                self.local_missing or column not in self.local or mine != theirs,
+                local_id=_id_text(mine) if linked and not self.local_missing else "",
+                incoming_id=_id_text(theirs) if linked else ""))
         return rows
+
+    def _value(self, column: str, value) -> str:
+        table = LINK_TABLES.get(column)
+        if table and isinstance(value, str):
+            named = self.links.get((table, value))
+            if named:
+                return named
+        return value_text(column, value)
 
     def _file_rows(self) -> list[FieldRow]:
         mine = _file_facts(self.local_path)
@@ -180,8 +221,11 @@ class Conflict:
 
 # --------------------------------------------------------------------------- reading
 
-def list_conflicts(data_dir: Path, bundle_id: str | None = None) -> list[Conflict]:
-    """Every conflict kept under `data_dir`, newest bundle first; only `bundle_id`'s if given."""
+def list_conflicts(data_dir: Path, bundle_id: str | None = None,
+                   session: Session | None = None) -> list[Conflict]:
+    """Every conflict kept under `data_dir`, newest bundle first; only `bundle_id`'s if given.
+
+    With `session` (on the store of `data_dir`) the linked-record columns read as names."""
     root = Path(data_dir) / CONFLICTS_DIR
     if not root.is_dir():
         return []
@@ -190,7 +234,138 @@ def list_conflicts(data_dir: Path, bundle_id: str | None = None) -> list[Conflic
     found = [_read_bundle(Path(data_dir), d) for d in bundles]
     found = [(max(c.saved_at for c in conflicts), conflicts) for conflicts in found if conflicts]
     found.sort(key=lambda item: item[0], reverse=True)
-    return [c for _newest, conflicts in found for c in conflicts]
+    conflicts = [c for _newest, conflicts in found for c in conflicts]
+    if session is not None:
+        name_links(session, conflicts)
+    return conflicts
+
+
+def name_links(session: Session, conflicts: list[Conflict]) -> None:
+    """Give each conflict the names of the records its columns point at (read-only).
+
+    A store that cannot be read here leaves the ids as they are: the conflicts still show."""
+    wanted: dict[str, set[str]] = {}
+    for c in conflicts:
+        for row in (c.local, c.incoming):
+            for column, table in LINK_TABLES.items():
+                value = row.get(column)
+                if isinstance(value, str) and _as_uuid(value) is not None:
+                    wanted.setdefault(table, set()).add(value)
+    if not wanted:
+        return
+    try:
+        names = {(table, key): text for table, ids in wanted.items()
+                 for key, text in _names_of(session, table, ids).items()}
+    except SQLAlchemyError:
+        log.warning("导入冲突：无法读取关联记录的名称，显示记录编号", exc_info=True)
+        return
+    links = {}
+    for table, ids in wanted.items():
+        for key in ids:
+            name = names.get((table, key))
+            links[(table, key)] = (f"{name}（{short_id(key)}）" if name
+                                   else f"{ABSENT}（{short_id(key)}）")
+    for c in conflicts:
+        c.links = links
+
+
+def short_id(value: str) -> str:
+    return value[:SHORT_ID_CHARS] + "…" if len(value) > SHORT_ID_CHARS else value
+
+
+def _as_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _id_text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _names_of(session: Session, table: str, ids: set[str]) -> dict[str, str]:
+    """id → the name an inspector knows the record by, for the ids of `table` stored here."""
+    by_uuid = {_as_uuid(i): i for i in ids}
+    keys = sorted(by_uuid, key=str)
+    out: dict[str, str] = {}
+    for start in range(0, len(keys), _LOOKUP_CHUNK):
+        chunk = keys[start:start + _LOOKUP_CHUNK]
+        for key, text in _NAMERS[table](session, chunk):
+            if text:
+                out[by_uuid[key]] = text
+    return out
+
+
+def _enterprise_names(s: Session, ids: list[uuid.UUID]):
+    for key, name in s.execute(select(Enterprise.id, Enterprise.name)
+                               .where(Enterprise.id.in_(ids))):
+        yield key, _shorten(name or "", LINK_NAME_CHARS * 2)
+
+
+def _item_names(s: Session, ids: list[uuid.UUID]):
+    for key, code, question in s.execute(select(ChecklistItem.id, ChecklistItem.code,
+                                                ChecklistItem.question)
+                                         .where(ChecklistItem.id.in_(ids))):
+        yield key, _joined(code, _shorten(question or "", LINK_NAME_CHARS))
+
+
+def _inspection_names(s: Session, ids: list[uuid.UUID]):
+    for key, place, started, year, serial in s.execute(
+            select(Inspection.id, Inspection.place, Inspection.started_at, Inspection.case_year,
+                   Inspection.case_serial).where(Inspection.id.in_(ids))):
+        day = started.astimezone().strftime("%Y-%m-%d") if started else ""
+        case = f"{year}年第{serial}号" if year and serial else ""
+        yield key, _joined(_shorten(place or "", LINK_NAME_CHARS), day, case)
+
+
+def _inspector_names(s: Session, ids: list[uuid.UUID]):
+    for key, name, certificate in s.execute(select(Inspector.id, Inspector.name,
+                                                   Inspector.certificate_no)
+                                            .where(Inspector.id.in_(ids))):
+        yield key, _joined(name, f"执法证号 {certificate}" if certificate else "")
+
+
+def _checklist_names(s: Session, ids: list[uuid.UUID]):
+    for key, code, version, title in s.execute(select(Checklist.id, Checklist.code,
+                                                      Checklist.version, Checklist.title)
+                                               .where(Checklist.id.in_(ids))):
+        yield key, _joined(code, f"第{version}版" if version else "",
+                           _shorten(title or "", LINK_NAME_CHARS))
+
+
+def _hazard_names(s: Session, ids: list[uuid.UUID]):
+    for key, major, description in s.execute(select(Hazard.id, Hazard.is_major,
+                                                    Hazard.description)
+                                             .where(Hazard.id.in_(ids))):
+        yield key, _shorten(("【重大】" if major else "") + (description or ""), LINK_NAME_CHARS)
+
+
+def _answer_names(s: Session, ids: list[uuid.UUID]):
+    for key, code, result in s.execute(select(Answer.id, ChecklistItem.code, Answer.result)
+                                       .join(ChecklistItem, Answer.item_id == ChecklistItem.id)
+                                       .where(Answer.id.in_(ids))):
+        label = result.label if isinstance(result, AnswerResult) else value_text("result", result)
+        yield key, _joined(f"检查项 {code}" if code else "", label)
+
+
+def _document_names(s: Session, ids: list[uuid.UUID]):
+    for key, number, file_name in s.execute(select(Document.id, Document.number,
+                                                   Document.file_name)
+                                            .where(Document.id.in_(ids))):
+        yield key, number or (file_name or "").rsplit("/", 1)[-1]
+
+
+_NAMERS = {
+    "enterprise": _enterprise_names, "checklist_item": _item_names,
+    "inspection": _inspection_names, "inspector": _inspector_names,
+    "checklist": _checklist_names, "hazard": _hazard_names, "answer": _answer_names,
+    "document": _document_names,
+}
+
+
+def _joined(*parts) -> str:
+    return " ".join(str(p).strip() for p in parts if p and str(p).strip())
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -354,6 +529,6 @@ def _describe(table: str, row: dict) -> str:
     return ""
 
 
-def _shorten(text: str) -> str:
+def _shorten(text: str, chars: int = DESCRIPTION_CHARS) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= DESCRIPTION_CHARS else text[:DESCRIPTION_CHARS - 1] + "…"
+    return text if len(text) <= chars else text[:chars - 1] + "…"

@@ -2,7 +2,8 @@
 
 An import keeps the local finalized record and sets the bundle's different version aside
 (sync.merge). This dialog shows both so the inspector can see what differs and decide
-whether a correction (更正) is needed. It reads nothing itself: sync.conflicts does.
+whether a correction (更正) is needed. It reads nothing itself: sync.conflicts does (given the store, it also names the records the
+linked columns point at — 企业, 所属检查, 检查项 … — instead of showing bare ids).
 """
 from __future__ import annotations
 
@@ -33,10 +34,14 @@ class ConflictsDialog(QDialog):
     COL_FIELD, COL_LOCAL, COL_INCOMING = range(3)
 
     def __init__(self, data_dir: Path, parent: QWidget | None = None,
-                 bundle_id: str | None = None) -> None:
+                 bundle_id: str | None = None, *, store=None) -> None:
         super().__init__(parent)
         self.data_dir = Path(data_dir)
-        self.conflicts: list[Conflict] = list_conflicts(self.data_dir, bundle_id)
+        if store is None:
+            self.conflicts: list[Conflict] = list_conflicts(self.data_dir, bundle_id)
+        else:
+            with store.session() as session:
+                self.conflicts = list_conflicts(self.data_dir, bundle_id, session=session)
         self.setWindowTitle("导入冲突")
         self.resize(1220, 700)
 
@@ -176,10 +181,14 @@ class ConflictsDialog(QDialog):
         self.table.setRowCount(len(rows))
         for n, row in enumerate(rows):
             texts = (row.label, row.local, row.incoming)
+            ids = ("", row.local_id, row.incoming_id)
             for col, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-                item.setToolTip(f"{row.label}（{row.column}）" if col == self.COL_FIELD else text)
+                tip = f"{row.label}（{row.column}）" if col == self.COL_FIELD else text
+                if ids[col] and ids[col] not in text:
+                    tip += f"\n记录编号：{ids[col]}"
+                item.setToolTip(tip)
                 if row.differs:
                     font = item.font()
                     font.setBold(True)
@@ -229,6 +238,8 @@ def _comparison_table() -> QTableWidget:
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setWordWrap(True)
     table.setTextElideMode(Qt.TextElideMode.ElideNone)
+    # Air around the text, so a long label (重大隐患判定条款) does not touch the grid lines.
+    table.setStyleSheet("QTableWidget::item { padding: 2px 8px; }")
     header = table.horizontalHeader()
     header.setSectionResizeMode(ConflictsDialog.COL_FIELD, QHeaderView.ResizeMode.ResizeToContents)
     header.setSectionResizeMode(ConflictsDialog.COL_LOCAL, QHeaderView.ResizeMode.Stretch)

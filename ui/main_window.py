@@ -158,7 +158,7 @@ class MainWindow(QMainWindow):
         """Every import's conflicts, kept side by side: the local finalized version and the
         imported one that was not applied."""
         from ui.conflicts_dialog import ConflictsDialog
-        ConflictsDialog(self.store.data_dir, self).exec()
+        ConflictsDialog(self.store.data_dir, self, store=self.store).exec()
 
     def _refresh_pages(self) -> None:
         for page in self._pages.values():

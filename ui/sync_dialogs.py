@@ -481,4 +481,5 @@ class ImportDialog(_SyncDialog):
 
     def show_conflicts(self) -> None:
         from ui.conflicts_dialog import ConflictsDialog
-        ConflictsDialog(self.store.data_dir, self, bundle_id=self.result.bundle_id).exec()
+        ConflictsDialog(self.store.data_dir, self, bundle_id=self.result.bundle_id,
+                        store=self.store).exec()

@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import create_engine, insert, select, update
+from sqlalchemy.orm import Session
 
-from models.tables import (Document, Hazard, Inspection, InspectionInspector, InspectionStatus,
-                           Inspector)
-from sync.conflicts import ABSENT, KIND_DOCUMENT_FILE, KIND_RECORD, list_conflicts, value_text
+from models.tables import (Answer, ChecklistItem, Document, Enterprise, Hazard, Inspection,
+                           InspectionInspector, InspectionStatus, Inspector)
+from sync import conflicts as conflicts_module
+from sync.conflicts import (ABSENT, COLUMN_LABELS, KIND_DOCUMENT_FILE, KIND_RECORD, LINK_TABLES,
+                            list_conflicts, value_text)
 from sync.export import export_bundle
 from sync.merge import import_bundle
 from tests.sync.conftest import DEMO_NOW
@@ -90,6 +94,40 @@ def import_other_document_bytes(laptop_a, office, tmp_path):
     return import_bundle(office, tmp_path / "2.fcb")
 
 
+def import_new_answer_and_hazard(laptop_a, office, tmp_path):
+    """Laptop A adds a non-compliant answer and its hazard to an inspection the office holds
+    finalized: both are kept aside, so the hazard points at an answer the office never got."""
+    export_bundle(laptop_a, tmp_path / "1.fcb")
+    import_bundle(office, tmp_path / "1.fcb")
+    finalized = first_finalized(laptop_a).id
+    with laptop_a.session() as s:
+        inspection = s.get(Inspection, finalized)
+        enterprise_id = inspection.enterprise_id
+        answered = select(Answer.item_id).where(Answer.inspection_id == finalized)
+        item = s.scalars(select(ChecklistItem).where(ChecklistItem.id.not_in(answered))
+                         .order_by(ChecklistItem.code)).first()
+        item_id, item_code = item.id, item.code
+    answer_id, hazard_id = uuid.uuid4(), uuid.uuid4()
+    stamps = {"created_at": LATER, "updated_at": LATER, "device_id": laptop_a.device_id}
+    behind_the_guard(
+        laptop_a,
+        insert(Answer.__table__).values(id=answer_id, inspection_id=finalized, item_id=item_id,
+                                        result="noncompliant", note="后补的答复",
+                                        answered_at=LATER, **stamps),
+        insert(Hazard.__table__).values(
+            id=hazard_id, inspection_id=finalized, answer_id=answer_id, item_id=item_id,
+            enterprise_id=enterprise_id, description="后补的隐患", legal_basis="依据",
+            is_major=False, rectification="立即整改", deadline_days=7,
+            deadline=LATER.date() + timedelta(days=7), status="open", found_at=LATER, **stamps))
+    export_bundle(laptop_a, tmp_path / "2.fcb", everything=True)
+    report = import_bundle(office, tmp_path / "2.fcb")
+    return report, answer_id, item_code
+
+
+def short(value) -> str:
+    return str(value)[:8] + "…"
+
+
 def by_column(conflict):
     return {row.column: row for row in conflict.fields()}
 
@@ -153,6 +191,85 @@ def test_a_new_row_on_a_finalized_inspection_has_no_local_version(laptop_a, offi
     rows = conflict.fields()
     assert rows and all(r.differs and r.local == ABSENT for r in rows)
     assert by_column(conflict)["position"].incoming == "3"
+
+
+# --------------------------------------------------------------------------- linked records
+
+def test_with_a_session_linked_columns_read_as_names(laptop_a, office, tmp_path):
+    """企业 and 当前检查项 read as the enterprise's name and the item's code and question,
+    each with a short id; without a session they stay the bare ids, as before."""
+    import_changed_place(laptop_a, office, tmp_path)
+    [bare] = list_conflicts(office.data_dir)
+    with office.session() as s:
+        [named] = list_conflicts(office.data_dir, session=s)
+        inspection = s.get(Inspection, uuid.UUID(named.record_id))
+        enterprise = s.get(Enterprise, inspection.enterprise_id).name
+        item = s.get(ChecklistItem, inspection.current_item_id)
+        item_id, item_code, question = item.id, item.code, item.question
+    eid = str(inspection.enterprise_id)
+    assert by_column(bare)["enterprise_id"].local == eid  # no session: the id, unchanged
+    rows = by_column(named)
+    company = rows["enterprise_id"]
+    assert company.label == "企业"
+    assert company.local == company.incoming == f"{enterprise}（{short(eid)}）"
+    assert (company.local_id, company.incoming_id, company.differs) == (eid, eid, False)
+    current = rows["current_item_id"].local
+    assert current.startswith(f"{item_code} {question[:10]}")
+    assert current.endswith(f"（{short(item_id)}）")
+    assert len(current) < len(question) + 20  # a long question is shortened
+    assert rows["follows_inspection_id"].local == "（空）"
+    # the other columns are as without a session
+    assert rows["place"] == by_column(bare)["place"]
+    assert rows["id"].local == named.record_id
+
+
+def test_a_link_to_a_record_not_here_says_so(laptop_a, office, tmp_path):
+    """The kept-aside hazard points at its answer, kept aside too: the office has no such
+    answer. 所属检查 reads as place, date and case number; 检查项 as the item's code."""
+    report, answer_id, item_code = import_new_answer_and_hazard(laptop_a, office, tmp_path)
+    assert sorted(t for t, _ in report.conflicts) == ["answer", "hazard"]
+    original = first_finalized(laptop_a)
+    with office.session() as s:
+        conflicts = {c.table: c for c in list_conflicts(office.data_dir, session=s)}
+        started = s.get(Inspection, original.id).started_at.astimezone()
+    hazard = by_column(conflicts["hazard"])
+    assert hazard["answer_id"].incoming == f"{ABSENT}（{short(answer_id)}）"
+    assert hazard["answer_id"].incoming_id == str(answer_id)
+    assert hazard["answer_id"].local == ABSENT  # nothing local at all, as before
+    assert hazard["inspection_id"].incoming == (
+        f"{original.place} {started:%Y-%m-%d} "
+        f"{original.case_year}年第{original.case_serial}号（{short(original.id)}）")
+    assert hazard["item_id"].incoming.startswith(item_code + " ")
+    answer = by_column(conflicts["answer"])
+    assert answer["inspection_id"].incoming == hazard["inspection_id"].incoming
+    assert answer["item_id"].incoming == hazard["item_id"].incoming
+
+
+def test_inspector_names_carry_the_certificate(laptop_a, office, tmp_path):
+    _report, _row = import_new_row_on_finalized(laptop_a, office, tmp_path)
+    with office.session() as s:
+        [conflict] = list_conflicts(office.data_dir, session=s)
+        inspector = s.scalars(select(Inspector).where(Inspector.name == "王建军")).one()
+    shown = by_column(conflict)["inspector_id"].incoming
+    assert shown == f"王建军 执法证号 {inspector.certificate_no}（{short(inspector.id)}）"
+
+
+def test_an_unreadable_store_leaves_the_ids(laptop_a, office, tmp_path, caplog):
+    """A lookup that fails does not hide the conflict: the ids show as without a session."""
+    import_changed_place(laptop_a, office, tmp_path)
+    engine = create_engine("sqlite://")  # a database without the tables: every read fails
+    try:
+        with Session(engine) as s, caplog.at_level(logging.WARNING, "sync.conflicts"):
+            [conflict] = list_conflicts(office.data_dir, session=s)
+    finally:
+        engine.dispose()
+    assert by_column(conflict)["enterprise_id"].local == conflict.local["enterprise_id"]
+    assert "无法读取关联记录" in caplog.text
+
+
+def test_every_link_column_has_a_label_and_a_namer():
+    assert set(LINK_TABLES) <= set(COLUMN_LABELS)
+    assert set(conflicts_module._NAMERS) == set(LINK_TABLES.values())
 
 
 # --------------------------------------------------------------------------- document files

@@ -197,8 +197,8 @@ def test_conflicts_button_only_after_an_import_with_conflicts(qtbot, laptop_a, o
     opened = []
 
     class FakeConflictsDialog:
-        def __init__(self, data_dir, parent, bundle_id):
-            opened.append((data_dir, parent, bundle_id))
+        def __init__(self, data_dir, parent, bundle_id, store):
+            opened.append((data_dir, parent, bundle_id, store))
 
         def exec(self):
             opened.append("exec")
@@ -222,6 +222,6 @@ def test_conflicts_button_only_after_an_import_with_conflicts(qtbot, laptop_a, o
     assert _run(qtbot, dialog, tmp_path / "2.fcb")
     assert dialog.result.total("conflict") == 1 and not dialog.conflicts_button.isHidden()
     qtbot.mouseClick(dialog.conflicts_button, Qt.MouseButton.LeftButton)
-    assert opened == [(office.data_dir, dialog, dialog.result.bundle_id), "exec"]
+    assert opened == [(office.data_dir, dialog, dialog.result.bundle_id, office), "exec"]
     assert _run(qtbot, dialog, tmp_path / "1.fcb")
     assert dialog.result.total("conflict") == 0 and dialog.conflicts_button.isHidden()

@@ -7,11 +7,14 @@ from typing import ClassVar
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QPushButton
+from sqlalchemy import select
 
+from models.tables import Enterprise, Inspection
 from tests.sync import conftest as sync_fixtures
 from tests.sync.test_conflicts_view import (CHANGED_PLACE, PDF_NAME, first_finalized,
-                                            import_changed_place, import_new_row_on_finalized,
-                                            import_other_document_bytes)
+                                            import_changed_place, import_new_answer_and_hazard,
+                                            import_new_row_on_finalized,
+                                            import_other_document_bytes, short)
 from ui import conflicts_dialog
 from ui.conflicts_dialog import DIFF_BACKGROUND, HEADERS, ConflictsDialog
 from ui.main_window import MainWindow
@@ -90,6 +93,44 @@ def test_the_conflict_shows_both_versions_side_by_side(qtbot, laptop_a, office, 
     assert table_rows(dialog)[place] == ("检查场所", original.place, CHANGED_PLACE)
     assert highlighted(dialog, place)
     assert dialog.table.isVisible() and not dialog.empty_label.isVisible()
+
+
+def test_given_the_store_linked_fields_read_as_names(qtbot, laptop_a, office, tmp_path):
+    """企业 reads as the enterprise's name with a short id; the full id is in the tooltip.
+    Without the store the same dialog shows the bare id, as before."""
+    inspection_id = first_finalized(laptop_a).id
+    import_changed_place(laptop_a, office, tmp_path)
+    with office.session() as s:
+        enterprise_id, name = s.execute(
+            select(Enterprise.id, Enterprise.name)
+            .join(Inspection, Inspection.enterprise_id == Enterprise.id)
+            .where(Inspection.id == inspection_id)).one()
+    dialog = open_dialog(qtbot, office.data_dir, store=office)
+    tick(qtbot, dialog.only_differences)  # the enterprise did not change: show every field
+    company = row_of(dialog, "企业")
+    expected = f"{name}（{short(enterprise_id)}）"
+    assert table_rows(dialog)[company] == ("企业", expected, expected)
+    assert str(enterprise_id) in dialog.table.item(company, 1).toolTip()
+    assert not highlighted(dialog, company)
+    bare = open_dialog(qtbot, office.data_dir)
+    tick(qtbot, bare.only_differences)
+    assert table_rows(bare)[row_of(bare, "企业")][1:] == (str(enterprise_id),) * 2
+
+
+def test_a_link_to_a_record_not_here_reads_so(qtbot, laptop_a, office, tmp_path):
+    """The kept-aside hazard's answer was kept aside too: 检查项答复 says this store lacks it."""
+    _report, answer_id, item_code = import_new_answer_and_hazard(laptop_a, office, tmp_path)
+    original = first_finalized(laptop_a)
+    dialog = open_dialog(qtbot, office.data_dir, store=office)
+    texts = [dialog.list.item(i).text() for i in range(dialog.list.count())]
+    dialog.list.setCurrentRow(next(i for i, t in enumerate(texts) if t.startswith("隐患")))
+    rows = table_rows(dialog)
+    assert rows[row_of(dialog, "检查项答复")][1:] == ("（本机无此记录）",
+                                                 f"（本机无此记录）（{short(answer_id)}）")
+    inspection = rows[row_of(dialog, "所属检查")][2]
+    assert inspection.startswith(original.place)
+    assert f"{original.case_year}年第{original.case_serial}号（{short(original.id)}）" in inspection
+    assert rows[row_of(dialog, "检查项")][2].startswith(item_code)
 
 
 def test_only_differing_fields_by_default_and_all_on_request(qtbot, laptop_a, office, tmp_path):
@@ -180,9 +221,11 @@ def test_main_window_button_opens_every_conflict(qtbot, laptop_a, office, tmp_pa
     """「导入冲突…」 in the main window shows this store's conflicts, from any import."""
     import_changed_place(laptop_a, office, tmp_path)
     shown = []
-    monkeypatch.setattr(ConflictsDialog, "exec",
-                        lambda self: shown.append([c.table for c in self.conflicts]) or 0)
+    monkeypatch.setattr(ConflictsDialog, "exec", lambda self: shown.append(self.conflicts) or 0)
     window = MainWindow(office)
     qtbot.addWidget(window)
     click(qtbot, window.findChild(QPushButton, "nav_conflicts"))
-    assert shown == [["inspection"]]
+    [conflicts] = shown
+    assert [c.table for c in conflicts] == ["inspection"]
+    firm = next(r for r in conflicts[0].fields() if r.column == "enterprise_id")
+    assert "有限公司" in firm.local  # linked records by name: the window passes its store

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 import models.flush_hooks  # noqa: F401  (every session gets stamped, guarded and audited)
@@ -232,6 +232,13 @@ class Store:
             if known is None:
                 raise
             raise known from exc
+        except IntegrityError as exc:
+            if "audit_event.device_id, audit_event.seq" not in str(exc.orig):
+                raise
+            # Another writer on this folder (an import, a second window) took the same place
+            # in the chain between this one's read and its write: nothing was saved.
+            raise StoreError("数据正被另一项操作（如导入）同时修改，本次保存未完成",
+                             "请稍候片刻后重试") from exc
 
     def close(self) -> None:
         self.engine.dispose()

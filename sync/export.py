@@ -92,8 +92,8 @@ def last_export(data_dir: Path, destination: str, device_id: str) -> int | None:
     """This device's audit-chain position at the last export to `destination` (None: never,
     or only under an earlier device id of this laptop — its positions mean nothing now)."""
     entry = _read_state(data_dir).get(destination, {})
-    if not isinstance(entry, dict) or entry.get("device_id", device_id) != device_id:
-        return None
+    if not isinstance(entry, dict) or entry.get("device_id") != device_id:
+        return None  # (an entry from before ids were recorded: one full export, to be sure)
     seq = entry.get("seq")
     return seq if isinstance(seq, int) else None
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent, canonical_json, chain_head
 from models.base import UTCDateTime
+from models.errors import StoreError
 from models.flush_hooks import session_now
 from models.paths import atomic_write_bytes
 from models.photo_store import photo_path
@@ -401,10 +402,12 @@ def _merge_or_raise(store: Store, bundle: Bundle, wait_for_files, actor: str | N
     try:
         with store.transaction(actor=actor or "导入", label="import_bundle") as s:
             # pysqlite opens a transaction only at the first write, and any statement outside
-            # one switches defer_foreign_keys off again: open it now, taking the write lock,
-            # so the plan is made on the state it is written to and the references are
-            # checked at the commit (a re-inspection may sort before its original).
-            s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            # one switches defer_foreign_keys off again: open it now, so the plan is made on
+            # one snapshot and the references are checked at the commit (a re-inspection may
+            # sort before its original). Deferred, not IMMEDIATE: the write lock is taken only
+            # after the files are checked, so the team can go on saving meanwhile (a write
+            # of theirs in between makes this import stop with "busy", never lose theirs).
+            s.connection().exec_driver_sql("BEGIN")
             s.execute(text("PRAGMA defer_foreign_keys = ON"))
             plan = plan_merge(s, bundle)
             _mark_recorded_before(s, plan)
@@ -423,3 +426,10 @@ def _merge_or_raise(store: Store, bundle: Bundle, wait_for_files, actor: str | N
     except OSError as exc:
         raise BundleError(f"无法把导入的文件写入数据文件夹（{exc.strerror or exc}），未导入任何记录",
                           "请检查磁盘空间后重试") from exc
+    except StoreError as exc:
+        if "locked" not in str(exc.__cause__).lower():
+            raise
+        # Someone saved on this laptop while the files were checked: this import's plan is
+        # out of date, so it changes nothing; their work stands.
+        raise BundleError("导入期间本机有新的保存，本次导入未作任何修改",
+                          "请再导入一次该导出包") from exc

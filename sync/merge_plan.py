@@ -127,17 +127,26 @@ class _Planner:
                         self.plan.rows.append(RowPlan(name, "deleted", note, dict(local)))
 
     # ----------------------------------------------------------------- deletions
-    def _known_deletions(self) -> set:
-        """Ids of incoming rows that a delete event (in the bundle or here) removed."""
+    def _known_deletions(self) -> dict:
+        """Incoming rows that a delete event known here removed: id → when."""
         incoming = {str(i) for name, ids in self.incoming_ids.items() if name != AUDIT for i in ids}
-        deleted = {r["entity_id"] for r in self.bundle.records.get(AUDIT, [])
-                   if r["action"] == "delete" and r["entity_id"] in incoming}
+        # Only deletions the exporter did not know of: one whose event travels in this
+        # bundle next to the row was seen there, and the row kept (changed since, or the
+        # same record again under a natural key) — the exporter's decision stands.
+        carried = {r["id"] for r in self.bundle.records.get(AUDIT, [])}
         audit = Base.metadata.tables[AUDIT]
         ids = sorted(incoming)
+        found = []
         for start in range(0, len(ids), 500):
-            deleted.update(self.s.execute(select(audit.c.entity_id).where(
-                audit.c.action == "delete", audit.c.entity_id.in_(ids[start:start + 500]))).scalars())
-        return {uuid.UUID(i) for i in deleted}
+            found += [(entity_id, at) for event_id, entity_id, at in self.s.execute(
+                select(audit.c.id, audit.c.entity_id, audit.c.at).where(
+                    audit.c.action == "delete", audit.c.entity_id.in_(ids[start:start + 500])))
+                if event_id not in carried]
+        deleted: dict[uuid.UUID, object] = {}
+        for entity_id, at in found:
+            key = uuid.UUID(entity_id)
+            deleted[key] = max(at, deleted.get(key, at))
+        return deleted
 
     def _deletions(self) -> None:
         tables = {t.name: t for t in exported_tables(Base.metadata) if t.name != AUDIT}
@@ -258,10 +267,13 @@ class _Planner:
 
     def _match(self, table: Table, row: dict, local: dict, by_key: dict) -> dict | None:
         matches = {}
+        arriving = self.incoming_ids.get(table.name, ())
         for key in unique_keys(table):
             values = tuple(row[k] for k in key)
             hit = by_key.get((key, values)) if None not in values else None
-            if hit is not None:
+            # A local record whose own version is in this bundle is taken by it (its key may
+            # have changed there: a freed credit code now on another firm).
+            if hit is not None and (hit["id"] == row["id"] or hit["id"] not in arriving):
                 matches[hit["id"]] = hit
         if row["id"] in local:
             others = set(matches) - {row["id"]}
@@ -336,7 +348,8 @@ class _Planner:
         return bool(at and at[0] is not None)
 
     def _decide(self, table: Table, row: dict, local: dict | None, mapped: bool) -> RowPlan:
-        if local is None and row["id"] in self.deleted_ids:
+        deleted_at = self.deleted_ids.get(row["id"]) if local is None else None
+        if deleted_at is not None and row["updated_at"] <= deleted_at:
             return RowPlan(table.name, "superseded", row)  # deleted since: it stays deleted
         if local is None:  # new here: a conflict only where the app itself would refuse it
             parent_frozen = (table.name in FROZEN_CHILD_TABLES
@@ -350,8 +363,9 @@ class _Planner:
         if self._is_frozen(table, local):
             changed = {k for k in row if k not in ignore and row[k] != local.get(k)}
             if not (table.name == "hazard" and changed <= HAZARD_LIFECYCLE_KEYS):
-                if row["updated_at"] < local["updated_at"]:  # a draft's state from before
-                    return RowPlan(table.name, "superseded", row, local, mapped)
+                inspection = row["id"] if table.name == "inspection" else row.get("inspection_id")
+                if row["updated_at"] < local["updated_at"] and inspection not in self.incoming_final:
+                    return RowPlan(table.name, "superseded", row, local, mapped)  # a draft's old state
                 return RowPlan(table.name, "conflict", row, local, mapped)
         if table.name == "hazard" and self._is_frozen(table, local):
             merged = self._hazard_by_field(row, local, ignore)
@@ -368,7 +382,8 @@ class _Planner:
         a re-inspection, its 一单四制 facts at the office — often on different laptops and
         fields. Each differing field takes the value of the latest original event that set
         it (imports' echoes aside); None when the history cannot tell (the row rule then)."""
-        latest = self._field_history(str(row["id"]))
+        aliases = [str(row["id"])] + [str(a) for a, b in self.plan.id_map.items() if b == row["id"]]
+        latest = self._field_history(aliases)
         merged, decided = dict(local), False
         for key in row:
             if key in ignore or key in STAMPS or row[key] == local.get(key):
@@ -387,17 +402,18 @@ class _Planner:
             merged["updated_at"] = max(row["updated_at"], local["updated_at"])
         return merged
 
-    def _field_history(self, entity_id: str) -> dict:
-        """Field → its JSON value in the latest create/update event (by time) of the entity,
-        over this store's audit trail and the bundle's chains; imports' own events left out."""
+    def _field_history(self, entity_ids: list[str]) -> dict:
+        """Field → its JSON value in the latest create/update event (by time) of the entity
+        (under any id it had: merged records), over this store's audit trail and the
+        bundle's chains; imports' own events left out."""
         if self._bundle_events is None:
             self._bundle_events = defaultdict(list)
             for event in self.bundle.records.get(AUDIT, []):
                 self._bundle_events[event["entity_id"]].append(event)
         audit = Base.metadata.tables[AUDIT]
-        events = {e["id"]: e for e in self._bundle_events.get(entity_id, [])}
+        events = {e["id"]: e for i in entity_ids for e in self._bundle_events.get(i, [])}
         events.update((e["id"], dict(e)) for e in self.s.execute(
-            select(audit).where(audit.c.entity_id == entity_id)).mappings())
+            select(audit).where(audit.c.entity_id.in_(entity_ids))).mappings())
         latest: dict[str, tuple] = {}
         for event in events.values():
             if event["label"] == IMPORT_LABEL or event["action"] not in ("create", "update"):

@@ -22,6 +22,7 @@ from models.audit import AuditEvent, chain_head
 from models.paths import atomic_write_bytes
 
 ANCHOR_FILE = "chain_anchor.json"
+CASE_SERIALS = "case_serials"  # year → highest case serial exported from this laptop
 
 
 def _read(data_dir: Path) -> dict:
@@ -45,6 +46,28 @@ def record_anchor(data_dir: Path, device_id: str, seq: int, digest: str) -> None
                        json.dumps(anchors, indent=1, sort_keys=True).encode("utf-8"))
 
 
+def record_case_serials(data_dir: Path, serials: dict[int, int]) -> None:
+    """Remember the highest case serial per year this laptop's exports carried: a store
+    rolled back to a backup must not give those numbers out again."""
+    anchors = _read(data_dir)
+    known = anchors.get(CASE_SERIALS) if isinstance(anchors.get(CASE_SERIALS), dict) else {}
+    merged = {**known, **{str(y): max(n, known.get(str(y), 0)) for y, n in serials.items()}}
+    if merged == known:
+        return
+    anchors[CASE_SERIALS] = merged
+    atomic_write_bytes(Path(data_dir) / ANCHOR_FILE,
+                       json.dumps(anchors, indent=1, sort_keys=True).encode("utf-8"))
+
+
+def case_serial_floor(data_dir: Path | None, year: int) -> int:
+    """The highest case serial of `year` already exported from this laptop (0: none)."""
+    if data_dir is None:
+        return 0
+    known = _read(data_dir).get(CASE_SERIALS)
+    value = known.get(str(year)) if isinstance(known, dict) else None
+    return value if isinstance(value, int) else 0
+
+
 def anchor_problem(session: Session, data_dir: Path, device_id: str) -> str | None:
     """Why `device_id`'s chain here falls short of its anchor, or None."""
     anchor = _read(data_dir).get(device_id)
@@ -64,5 +87,5 @@ def anchor_problem(session: Session, data_dir: Path, device_id: str) -> str | No
 
 def anchor_problems(session: Session, data_dir: Path) -> list[str]:
     """The anchor check for every device whose chain has left this laptop."""
-    return [p for device in sorted(_read(data_dir))
+    return [p for device in sorted(_read(data_dir)) if device != CASE_SERIALS
             if (p := anchor_problem(session, data_dir, device))]

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from checklists.loader import latest_checklists
+from models.chain_anchor import case_serial_floor
 from models.checklist import Checklist, ChecklistItem
 from models.enterprise_rules import default_checklist_codes
 from models.errors import FinalizedRecordError, NotFoundError, ValidationError
@@ -242,7 +243,9 @@ def _next_case_serial(session: Session, year: int) -> int:
     settings = session.scalar(select(AgencySettings))
     start = settings.serial_start if settings else 1
     last = session.scalar(select(func.max(Inspection.case_serial)).where(Inspection.case_year == year))
-    return max(start, (last or 0) + 1)
+    # Numbers already exported stay used even if this store was rolled back to a backup.
+    exported = case_serial_floor(session.info.get("data_dir"), year)
+    return max(start, (last or 0) + 1, exported + 1)
 
 
 def finalize_inspection(session: Session, inspection_id: uuid.UUID,

@@ -218,7 +218,8 @@ class Store:
 
     def session(self, actor: str | None = None, label: str = "") -> Session:
         s = self._sessions()
-        s.info.update(device_id=self.device_id, actor=actor, label=label, clock=self.clock)
+        s.info.update(device_id=self.device_id, actor=actor, label=label, clock=self.clock,
+                      data_dir=self.data_dir)
         return s
 
     @contextmanager

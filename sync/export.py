@@ -22,7 +22,7 @@ from pathlib import Path
 
 from models.audit import chain_head
 from models.base import utcnow
-from models.chain_anchor import record_anchor
+from models.chain_anchor import record_anchor, record_case_serials
 from models.paths import atomic_write_bytes
 from models.photo_store import photo_path
 from models.registry import Inspector
@@ -283,6 +283,13 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
         _remember_export(store.data_dir, destination, head, started, bundle_id, store.device_id)
     for device, (seq, digest) in _chain_ends(rows.get("audit_event", [])).items():
         record_anchor(store.data_dir, device, seq, digest)  # these events now exist elsewhere
+    mine: dict[int, int] = {}
+    for inspection in rows.get("inspection", []):  # this laptop's own numbers, now given out
+        if inspection["device_id"] == store.device_id and inspection["case_serial"]:
+            year = inspection["case_year"]
+            mine[year] = max(mine.get(year, 0), inspection["case_serial"])
+    if mine:
+        record_case_serials(store.data_dir, mine)
     return ExportResult(path=out, bundle_id=bundle_id,
                         counts={k: len(v) for k, v in rows.items()}, files=files,
                         bytes=out.stat().st_size, encrypted=office is not None)

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from main import main
 from models.audit import verify_chain
-from models.inspection_rules import save_note
+from models.inspection import AnswerResult
+from models.inspection_rules import answer_item, finalize_inspection, inspection_items, save_note
 from models.startup import start_store
 from models.tables import Answer, Inspection, InspectionStatus
 from sync.export import export_bundle
@@ -74,3 +75,42 @@ def test_restored_laptop_continues_under_a_new_id_and_recovers(laptop_a, office,
         restored.close()
     code, out, _ = main(["status", "--data-dir", str(folder)]), *capsys.readouterr()
     assert code == 0 and "执法记录链完整" in out
+
+
+def _finish(store, draft) -> int:
+    with store.transaction() as s:
+        done = {a.item_id for a in s.scalars(select(Answer).where(Answer.inspection_id == draft))}
+        for item in inspection_items(s, draft):
+            if item.id not in done:
+                answer_item(s, draft, item.id, AnswerResult.COMPLIANT)
+        return finalize_inspection(s, draft).case_serial
+
+
+def test_restored_laptop_never_gives_an_exported_case_number_again(laptop_a, office, tmp_path):
+    """第N号 went to the office before the crash; after the restore the next inspection gets
+    the next number, and the office takes the bundle."""
+    folder = laptop_a.data_dir
+    backup = tmp_path / "backup.db"
+    src, dst = sqlite3.connect(laptop_a.db_path), sqlite3.connect(backup)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    with laptop_a.session() as s:
+        first_draft, second_draft = s.scalars(select(Inspection.id).where(
+            Inspection.status == InspectionStatus.IN_PROGRESS).order_by(Inspection.started_at)).all()
+    laptop_a.clock = Clock(DEMO_NOW + timedelta(days=1))
+    exported_number = _finish(laptop_a, first_draft)
+    export_bundle(laptop_a, tmp_path / "1.fcb")
+    import_bundle(office, tmp_path / "1.fcb")
+    laptop_a.close()
+    for suffix in ("-wal", "-shm"):
+        (folder / f"{laptop_a.db_path.name}{suffix}").unlink(missing_ok=True)
+    laptop_a.db_path.write_bytes(backup.read_bytes())
+    restored = start_store(folder)
+    try:
+        restored.clock = Clock(DEMO_NOW + timedelta(days=2))
+        assert _finish(restored, second_draft) == exported_number + 1
+        export_bundle(restored, tmp_path / "2.fcb", everything=True)
+        assert import_bundle(office, tmp_path / "2.fcb").total("new") > 0
+    finally:
+        restored.close()

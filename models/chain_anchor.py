@@ -19,44 +19,33 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent, chain_head
-from models.paths import atomic_write_bytes
+from models.paths import read_json_dict, write_json
 
 ANCHOR_FILE = "chain_anchor.json"
 CASE_SERIALS = "case_serials"  # year → highest case serial exported from this laptop
 
 
 def _read(data_dir: Path) -> dict:
-    try:
-        data = json.loads((Path(data_dir) / ANCHOR_FILE).read_text("utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError):
-        return {}  # a lost anchor only means one check fewer
-    return data if isinstance(data, dict) else {}
+    return read_json_dict(Path(data_dir) / ANCHOR_FILE)  # a lost anchor: one check fewer
 
 
-def record_anchor(data_dir: Path, device_id: str, seq: int, digest: str) -> None:
-    """Remember that `device_id`'s chain reached `seq` (with hash `digest`) when it left."""
+def record_export(data_dir: Path, chain_ends: dict[str, tuple[int, str]],
+                  case_serials: dict[int, int]) -> None:
+    """Remember, after an export, where each carried chain ended (seq, hash) and the highest
+    case serial per year of this laptop's own inspections in it: both exist elsewhere now."""
     anchors = _read(data_dir)
-    known = anchors.get(device_id)
-    if isinstance(known, dict) and isinstance(known.get("seq"), int) and known["seq"] >= seq:
-        return
-    anchors[device_id] = {"seq": seq, "hash": digest}
-    atomic_write_bytes(Path(data_dir) / ANCHOR_FILE,
-                       json.dumps(anchors, indent=1, sort_keys=True).encode("utf-8"))
-
-
-def record_case_serials(data_dir: Path, serials: dict[int, int]) -> None:
-    """Remember the highest case serial per year this laptop's exports carried: a store
-    rolled back to a backup must not give those numbers out again."""
-    anchors = _read(data_dir)
-    known = anchors.get(CASE_SERIALS) if isinstance(anchors.get(CASE_SERIALS), dict) else {}
-    merged = {**known, **{str(y): max(n, known.get(str(y), 0)) for y, n in serials.items()}}
-    if merged == known:
-        return
-    anchors[CASE_SERIALS] = merged
-    atomic_write_bytes(Path(data_dir) / ANCHOR_FILE,
-                       json.dumps(anchors, indent=1, sort_keys=True).encode("utf-8"))
+    before = json.dumps(anchors, sort_keys=True)
+    for device, (seq, digest) in chain_ends.items():
+        known = anchors.get(device)
+        if not (isinstance(known, dict) and isinstance(known.get("seq"), int) and known["seq"] >= seq):
+            anchors[device] = {"seq": seq, "hash": digest}
+    serials = anchors.get(CASE_SERIALS) if isinstance(anchors.get(CASE_SERIALS), dict) else {}
+    for year, serial in case_serials.items():
+        serials[str(year)] = max(serial, serials.get(str(year), 0))
+    if serials:
+        anchors[CASE_SERIALS] = serials
+    if json.dumps(anchors, sort_keys=True) != before:
+        write_json(Path(data_dir) / ANCHOR_FILE, anchors)
 
 
 def case_serial_floor(data_dir: Path | None, year: int) -> int:

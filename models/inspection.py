@@ -13,6 +13,11 @@ from models.checklist import Checklist, ChecklistItem
 from models.registry import Enterprise, Inspector, str_enum
 
 
+def case_label(year: int | None, serial: int | None) -> str:
+    """An inspection's case number as people say it: 2026年第3号 ("" before it has one)."""
+    return f"{year}年第{serial}号" if year and serial else ""
+
+
 class InspectionStatus(str, enum.Enum):
     IN_PROGRESS = "in_progress"
     FINALIZED = "finalized"

@@ -98,3 +98,18 @@ def rotate_device_id(data_dir: Path) -> str:
     atomic_write_bytes(id_file, json.dumps({"device_id": new_id, "previous": [*previous, old]})
                        .encode("utf-8"))
     return new_id
+
+
+def read_json_dict(path: Path) -> dict:
+    """A small state file of ours as a dict; missing or unreadable reads as empty (callers
+    keep only what they can lose: the next step is then merely slower or checks less)."""
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_json(path: Path, data: dict) -> None:
+    atomic_write_bytes(Path(path), json.dumps(data, ensure_ascii=False, indent=1,
+                                              sort_keys=True).encode("utf-8"))

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from models.checklist import AREAS, Checklist, ChecklistItem
 from models.documents import Document
 from models.inspection import (Answer, AnswerResult, Hazard, HazardStatus, Inspection,
-                               InspectionKind, InspectionStatus)
+                               InspectionKind, InspectionStatus, case_label)
 from models.registry import Enterprise, Inspector, RiskColour
 from sync.bundle_format import DOCUMENTS_DIR
 from sync.merge import CONFLICTS_DIR
@@ -315,7 +315,7 @@ def _inspection_names(s: Session, ids: list[uuid.UUID]):
             select(Inspection.id, Inspection.place, Inspection.started_at, Inspection.case_year,
                    Inspection.case_serial).where(Inspection.id.in_(ids))):
         day = started.astimezone().strftime("%Y-%m-%d") if started else ""
-        case = f"{year}年第{serial}号" if year and serial else ""
+        case = case_label(year, serial)
         yield key, _joined(_shorten(place or "", LINK_NAME_CHARS), day, case)
 
 
@@ -503,8 +503,7 @@ def _describe(table: str, row: dict) -> str:
         return str(row.get(key) or "").strip()
 
     if table == "inspection":
-        case = (f"{row['case_year']}年第{row['case_serial']}号"
-                if row.get("case_year") and row.get("case_serial") else "")
+        case = case_label(row.get("case_year"), row.get("case_serial"))
         return " ".join(p for p in (get("place"), case) if p)
     if table == "hazard":
         return ("【重大】" if row.get("is_major") else "") + get("description")

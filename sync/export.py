@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import uuid
 import zipfile
@@ -22,8 +21,8 @@ from pathlib import Path
 
 from models.audit import chain_head
 from models.base import utcnow
-from models.chain_anchor import record_anchor, record_case_serials
-from models.paths import atomic_write_bytes
+from models.chain_anchor import record_export
+from models.paths import read_json_dict, write_json
 from models.photo_store import photo_path
 from models.registry import Inspector
 from models.store import SCHEMA_HEAD, Store
@@ -99,13 +98,7 @@ def last_export(data_dir: Path, destination: str, device_id: str) -> int | None:
 
 
 def _read_state(data_dir: Path) -> dict:
-    try:
-        data = json.loads((Path(data_dir) / EXPORTS_STATE_FILE).read_text("utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError):
-        return {}  # a lost state only means a larger next export
-    return data if isinstance(data, dict) else {}
+    return read_json_dict(Path(data_dir) / EXPORTS_STATE_FILE)  # lost: a larger next export
 
 
 def _remember_export(data_dir: Path, destination: str, seq: int, at: datetime,
@@ -113,8 +106,7 @@ def _remember_export(data_dir: Path, destination: str, seq: int, at: datetime,
     state = _read_state(data_dir)
     state[destination] = {"seq": seq, "at": at.isoformat(), "bundle_id": bundle_id,
                           "device_id": device_id}
-    atomic_write_bytes(Path(data_dir) / EXPORTS_STATE_FILE,
-                       json.dumps(state, ensure_ascii=False, indent=1).encode("utf-8"))
+    write_json(Path(data_dir) / EXPORTS_STATE_FILE, state)
 
 
 def _file_sources(store: Store, rows: dict[str, list[dict]]) -> dict[str, Path]:
@@ -281,15 +273,12 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
                               office, progress)
     if inspection_ids is None:  # a few chosen inspections leave the rest still to go there
         _remember_export(store.data_dir, destination, head, started, bundle_id, store.device_id)
-    for device, (seq, digest) in _chain_ends(rows.get("audit_event", [])).items():
-        record_anchor(store.data_dir, device, seq, digest)  # these events now exist elsewhere
     mine: dict[int, int] = {}
     for inspection in rows.get("inspection", []):  # this laptop's own numbers, now given out
         if inspection["device_id"] == store.device_id and inspection["case_serial"]:
             year = inspection["case_year"]
             mine[year] = max(mine.get(year, 0), inspection["case_serial"])
-    if mine:
-        record_case_serials(store.data_dir, mine)
+    record_export(store.data_dir, _chain_ends(rows.get("audit_event", [])), mine)
     return ExportResult(path=out, bundle_id=bundle_id,
                         counts={k: len(v) for k, v in rows.items()}, files=files,
                         bytes=out.stat().st_size, encrypted=office is not None)

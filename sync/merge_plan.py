@@ -28,7 +28,7 @@ from sqlalchemy import Table, UniqueConstraint, select
 from sqlalchemy.orm import Session
 
 from models.flush_hooks import FROZEN_CHILD_TABLES, HAZARD_LIFECYCLE_KEYS
-from models.inspection import InspectionStatus
+from models.inspection import InspectionStatus, case_label
 from models.tables import Base
 from sync.bundle_format import encode_value, exported_tables, refuse, row_key
 from sync.selection import fetch_in
@@ -309,7 +309,7 @@ class _Planner:
     @staticmethod
     def _clash_text(table: Table, row: dict) -> str:
         if table.name == "inspection":
-            return (f"检查编号 {row.get('case_year')}年第{row.get('case_serial')}号 与本机另一检查重复"
+            return (f"检查编号 {case_label(row.get('case_year'), row.get('case_serial'))} 与本机另一检查重复"
                     "（两台电脑使用了相同的编号段）")
         return f"{table.name} 记录 {row['id']} 与本机另一条记录的唯一编号冲突"
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QDialog, QDialog
                                QStyledItemDelegate, QTableView, QVBoxLayout, QWidget)
 
 from models.errors import FieldCheckError
-from models.inspection import InspectionKind, InspectionStatus
+from models.inspection import InspectionKind, InspectionStatus, case_label
 from models.inspection_rules import local_date
 from models.reports import list_inspections
 from ui.style import AMBER, GREEN, RED
@@ -170,7 +170,7 @@ def export_choices(store) -> list[ExportChoice]:
         rows = list_inspections(s, limit=None)
         return [ExportChoice(
             id=i.id, enterprise=name, day=local_date(i.started_at).isoformat(),
-            case_number=f"{i.case_year}年第{i.case_serial}号" if i.case_serial else "",
+            case_number=case_label(i.case_year, i.case_serial),
             status=(f"{i.kind.label} · " if i.kind == InspectionKind.REINSPECTION else "")
             + i.status.label,
             in_progress=i.status == InspectionStatus.IN_PROGRESS, hazards=hazards,

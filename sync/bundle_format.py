@@ -162,13 +162,11 @@ def decode_column(column, raws: list) -> list:
     through column_decoder, which names the problem (same result, same messages)."""
     fast = _batch_converter(column)
     if fast is not None:
-        allowed = {str, _NONE} if column.nullable else {str}
-        kinds = set(map(type, raws))
-        if fast[0] is not str:
-            allowed = {fast[0], _NONE} if column.nullable else {fast[0]}
-        if kinds <= allowed:
+        json_type, convert = fast
+        allowed = {json_type, _NONE} if column.nullable else {json_type}
+        if set(map(type, raws)) <= allowed:
             try:
-                return fast[1](raws)
+                return convert(raws)
             except ValueError:
                 pass  # the per-value pass below says which value and why
     decode = column_decoder(column)

@@ -23,6 +23,29 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 CODE_PREFIX = {"dust": "DUST", "confined_space": "CS", "ammonia": "NH3", "general": "GEN"}
 MAJOR_CLAUSE = re.compile(r"^《工贸企业重大事故隐患判定标准》第[一二三四五六七八九十]+条(（[一二三四五六七八九十]+）)?$")
 _TEXT_FIELDS = ("question", "how_to_check", "legal_basis", "rectification")
+# Where each citation of legal_basis was checked (docs/citations.md keeps the sentences read).
+VERIFIED, UNVERIFIED = "已核", "待核"
+TEXT_KINDS = ("官方发布", "转载")
+_SOURCE_FIELDS = ("citation", "status", "document", "article", "text_date", "found_at",
+                  "text_kind", "reason")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class BasisSource:
+    """One citation of an item's legal_basis and where its text was read (or why not)."""
+    citation: str
+    status: str
+    document: str = ""
+    article: str = ""
+    text_date: str = ""      # date (and version) of the text that was read
+    found_at: str = ""       # URL or document reference
+    text_kind: str = ""      # 官方发布 (publisher's own text) or 转载 (a reprint)
+    reason: str = ""         # why 待核; for 已核 an optional note
+
+    @property
+    def verified(self) -> bool:
+        return self.status == VERIFIED
 
 
 @dataclass(frozen=True)
@@ -37,6 +60,7 @@ class ItemSpec:
     deadline_days: int
     seed_refs: tuple[str, ...]
     finding: str = ""
+    basis_sources: tuple[BasisSource, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,11 +114,71 @@ def _parse_item(raw: object, index: int, checklist_code: str, file: str) -> Item
         raise ChecklistFileError(file, label, "字段 seed_refs 应为文字列表")
     finding = _text(raw, "finding", file, label, required=False)
     unknown = set(raw) - {"code", "major", "major_clause", "deadline_days", "seed_refs", "finding",
-                          *_TEXT_FIELDS}
+                          "basis_sources", *_TEXT_FIELDS}
     if unknown:
         raise ChecklistFileError(file, label, f"未知字段 {', '.join(sorted(unknown))}")
+    sources = _parse_sources(raw.get("basis_sources"), texts["legal_basis"], file, label)
     return ItemSpec(code=code, major=major, major_clause=clause, deadline_days=days,
-                    seed_refs=tuple(refs), finding=finding, **texts)
+                    seed_refs=tuple(refs), finding=finding, basis_sources=sources, **texts)
+
+
+def citations_of(legal_basis: str) -> list[str]:
+    """The citations of a legal_basis text, which separates them with “；”."""
+    return [c.strip() for c in legal_basis.split("；") if c.strip()]
+
+
+def _parse_source(raw: object, n: int, file: str, item: str) -> BasisSource:
+    where = f"依据出处第 {n} 条"
+    if not isinstance(raw, dict):
+        raise ChecklistFileError(file, item, f"{where}格式不对，应为 [[items.basis_sources]] 表")
+    unknown = set(raw) - set(_SOURCE_FIELDS)
+    if unknown:
+        raise ChecklistFileError(file, item, f"{where}有未知字段 {', '.join(sorted(unknown))}")
+    values = {}
+    for key in _SOURCE_FIELDS:
+        value = raw.get(key, "")
+        if not isinstance(value, str):
+            raise ChecklistFileError(file, item, f"{where}的字段 {key} 应为文字")
+        values[key] = value.strip()
+    if not values["citation"]:
+        raise ChecklistFileError(file, item, f"{where}缺少 citation（对应 legal_basis 中的一条引用）")
+    where = f"{where}（{values['citation']}）"
+    if values["status"] not in (VERIFIED, UNVERIFIED):
+        raise ChecklistFileError(file, item, f"{where}的 status 应为“{VERIFIED}”或“{UNVERIFIED}”")
+    if values["status"] == UNVERIFIED:
+        if not values["reason"]:
+            raise ChecklistFileError(file, item, f"{where}标为待核，须在 reason 中写明未能核对的原因")
+    else:
+        for key, what in (("document", "文件名称和文号"), ("article", "条款"),
+                          ("found_at", "在何处找到条文（网址或文件）")):
+            if not values[key]:
+                raise ChecklistFileError(file, item, f"{where}标为已核，须写明 {key}（{what}）")
+        if not _DATE.search(values["text_date"]):
+            raise ChecklistFileError(file, item, f"{where}标为已核，text_date 须含所读文本的日期（如 2023-11-29）")
+        if values["text_kind"] not in TEXT_KINDS:
+            raise ChecklistFileError(file, item, f"{where}的 text_kind 应为 {'或'.join(TEXT_KINDS)}")
+    return BasisSource(**values)
+
+
+def _parse_sources(raw: object, legal_basis: str, file: str, item: str) -> tuple[BasisSource, ...]:
+    """Every citation of legal_basis has exactly one source entry, and no entry cites anything else."""
+    if raw is None:
+        raise ChecklistFileError(file, item, "缺少依据出处 basis_sources（每条引用须写明核对出处或标为待核）")
+    if not isinstance(raw, list):
+        raise ChecklistFileError(file, item, "basis_sources 应为 [[items.basis_sources]] 表的列表")
+    sources = tuple(_parse_source(r, n, file, item) for n, r in enumerate(raw, 1))
+    cited = citations_of(legal_basis)
+    recorded = [s.citation for s in sources]
+    for citation in recorded:
+        if recorded.count(citation) > 1:
+            raise ChecklistFileError(file, item, f"依据出处“{citation}”重复")
+        if citation not in cited:
+            raise ChecklistFileError(file, item, f"依据出处“{citation}”不是 legal_basis 中的引用")
+    for citation in cited:
+        if citation not in recorded:
+            raise ChecklistFileError(
+                file, item, f"legal_basis 中的引用“{citation}”没有依据出处，请写明核对出处或标为待核")
+    return tuple(sorted(sources, key=lambda s: cited.index(s.citation)))
 
 
 def parse_file(path: Path) -> ChecklistSpec:
@@ -161,8 +245,12 @@ def store_checklists(session: Session, specs: list[ChecklistSpec]) -> LoadReport
             version=(last or 0) + 1, content_hash=digest, source_file=spec.file_name,
         )
         checklist.items = [
-            ChecklistItem(position=pos, area=spec.area, seed_refs=json.dumps(list(it.seed_refs), ensure_ascii=False),
-                          **{k: v for k, v in asdict(it).items() if k != "seed_refs"})
+            ChecklistItem(position=pos, area=spec.area,
+                          seed_refs=json.dumps(list(it.seed_refs), ensure_ascii=False),
+                          basis_sources=json.dumps([asdict(b) for b in it.basis_sources],
+                                                   ensure_ascii=False),
+                          **{k: v for k, v in asdict(it).items()
+                             if k not in ("seed_refs", "basis_sources")})
             for pos, it in enumerate(spec.items, 1)
         ]
         session.add(checklist)

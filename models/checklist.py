@@ -56,5 +56,8 @@ class ChecklistItem(Record):
     deadline_days: Mapped[int]
     # JSON list of seed item references, e.g. ["粉尘-1"]
     seed_refs: Mapped[str] = mapped_column(Text, default="[]")
+    # JSON list: where each citation of legal_basis was checked, or 待核 and why
+    # (checklists.loader.BasisSource).
+    basis_sources: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
 
     checklist: Mapped[Checklist] = relationship(back_populates="items")

@@ -111,6 +111,7 @@ def _item_dict(item: ChecklistItem) -> dict:
         "rectification": item.rectification, "finding": item.finding,
         "deadline_days": item.deadline_days,
         "seed_refs": json.loads(item.seed_refs),
+        "basis_sources": json.loads(item.basis_sources),
     }
 
 

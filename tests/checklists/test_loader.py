@@ -33,6 +33,11 @@ legal_basis = "GB 15577-2018"
 major = false
 rectification = "清理积尘。"
 deadline_days = 3
+
+[[items.basis_sources]]
+citation = "GB 15577-2018"
+status = "待核"
+reason = "测试：未找到标准文本"
 '''
 
 

@@ -2,6 +2,7 @@
 
     python main.py [--data-dir DIR]                  start the application
     python main.py checklists --json                 every checklist item as JSON
+    python main.py checklists --unverified           every citation not checked against a text (待核)
     python main.py demo                              fill the store with demo data
     python main.py inspections --json                every inspection with hazard counts
     python main.py status --json                     counts and the audit-chain check
@@ -40,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_data_dir(cmd, argparse.SUPPRESS)
         if name != "demo":
             cmd.add_argument("--json", action="store_true", help="以 JSON 输出")
+        if name == "checklists":
+            cmd.add_argument("--unverified", action="store_true", help="列出未能核对出处的法律依据（待核）")
     _add_sync_commands(sub)
     pdf = sub.add_parser("pdf", help="导出某次检查的执法文书（PDF）")
     pdf.add_argument("inspection_id", metavar="INSPECTION_ID")
@@ -86,6 +89,10 @@ def _print_json(data) -> None:
 
 def cmd_checklists(store, args) -> int:
     from models.reports import checklist_dump
+    if args.unverified:
+        from checklists.citations import print_unverified
+        with store.session() as s:
+            return print_unverified(s, args.json)
     with store.session() as s:
         data = checklist_dump(s, latest_only=True)
     if args.json:

@@ -73,7 +73,7 @@ def test_well_formed_sources_are_read(tmp_path):
     (lambda t: t + t[t.index("\n[[items.basis_sources]]\ncitation = \"GB"):], "重复"),
     (lambda t: t[:t.index("\n[[items.basis_sources]]")], "basis_sources"),
     (lambda t: t.replace("[[items.basis_sources]]", "[items.basis_sources]", 1)
-               .split("\n[[items.basis_sources]]")[0], "basis_sources"),
+               .split("\n[[items.basis_sources]]")[0], "应为 [[items.basis_sources]] 表的列表"),
 ])
 def test_malformed_source_is_refused_naming_file_item_and_reason(tmp_path, edit, reason):
     """A source entry that does not say where (or why not) is refused with file, item and reason."""

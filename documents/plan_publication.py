@@ -40,12 +40,14 @@ def publication_pdf(pub: Publication) -> bytes:
     if not pub.results:
         rows.append([_p("（尚无已完成的检查）", cell)] + [""] * (len(RESULT_COLUMNS) - 1))
     table = Table(rows, colWidths=[w * cm for w in widths], repeatRows=1)
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), fonts.body),
+                               ("SPAN", (0, 1), (-1, 1)) if not pub.results else ("NOSPLIT", (0, 0), (0, 0)),
+                               ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
                                ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E3F2FD"))]))
     story += [Spacer(1, 6), table]
     out = io.BytesIO()
     SimpleDocTemplate(out, pagesize=A4, leftMargin=1.6 * cm, rightMargin=1.6 * cm,
                       topMargin=2 * cm, bottomMargin=2 * cm, title=pub.title,
-                      invariant=1).build(story)
+                      invariant=1, initialFontName=fonts.body).build(story)
     return out.getvalue()

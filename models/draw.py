@@ -76,9 +76,7 @@ def _pick_pair(enterprise: dict, inputs: dict, load: dict[str, int],
     eligible = []
     for person in inputs["inspectors"]:
         if not person["available"]:
-            exclusions.append({"enterprise_id": enterprise["id"], "inspector_id": person["id"],
-                               "reason": "不在岗（不可抽取）"})
-            continue
+            continue  # recorded once for the draw, see run_draw
         why = _avoided(person["id"], enterprise, inputs["avoidances"])
         if why:
             exclusions.append({"enterprise_id": enterprise["id"], "inspector_id": person["id"],
@@ -99,7 +97,11 @@ def _pick_pair(enterprise: dict, inputs: dict, load: dict[str, int],
 
 def run_draw(inputs: dict) -> tuple[list[dict], list[dict]]:
     """The tasks (enterprise, team, months) and every exclusion, from the inputs alone."""
-    exclusions: list[dict] = []
+    inputs = dict(inputs, enterprises=sorted(inputs["enterprises"], key=lambda e: e["id"]),
+                  inspectors=sorted(inputs["inspectors"], key=lambda p: p["id"]),
+                  avoidances=sorted(inputs["avoidances"], key=canonical))
+    exclusions: list[dict] = [{"inspector_id": p["id"], "reason": "不在岗（不可抽取）"}
+                              for p in inputs["inspectors"] if not p["available"]]
     load: dict[str, int] = {}
     tasks = []
     for enterprise in _draw_enterprises(inputs, exclusions):

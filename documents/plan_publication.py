@@ -31,7 +31,7 @@ def publication_pdf(pub: Publication) -> bytes:
         story += [_p(f"第 {d.round} 轮抽取日期：{d.drawn_on.year}年{d.drawn_on.month}月{d.drawn_on.day}日", body),
                   _p(f"抽查范围：{d.scope}", body), _p(f"抽查方式：{d.method}", body),
                   Spacer(1, 4)]
-    widths = [1.0, 4.4, 3.4, 2.0, 2.8, 1.2, 1.6, 2.6]
+    widths = [0.9, 4.2, 3.6, 2.1, 2.6, 1.1, 1.3, 2.0]  # 17.8 cm: the A4 text width
     rows = [[_p(h, cell) for h, _w in RESULT_COLUMNS]]
     for n, r in enumerate(pub.results, 1):
         rows.append([_p(str(n), cell), _p(r.enterprise, cell), _p(r.credit_code, cell),

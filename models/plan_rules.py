@@ -422,3 +422,42 @@ def plan_progress(session: Session, plan_id: uuid.UUID, today: date) -> dict:
             if getattr(e, flag):
                 by_area[area][state] += 1
     return {"total": total, "by_class": by_class, "by_area": by_area}
+
+
+# ---- the laptop's 待检任务 -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OpenTask:
+    id: uuid.UUID
+    enterprise_id: uuid.UUID
+    enterprise: str
+    year: int
+    first_month: int
+    due_month: int
+    inspector_ids: list[uuid.UUID]
+    team: list[str]
+    kind: str
+    overdue: bool
+
+
+def open_tasks(session: Session, today: date, inspector_ids: set[uuid.UUID] | None = None) -> list[OpenTask]:
+    """Tasks not yet carried out (no inspection started from them), soonest due first;
+    only those of the given inspectors when `inspector_ids` is given."""
+    started = set(session.scalars(select(Inspection.task_id).where(Inspection.task_id.is_not(None))))
+    rows = session.execute(select(PlanTask, InspectionPlan.year, Enterprise.name)
+                           .join(InspectionPlan, InspectionPlan.id == PlanTask.plan_id)
+                           .join(Enterprise, Enterprise.id == PlanTask.enterprise_id)
+                           .where(PlanTask.cancelled.is_(False))).all()
+    names = {p.id: p.name for p in session.scalars(select(Inspector))}
+    out = []
+    for task, year, name in rows:
+        if task.id in started:
+            continue
+        team = [uuid.UUID(i) for i in json.loads(task.inspector_ids)]
+        if inspector_ids is not None and not set(team) & inspector_ids:
+            continue
+        out.append(OpenTask(id=task.id, enterprise_id=task.enterprise_id, enterprise=name,
+                            year=year, first_month=task.first_month, due_month=task.due_month,
+                            inspector_ids=team, team=[names.get(i, "？") for i in team],
+                            kind=task.kind, overdue=today >= _month_end(year, task.due_month)))
+    return sorted(out, key=lambda t: (t.year, t.due_month, t.enterprise))

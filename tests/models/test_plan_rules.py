@@ -241,3 +241,28 @@ def test_an_empty_seed_is_refused(store, register):
     plan_id = _plan(store)
     with pytest.raises(FieldCheckError, match="种子"):
         _draw(store, plan_id, "  ")
+
+
+def test_an_inspection_started_from_a_task_closes_it(store, register, clock):
+    """The task leaves the open list once an inspection is started from it, and counts done."""
+    from datetime import date
+    from models.inspection_rules import NewInspection, start_inspection
+    from models.plan_rules import open_tasks
+    plan_id = _plan(store, year=2026)
+    _draw(store, plan_id, "t")
+    with store.session() as s:
+        tasks = open_tasks(s, date(2026, 11, 2))
+    task = tasks[0]
+    assert all(t.team and len(t.inspector_ids) == 2 for t in tasks)
+    with store.session() as s:
+        mine = open_tasks(s, date(2026, 11, 2), {task.inspector_ids[0]})
+    assert task in mine and all(task.inspector_ids[0] in t.inspector_ids for t in mine)
+    with pytest.raises(ValidationError, match="不一致"), store.transaction() as s:
+        start_inspection(s, NewInspection(register[0][-1] if register[0][-1] != task.enterprise_id
+                                          else register[0][0], task.inspector_ids, "车间",
+                                          clock(), task_id=task.id))
+    with store.transaction() as s:
+        start_inspection(s, NewInspection(task.enterprise_id, task.inspector_ids,
+                                                       "车间", clock(), task_id=task.id))
+    with store.session() as s:
+        assert task.id not in {t.id for t in open_tasks(s, date(2026, 11, 2))}

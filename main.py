@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     hazards = sub.add_parser("hazards", help="列出隐患台账中的全部隐患")
     _add_data_dir(hazards, argparse.SUPPRESS)
     hazards.add_argument("--json", action="store_true", help="以 JSON 输出")
+    _add_plan_commands(sub)
     gui = sub.add_parser("gui", help="启动图形界面（默认）")
     _add_data_dir(gui, argparse.SUPPRESS)
     return parser
@@ -79,6 +80,35 @@ def _add_sync_commands(sub) -> None:
     office.add_argument("file", nargs="?", metavar="FILE", help="install：办公室公钥文件")
     office.add_argument("--out", metavar="FILE", help="create/public：公钥写入的文件")
     for cmd in (export, imp, verify, office):
+        _add_data_dir(cmd, argparse.SUPPRESS)
+
+
+def _add_plan_commands(sub) -> None:
+    plan = sub.add_parser("plan", help="年度执法计划与“双随机”抽取（办公室）")
+    _add_data_dir(plan, argparse.SUPPRESS)
+    psub = plan.add_subparsers(dest="plan_command", required=True)
+    create = psub.add_parser("create", help="按计划规则编制某年度的执法计划")
+    create.add_argument("--year", type=int, required=True)
+    create.add_argument("--focus", action="append", default=[], metavar="ENTERPRISE_ID",
+                        help="重点检查企业（可重复，不参与抽取）")
+    draw = psub.add_parser("draw", help="抽取一轮检查对象与执法人员")
+    draw.add_argument("plan_id", metavar="PLAN_ID")
+    draw.add_argument("--seed", required=True,
+                      help="随机种子（当众确定的数字或文字；random：由系统随机源生成并显示）")
+    draw.add_argument("--round", type=int, help="轮次（默认：下一轮未抽取的）")
+    draw.add_argument("--redraw", metavar="DRAW_ID", help="重抽：取代这次抽取（原抽取保留）")
+    draw.add_argument("--reason", default="", help="重抽的理由（重抽时必填）")
+    verify = psub.add_parser("verify", help="按记录重放每次抽取，结果一致退出码 0，否则 1")
+    verify.add_argument("plan_id", metavar="PLAN_ID")
+    publish = psub.add_parser("publish", help="写出“一公开”公示清单（.xlsx 或 .pdf）")
+    publish.add_argument("plan_id", metavar="PLAN_ID")
+    publish.add_argument("--out", required=True, metavar="FILE")
+    show = psub.add_parser("show", help="计划概况：每月检查数与所需组数、抽取、进度")
+    show.add_argument("plan_id", metavar="PLAN_ID")
+    psub.add_parser("list", help="列出全部执法计划")
+    for cmd in (create, draw, verify, publish, show):
+        cmd.add_argument("--json", action="store_true", help="以 JSON 输出")
+    for cmd in psub.choices.values():
         _add_data_dir(cmd, argparse.SUPPRESS)
 
 
@@ -307,7 +337,114 @@ def cmd_hazards(store, args) -> int:
     return 0
 
 
-COMMANDS = {"checklists": cmd_checklists, "inspections": cmd_inspections,
+def cmd_plan(store, args) -> int:
+    return PLAN_COMMANDS[args.plan_command](store, args)
+
+
+def _plan_create(store, args) -> int:
+    from models.plan_rules import create_plan
+    with store.transaction(actor="办公室", label="plan_create") as s:
+        plan = create_plan(s, args.year, [_uuid_arg(f) for f in args.focus])
+        plan_id, summary = str(plan.id), json.loads(plan.summary_json)
+    if args.json:
+        _print_json({"plan_id": plan_id, "months": summary})
+    else:
+        print(f"已编制 {args.year} 年度执法计划：{plan_id}")
+        for m in summary:
+            print(f"  {m['month']:>2} 月  检查 {m['inspections']} 家次，需 {m['teams']} 个检查组")
+    return 0
+
+
+def _plan_draw(store, args) -> int:
+    import secrets
+    from models.plan_rules import draw_round
+    seed = secrets.token_hex(8) if args.seed == "random" else args.seed
+    redraw = _uuid_arg(args.redraw) if args.redraw else None
+    with store.transaction(actor="办公室", label="plan_draw") as s:
+        draw = draw_round(s, _uuid_arg(args.plan_id), seed, rnd=args.round, redraw_of=redraw,
+                          reason=args.reason, actor="办公室")
+        out = {"draw_id": str(draw.id), "round": draw.round, "seed": draw.seed,
+               "tasks": [{"enterprise_id": t["enterprise_id"], "inspector_ids": t["inspector_ids"],
+                          "due_month": t["due_month"]} for t in json.loads(draw.result_json)],
+               "exclusions": json.loads(draw.exclusions_json)}
+    if args.json:
+        _print_json(out)
+    else:
+        print(f"第 {out['round']} 轮抽取完成（种子 {out['seed']}）：{len(out['tasks'])} 项任务，"
+              f"排除 {len(out['exclusions'])} 条；抽取编号 {out['draw_id']}")
+    return 0
+
+
+def _plan_verify(store, args) -> int:
+    from models.plan_rules import verify_plan
+    with store.session() as s:
+        problems = verify_plan(s, _uuid_arg(args.plan_id))
+    if getattr(args, "json", False):
+        _print_json({"identical": not problems, "problems": problems})
+    elif problems:
+        print("抽取重放结果与记录不一致：", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+    else:
+        print("每次抽取按记录重放，结果完全一致")
+    return 1 if problems else 0
+
+
+def _plan_publish(store, args) -> int:
+    from pathlib import Path
+    from models.plan_publication import publication, write_publication_xlsx
+    out = Path(args.out)
+    if out.suffix.lower() not in (".xlsx", ".pdf"):
+        raise FieldCheckError(f"不支持的公示文件类型：{out.name}", "请以 .xlsx 或 .pdf 结尾")
+    with store.session() as s:
+        pub = publication(s, _uuid_arg(args.plan_id))
+    if out.suffix.lower() == ".xlsx":
+        write_publication_xlsx(pub, out)
+    else:
+        from documents.plan_publication import publication_pdf
+        from models.paths import atomic_write_bytes
+        try:
+            atomic_write_bytes(out, publication_pdf(pub))
+        except OSError as exc:
+            raise FieldCheckError(f"无法写入文件：{out}（{exc.strerror or exc}）",
+                                  "请检查文件夹是否存在、可写且有足够空间") from exc
+    print(f"已写出公示清单（{len(pub.results)} 家企业）：{out}")
+    return 0
+
+
+def _plan_show(store, args) -> int:
+    from models.plan_rules import active_draws, get_plan, plan_progress
+    with store.session() as s:
+        plan = get_plan(s, _uuid_arg(args.plan_id))
+        data = {"plan_id": str(plan.id), "year": plan.year, "months": json.loads(plan.summary_json),
+                "draws": [{"draw_id": str(d.id), "round": d.round, "seed": d.seed,
+                           "replaces": str(d.replaces_id) if d.replaces_id else None,
+                           "reason": d.reason} for d in active_draws(s, plan.id)],
+                "progress": plan_progress(s, plan.id, _today(store))}
+    if args.json:
+        _print_json(data)
+    else:
+        t = data["progress"]["total"]
+        print(f"{data['year']} 年度执法计划 {data['plan_id']}：已完成 {t['done']}，待检 {t['due']}，逾期 {t['overdue']}")
+        for d in data["draws"]:
+            print(f"  第 {d['round']} 轮  种子 {d['seed']}  {d['draw_id']}")
+    return 0
+
+
+def _plan_list(store, args) -> int:
+    from sqlalchemy import select
+    from models.planning import InspectionPlan
+    with store.session() as s:
+        for plan in s.scalars(select(InspectionPlan).order_by(InspectionPlan.year)):
+            print(f"{plan.year}  {plan.id}")
+    return 0
+
+
+PLAN_COMMANDS = {"create": _plan_create, "draw": _plan_draw, "verify": _plan_verify,
+                 "publish": _plan_publish, "show": _plan_show, "list": _plan_list}
+
+
+COMMANDS = {"plan": cmd_plan, "checklists": cmd_checklists, "inspections": cmd_inspections,
             "status": cmd_status, "demo": cmd_demo, "export": cmd_export,
             "import": cmd_import, "verify": cmd_verify, "office-key": cmd_office_key,
             "pdf": cmd_pdf, "ledger": cmd_ledger, "hazards": cmd_hazards}

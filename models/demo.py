@@ -15,6 +15,7 @@ from models.inspection import AnswerResult
 from models.inspection_rules import (NewInspection, answer_item, finalize_inspection,
                                      inspection_items, start_inspection)
 from models.photo_store import attach_photo
+from models.planning_demo import add_planning_register
 from models.registry import AgencySettings, Enterprise, Inspector, RiskColour
 from models.store import Store
 
@@ -80,6 +81,7 @@ def build_demo(store: Store, now: datetime | None = None) -> bool:
             name=name, credit_code=demo_credit_code(i), address=addr, legal_representative=rep,
             representative_post=post, phone=phone, risk_colour=colour, **flags))
             for i, (name, addr, rep, post, phone, flags, colour) in enumerate(ENTERPRISES)]
+        add_planning_register(s, firms, people)
         team = [people[0].id, people[1].id]
     _walk(store, firms[0].id, team, "木工车间、除尘器区域、地下污水池", now - timedelta(days=40),
           fail={"DUST-01", "DUST-03", "CS-03"}, photos=True, finish=True)

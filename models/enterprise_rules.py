@@ -55,13 +55,16 @@ class EnterpriseInput:
     has_ammonia: bool = False
     has_confined_space: bool = False
     risk_colour: RiskColour = RiskColour.BLUE
+    township: str = ""      # 乡镇/街道, for 回避 and the office's views
+    risk_reason: str = ""   # why the class was set by hand
 
     def normalized(self) -> EnterpriseInput:
         return replace(
             self, name=self.name.strip(), credit_code=self.credit_code.strip().upper(),
             address=self.address.strip(), legal_representative=self.legal_representative.strip(),
             representative_post=self.representative_post.strip(),
-            phone=self.phone.strip().replace(" ", ""),
+            phone=self.phone.strip().replace(" ", ""), township=self.township.strip(),
+            risk_reason=self.risk_reason.strip(),
         )
 
 

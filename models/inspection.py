@@ -81,6 +81,8 @@ class Inspection(Record):
     current_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("checklist_item.id"))
     # A correction or re-inspection points to the record it follows.
     follows_inspection_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inspection.id"))
+    # The 待检任务 (plan_task) it was started from, if any: its result closes the task.
+    task_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("plan_task.id"))
     # Checked by the enum in Python; no CHECK in the database (see migration 0003).
     kind: Mapped[InspectionKind] = mapped_column(
         Enum(InspectionKind, native_enum=False, create_constraint=False, validate_strings=True,

@@ -49,6 +49,7 @@ class NewInspection:
     place: str
     started_at: datetime
     checklist_codes: list[str] | None = None  # None: from the enterprise's hazard flags
+    task_id: uuid.UUID | None = None           # the 待检任务 it carries out, if any
 
 
 def _team_problems(inspectors: list[Inspector | None], ids: list[uuid.UUID]) -> list[str]:
@@ -64,6 +65,16 @@ def _team_problems(inspectors: list[Inspector | None], ids: list[uuid.UUID]) -> 
         if not person.certificate_no.strip():
             problems.append(f"执法人员 {person.name} 没有执法证号")
     return problems
+
+
+def task_problems(session: Session, task_id: uuid.UUID, enterprise_id: uuid.UUID) -> list[str]:
+    from models.planning import PlanTask
+    task = session.get(PlanTask, task_id)
+    if task is None or task.cancelled:
+        return ["该待检任务不存在或已被重抽取代，请刷新待检任务"]
+    if task.enterprise_id != enterprise_id:
+        return ["所选企业与待检任务的企业不一致"]
+    return []
 
 
 def start_inspection(session: Session, spec: NewInspection) -> Inspection:
@@ -84,10 +95,13 @@ def start_inspection(session: Session, spec: NewInspection) -> Inspection:
         problems.append(f"检查表 {', '.join(missing)} 未加载")
     if not codes:
         problems.append("请至少选择一张检查表")
+    if spec.task_id is not None:
+        problems += task_problems(session, spec.task_id, spec.enterprise_id)
     if problems:
         raise ValidationError("无法开始检查", problems)
     inspection = Inspection(enterprise=enterprise, place=spec.place.strip(),
-                            started_at=spec.started_at, status=InspectionStatus.IN_PROGRESS)
+                            started_at=spec.started_at, status=InspectionStatus.IN_PROGRESS,
+                            task_id=spec.task_id)
     inspection.team = [InspectionInspector(inspector=p, position=n)
                        for n, p in enumerate(inspectors, 1)]
     inspection.checklists = [InspectionChecklist(checklist=available[c], position=n)

@@ -56,6 +56,9 @@ class Inspector(Record):
     name: Mapped[str] = mapped_column(String(50))
     certificate_no: Mapped[str] = mapped_column(String(50), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # 执法检查人员名录库: whether the draw may pick this inspector now (leave, training …).
+    available: Mapped[bool] = mapped_column(default=True, server_default="1")
+    unavailable_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class Enterprise(Record):
@@ -71,3 +74,6 @@ class Enterprise(Record):
     has_ammonia: Mapped[bool] = mapped_column(default=False)
     has_confined_space: Mapped[bool] = mapped_column(default=False)
     risk_colour: Mapped[RiskColour] = mapped_column(str_enum(RiskColour), default=RiskColour.BLUE)
+    # 检查对象名录库: why the class was set by hand ("" when it follows the 设置 rules).
+    risk_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    township: Mapped[str] = mapped_column(String(100), default="", server_default="")

@@ -5,11 +5,14 @@ from models.checklist import AREAS, Checklist, ChecklistItem
 from models.documents import Document, DocumentKind, Signature
 from models.inspection import (Answer, AnswerResult, Hazard, HazardStatus, Inspection,
                                InspectionChecklist, InspectionInspector, InspectionStatus, Photo)
+from models.planning import (InspectionPlan, InspectorAvoidance, PlanDraw, PlanningSettings,
+                             PlanTask)
 from models.registry import AgencySettings, Enterprise, Inspector, RiskColour
 
 __all__ = [
     "AREAS", "AgencySettings", "Answer", "AnswerResult", "AuditEvent", "Base", "Checklist",
     "ChecklistItem", "Document", "DocumentKind", "Enterprise", "Hazard", "HazardStatus",
     "Inspection", "InspectionChecklist", "InspectionInspector", "InspectionStatus", "Inspector",
-    "Photo", "RiskColour", "Signature",
+    "InspectionPlan", "InspectorAvoidance", "Photo", "PlanDraw", "PlanTask", "PlanningSettings",
+    "RiskColour", "Signature",
 ]

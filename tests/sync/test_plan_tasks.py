@@ -1,0 +1,79 @@
+"""待检任务 travel office → laptop in the office's bundle; the result closes them at the office."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import select
+
+from models.inspection import AnswerResult
+from models.inspection_rules import (NewInspection, answer_item, finalize_inspection,
+                                     inspection_items, start_inspection)
+from models.plan_rules import create_plan, draw_round, open_tasks, plan_progress, verify_plan
+from models.planning import PlanTask
+from sync.export import export_bundle
+from sync.merge import import_bundle
+
+TODAY = date(2026, 11, 25)
+
+
+def _exchange(source, target, path, **kw):
+    path.parent.mkdir(exist_ok=True)
+    export_bundle(source, path, **kw)
+    return import_bundle(target, path)
+
+
+def _carry_out(laptop, task):
+    """The laptop team starts the inspection from the task, answers everything, finalizes."""
+    when = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+    with laptop.transaction(actor="张卫东") as s:
+        inspection = start_inspection(s, NewInspection(task.enterprise_id, task.inspector_ids,
+                                                       "生产车间", when, task_id=task.id))
+        items = inspection_items(s, inspection.id)
+    for item in items:
+        with laptop.transaction(actor="张卫东") as s:
+            answer_item(s, inspection.id, item.id, AnswerResult.COMPLIANT, "")
+    with laptop.transaction(actor="张卫东") as s:
+        finalize_inspection(s, inspection.id)
+    return inspection.id
+
+
+def test_tasks_round_trip_office_laptop_office(laptop_a, office, tmp_path):
+    _exchange(laptop_a, office, tmp_path / "s1" / "a.fcb")
+    with office.transaction(actor="办公室") as s:
+        plan = create_plan(s, 2026, [])
+        draw_round(s, plan.id, "20261120")
+        plan_id = plan.id
+    report = _exchange(office, laptop_a, tmp_path / "s2" / "office.fcb")
+    assert report.total("conflict") == 0
+    with laptop_a.session() as s:
+        tasks = open_tasks(s, TODAY)
+        assert tasks and all(len(t.team) == 2 for t in tasks)
+        assert verify_plan(s, plan_id) == []  # the laptop can check the draw too
+    _carry_out(laptop_a, tasks[0])
+    report = _exchange(laptop_a, office, tmp_path / "s3" / "a2.fcb")
+    assert report.total("conflict") == 0
+    with office.session() as s:
+        progress = plan_progress(s, plan_id, TODAY)
+        assert progress["total"]["done"] == 1
+        assert tasks[0].id not in {t.id for t in open_tasks(s, TODAY)}
+        assert verify_plan(s, plan_id) == []
+
+
+def test_a_laptop_never_brings_back_a_task_the_office_redrew(laptop_a, office, tmp_path):
+    """The office redraws after the laptop got the tasks; the laptop's next bundle, relaying the
+    old task rows, leaves them cancelled at the office."""
+    _exchange(laptop_a, office, tmp_path / "s1" / "a.fcb")
+    with office.transaction(actor="办公室") as s:
+        plan = create_plan(s, 2026, [])
+        first = draw_round(s, plan.id, "1").id
+    _exchange(office, laptop_a, tmp_path / "s2" / "office.fcb")
+    with laptop_a.session() as s:
+        task = open_tasks(s, TODAY)[0]
+    with office.transaction(actor="办公室") as s:
+        draw_round(s, plan.id, "2", redraw_of=first, reason="抽中企业已关停")
+    _carry_out(laptop_a, task)
+    _exchange(laptop_a, office, tmp_path / "s3" / "a2.fcb")
+    with office.session() as s:
+        old = s.scalars(select(PlanTask).where(PlanTask.draw_id == first)).all()
+        assert old and all(t.cancelled for t in old)
+        assert verify_plan(s, plan.id) == []

@@ -125,6 +125,15 @@ def certificate_fingerprint(cert) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
+def new_passphrase_problem(passphrase: str) -> str | None:
+    """Why a new passphrase would be refused (to show next to its field), or None."""
+    try:
+        _check_new_passphrase(passphrase)
+    except FieldCheckError as exc:
+        return exc.message
+    return None
+
+
 def _check_new_passphrase(passphrase: str) -> None:
     if len(passphrase or "") < MIN_PASSPHRASE_LENGTH:
         raise FieldCheckError(f"签名证书口令至少需要 {MIN_PASSPHRASE_LENGTH} 个字符",

@@ -29,6 +29,7 @@ from models.errors import FieldCheckError, ValidationError
 from models.settings_rules import (
     add_inspector,
     agency_problems,
+    default_remedy_bodies,
     get_agency_settings,
     list_inspectors,
     save_agency_settings,
@@ -89,6 +90,20 @@ def labelled(field: QWidget, error: QLabel, note: str = "") -> QWidget:
         column.addWidget(hint)
     column.addWidget(error)
     return box
+
+
+def suggest_remedy_bodies(agency: QLineEdit, government: QLineEdit, court: QLineEdit) -> None:
+    """While the agency's name is typed, suggest the reconsideration authority and the court
+    of its area (models.settings_rules) in those fields — unless the user wrote their own."""
+    last = [("", "")]
+
+    def follow(text: str) -> None:
+        suggestion = default_remedy_bodies(text)
+        for field, before, now in zip((government, court), last[0], suggestion):
+            if field.text() in ("", before):
+                field.setText(now)
+        last[0] = suggestion
+    agency.textChanged.connect(follow)
 
 
 def button_row(dialog: QDialog, ok: QPushButton, on_ok, cancel_text: str = "取消") -> QHBoxLayout:

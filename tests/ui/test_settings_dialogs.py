@@ -124,9 +124,10 @@ def test_settings_are_saved_and_shown_again(qtbot, store):
     dialog = SettingsDialog(store)
     qtbot.addWidget(dialog)
     dialog.show()
-    for field, text in ((dialog.agency_name, "湘乡市应急管理局"), (dialog.region_short, "湘乡"),
-                        (dialog.government, "湘乡市人民政府"), (dialog.court, "湘乡市人民法院")):
+    for field, text in ((dialog.agency_name, "湘乡市应急管理局"), (dialog.region_short, "湘乡")):
         type_text(qtbot, field, text)
+    # the review bodies follow the agency's name as a suggestion
+    assert (dialog.government.text(), dialog.court.text()) == ("湘乡市人民政府", "湘乡市人民法院")
     dialog.serial_start.setValue(501)
     click(qtbot, dialog.save_button)
     assert dialog.result() == QDialog.DialogCode.Accepted
@@ -474,3 +475,40 @@ def test_first_run_sets_each_inspectors_passphrase_before_going_on_site(qtbot, s
         unlock_signer(store.data_dir, people["张卫东"], "张卫东", "zwd-2026-secrex")
     assert not identity_exists(store.data_dir, people["李晓红"])
     dialog.grab().save(str(store.data_dir.parent / "first-run.png"))
+
+
+def test_settings_make_an_inspectors_key_before_going_on_site(qtbot, store, team, monkeypatch):
+    """设置 → 执法人员 → 生成签名证书…: the passphrase typed twice makes the key; the dialog
+    says whether each inspector can sign; the key opens with that passphrase only."""
+    import ui.certificate_import as cert_module
+    from documents.keys import load_identity
+    typed = iter(["li-2026-secret", "li-2026-secret"])
+    monkeypatch.setattr(cert_module, "ask_secret", lambda parent, title, label: next(typed))
+    with store.transaction() as s:
+        save_agency_settings(s, **AGENCY)
+    dialog = SettingsDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.tabs.setCurrentIndex(1)
+    dialog.table.selectRow(1)
+    assert "尚未设置签名证书" in dialog.key_status.text() and dialog.create_key_button.isEnabled()
+    dialog.grab().save(str(store.data_dir.parent / "settings-people.png"))
+    click(qtbot, dialog.create_key_button)
+    assert "已有签名证书" in dialog.key_status.text()
+    assert load_identity(store.data_dir, team[1], "li-2026-secret").signing_cert is not None
+    dialog.table.selectRow(0)
+    assert "尚未设置签名证书" in dialog.key_status.text()
+
+
+def test_settings_suggest_blank_review_bodies_from_the_agency(qtbot, store):
+    """A store whose court was never filled in shows the suggestion from the agency's area;
+    保存 stores it — and a court typed by the user is never replaced."""
+    with store.transaction() as s:
+        save_agency_settings(s, **{**AGENCY, "court": "", "reconsideration_government": "湘乡市政府"})
+    dialog = SettingsDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.court.text() == "湘乡市人民法院" and dialog.government.text() == "湘乡市政府"
+    click(qtbot, dialog.save_button)
+    with store.session() as s:
+        assert get_agency_settings(s).court == "湘乡市人民法院"

@@ -36,6 +36,7 @@ MIN_PASSPHRASE_LENGTH = 4
 VALIDITY = timedelta(days=5 * 365 + 1)
 _SIGNING_KEYS = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey,
                  ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)
+WRONG_PASSPHRASE = "签名证书口令不正确"
 _IMPORT_HINT = "请向本单位索取正确的签名证书文件（.p12 / .pfx）及其口令"
 
 
@@ -124,6 +125,15 @@ def certificate_fingerprint(cert) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
+def new_passphrase_problem(passphrase: str) -> str | None:
+    """Why a new passphrase would be refused (to show next to its field), or None."""
+    try:
+        _check_new_passphrase(passphrase)
+    except FieldCheckError as exc:
+        return exc.message
+    return None
+
+
 def _check_new_passphrase(passphrase: str) -> None:
     if len(passphrase or "") < MIN_PASSPHRASE_LENGTH:
         raise FieldCheckError(f"签名证书口令至少需要 {MIN_PASSPHRASE_LENGTH} 个字符",
@@ -159,7 +169,7 @@ def _open_pkcs12(data: bytes, passphrase: str, hint: str):
         key, cert, _ = pkcs12.load_key_and_certificates(data, (passphrase or "").encode("utf-8"))
     except ValueError:
         if _looks_like_pkcs12(data):
-            raise FieldCheckError("签名证书口令不正确", "请重新输入口令（区分大小写）") from None
+            raise FieldCheckError(WRONG_PASSPHRASE, "请重新输入口令（区分大小写）") from None
         raise FieldCheckError("该文件不是有效的签名证书（PKCS#12）文件", hint) from None
     if key is None or cert is None:
         raise FieldCheckError("签名证书文件中缺少私钥或证书", hint)

@@ -12,12 +12,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from documents import collect_case, documents_for_case
-from documents.keys import certificate_fingerprint, load_identity
+from documents.keys import WRONG_PASSPHRASE, certificate_fingerprint, load_identity
 from documents.signing import sha256_hex, sign_pdf
 from models.documents import Document, DocumentKind, Signature
 from models.errors import FieldCheckError, ValidationError
 from models.flush_hooks import session_now
 from models.inspection_rules import get_inspection
+from models.settings_rules import check_ready_to_issue
 from models.paths import atomic_write_bytes
 from models.store import Store
 
@@ -70,6 +71,18 @@ def render_documents(session, inspection, photos_dir: Path,
     return documents_for_case(content)
 
 
+def unlock_signer(data_dir: Path, inspector_id: uuid.UUID, name: str, passphrase: str):
+    """The inspector's signer, opened now — at the moment the passphrase is typed, so a wrong
+    one is said before the next person signs — with a refusal that names whose it was."""
+    try:
+        return load_identity(data_dir, inspector_id, passphrase)
+    except FieldCheckError as exc:
+        if exc.message == WRONG_PASSPHRASE:
+            raise FieldCheckError(f"{name} 的签名口令不正确",
+                                  f"请 {name} 本人重新输入签名口令（区分大小写）") from exc
+        raise FieldCheckError(f"{name}：{exc.message}", exc.hint) from exc
+
+
 def _check_signing(sign: SigningInput, team) -> None:
     problems = [f"缺少执法人员 {m.inspector.name} 的签名" for n, m in enumerate(team[:2], 1)
                 if f"inspector{n}" not in sign.images]
@@ -99,13 +112,15 @@ def issue_case_documents(store: Store, inspection_id: uuid.UUID, sign: SigningIn
         if existing and not correction:
             raise FieldCheckError("本次检查的文书已经签署生成，不能重新生成覆盖",
                                   "如需更正，请使用“更正文书”，原文书保留并被引用")
+        check_ready_to_issue(s)
         _check_signing(sign, team)
         unsigned = render_documents(s, inspection, store.photos_dir, sign)
         place = inspection.place
         previous = {d.kind: d.id for d in existing}
         people = [(m.inspector.id, m.inspector.name) for m in team]
-    signers = {pid: sign.signers.get(pid) or load_identity(store.data_dir, pid, sign.passphrases.get(pid, ""))
-               for pid, _ in people}
+    signers = {pid: sign.signers.get(pid)
+               or unlock_signer(store.data_dir, pid, name, sign.passphrases.get(pid, ""))
+               for pid, name in people}
     rendered = []
     for kind, number, pdf in unsigned:
         for n, (pid, _name) in enumerate(people, 1):

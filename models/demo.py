@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from models.enterprise_rules import EnterpriseInput, create_enterprise, credit_check_char
+from models.errors import FieldCheckError
 from models.inspection import AnswerResult
 from models.inspection_rules import (NewInspection, answer_item, finalize_inspection,
                                      inspection_items, start_inspection)
@@ -63,12 +64,25 @@ def _at(moment: datetime):
     return lambda: moment
 
 
+def _refuse_certificate_clash(session) -> None:
+    """The demo's inspectors are new people: a real one holding a demo number stops it."""
+    numbers = [c for _n, c in INSPECTORS]
+    holder = session.scalars(select(Inspector).where(Inspector.certificate_no.in_(numbers))
+                             .order_by(Inspector.certificate_no)).first()
+    if holder is not None:
+        raise FieldCheckError(
+            f"本数据文件夹中的执法人员 {holder.name} 已使用演示数据的执法证号 {holder.certificate_no}，"
+            "演示数据未写入",
+            "请另建一个空文件夹写入演示数据（python main.py demo --data-dir 新文件夹）")
+
+
 def build_demo(store: Store, now: datetime | None = None) -> bool:
     """Fill the store with the demo; False when it is already there (run twice: no change)."""
     now = now or datetime.now(timezone.utc)
     with store.transaction(actor="演示数据", label="demo") as s:
         if s.scalar(select(Enterprise.id).where(Enterprise.credit_code == demo_credit_code(0))):
             return False
+        _refuse_certificate_clash(s)
         settings = s.scalar(select(AgencySettings)) or AgencySettings()
         settings.agency_name = settings.agency_name or "湘乡市应急管理局"
         settings.region_short = settings.region_short or "湘乡"

@@ -6,6 +6,7 @@ folder from platformdirs.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import uuid
@@ -34,7 +35,35 @@ def resolve_data_dir(cli_value: str | os.PathLike | None = None) -> Path:
             f"无法创建数据文件夹 {path}（{exc.strerror or exc}）",
             "请检查该位置是否可写，或用 --data-dir 指定其他文件夹",
         ) from exc
+    check_writable(path)
     return path
+
+
+def _read_only(path: Path) -> StoreError:
+    return StoreError(
+        f"数据文件夹只读，FieldCheck 无法在其中保存任何内容：{path}",
+        "请取消U盘或存储卡的写保护，或把数据文件夹复制到本机硬盘后用 --data-dir 指定它")
+
+
+def check_writable(folder: Path) -> None:
+    """Refuse a read-only data folder at once, by name — SQLite would only say it cannot
+    open the file, which reads like damage. A real file is made and removed: permission
+    bits say nothing on a read-only medium, nor for root."""
+    probe = folder / f".write-probe-{uuid.uuid4().hex}"
+    try:
+        probe.open("xb").close()
+    except PermissionError as exc:
+        raise _read_only(folder) from exc
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            raise _read_only(folder) from exc
+        raise StoreError(f"无法写入数据文件夹 {folder}（{exc.strerror or exc}）",
+                         "请检查磁盘空间和该文件夹的权限，或用 --data-dir 指定其他文件夹") from exc
+    probe.unlink(missing_ok=True)
+    for name in (DB_FILENAME, f"{DB_FILENAME}-wal", f"{DB_FILENAME}-shm"):
+        target = folder / name
+        if target.exists() and not os.access(target, os.W_OK):
+            raise _read_only(target)
 
 
 def resources_dir() -> Path:

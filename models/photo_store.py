@@ -14,7 +14,9 @@ import errno
 import hashlib
 import io
 import os
+import re
 import uuid
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -91,6 +93,22 @@ def _exif_gps(exif: Image.Exif) -> tuple[float | None, float | None]:
     return _gps_degrees(gps.get(2), gps.get(1)), _gps_degrees(gps.get(4), gps.get(3))
 
 
+def _bomb_checked_open(data: bytes) -> Image.Image:
+    """Image.open, with Pillow's decompression-bomb warning (more pixels than it deems safe
+    to decode) raised like its error: a few hundred bytes can declare gigabytes of pixels."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(io.BytesIO(data))
+
+
+def _too_large(label: str, exc: Exception) -> PhotoError:
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    pixels = f"约 {int(found.group(1)) // 10000} 万像素，" if found else ""
+    limit = (Image.MAX_IMAGE_PIXELS or 0) // 10000
+    return PhotoError(f"{label}太大（{pixels}超过可安全打开的 {limit} 万像素），为防止耗尽内存未添加",
+                      "请用相机或图片软件把照片缩小（如长边 8000 像素以内）后再添加")
+
+
 def _draft_box(size: tuple[int, int], side: int) -> tuple[int, int]:
     # draft() only reduces while both sides stay >= the box, so the box keeps the photo's aspect.
     w, h = size
@@ -107,7 +125,7 @@ def _decode(data: bytes, label: str) -> tuple[Image.Image, Image.Exif, tuple[int
         raise PhotoError(f"{label}太大（超过 60 MB）", "请选择相机原始照片或压缩后再添加")
     img = None
     try:
-        with Image.open(io.BytesIO(data)) as probe:
+        with _bomb_checked_open(data) as probe:
             probe.verify()
         img = Image.open(io.BytesIO(data))
         size, exif = img.size, img.getexif()
@@ -116,7 +134,9 @@ def _decode(data: bytes, label: str) -> tuple[Image.Image, Image.Exif, tuple[int
             img.load()
             return img, exif, size
         fmt = img.format
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_large(label, exc) from exc
+    except UnidentifiedImageError as exc:
         raise PhotoError(f"{label}不是可识别的照片", "请选择 JPG 或 PNG 格式的照片") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         if img is not None:

@@ -13,11 +13,14 @@ from sqlalchemy.orm import Session
 from checklists.loader import latest_checklists
 from models.checklist import ChecklistItem
 from models.enterprise_rules import default_checklist_codes
-from models.errors import NotFoundError, ValidationError
+from models.errors import FieldCheckError, NotFoundError, ValidationError
 from models.registry import AgencySettings, Enterprise, Inspector
 
 REGION_SHORT_MAX = 10
 DUE_DAYS_RANGE = (1, 90)
+# What an agency's name ends with after its area (湘乡市 + 应急管理局).
+AGENCY_SUFFIXES = ("应急管理局", "应急管理厅", "应急局", "安全生产监督管理局", "安监局")
+REMEDY_SETTINGS_PLACE = "设置 → 执法机关"
 
 
 def get_agency_settings(session: Session) -> AgencySettings:
@@ -68,6 +71,43 @@ def save_agency_settings(session: Session, *, agency_name: str, region_short: st
             setattr(settings, key, value)
     session.flush()
     return settings
+
+
+def default_remedy_bodies(agency_name: str) -> tuple[str, str]:
+    """The reconsideration authority and the court suggested for an agency, from its area:
+    湘乡市应急管理局 → 湘乡市人民政府, 湘乡市人民法院 (行政复议法 2023 第二十四条: the
+    government at the same level hears cases against its departments; 行政诉讼法 第十八条:
+    the court where the agency sits). Only a suggestion — a city-level agency's first-instance
+    court is a district's — so the fields stay editable; ("", "") when no area is seen."""
+    name = agency_name.strip()
+    for suffix in AGENCY_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            area = name[:-len(suffix)]
+            return f"{area}人民政府", f"{area}人民法院"
+    return "", ""
+
+
+def remedy_problems(*, reconsideration_government: str, court: str) -> dict[str, str]:
+    """The remedy notice (复议、诉讼) needs both bodies named; each blank one with the reason."""
+    problems = {}
+    if not reconsideration_government.strip():
+        problems["reconsideration_government"] = "请填写行政复议机关（本级人民政府），如 湘乡市人民政府"
+    if not court.strip():
+        problems["court"] = "请填写人民法院，如 湘乡市人民法院"
+    return problems
+
+
+def check_ready_to_issue(session: Session) -> None:
+    """Refuse to issue a document that would go out with a blank where the law requires the
+    reconsideration authority or the court."""
+    settings = get_agency_settings(session)
+    problems = remedy_problems(reconsideration_government=settings.reconsideration_government or "",
+                               court=settings.court or "")
+    if problems:
+        blanks = "、".join({"reconsideration_government": "行政复议机关", "court": "人民法院"}[k]
+                          for k in problems)
+        raise FieldCheckError(f"尚未填写{blanks}，文书中的复议、诉讼告知不能空白，文书未生成",
+                              f"请在“{REMEDY_SETTINGS_PLACE}”中填写{blanks}后再签署")
 
 
 def list_inspectors(session: Session, active_only: bool = True) -> list[Inspector]:

@@ -214,6 +214,8 @@ class Store:
         self.device_id = device
         self.clock: Callable[[], datetime] | None = None  # tests inject a fixed clock
         self.recovered_note: str | None = None  # set when the store was found rolled back
+        self.instance_lock = None  # models.leftovers.InstanceLock, set by start_store
+        self.removed_leftovers: list[Path] = []  # what the start found a crash had left
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     def session(self, actor: str | None = None, label: str = "") -> Session:
@@ -243,6 +245,9 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.instance_lock is not None:
+            self.instance_lock.release()
+            self.instance_lock = None
 
 
 def open_store(data_dir: Path) -> Store:

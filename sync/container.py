@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import stat
 import zipfile
+import zlib
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
@@ -20,6 +21,7 @@ from sync.bundle_format import (BUNDLE_VERSION, ENTRY_PATTERNS, FORMAT_NAME, MAN
                                 BundleError, refuse)
 from sync.staging import EntryTooLarge, copy_limited
 
+DAMAGED_HINT = "请重新从导出方复制该文件（拷贝可能中断或U盘已损坏）"
 NEWER_HINT = "请先把本机的 FieldCheck 升级到最新版本，再导入该导出包"
 
 
@@ -68,11 +70,14 @@ def check_container(infos: list[zipfile.ZipInfo]) -> None:
 
 def read_limited(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> tuple[int, str, bytes]:
     """Read an entry, never past `limit`: (real size, sha256, bytes)."""
-    with zf.open(info) as fh:
-        try:
+    try:
+        with zf.open(info) as fh:
             return copy_limited(fh, limit)
-        except EntryTooLarge:
-            raise refuse(f"条目 {info.filename!r} 的实际大小超过声明的大小") from None
+    except EntryTooLarge:
+        raise refuse(f"条目 {info.filename!r} 的实际大小超过声明的大小") from None
+    except (zlib.error, zipfile.BadZipFile, EOFError) as exc:  # damaged deflate data, bad CRC
+        raise refuse(f"条目 {info.filename!r} 已损坏，无法解压（{type(exc).__name__}）",
+                     DAMAGED_HINT) from exc
 
 
 # --------------------------------------------------------------------------- the manifest

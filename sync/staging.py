@@ -13,6 +13,7 @@ manifest. Failures come back as StagingError with a kind the caller turns into w
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -30,6 +31,7 @@ READ_CHUNK = 1024 * 1024
 # Below this many bytes of files a process costs more than it saves.
 PROCESS_THRESHOLD = 32 * 1024 * 1024
 PROGRESS_EVERY = 0.1  # seconds between progress messages from the child
+PARENT_GONE_EXIT = 3  # the child's exit status when its parent went away
 
 Job = tuple[str, int]                     # entry name, declared size
 Progress = Callable[[int, int], None]
@@ -171,9 +173,12 @@ class Cancel:
 
 
 def child_main() -> None:
-    """`python -c "from sync.staging import child_main; child_main()"`: the job as JSON on
-    stdin, one JSON message per line on stdout (progress, done or error)."""
-    job = json.load(sys.stdin)
+    """`python -c "from sync.staging import child_main; child_main()"`: the job as one JSON
+    line on stdin, one JSON message per line on stdout (progress, done or error). The
+    parent keeps stdin open until it has the answer: end of stdin means the parent is gone
+    (killed, crashed) or gave up, and the child stops at once instead of writing on."""
+    job = json.loads(sys.stdin.buffer.readline())
+    threading.Thread(target=_exit_when_parent_goes, args=(sys.stdin.buffer,), daemon=True).start()
     last = [0.0]
 
     def send(message) -> None:
@@ -196,6 +201,14 @@ def child_main() -> None:
         send(["error", "read", "", f"{type(exc).__name__}: {exc}", None])
 
 
+def _exit_when_parent_goes(stdin) -> None:
+    # A pipe's end reaches EOF when the last writer closes it, which the OS does for a
+    # process that dies by any means (SIGKILL, a crash, Task Manager) — Linux and Windows.
+    while stdin.read(4096):
+        pass
+    os._exit(PARENT_GONE_EXIT)
+
+
 def _child_command() -> tuple[list[str], dict]:
     # A plain interpreter running this module only: multiprocessing's spawn would first
     # re-import the caller's __main__ (a GUI, a benchmark) — slow, and unsafe without a guard.
@@ -215,9 +228,10 @@ def _in_process(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
         return stage_entries(zip_path, jobs, stage_dir, progress, cancel.is_set)
     cancel.attach(child)
     try:
-        with child.stdin:
-            child.stdin.write(json.dumps({"zip": str(zip_path), "jobs": jobs,
-                                          "stage": str(stage_dir) if stage_dir else None}).encode())
+        child.stdin.write(json.dumps({"zip": str(zip_path), "jobs": jobs,
+                                      "stage": str(stage_dir) if stage_dir else None}).encode()
+                          + b"\n")
+        child.stdin.flush()  # and kept open: its end tells the child this process is gone
         for line in child.stdout:
             message = json.loads(line)
             if message[0] == "progress":
@@ -237,6 +251,8 @@ def _in_process(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
             raise StagingError("cancelled", "", "") from exc
         raise StagingError("read", "", f"读取进程出错（{exc}）") from exc
     finally:
+        with contextlib.suppress(OSError):
+            child.stdin.close()
         if child.poll() is None:
             child.kill()  # failed: never leave it writing into the stage
         child.stdout.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -79,7 +80,7 @@ def read_bundle(path: Path, *, data_dir: Path | None = None, stage_dir: Path | N
         except zipfile.BadZipFile as exc:
             raise refuse(f"文件不完整或已损坏（{exc}）",
                          "请重新从导出方复制该文件（拷贝可能中断或U盘已损坏）") from exc
-        except (EOFError, zipfile.LargeZipFile, NotImplementedError, ValueError) as exc:
+        except (EOFError, zlib.error, zipfile.LargeZipFile, NotImplementedError, ValueError) as exc:
             raise refuse(f"文件不完整或已损坏（{type(exc).__name__}）") from exc
         except OSError as exc:
             raise BundleError(f"无法读取导出包 {path}（{exc.strerror or exc}）",

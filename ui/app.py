@@ -11,12 +11,13 @@ import sys
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QLibraryInfo, QTimer, QTranslator
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from models.errors import FieldCheckError
 from ui.main_window import MainWindow
 from ui.messages import confirm
+from ui.qt_chinese import chinese_application, install_qt_chinese  # noqa: F401 (tests)
 from ui.style import apply_style
 
 log = logging.getLogger("fieldcheck")
@@ -98,21 +99,9 @@ def check_document_font(window: MainWindow) -> None:
     run_off_ui_thread(window, document_fonts, done)
 
 
-def install_qt_chinese(app: QApplication) -> bool:
-    """Qt's own texts (standard buttons 确定/取消/关闭, file dialogs, context menus) in
-    Chinese, from the catalogue PySide6 ships; without it they would read "Cancel"."""
-    translator = QTranslator(app)
-    folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
-    if not translator.load("qtbase_zh_CN", folder):
-        log.warning("Qt 中文翻译文件 qtbase_zh_CN.qm 未找到：%s", folder)
-        return False
-    return app.installTranslator(translator)
-
-
 def run_gui(data_dir: str | None) -> int:
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = chinese_application(sys.argv)
     app.setApplicationName("FieldCheck")
-    install_qt_chinese(app)
     apply_style(app)
     window = MainWindow()
     window.show()

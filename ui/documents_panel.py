@@ -11,13 +11,14 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
-from documents.keys import create_inspector_identity, identity_exists
+from documents.keys import identity_exists
 from documents.service import (KIND_LABEL, SigningInput, document_file, issue_case_documents,
-                               issued_documents, render_documents)
+                               issued_documents, render_documents, unlock_signer)
 from models.errors import FieldCheckError
 from models.inspection_rules import get_inspection
 from models.paths import atomic_write_bytes
-from models.settings_rules import get_agency_settings
+from models.settings_rules import check_ready_to_issue, get_agency_settings
+from ui.certificate_import import create_certificate
 from ui.messages import show_error
 from ui.pdf_preview import PdfPreviewDialog, load_pdf, print_pdf
 from ui.photo_ingest import run_off_ui_thread
@@ -158,17 +159,21 @@ class DocumentsPanel(QWidget):
             representative = inspection.enterprise.legal_representative
         return team, agency, representative
 
-    def _passphrase(self, person, agency: str) -> str | None:
+    def _unlock(self, person, agency: str):
+        """The inspector's signer, checked the moment the passphrase is typed: a wrong one is
+        said at once, naming them, and asked again — before the next person signs."""
         pid, name, cert = person
-        if identity_exists(self.store.data_dir, pid):
-            return ask_text(self, "签名口令", f"请 {name} 输入签名口令：", secret=True)
-        first = ask_text(self, "设置签名口令", f"{name} 首次签章：请设置签名口令（至少 4 位）", secret=True)
-        if first is None:
-            return None
-        if ask_text(self, "设置签名口令", "请再输入一次签名口令：", secret=True) != first:
-            raise FieldCheckError("两次输入的签名口令不一致", "请重新点击“签字并生成文书”")
-        create_inspector_identity(self.store.data_dir, pid, name, cert, first, agency)
-        return first
+        if not identity_exists(self.store.data_dir, pid):  # not set up in 设置: do it now
+            if create_certificate(self, self.store.data_dir, pid, name, cert, agency) is None:
+                return None
+        while True:
+            passphrase = ask_text(self, "签名口令", f"请 {name} 输入签名口令：", secret=True)
+            if passphrase is None:
+                return None
+            try:
+                return unlock_signer(self.store.data_dir, pid, name, passphrase)
+            except FieldCheckError as exc:
+                show_error(self, exc, "签名口令不正确")
 
     def collect_signing(self) -> SigningInput | None:
         """Ask each person in turn; None when someone cancels."""
@@ -179,10 +184,10 @@ class DocumentsPanel(QWidget):
             if png is None:
                 return None
             sign.images[f"inspector{n}"] = png
-            passphrase = self._passphrase(person, agency)
-            if passphrase is None:
+            signer = self._unlock(person, agency)
+            if signer is None:
                 return None
-            sign.passphrases[person[0]] = passphrase
+            sign.signers[person[0]] = signer
         png, refused = ask_signature(self, f"被检查单位现场负责人：{representative}", allow_refusal=True)
         if png is None and not refused:
             return None
@@ -205,6 +210,8 @@ class DocumentsPanel(QWidget):
 
     def sign_and_issue(self) -> None:
         try:
+            with self.store.session() as s:  # before anyone signs, not after
+                check_ready_to_issue(s)
             sign = self.collect_signing()
         except FieldCheckError as exc:
             show_error(self, exc)

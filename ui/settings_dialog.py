@@ -25,10 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from documents.keys import identity_exists
 from models.errors import FieldCheckError, ValidationError
 from models.settings_rules import (
     add_inspector,
     agency_problems,
+    default_remedy_bodies,
     get_agency_settings,
     list_inspectors,
     save_agency_settings,
@@ -89,6 +91,20 @@ def labelled(field: QWidget, error: QLabel, note: str = "") -> QWidget:
         column.addWidget(hint)
     column.addWidget(error)
     return box
+
+
+def suggest_remedy_bodies(agency: QLineEdit, government: QLineEdit, court: QLineEdit) -> None:
+    """While the agency's name is typed, suggest the reconsideration authority and the court
+    of its area (models.settings_rules) in those fields — unless the user wrote their own."""
+    last = [("", "")]
+
+    def follow(text: str) -> None:
+        suggestion = default_remedy_bodies(text)
+        for field, before, now in zip((government, court), last[0], suggestion):
+            if field.text() in ("", before):
+                field.setText(now)
+        last[0] = suggestion
+    agency.textChanged.connect(follow)
 
 
 def button_row(dialog: QDialog, ok: QPushButton, on_ok, cancel_text: str = "取消") -> QHBoxLayout:
@@ -186,6 +202,7 @@ class SettingsDialog(QDialog):
         self.region_short = QLineEdit(placeholderText="例如 湘乡")
         self.government = QLineEdit(placeholderText="例如 湘乡市人民政府")
         self.court = QLineEdit(placeholderText="例如 湘乡市人民法院")
+        suggest_remedy_bodies(self.agency_name, self.government, self.court)
         self.due_days = QSpinBox(minimum=1, maximum=90, suffix=" 天")
         self.serial_start = QSpinBox(minimum=1, maximum=999999)
         self.errors = {key: error_label() for key in agency_problems(
@@ -235,19 +252,26 @@ class SettingsDialog(QDialog):
         self.add_button = QPushButton("＋ 添加执法人员")
         self.edit_button = QPushButton("编辑…")
         self.toggle_button = QPushButton("停用")
+        self.create_key_button = QPushButton("生成签名证书…")
+        self.create_key_button.setToolTip("在本机为该执法人员生成签名证书并设置签名口令，出发前完成")
+        self.create_key_button.clicked.connect(self._create_certificate)
         self.certificate_button = QPushButton("导入签名证书…")
-        self.certificate_button.setToolTip("使用本单位颁发的 .p12/.pfx 证书签署文书（不导入则首次签署时自动生成）")
+        self.certificate_button.setToolTip("使用本单位颁发的 .p12/.pfx 证书签署文书")
         self.certificate_button.clicked.connect(self._import_certificate)
+        self.key_status = QLabel()
+        self.key_status.setWordWrap(True)
         self.add_button.clicked.connect(self._add_person)
         self.edit_button.clicked.connect(self._edit_person)
         self.toggle_button.clicked.connect(self._toggle_person)
         self.table.selectionModel().currentRowChanged.connect(self._update_buttons)
         buttons = QHBoxLayout()
-        for b in (self.add_button, self.edit_button, self.toggle_button, self.certificate_button):
+        for b in (self.add_button, self.edit_button, self.toggle_button, self.create_key_button,
+                  self.certificate_button):
             buttons.addWidget(b)
         buttons.addStretch()
         layout.addWidget(note)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.key_status)
         layout.addLayout(buttons)
         return page
 
@@ -256,10 +280,10 @@ class SettingsDialog(QDialog):
             settings = get_agency_settings(s)
             people = [InspectorRow(p.id, p.name, p.certificate_no, p.active)
                       for p in list_inspectors(s, active_only=False)]
-        self.agency_name.setText(settings.agency_name)
-        self.region_short.setText(settings.region_short)
         self.government.setText(settings.reconsideration_government)
         self.court.setText(settings.court)
+        self.agency_name.setText(settings.agency_name)  # then: blank bodies get the suggestion
+        self.region_short.setText(settings.region_short)
         self.due_days.setValue(settings.reinspection_due_days)
         self.serial_start.setValue(settings.serial_start)
         self.people.set_rows(people)
@@ -276,14 +300,47 @@ class SettingsDialog(QDialog):
         self.toggle_button.setEnabled(row is not None)
         active = row is None or self.people.rows[row].active
         self.toggle_button.setText("停用" if active else "重新启用")
-        self.certificate_button.setEnabled(row is not None and self.people.rows[row].id is not None)
+        saved = row is not None and self.people.rows[row].id is not None
+        self.certificate_button.setEnabled(saved)
+        self.create_key_button.setEnabled(saved)
+        self._show_key_status()
+
+    def _show_key_status(self) -> None:
+        """Whether the chosen inspector can sign: set up before going on site, not at the table."""
+        row = self._current_row()
+        if row is None:
+            self.key_status.setText("选择一名执法人员，可生成或导入其签名证书。")
+            return
+        person = self.people.rows[row]
+        if person.id is None:
+            text, colour = f"{person.name}：保存后可生成或导入签名证书。", GREY
+        elif identity_exists(self.store.data_dir, person.id):
+            text, colour = f"{person.name}：已有签名证书，签署文书时输入本人的签名口令。", GREY
+        else:
+            text, colour = (f"{person.name}：尚未设置签名证书。请在出发前“生成签名证书”"
+                            "（设置签名口令）或“导入签名证书”。", RED)
+        self.key_status.setText(text)
+        self.key_status.setStyleSheet(f"color: {colour};")
+
+    def _chosen_saved_person(self) -> InspectorRow | None:
+        row = self._current_row()
+        if row is None or self.people.rows[row].id is None:
+            return None
+        return self.people.rows[row]
+
+    def _create_certificate(self) -> None:
+        from ui.certificate_import import create_certificate
+        person = self._chosen_saved_person()
+        if person is not None and create_certificate(
+                self, self.store.data_dir, person.id, person.name, person.certificate_no,
+                self.agency_name.text().strip()) is not None:
+            self._show_key_status()
 
     def _import_certificate(self) -> None:
         from ui.certificate_import import import_certificate
-        row = self._current_row()
-        if row is not None and self.people.rows[row].id is not None:
-            person = self.people.rows[row]
-            import_certificate(self, self.store.data_dir, person.id, person.name)
+        person = self._chosen_saved_person()
+        if person is not None and import_certificate(self, self.store.data_dir, person.id, person.name):
+            self._show_key_status()
 
     def _taken_certificates(self, except_row: int | None) -> dict[str, str]:
         return {r.certificate_no: r.name for n, r in enumerate(self.people.rows) if n != except_row}

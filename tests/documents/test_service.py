@@ -14,6 +14,7 @@ from models.documents import Document, DocumentKind, Signature
 from models.errors import FieldCheckError, ValidationError
 from models.inspection import AnswerResult
 from models.inspection_rules import answer_item, finalize_inspection, inspection_items
+from tests.documents import set_agency
 
 
 @pytest.fixture
@@ -31,6 +32,7 @@ def finalized(store, inspection_id, clock):
     clock.advance(hours=2)
     with store.transaction() as s:
         finalize_inspection(s, inspection_id)
+    set_agency(store)
     return inspection_id
 
 
@@ -115,3 +117,29 @@ def test_cli_pdf_refuses_unsigned_real_case(store, finalized, capsys):
                       "--data-dir", str(store.data_dir)])
     assert code == 2 and "尚未签署" in capsys.readouterr().err
     assert main.main(["pdf", str(uuid.uuid4()), "--out", "x", "--data-dir", str(store.data_dir)]) == 2
+
+
+def test_issuing_without_court_is_refused_before_anything_is_written(store, finalized):
+    """A blank court (or reconsideration authority) refuses the issue, saying where to fill
+    it in; no PDF, no signature image, no row is made."""
+    set_agency(store, court="")
+    with pytest.raises(FieldCheckError, match="设置 → 执法机关"):
+        issue_case_documents(store, finalized, demo_signing_input(store, finalized))
+    assert not (store.data_dir / "documents").exists() and not (store.data_dir / "signatures").exists()
+    with store.session() as s:
+        assert s.scalars(select(Document)).all() == []
+
+
+def test_a_wrong_passphrase_names_the_inspector(store, finalized):
+    """Unlocking a key with the wrong passphrase says whose it was."""
+    from documents.keys import create_inspector_identity
+    from documents.service import unlock_signer
+    from models.inspection_rules import get_inspection
+    with store.session() as s:
+        first = get_inspection(s, finalized).team[0].inspector
+        pid, name = first.id, first.name
+    create_inspector_identity(store.data_dir, pid, name, "1", "right-pass", "湘乡市应急管理局")
+    with pytest.raises(FieldCheckError) as caught:
+        unlock_signer(store.data_dir, pid, name, "wrong-pass")
+    assert caught.value.message == f"{name} 的签名口令不正确"
+    assert unlock_signer(store.data_dir, pid, name, "right-pass").signing_cert is not None

@@ -82,3 +82,31 @@ def test_photo_without_exif_has_no_time(store, inspection_id):
     with store.transaction() as s:
         photo = attach_photo(s, store.photos_dir, inspection_id, buf.getvalue())
     assert (photo.taken_at, photo.gps_lat, photo.file_ext) == (None, None, "png")
+
+
+def _png_bomb(width: int, height: int) -> bytes:
+    """A tiny PNG that declares width×height pixels (a decompression bomb when large)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+    rows = zlib.compress(b"\0" * (1 + width // 8) * 16, 9)  # a few rows: the header is the point
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("side", [20000, 10000])
+def test_photo_too_large_to_open_safely_is_called_too_large(store, inspection_id, side):
+    """A side×side PNG (a decompression bomb) is refused as too large, not as unrecognisable;
+    nothing is stored."""
+    answer_id, _ = _noncompliant(store, inspection_id)
+    with pytest.raises(PhotoError) as caught:
+        with store.transaction() as s:
+            attach_photo(s, store.photos_dir, inspection_id, _png_bomb(side, side),
+                         original_name="炸弹.png", answer_id=answer_id)
+    text = caught.value.text()
+    assert "太大" in text and "像素" in text and "不是可识别" not in text
+    assert f"{side * side // 10000} 万像素" in text  # how large, so the inspector sees why
+    assert _files(store) == []

@@ -115,3 +115,34 @@ def test_choices_for_a_new_inspection(store):
     assert firm.checklist_codes == ("dust", "ammonia", "general")
     assert [c.code for c in checklists] == ["dust", "confined_space", "ammonia", "general"]
     assert all(c.item_count > 0 for c in checklists)
+
+
+@pytest.mark.parametrize("agency,bodies", [
+    ("湘乡市应急管理局", ("湘乡市人民政府", "湘乡市人民法院")),
+    (" 韶山市应急管理局 ", ("韶山市人民政府", "韶山市人民法院")),
+    ("湘潭县应急局", ("湘潭县人民政府", "湘潭县人民法院")),
+    ("岳塘区应急管理局", ("岳塘区人民政府", "岳塘区人民法院")),
+    ("应急管理局", ("", "")),
+    ("某某单位", ("", "")),
+])
+def test_remedy_bodies_are_suggested_from_the_agency_area(agency, bodies):
+    """The government at the same level and the court of the agency's area, as a suggestion."""
+    from models.settings_rules import default_remedy_bodies
+    assert default_remedy_bodies(agency) == bodies
+
+
+@pytest.mark.parametrize("blank,named", [("reconsideration_government", "行政复议机关"),
+                                         ("court", "人民法院")])
+def test_issuing_with_a_blank_remedy_body_is_refused_saying_where(store, blank, named):
+    """A document may not go out with a blank where the law requires the review body."""
+    from models.errors import FieldCheckError
+    from models.settings_rules import check_ready_to_issue
+    with store.transaction() as s:
+        save_agency_settings(s, **{**AGENCY, blank: "  "})
+    with store.session() as s, pytest.raises(FieldCheckError) as caught:
+        check_ready_to_issue(s)
+    assert named in caught.value.text() and "设置 → 执法机关" in caught.value.text()
+    with store.transaction() as s:
+        save_agency_settings(s, **AGENCY)
+    with store.session() as s:
+        check_ready_to_issue(s)  # complete: no error

@@ -156,3 +156,79 @@ def test_fast_time_conversion_writes_what_sqlalchemy_writes(office):
     assert _converter(Inspection.__table__.c.started_at, dialect) is _utc_text
     with pytest.raises(ValueError):
         _utc_text(datetime(2026, 1, 1))
+
+
+PARENT_SCRIPT = r"""
+import sys
+from pathlib import Path
+from sync import staging
+zip_path, stage = Path(sys.argv[1]), Path(sys.argv[2])
+def progress(done, total):
+    print("progress", done, flush=True)
+staging.run_staging(zip_path, [("files/big", int(sys.argv[3]))], stage, progress, threshold=0)
+print("finished", flush=True)
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find the child")
+def test_staging_child_never_outlives_its_parent(tmp_path):
+    """The parent is SIGKILLed while its child stages a large entry: the child stops within
+    a second instead of reading and writing on into the staging folder."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    size = 1536 * 1024 * 1024  # zeros: ~1.5 MB on disk, seconds of inflating and hashing
+    zip_path = tmp_path / "big.zip"
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open("files/big", "w", force_zip64=True) as fh:
+            block = b"\0" * (16 * 1024 * 1024)
+            for _ in range(size // len(block)):
+                fh.write(block)
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    parent = subprocess.Popen([sys.executable, "-c", PARENT_SCRIPT, str(zip_path), str(stage),
+                               str(size)], env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not (stage / "000000").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        children = _children(parent.pid)
+        assert len(children) == 1 and (stage / "000000").exists()
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        killed = time.monotonic()
+        while _alive(children[0]) and time.monotonic() - killed < 5:
+            time.sleep(0.02)
+        gone_after = time.monotonic() - killed
+        assert not _alive(children[0]), "the staging child outlived its parent"
+        assert gone_after < 1.0
+        written = (stage / "000000").stat().st_size
+        time.sleep(0.3)
+        assert (stage / "000000").stat().st_size == written < size  # it stopped writing
+    finally:
+        parent.kill()
+        parent.wait()

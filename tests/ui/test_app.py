@@ -2,12 +2,16 @@
 import logging
 import sqlite3
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
 import ui.app
+from ui.qt_chinese import uninstall_qt_chinese
+
+REPO = Path(__file__).resolve().parent.parent.parent
 from models.errors import PhotoError
 from models.startup import start_store
 from sync.export import export_bundle
@@ -99,9 +103,79 @@ def test_qt_standard_buttons_speak_chinese(qapp):
             QDialogButtonBox.StandardButton.Cancel, QDialogButtonBox.StandardButton.Close)}
         assert texts == {"取消", "关闭"}
     finally:
-        for translator in qapp.findChildren(ui.app.QTranslator):
-            qapp.removeTranslator(translator)
-            translator.deleteLater()
+        uninstall_qt_chinese(qapp)
+
+
+FILE_DIALOG_SCRIPT = r"""
+import json, sys
+from pathlib import Path
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QComboBox, QFileDialog,
+                               QLabel, QWidget)
+from ui.qt_chinese import chinese_application
+
+folder, mode, png = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+app = chinese_application(sys.argv[:1])
+dialog = QFileDialog(None, "另存为 PDF", str(folder), "PDF (*.pdf)")
+if mode == "save":
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+dialog.show()
+
+def texts():
+    out = []
+    for widget in dialog.findChildren(QWidget):
+        if isinstance(widget, (QLabel, QAbstractButton)):
+            out.append(widget.text())
+        out.append(widget.toolTip())
+        if isinstance(widget, QComboBox):
+            out += [widget.itemText(i) for i in range(widget.count())]
+        if isinstance(widget, QAbstractItemView) and widget.model() is not None:
+            model, root = widget.model(), widget.rootIndex()
+            out += [str(model.headerData(c, Qt.Orientation.Horizontal))
+                    for c in range(model.columnCount(root))]
+            out += [str(model.index(r, c, root).data()) for r in range(model.rowCount(root))
+                    for c in range(model.columnCount(root))]
+    return out
+
+def done():
+    dialog.grab().save(png)
+    print(json.dumps({"texts": texts(),
+                      "native": not app.testAttribute(Qt.ApplicationAttribute.AA_DontUseNativeDialogs)}))
+    app.quit()
+
+from PySide6.QtCore import QTimer
+QTimer.singleShot(1500, done)  # the file model fills its rows and type column meanwhile
+app.exec()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Windows shows its own dialog")
+@pytest.mark.parametrize("mode", ["open", "save"])
+def test_qt_file_dialog_speaks_chinese(tmp_path, mode):
+    """Qt's file dialog, in an application started the way FieldCheck starts (LANG=C here),
+    reads Chinese: no "Look in", "Files of type", "Folder", "8 bytes" — only file names and
+    the filter's pattern stay as they are."""
+    import json
+    import os
+    import re
+    import subprocess
+    folder = tmp_path / "U盘"
+    (folder / "子文件夹").mkdir(parents=True)
+    (folder / "文书.pdf").write_bytes(b"%PDF-1.7")
+    png = tmp_path / f"file-dialog-{mode}.png"
+    env = dict(os.environ, PYTHONPATH=str(REPO), LANG="C.UTF-8", QT_QPA_PLATFORM="offscreen")
+    env.pop("LC_ALL", None)
+    result = subprocess.run([sys.executable, "-c", FILE_DIALOG_SCRIPT, str(folder), mode, str(png)],
+                            capture_output=True, text=True, env=env, timeout=60)
+    shown = json.loads(result.stdout)
+    texts = shown["texts"]
+    assert not shown["native"]  # Qt's dialog, not the desktop's (in the desktop's language)
+    assert "查找范围(&L)：" in texts and "文件类型(&T)：" in texts and "文件夹" in texts
+    assert "8 字节" in texts and "子文件夹" in texts
+    english = [t for t in texts if re.search(r"[A-Za-z]{2,}", t)
+               and not re.search(r"[\u4e00-\u9fff]", t)  # "PDF 文档" is Chinese
+               and t not in ("PDF (*.pdf)", "None", str(folder), Path.home().name)]  # names
+    assert english == [], english
 
 
 def test_store_restored_from_a_backup_is_told_at_start(qtbot, tmp_path, shown, monkeypatch):

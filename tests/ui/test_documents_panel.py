@@ -4,13 +4,17 @@ from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtPrintSupport import QPrinter
 
+import ui.certificate_import as cert_module
 import ui.documents_panel as panel_module
 from documents.demo_signing import squiggle_png
 from documents.signing import verify_pdf
 from models.inspection import AnswerResult
 from models.inspection_rules import answer_item, finalize_inspection, inspection_items
 from ui.documents_panel import DocumentsPanel
+from tests.documents import set_agency
 from ui.pdf_preview import PdfPreviewDialog, load_pdf, print_pdf
+
+PASSPHRASE = "口令-12345678"
 
 
 @pytest.fixture
@@ -23,6 +27,7 @@ def finalized(store, inspection_id, clock):
                         AnswerResult.NONCOMPLIANT if n == 0 else AnswerResult.COMPLIANT)
     with store.transaction() as s:
         finalize_inspection(s, inspection_id)
+    set_agency(store)
     return inspection_id
 
 
@@ -37,9 +42,11 @@ def people(monkeypatch):
 
     def ask_text(parent, title, label, secret=False):
         asked["texts"].append(label)
-        return "口令1234"
+        return PASSPHRASE
     monkeypatch.setattr(panel_module, "ask_signature", ask_signature)
     monkeypatch.setattr(panel_module, "ask_text", ask_text)
+    monkeypatch.setattr(cert_module, "ask_secret", lambda parent, title, label: ask_text(
+        parent, title, label, True))
     return asked
 
 
@@ -56,7 +63,7 @@ def test_signing_issues_signed_documents(qtbot, store, finalized, people):
     assert panel.sign_button.isVisible() and panel.list.count() == 0
     _issue(qtbot, panel)
     assert len(people["signatures"]) == 3 and "现场负责人" in people["signatures"][2]
-    assert sum("设置签名口令" in t or "首次" in t for t in people["texts"]) == 2
+    assert sum("设置签名口令" in t for t in people["texts"]) == 2  # no key yet: made at once
     assert panel.list.count() == 3  # record, order, and measures (the failed item is major)
     assert "已签章" in panel.list.item(0).text() and not panel.sign_button.isVisible()
     _title, path = panel._selected()
@@ -124,3 +131,61 @@ def test_agency_certificate_import(qtbot, store, team, tmp_path, monkeypatch):
     assert identity_exists(store.data_dir, team[0])
     assert key_path(store.data_dir, team[0]).read_bytes() == made.read_bytes()
     assert load_identity(store.data_dir, team[0], "agency-pass").signing_cert is not None
+
+
+def _team(store, inspection_id):
+    from models.inspection_rules import get_inspection
+    with store.session() as s:
+        return [(m.inspector.id, m.inspector.name) for m in get_inspection(s, inspection_id).team][:2]
+
+
+@pytest.fixture
+def told(monkeypatch):
+    """The messages the panel shows, in order, each with how many pads had been asked."""
+    shown = []
+    monkeypatch.setattr(panel_module, "show_error",
+                        lambda parent, error, title="": shown.append(error.text()))
+    return shown
+
+
+def test_wrong_passphrase_is_said_at_once_naming_the_inspector(qtbot, store, finalized, told,
+                                                               monkeypatch):
+    """Keys set up beforehand (设置); 张卫东 mistypes: the panel says so, naming him, right
+    after he types it — before 李晓红 signs — asks him again, and then the case is issued."""
+    from documents.keys import create_inspector_identity
+    team = _team(store, finalized)
+    for pid, name in team:
+        create_inspector_identity(store.data_dir, pid, name, "1", f"{name}-12345678", "湘乡市应急管理局")
+    events, typed = [], iter([f"{team[0][1]}-wrong", f"{team[0][1]}-12345678", f"{team[1][1]}-12345678"])
+
+    def ask_signature(parent, label, allow_refusal=False):
+        events.append(("pad", label))
+        return squiggle_png(len(events)), False
+
+    def ask_text(parent, title, label, secret=False):
+        events.append(("passphrase", label))
+        return next(typed)
+    monkeypatch.setattr(panel_module, "ask_signature", ask_signature)
+    monkeypatch.setattr(panel_module, "ask_text", ask_text)
+    panel = DocumentsPanel(store, finalized, "张卫东、李晓红")
+    qtbot.addWidget(panel)
+    _issue(qtbot, panel)
+    first, second = team[0][1], team[1][1]
+    assert told == [f"{first} 的签名口令不正确；请 {first} 本人重新输入签名口令（区分大小写）"]
+    kinds = [kind for kind, _label in events]
+    assert kinds == ["pad", "passphrase", "passphrase", "pad", "passphrase", "pad"]
+    assert first in events[0][1] and second in events[3][1] and "现场负责人" in events[5][1]
+    assert panel.list.count() == 3
+    report = verify_pdf(panel._selected()[1])
+    assert report.intact and [s.signer_name for s in report.signatures] == [first, second]
+
+
+def test_blank_court_is_refused_before_anyone_signs(qtbot, store, finalized, told, people):
+    """With the court not filled in, 签字并生成文书 says where to fill it in — before a single
+    signature is asked for — and issues nothing."""
+    set_agency(store, court="")
+    panel = DocumentsPanel(store, finalized, "张卫东、李晓红")
+    qtbot.addWidget(panel)
+    qtbot.mouseClick(panel.sign_button, Qt.MouseButton.LeftButton)
+    assert len(told) == 1 and "人民法院" in told[0] and "设置 → 执法机关" in told[0]
+    assert people["signatures"] == [] and panel.list.count() == 0

@@ -124,9 +124,10 @@ def test_settings_are_saved_and_shown_again(qtbot, store):
     dialog = SettingsDialog(store)
     qtbot.addWidget(dialog)
     dialog.show()
-    for field, text in ((dialog.agency_name, "湘乡市应急管理局"), (dialog.region_short, "湘乡"),
-                        (dialog.government, "湘乡市人民政府"), (dialog.court, "湘乡市人民法院")):
+    for field, text in ((dialog.agency_name, "湘乡市应急管理局"), (dialog.region_short, "湘乡")):
         type_text(qtbot, field, text)
+    # the review bodies follow the agency's name as a suggestion
+    assert (dialog.government.text(), dialog.court.text()) == ("湘乡市人民政府", "湘乡市人民法院")
     dialog.serial_start.setValue(501)
     click(qtbot, dialog.save_button)
     assert dialog.result() == QDialog.DialogCode.Accepted
@@ -387,4 +388,127 @@ def test_tab_walks_the_first_run_page_top_to_bottom(qtbot, store):
     for _ in range(3):
         qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
         order.append(dialog.focusWidget())
-    assert order == [dialog.rows[0].name, dialog.rows[0].certificate_no, dialog.rows[1].name]
+    assert order == [dialog.government, dialog.court, dialog.rows[0].name]
+    for _ in range(4):
+        qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
+        order.append(dialog.focusWidget())
+    assert order[3:] == [dialog.rows[0].certificate_no, dialog.rows[0].passphrase,
+                         dialog.rows[0].repeat, dialog.rows[1].name]
+
+
+
+def test_first_run_suggests_the_review_bodies_from_the_agency_and_keeps_edits(qtbot, store):
+    """Typing the agency fills 行政复议机关 / 人民法院 from its area; what the user types
+    there instead is kept (also when the agency name changes again) and stored."""
+    dialog = FirstRunDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    type_text(qtbot, dialog.agency_name, "湘乡市应急管理局")
+    assert (dialog.government.text(), dialog.court.text()) == ("湘乡市人民政府", "湘乡市人民法院")
+    dialog.court.selectAll()
+    type_text(qtbot, dialog.court, "湘乡市人民法院（行政审判庭）")
+    dialog.agency_name.selectAll()
+    type_text(qtbot, dialog.agency_name, "韶山市应急管理局")
+    assert dialog.government.text() == "韶山市人民政府"  # still the suggestion: follows
+    assert dialog.court.text() == "湘乡市人民法院（行政审判庭）"  # the user's own: kept
+    type_text(qtbot, dialog.region_short, "韶山")
+    for row, (name, cert) in zip(dialog.rows, [("张卫东", "43038120001"), ("李晓红", "43038120002")]):
+        type_text(qtbot, row.name, name)
+        type_text(qtbot, row.certificate_no, cert)
+    click(qtbot, dialog.finish_button)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    with store.session() as s:
+        settings = get_agency_settings(s)
+        assert (settings.reconsideration_government, settings.court) == (
+            "韶山市人民政府", "湘乡市人民法院（行政审判庭）")
+
+
+def test_first_run_refuses_a_blank_court(qtbot, store):
+    """An agency whose area is not recognised suggests nothing: a blank court is named next
+    to its field and nothing is stored."""
+    dialog = FirstRunDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    type_text(qtbot, dialog.agency_name, "某某开发区管委会")
+    type_text(qtbot, dialog.region_short, "某某")
+    type_text(qtbot, dialog.government, "某某市人民政府")
+    for row, (name, cert) in zip(dialog.rows, [("张卫东", "43038120001"), ("李晓红", "43038120002")]):
+        type_text(qtbot, row.name, name)
+        type_text(qtbot, row.certificate_no, cert)
+    click(qtbot, dialog.finish_button)
+    assert dialog.isVisible() and dialog.errors["court"].isVisible()
+    assert "人民法院" in dialog.errors["court"].text()
+    with store.session() as s:
+        assert list_inspectors(s) == []
+
+
+def test_first_run_sets_each_inspectors_passphrase_before_going_on_site(qtbot, store):
+    """A passphrase typed twice in the first-run page becomes the inspector's signing key,
+    opened by exactly that passphrase; a mismatch is named on the row and nothing is stored;
+    someone who leaves it blank gets no key yet."""
+    from documents.keys import identity_exists, load_identity
+    from documents.service import unlock_signer
+    from models.errors import FieldCheckError
+    dialog = FirstRunDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    type_text(qtbot, dialog.agency_name, "湘乡市应急管理局")
+    type_text(qtbot, dialog.region_short, "湘乡")
+    first, second = dialog.rows
+    for row, (name, cert) in zip(dialog.rows, [("张卫东", "43038120001"), ("李晓红", "43038120002")]):
+        type_text(qtbot, row.name, name)
+        type_text(qtbot, row.certificate_no, cert)
+    qtbot.keyClicks(first.passphrase, "zwd-2026-secret")
+    qtbot.keyClicks(first.repeat, "zwd-2026-secrex")
+    click(qtbot, dialog.finish_button)
+    assert dialog.isVisible() and first.error.text() == "两次输入的签名口令不一致"
+    with store.session() as s:
+        assert list_inspectors(s) == []
+    first.repeat.clear()
+    qtbot.keyClicks(first.repeat, "zwd-2026-secret")
+    click(qtbot, dialog.finish_button)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    with store.session() as s:
+        people = {p.name: p.id for p in list_inspectors(s)}
+    assert load_identity(store.data_dir, people["张卫东"], "zwd-2026-secret").signing_cert
+    with pytest.raises(FieldCheckError, match="张卫东 的签名口令不正确"):
+        unlock_signer(store.data_dir, people["张卫东"], "张卫东", "zwd-2026-secrex")
+    assert not identity_exists(store.data_dir, people["李晓红"])
+    dialog.grab().save(str(store.data_dir.parent / "first-run.png"))
+
+
+def test_settings_make_an_inspectors_key_before_going_on_site(qtbot, store, team, monkeypatch):
+    """设置 → 执法人员 → 生成签名证书…: the passphrase typed twice makes the key; the dialog
+    says whether each inspector can sign; the key opens with that passphrase only."""
+    import ui.certificate_import as cert_module
+    from documents.keys import load_identity
+    typed = iter(["li-2026-secret", "li-2026-secret"])
+    monkeypatch.setattr(cert_module, "ask_secret", lambda parent, title, label: next(typed))
+    with store.transaction() as s:
+        save_agency_settings(s, **AGENCY)
+    dialog = SettingsDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.tabs.setCurrentIndex(1)
+    dialog.table.selectRow(1)
+    assert "尚未设置签名证书" in dialog.key_status.text() and dialog.create_key_button.isEnabled()
+    dialog.grab().save(str(store.data_dir.parent / "settings-people.png"))
+    click(qtbot, dialog.create_key_button)
+    assert "已有签名证书" in dialog.key_status.text()
+    assert load_identity(store.data_dir, team[1], "li-2026-secret").signing_cert is not None
+    dialog.table.selectRow(0)
+    assert "尚未设置签名证书" in dialog.key_status.text()
+
+
+def test_settings_suggest_blank_review_bodies_from_the_agency(qtbot, store):
+    """A store whose court was never filled in shows the suggestion from the agency's area;
+    保存 stores it — and a court typed by the user is never replaced."""
+    with store.transaction() as s:
+        save_agency_settings(s, **{**AGENCY, "court": "", "reconsideration_government": "湘乡市政府"})
+    dialog = SettingsDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.court.text() == "湘乡市人民法院" and dialog.government.text() == "湘乡市政府"
+    click(qtbot, dialog.save_button)
+    with store.session() as s:
+        assert get_agency_settings(s).court == "湘乡市人民法院"

@@ -117,9 +117,12 @@ class WholeRowCheckDelegate(QStyledItemDelegate):
 
 class NewInspectionDialog(QDialog):
     def __init__(self, store: Store, parent: QWidget | None = None,
-                 enterprise_id: uuid.UUID | None = None) -> None:
+                 enterprise_id: uuid.UUID | None = None, team: list[uuid.UUID] = (),
+                 task_id: uuid.UUID | None = None) -> None:
+        """`team` and `task_id` come from a 待检任务: its drawn team, checked in order."""
         super().__init__(parent)
         self.store = store
+        self.task_id = task_id
         self.inspection_id: uuid.UUID | None = None
         self.enterprise: EnterpriseChoice | None = None
         self.setWindowTitle("新建检查")
@@ -137,9 +140,14 @@ class NewInspectionDialog(QDialog):
         self.start_button.setMinimumWidth(160)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
+        if task_id is not None:
+            self.task_note = QLabel("执行待检任务：企业和执法人员按任务预填（抽取的执法人员不在场时可更改）")
+            self.task_note.setStyleSheet("color: #1565c0; font-weight: bold;")
+            layout.addWidget(self.task_note)
         layout.addLayout(columns, 1)
         layout.addWidget(self.problems)
         layout.addLayout(button_row(self, self.start_button, self._start))
+        self.team.checked = list(team)
         self._load(enterprise_id)
         self._chain_tabs()
 
@@ -268,7 +276,7 @@ class NewInspectionDialog(QDialog):
             enterprise_id=self.enterprise.id if self.enterprise else NO_ENTERPRISE,
             inspector_ids=team, place=self.place.text(),
             started_at=self.when.dateTime().toPython().astimezone(),
-            checklist_codes=self.chosen_checklists())
+            checklist_codes=self.chosen_checklists(), task_id=self.task_id)
         try:
             with self.store.transaction(label="start_inspection",
                                         actor="、".join(names[i] for i in team)) as s:

@@ -143,7 +143,7 @@ class DrawDialog(QDialog):
         self.next_button.setMinimumHeight(44)
         self.next_button.setDefault(True)
         self.next_button.clicked.connect(self._to_confirm)
-        cancel = QPushButton("取消")
+        cancel = self.cancel_button = QPushButton("取消")
         cancel.setAutoDefault(False)
         cancel.clicked.connect(self.reject)
         layout = QVBoxLayout(page)

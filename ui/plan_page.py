@@ -247,7 +247,9 @@ class PlanPage(QWidget):
 
     def _ask_publish_path(self) -> str:
         name = str(Path.home() / f"{self.year.value()}年度双随机抽查结果公示.xlsx")
-        path, _filter = QFileDialog.getSaveFileName(self, "保存公示清单", name, PUBLISH_FILTERS)
+        path, chosen = QFileDialog.getSaveFileName(self, "保存公示清单", name, PUBLISH_FILTERS)
+        if path and not Path(path).suffix:  # a name typed without its ending: the chosen type's
+            path += ".pdf" if "pdf" in chosen else ".xlsx"
         return path
 
     def publish(self) -> None:

@@ -80,7 +80,7 @@ class EnterprisePage(QWidget):
         title = QLabel("企业台账")
         title.setProperty("role", "title")
         self.search = QLineEdit()
-        self.search.setPlaceholderText("搜索单位名称、信用代码或地址")
+        self.search.setPlaceholderText("搜索单位名称、信用代码、地址或乡镇")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(lambda _text: self.refresh())
         self.search.returnPressed.connect(self.table.setFocus)  # then arrows and Enter

@@ -9,7 +9,7 @@ from models.enterprise_rules import update_enterprise
 from models.errors import ValidationError
 from models.plan_people import (add_avoidance, availability, list_avoidances, remove_avoidance,
                                 set_availability, townships)
-from models.plan_rules import create_plan, draw_inputs, draw_round, get_plan
+from models.plan_rules import create_plan, draw_inputs, draw_round
 from models.plan_views import draw_views, plan_overview, plan_years
 from models.planning import InspectorAvoidance
 from models.register_queries import enterprise_input, list_enterprises

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook

@@ -6,8 +6,8 @@ import uuid
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
-                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from documents.plan_publication import save_publication
 from models.base import utcnow
@@ -128,6 +128,10 @@ class PlanPage(QWidget):
         column.addWidget(self.draw_note)
         column.addWidget(split, 1)
         self.progress_table = make_table(self.progress, ProgressModel.COL_GROUP)
+        header = self.progress_table.horizontalHeader()
+        for col in (ProgressModel.COL_DONE, ProgressModel.COL_DUE, ProgressModel.COL_OVERDUE):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(col, 150)  # the figures are what the office reads here
         self.tabs = QTabWidget()
         self.tabs.addTab(draws, "抽取结果")
         self.tabs.addTab(self.progress_table, "完成进度")
@@ -222,7 +226,8 @@ class PlanPage(QWidget):
         old = self.selected_draw()
         if self.overview is None or old is None or old.replaced:
             return
-        dialog = DrawDialog(self.store, self.overview.id, f"第 {old.round} 轮", self, redraw_of=old.id)
+        text = f"第 {old.round} 轮（取代种子 {old.seed} 的抽取）"
+        dialog = DrawDialog(self.store, self.overview.id, text, self, redraw_of=old.id)
         self._open(dialog, lambda d: self._drawn(d.draw_id, "重抽完成，原抽取结果已保留"))
 
     def _drawn(self, draw_id: uuid.UUID, text: str) -> None:

@@ -77,9 +77,10 @@ def list_avoidances(session: Session) -> list[AvoidanceRow]:
                          a.reason) for a, person, firm in rows]
 
 
-def add_avoidance(session: Session, inspector_id: uuid.UUID, *, enterprise_id: uuid.UUID | None = None,
-                  township: str = "", reason: str) -> InspectorAvoidance:
-    """回避 for one enterprise or for a whole township (exactly one of the two), with the reason."""
+def avoidance_problems(session: Session, inspector_id: uuid.UUID, *,
+                       enterprise_id: uuid.UUID | None = None, township: str = "",
+                       reason: str = "") -> list[str]:
+    """Why this 回避 cannot be registered (empty when it can); also for checking a form early."""
     person = _inspector(session, inspector_id)
     township, reason = township.strip(), reason.strip()
     problems = []
@@ -96,10 +97,18 @@ def add_avoidance(session: Session, inspector_id: uuid.UUID, *, enterprise_id: u
         InspectorAvoidance.township == township))
     if duplicate is not None and not problems:
         problems.append(f"{person.name}的这条回避已经登记")
+    return problems
+
+
+def add_avoidance(session: Session, inspector_id: uuid.UUID, *, enterprise_id: uuid.UUID | None = None,
+                  township: str = "", reason: str) -> InspectorAvoidance:
+    """回避 for one enterprise or for a whole township (exactly one of the two), with the reason."""
+    problems = avoidance_problems(session, inspector_id, enterprise_id=enterprise_id,
+                                  township=township, reason=reason)
     if problems:
         raise ValidationError("回避登记有误", problems)
     entry = InspectorAvoidance(inspector_id=inspector_id, enterprise_id=enterprise_id,
-                               township=township, reason=reason)
+                               township=township.strip(), reason=reason.strip())
     session.add(entry)
     session.flush()
     return entry

@@ -14,9 +14,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QGridLayout, 
                                QVBoxLayout, QWidget)
 from sqlalchemy.orm import Session
 
-from models.errors import ValidationError
-from models.plan_people import (AvoidanceRow, add_avoidance, availability, list_avoidances,
-                                remove_avoidance, set_availability, townships)
+from models.plan_people import (AvoidanceRow, add_avoidance, availability, avoidance_problems,
+                                list_avoidances, remove_avoidance, set_availability, townships)
 from models.plan_rules import COLOUR_LABELS, COLOURS, ClassRule, PlanRules, load_rules, save_rules
 from models.register_queries import list_enterprises
 from models.store import Store
@@ -110,18 +109,15 @@ class AvoidanceDialog(QDialog):
                     reason=self.reason.text())
 
     def _accept(self) -> None:
-        """The domain rule checks it, in a session that is rolled back: nothing is stored
-        until 设置 is saved."""
+        """Checked by the domain rule now; stored only when 设置 is saved."""
         values = self.values()
         if self.by_firm.isChecked() and values["enterprise_id"] is None:
             show_problem(self.error, "请从列表中选择一家企业")
             return
-        try:
-            with self.store.session() as s:
-                add_avoidance(s, values.pop("inspector_id"), **values)
-                s.rollback()
-        except ValidationError as exc:
-            show_problems(self.error, exc.problems or [exc.message])
+        with self.store.session() as s:
+            problems = avoidance_problems(s, values.pop("inspector_id"), **values)
+        if problems:
+            show_problems(self.error, problems)
             return
         self.accept()
 

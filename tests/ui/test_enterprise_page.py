@@ -285,6 +285,8 @@ def test_a_hand_made_risk_change_needs_its_reason_and_township_is_stored(qtbot, 
     assert row_index(page, row.name, EnterpriseTableModel.COL_TOWNSHIP).data() == "月山镇"
     tip = row_index(page, row.name, EnterpriseTableModel.COL_RISK).data(Qt.ItemDataRole.ToolTipRole)
     assert tip.endswith("：发生有限空间中毒未遂事件")
+    assert "乡镇/街道 月山镇" in page.detail_title.text()
+    assert "定级理由 发生有限空间中毒未遂事件" in page.detail_title.text()
 
 
 # The models on their own.

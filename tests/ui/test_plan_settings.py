@@ -126,3 +126,21 @@ def test_plan_rules_refused_with_the_reason_then_saved(qtbot, store, dialog):
     [(text,)] = db(store, "select rules_json from planning_settings")
     rules = json.loads(text)
     assert rules["classes"]["yellow"]["share"] == 0.5 and rules["rounds"] == 2
+
+
+def test_a_duplicate_avoidance_is_refused_in_the_form(qtbot, store, team, enterprise_id):
+    """The form checks the domain rule at once: the same 回避 twice is named and not added."""
+    with store.transaction() as s:
+        save_agency_settings(s, **AGENCY)
+        add_avoidance(s, team[0], enterprise_id=enterprise_id, reason="近亲属任职")
+    d = SettingsDialog(store)
+    qtbot.addWidget(d)
+    d.show()
+    tab = d.plan_tabs[0]
+    click(qtbot, tab.add_button)
+    add = tab.dialog
+    type_text(qtbot, add.firm.lineEdit(), "湘乡市测试木业有限公司")
+    type_text(qtbot, add.reason, "再登记一次")
+    click(qtbot, add.ok_button)
+    assert add.isVisible() and "张卫东的这条回避已经登记" in add.error.text()
+    assert tab.avoid.rowCount() == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtCore import QEvent, QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QStackedWidget, QVBoxLayout, QWidget)
 
@@ -58,7 +58,8 @@ class CreatePlanDialog(QDialog):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
         self.table = make_table(self.proxy, FocusPickModel.COL_NAME)
-        self.table.clicked.connect(lambda i: self.focus.toggle(self.proxy.mapToSource(i).row()))
+        self.table.clicked.connect(self._toggle)
+        self.table.installEventFilter(self)
         self.focus.dataChanged.connect(lambda *_: self._count())
         note = plain_label("其余检查由“双随机”抽取，按 设置 → 计划规则 中各风险等级的频次和比例计算。"
                            "勾选的重点检查企业不能使双随机占比低于规定。")
@@ -83,6 +84,18 @@ class CreatePlanDialog(QDialog):
         layout.addWidget(self.problems)
         layout.addLayout(buttons)
         self._count()
+
+    def _toggle(self, index) -> None:
+        if index.isValid():
+            self.focus.toggle(self.proxy.mapToSource(index).row())
+
+    def eventFilter(self, watched, event) -> bool:
+        """Space ticks the current row, as on a check box."""
+        if (watched is self.table and event.type() == QEvent.Type.KeyPress
+                and event.key() == Qt.Key.Key_Space):
+            self._toggle(self.table.currentIndex())
+            return True
+        return super().eventFilter(watched, event)
 
     def _count(self) -> None:
         self.count.setText(f"已选重点检查企业 {len(self.focus.checked)} 家")

@@ -134,11 +134,8 @@ class FocusPickModel(RowsModel):
             return risk_colours(row.risk_colour, col, self.COL_RISK, role)
         return None
 
-    def flags(self, index):
-        base = super().flags(index)
-        if index.isValid() and index.column() == self.COL_NAME:
-            return base | Qt.ItemFlag.ItemIsUserCheckable
-        return base
+    # Not ItemIsUserCheckable: the dialog toggles on a click anywhere in the row (and Space);
+    # Qt's own toggle on the indicator would come on top of it and undo the tick.
 
     def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:
         if not index.isValid() or role != Qt.ItemDataRole.CheckStateRole:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 from openpyxl import load_workbook
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QPushButton
 
@@ -297,3 +297,22 @@ def test_main_window_opens_plan_and_tasks_pages(qtbot, store, register):
     seen = when_modal_opens(lambda d: d.reject())
     click(qtbot, panel.start_button)
     assert isinstance(seen[0], Dialog) and seen[0].task_id == panel.model.rows[0].id
+
+
+def test_focus_list_ticks_once_wherever_the_row_is_clicked_or_space_pressed(qtbot, page):
+    """A click on the check box itself, on the name, on the township, or Space on the row
+    each tick the firm exactly once; a second click unticks it."""
+    click(qtbot, page.create_button)
+    dialog = page.dialog
+    table = dialog.table
+    box = table.visualRect(dialog.proxy.index(0, 0))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
+                     pos=box.topLeft() + QPoint(12, box.height() // 2))  # on the indicator
+    assert dialog.count.text() == "已选重点检查企业 1 家"
+    click_row(qtbot, table, 0, 2)
+    assert dialog.count.text() == "已选重点检查企业 0 家"
+    click_row(qtbot, table, 1, 0)
+    table.setFocus()
+    qtbot.keyClick(table, Qt.Key.Key_Down)
+    qtbot.keyClick(table, Qt.Key.Key_Space)
+    assert dialog.count.text() == "已选重点检查企业 2 家"

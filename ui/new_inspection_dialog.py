@@ -141,7 +141,8 @@ class NewInspectionDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         if task_id is not None:
-            self.task_note = QLabel("执行待检任务：企业和执法人员按任务预填（抽取的执法人员不在场时可更改）")
+            self.task_note = QLabel()
+            self.task_note.setTextFormat(Qt.TextFormat.PlainText)  # names are record text
             self.task_note.setStyleSheet("color: #1565c0; font-weight: bold;")
             layout.addWidget(self.task_note)
         layout.addLayout(columns, 1)
@@ -149,6 +150,11 @@ class NewInspectionDialog(QDialog):
         layout.addLayout(button_row(self, self.start_button, self._start))
         self.team.checked = list(team)
         self._load(enterprise_id)
+        if task_id is not None:
+            names = {p.id: p.name for p in self.team.rows}
+            drawn = "、".join(names[i] for i in self.team.checked)
+            self.task_note.setText(f"执行待检任务：企业和执法人员（{drawn}）按任务预填；"
+                                   "抽取的人员不在场时可更改")
         self._chain_tabs()
 
     def _chain_tabs(self) -> None:

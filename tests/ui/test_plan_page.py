@@ -271,6 +271,7 @@ def test_starting_from_a_task_prefills_and_links_the_inspection(qtbot, store, re
     qtbot.addWidget(dialog)
     assert dialog.enterprise.id == task.enterprise_id
     assert dialog.team.checked == task.inspector_ids
+    assert f"执法人员（{'、'.join(task.team)}）按任务预填" in dialog.task_note.text()
     assert dialog.chosen_checklists() == ["dust", "general"]  # the firm is 涉粉
     type_text(qtbot, dialog.place, "生产车间")
     click(qtbot, dialog.start_button)

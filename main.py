@@ -392,22 +392,14 @@ def _plan_verify(store, args) -> int:
 
 def _plan_publish(store, args) -> int:
     from pathlib import Path
-    from models.plan_publication import publication, write_publication_xlsx
+    from documents.plan_publication import save_publication
+    from models.plan_publication import publication
     out = Path(args.out)
-    if out.suffix.lower() not in (".xlsx", ".pdf"):
+    if out.suffix.lower() not in (".xlsx", ".pdf"):  # before reading anything
         raise FieldCheckError(f"不支持的公示文件类型：{out.name}", "请以 .xlsx 或 .pdf 结尾")
     with store.session() as s:
         pub = publication(s, _uuid_arg(args.plan_id))
-    if out.suffix.lower() == ".xlsx":
-        write_publication_xlsx(pub, out)
-    else:
-        from documents.plan_publication import publication_pdf
-        from models.paths import atomic_write_bytes
-        try:
-            atomic_write_bytes(out, publication_pdf(pub))
-        except OSError as exc:
-            raise FieldCheckError(f"无法写入文件：{out}（{exc.strerror or exc}）",
-                                  "请检查文件夹是否存在、可写且有足够空间") from exc
+    save_publication(pub, out)
     print(f"已写出公示清单（{len(pub.results)} 家企业）：{out}")
     return 0
 

@@ -51,3 +51,24 @@ def publication_pdf(pub: Publication) -> bytes:
                       topMargin=2 * cm, bottomMargin=2 * cm, title=pub.title,
                       invariant=1, initialFontName=fonts.body).build(story)
     return out.getvalue()
+
+
+def save_publication(pub: Publication, out) -> None:
+    """Write the publication as .xlsx or .pdf, chosen by the file's suffix (CLI and GUI)."""
+    from pathlib import Path
+
+    from models.errors import FieldCheckError
+    from models.paths import atomic_write_bytes
+    from models.plan_publication import write_publication_xlsx
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".pdf"):
+        raise FieldCheckError(f"不支持的公示文件类型：{out.name}", "请以 .xlsx 或 .pdf 结尾")
+    if suffix == ".xlsx":
+        write_publication_xlsx(pub, out)
+        return
+    try:
+        atomic_write_bytes(out, publication_pdf(pub))
+    except OSError as exc:
+        raise FieldCheckError(f"无法写入文件：{out}（{exc.strerror or exc}）",
+                              "请检查文件夹是否存在、可写且有足够空间") from exc

@@ -99,11 +99,25 @@ def create_enterprise(session: Session, data: EnterpriseInput) -> Enterprise:
     return enterprise
 
 
+def risk_reason_problem(old_colour: RiskColour, old_reason: str, data: EnterpriseInput) -> str | None:
+    """A class changed by hand needs a reason, written for this change (not the last one's)."""
+    if data.risk_colour == old_colour:
+        return None
+    reason = data.risk_reason.strip()
+    if not reason:
+        return "调整风险等级须写明理由"
+    if reason == (old_reason or "").strip():
+        return "调整风险等级须写明本次调整的理由（与上次理由相同）"
+    return None
+
+
 def update_enterprise(session: Session, enterprise_id: uuid.UUID, data: EnterpriseInput) -> Enterprise:
     enterprise = session.get(Enterprise, enterprise_id)
     if enterprise is None:
         raise NotFoundError("找不到该企业", "它可能已被删除，请刷新台账")
     data = data.normalized()
+    if (p := risk_reason_problem(enterprise.risk_colour, enterprise.risk_reason, data)):
+        raise ValidationError("企业信息有误", [p])
     _check(session, data, enterprise_id)
     for key, value in vars(data).items():
         if getattr(enterprise, key) != value:

@@ -36,6 +36,8 @@ class EnterpriseRow:
     has_ammonia: bool
     has_confined_space: bool
     risk_colour: RiskColour
+    township: str
+    risk_reason: str
     inspections: int
     open_hazards: int
     last_inspection: date | None
@@ -82,7 +84,7 @@ def _open_hazard_counts():
 
 
 def list_enterprises(session: Session, search: str = "") -> list[EnterpriseRow]:
-    """Every enterprise matching `search` (name, credit code or address), by name."""
+    """Every enterprise matching `search` (name, credit code, address or township), by name."""
     stats, hazards = _inspection_stats(), _open_hazard_counts()
     query = (select(Enterprise, func.coalesce(stats.c.n, 0), stats.c.last,
                     func.coalesce(hazards.c.n, 0))
@@ -92,7 +94,8 @@ def list_enterprises(session: Session, search: str = "") -> list[EnterpriseRow]:
     if search.strip():
         term = search.strip()
         query = query.where(or_(*(column.icontains(term, autoescape=True) for column in
-                                  (Enterprise.name, Enterprise.credit_code, Enterprise.address))))
+                                  (Enterprise.name, Enterprise.credit_code, Enterprise.address,
+                                   Enterprise.township))))
     return [_enterprise_row(e, n, last, open_n) for e, n, last, open_n in session.execute(query)]
 
 
@@ -102,7 +105,8 @@ def _enterprise_row(e: Enterprise, inspections: int, last: datetime | None,
         id=e.id, name=e.name, credit_code=e.credit_code, address=e.address,
         legal_representative=e.legal_representative, phone=e.phone, has_dust=e.has_dust,
         has_ammonia=e.has_ammonia, has_confined_space=e.has_confined_space,
-        risk_colour=e.risk_colour, inspections=inspections, open_hazards=open_hazards,
+        risk_colour=e.risk_colour, township=e.township, risk_reason=e.risk_reason,
+        inspections=inspections, open_hazards=open_hazards,
         last_inspection=local_date(last) if last else None)
 
 

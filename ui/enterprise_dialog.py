@@ -7,7 +7,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
 from models.enterprise_rules import (EnterpriseInput, create_enterprise, credit_code_problem,
-                                     field_problems, phone_problem, update_enterprise)
+                                     field_problems, phone_problem, risk_reason_problem,
+                                     update_enterprise)
 from models.errors import FieldCheckError, ValidationError
 from models.register_queries import enterprise_input
 from models.registry import RiskColour
@@ -16,7 +17,8 @@ from models.store import Store
 RISK_CHOICES = ((RiskColour.RED, "红 重大风险"), (RiskColour.ORANGE, "橙 较大风险"),
                 (RiskColour.YELLOW, "黄 一般风险"), (RiskColour.BLUE, "蓝 低风险"))
 # Which field a domain problem belongs to, told by the words in its text.
-FIELD_WORDS = (("credit_code", "信用代码"), ("phone", "电话"), ("name", "名称"))
+FIELD_WORDS = (("credit_code", "信用代码"), ("phone", "电话"), ("name", "名称"),
+               ("risk_reason", "风险等级"))
 
 
 def error_label() -> QLabel:
@@ -36,6 +38,7 @@ class EnterpriseDialog(QDialog):
         super().__init__(parent)
         self.store = store
         self.enterprise_id = enterprise_id
+        self.stored: EnterpriseInput | None = None  # as loaded, to tell a hand-made class change
         self.setWindowTitle("编辑企业信息" if enterprise_id else "新增企业")
         self.setMinimumWidth(780)
         self._build()
@@ -47,9 +50,13 @@ class EnterpriseDialog(QDialog):
     def _build(self) -> None:
         self.name, self.credit_code, self.address = QLineEdit(), QLineEdit(), QLineEdit()
         self.legal_rep, self.post, self.phone = QLineEdit(), QLineEdit(), QLineEdit()
+        self.township, self.risk_reason = QLineEdit(), QLineEdit()
+        self.township.setPlaceholderText("例如 月山镇、东山街道（用于回避和按乡镇统计）")
+        self.risk_reason.setPlaceholderText("手动调整风险等级时必填，例如 2026 年发生粉尘燃爆未遂事件")
         self.credit_code.setPlaceholderText("18 位，见营业执照")
         self.phone.setPlaceholderText("手机 11 位，或座机如 0731-12345678")
-        self.errors = {"name": error_label(), "credit_code": error_label(), "phone": error_label()}
+        self.errors = {"name": error_label(), "credit_code": error_label(), "phone": error_label(),
+                       "risk_reason": error_label()}
         self.dust, self.ammonia = QCheckBox("涉粉尘爆炸"), QCheckBox("涉氨制冷")
         self.confined = QCheckBox("有限空间作业")
         self.risk = QComboBox()
@@ -61,11 +68,13 @@ class EnterpriseDialog(QDialog):
         form.addRow("单位名称 *", self._with_error(self.name, "name"))
         form.addRow("统一社会信用代码 *", self._with_error(self.credit_code, "credit_code"))
         form.addRow("地址", self.address)
+        form.addRow("乡镇/街道", self.township)
         form.addRow("法定代表人（负责人）", self.legal_rep)
         form.addRow("职务", self.post)
         form.addRow("联系电话", self._with_error(self.phone, "phone"))
         form.addRow("涉及领域", self._flags_row())
         form.addRow("风险等级", self.risk)
+        form.addRow("定级理由", self._with_error(self.risk_reason, "risk_reason"))
         self.general_error = error_label()
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -76,6 +85,7 @@ class EnterpriseDialog(QDialog):
         self.credit_code.textChanged.connect(
             lambda text: self._show("credit_code", credit_code_problem(text)))
         self.phone.textChanged.connect(lambda text: self._show("phone", phone_problem(text)))
+        self.risk.currentIndexChanged.connect(lambda _i: self._risk_changed())
 
     def _with_error(self, field: QLineEdit, key: str) -> QWidget:
         box = QWidget()
@@ -119,7 +129,21 @@ class EnterpriseDialog(QDialog):
         self.dust.setChecked(data.has_dust)
         self.ammonia.setChecked(data.has_ammonia)
         self.confined.setChecked(data.has_confined_space)
+        self.township.setText(data.township)
         self.risk.setCurrentIndex(self.risk.findData(data.risk_colour))
+        self.risk_reason.setText(data.risk_reason)
+        self.stored = data
+
+    def _risk_changed(self) -> None:
+        """A new class by hand asks for this change's reason; back to the stored class, the
+        stored reason returns."""
+        if self.stored is None:
+            return
+        if self.risk.currentData() == self.stored.risk_colour:
+            self.risk_reason.setText(self.stored.risk_reason)
+            self._show("risk_reason", None)
+        elif self.risk_reason.text() == self.stored.risk_reason:
+            self.risk_reason.clear()
 
     @staticmethod
     def _name_problem(text: str) -> str | None:
@@ -136,13 +160,17 @@ class EnterpriseDialog(QDialog):
             legal_representative=self.legal_rep.text(), representative_post=self.post.text(),
             phone=self.phone.text(), has_dust=self.dust.isChecked(),
             has_ammonia=self.ammonia.isChecked(), has_confined_space=self.confined.isChecked(),
-            risk_colour=self.risk.currentData())
+            risk_colour=self.risk.currentData(), township=self.township.text(),
+            risk_reason=self.risk_reason.text())
 
     def save(self) -> None:
         """Store the form if every field is right; otherwise say what is wrong, where."""
         data = self.form_input()
         self.general_error.hide()
         problems = field_problems(data)
+        if self.stored is not None and (p := risk_reason_problem(
+                self.stored.risk_colour, self.stored.risk_reason, data)):
+            problems["risk_reason"] = p
         for key in self.errors:
             self._show(key, problems.get(key))
         if problems:
@@ -178,7 +206,8 @@ class EnterpriseDialog(QDialog):
         self.general_error.show()
 
     def _focus_first(self, problems: dict[str, str]) -> None:
-        fields = {"name": self.name, "credit_code": self.credit_code, "phone": self.phone}
+        fields = {"name": self.name, "credit_code": self.credit_code, "phone": self.phone,
+                  "risk_reason": self.risk_reason}
         for key in fields:
             if key in problems:
                 fields[key].setFocus()

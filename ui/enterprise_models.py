@@ -54,9 +54,9 @@ class RowsModel(RowTableModel):
 
 
 class EnterpriseTableModel(RowsModel):
-    (COL_NAME, COL_CREDIT_CODE, COL_ADDRESS, COL_LEGAL_REP, COL_PHONE, COL_FLAGS, COL_RISK,
-     COL_INSPECTIONS, COL_OPEN_HAZARDS, COL_LAST_INSPECTION) = range(10)
-    HEADERS = ("单位名称", "统一社会信用代码", "地址", "负责人", "联系电话", "涉及领域",
+    (COL_NAME, COL_CREDIT_CODE, COL_ADDRESS, COL_TOWNSHIP, COL_LEGAL_REP, COL_PHONE, COL_FLAGS,
+     COL_RISK, COL_INSPECTIONS, COL_OPEN_HAZARDS, COL_LAST_INSPECTION) = range(11)
+    HEADERS = ("单位名称", "统一社会信用代码", "地址", "乡镇/街道", "负责人", "联系电话", "涉及领域",
                "风险", "检查", "未整改", "最近检查")
 
     CENTRED = (COL_RISK, COL_INSPECTIONS, COL_OPEN_HAZARDS)
@@ -66,7 +66,8 @@ class EnterpriseTableModel(RowsModel):
             return self._text(row, col)
         if role == Qt.ItemDataRole.ToolTipRole:
             return {self.COL_NAME: row.name, self.COL_ADDRESS: row.address,
-                    self.COL_RISK: row.risk_colour.label}.get(col)
+                    self.COL_RISK: row.risk_colour.label + (f"：{row.risk_reason}" if row.risk_reason
+                                                            else "")}.get(col)
         if role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
             return self._colour(row, col, role)
         if role == Qt.ItemDataRole.TextAlignmentRole and col in self.CENTRED:
@@ -84,7 +85,8 @@ class EnterpriseTableModel(RowsModel):
 
     def _text(self, row: EnterpriseRow, col: int) -> str:
         last = row.last_inspection.isoformat() if row.last_inspection else "从未检查"
-        return (row.name, row.credit_code, row.address, row.legal_representative, row.phone,
+        return (row.name, row.credit_code, row.address, row.township, row.legal_representative,
+                row.phone,
                 flags_text(row), RISK_LOOK[row.risk_colour][0], str(row.inspections),
                 str(row.open_hazards), last)[col]
 

@@ -80,7 +80,7 @@ class EnterprisePage(QWidget):
         title = QLabel("企业台账")
         title.setProperty("role", "title")
         self.search = QLineEdit()
-        self.search.setPlaceholderText("搜索单位名称、信用代码或地址")
+        self.search.setPlaceholderText("搜索单位名称、信用代码、地址或乡镇")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(lambda _text: self.refresh())
         self.search.returnPressed.connect(self.table.setFocus)  # then arrows and Enter
@@ -181,7 +181,8 @@ class EnterprisePage(QWidget):
             parts = [f"<b>{escape(row.name)}</b>"] + [
                 f"{label} {escape(value)}" for label, value in (
                     ("负责人", row.legal_representative), ("电话", row.phone),
-                    ("地址", row.address)) if value]
+                    ("地址", row.address), ("乡镇/街道", row.township),
+                    ("定级理由", row.risk_reason)) if value]
             self.detail_title.setText("　·　".join(parts))
         self.tabs.setTabText(0, f"检查记录（{self.history_model.rowCount()}）")
         self.tabs.setTabText(1, f"未整改隐患（{self.hazard_model.rowCount()}）")

@@ -64,6 +64,8 @@ class MainWindow(QMainWindow):
         for key, text, slot in (("inspections", "检查", self.show_inspections),
                                 ("enterprises", "企业台账", self.show_enterprises),
                                 ("ledger", "隐患台账", self.show_ledger),
+                                ("tasks", "待检任务", self.show_tasks),
+                                ("plan", "执法计划", self.show_plan),
                                 ("settings", "设置", self.show_settings)):
             button = QPushButton(text)
             button.setProperty("role", "nav")
@@ -170,11 +172,28 @@ class MainWindow(QMainWindow):
         SettingsDialog(self.store, self).exec()
         self._check_nav("inspections")
 
-    def new_inspection(self, enterprise_id: uuid.UUID | None = None) -> None:
+    def new_inspection(self, enterprise_id: uuid.UUID | None = None, team=(), task_id=None) -> None:
         from ui.new_inspection_dialog import NewInspectionDialog
-        dialog = NewInspectionDialog(self.store, self, enterprise_id=enterprise_id)
+        dialog = NewInspectionDialog(self.store, self, enterprise_id=enterprise_id, team=team,
+                                     task_id=task_id)
+        self.new_inspection_dialog = dialog  # tests reach the open dialog here
         if dialog.exec() and dialog.inspection_id is not None:
             self.open_inspection(dialog.inspection_id)
+
+    # 计划执法 (#15)
+    def show_tasks(self) -> None:
+        from ui.tasks_panel import TasksPanel
+        self._check_nav("tasks")
+        self._show("tasks", lambda: TasksPanel(self.store, self))
+
+    def show_plan(self) -> None:
+        from ui.plan_page import PlanPage
+        self._check_nav("plan")
+        self._show("plan", lambda: PlanPage(self.store, self))
+
+    def start_task(self, task) -> None:
+        """开始检查 on a 待检任务: 新建检查 with its enterprise, team and checklists."""
+        self.new_inspection(task.enterprise_id, team=task.inspector_ids, task_id=task.id)
 
     def open_inspection(self, inspection_id: uuid.UUID, item_id: uuid.UUID | None = None) -> None:
         from models.inspection import InspectionKind

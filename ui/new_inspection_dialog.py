@@ -117,9 +117,12 @@ class WholeRowCheckDelegate(QStyledItemDelegate):
 
 class NewInspectionDialog(QDialog):
     def __init__(self, store: Store, parent: QWidget | None = None,
-                 enterprise_id: uuid.UUID | None = None) -> None:
+                 enterprise_id: uuid.UUID | None = None, team: list[uuid.UUID] = (),
+                 task_id: uuid.UUID | None = None) -> None:
+        """`team` and `task_id` come from a 待检任务: its drawn team, checked in order."""
         super().__init__(parent)
         self.store = store
+        self.task_id = task_id
         self.inspection_id: uuid.UUID | None = None
         self.enterprise: EnterpriseChoice | None = None
         self.setWindowTitle("新建检查")
@@ -137,10 +140,21 @@ class NewInspectionDialog(QDialog):
         self.start_button.setMinimumWidth(160)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
+        if task_id is not None:
+            self.task_note = QLabel()
+            self.task_note.setTextFormat(Qt.TextFormat.PlainText)  # names are record text
+            self.task_note.setStyleSheet("color: #1565c0; font-weight: bold;")
+            layout.addWidget(self.task_note)
         layout.addLayout(columns, 1)
         layout.addWidget(self.problems)
         layout.addLayout(button_row(self, self.start_button, self._start))
+        self.team.checked = list(team)
         self._load(enterprise_id)
+        if task_id is not None:
+            names = {p.id: p.name for p in self.team.rows}
+            drawn = "、".join(names[i] for i in self.team.checked)
+            self.task_note.setText(f"执行待检任务：企业和执法人员（{drawn}）按任务预填；"
+                                   "抽取的人员不在场时可更改")
         self._chain_tabs()
 
     def _chain_tabs(self) -> None:
@@ -268,7 +282,7 @@ class NewInspectionDialog(QDialog):
             enterprise_id=self.enterprise.id if self.enterprise else NO_ENTERPRISE,
             inspector_ids=team, place=self.place.text(),
             started_at=self.when.dateTime().toPython().astimezone(),
-            checklist_codes=self.chosen_checklists())
+            checklist_codes=self.chosen_checklists(), task_id=self.task_id)
         try:
             with self.store.transaction(label="start_inspection",
                                         actor="、".join(names[i] for i in team)) as s:

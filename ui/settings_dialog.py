@@ -184,10 +184,12 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.store = store
         self.setWindowTitle("设置")
-        self.resize(820, 540)
+        self.resize(980, 680)  # room for the 在岗与回避 tables (fits 1366×768)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._agency_tab(), "执法机关")
         self.tabs.addTab(self._people_tab(), "执法人员")
+        from ui.plan_settings_tabs import add_plan_tabs  # 计划执法 (#15): 在岗与回避, 计划规则
+        self.plan_tabs = add_plan_tabs(self.tabs, store)
         self.problems = error_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)
@@ -402,6 +404,8 @@ class SettingsDialog(QDialog):
                         add_inspector(s, p.name, p.certificate_no)
                     else:
                         update_inspector(s, p.id, p.name, p.certificate_no, p.active)
+                for tab in self.plan_tabs:
+                    tab.save(s)
         except ValidationError as exc:
             show_problems(self.problems, exc.problems or [exc.message])
             return

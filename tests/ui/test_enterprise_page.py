@@ -125,7 +125,7 @@ def test_typing_shows_each_problem_under_its_field(qtbot, store, page):
     type_chinese(dialog.name, "某")
     qtbot.keyClick(dialog.name, Qt.Key.Key_Backspace)
     assert dialog.errors["name"].text() == "请填写单位名称"
-    assert all(label.isVisible() for label in dialog.errors.values())
+    assert all(dialog.errors[k].isVisible() for k in ("name", "credit_code", "phone"))
 
 
 def test_duplicate_credit_code_is_shown_at_the_code(qtbot, store, enterprise_id, page):
@@ -201,6 +201,7 @@ def test_double_click_edits_and_the_change_is_stored(qtbot, store, three, page):
     dialog.phone.selectAll()
     qtbot.keyClicks(dialog.phone, "0731-56781234")
     dialog.risk.setCurrentIndex(dialog.risk.findText("黄 一般风险"))
+    type_chinese(dialog.risk_reason, "新增发酵罐有限空间作业")
     click(qtbot, dialog.confined)
     click(qtbot, dialog.save_button)
     assert not dialog.isVisible()
@@ -263,13 +264,39 @@ def test_refresh_picks_up_changes_and_keeps_the_selection(qtbot, store, three, p
     assert len(shown_names(page)) == 4 and page.selected_id() == kept
 
 
+def test_a_hand_made_risk_change_needs_its_reason_and_township_is_stored(qtbot, store, three, page):
+    """Changing 风险等级 without a reason is refused under the 定级理由 field and nothing is
+    stored; with a reason the class, reason and 乡镇 are stored and shown in the register."""
+    double_click(qtbot, page.table, row_index(page, "湘乡市清源酿造有限公司"))
+    dialog = page.dialog
+    dialog.risk.setCurrentIndex(dialog.risk.findText("红 重大风险"))
+    type_chinese(dialog.township, "月山镇")
+    click(qtbot, dialog.save_button)
+    assert dialog.isVisible()
+    assert dialog.errors["risk_reason"].text() == "调整风险等级须写明理由"
+    row = next(r for r in stored(store) if r.name == "湘乡市清源酿造有限公司")
+    assert (row.risk_colour, row.township) == (RiskColour.BLUE, "")
+    type_chinese(dialog.risk_reason, "发生有限空间中毒未遂事件")
+    click(qtbot, dialog.save_button)
+    assert not dialog.isVisible()
+    row = next(r for r in stored(store) if r.name == "湘乡市清源酿造有限公司")
+    assert (row.risk_colour, row.risk_reason, row.township) == (
+        RiskColour.RED, "发生有限空间中毒未遂事件", "月山镇")
+    assert row_index(page, row.name, EnterpriseTableModel.COL_TOWNSHIP).data() == "月山镇"
+    tip = row_index(page, row.name, EnterpriseTableModel.COL_RISK).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip.endswith("：发生有限空间中毒未遂事件")
+    assert "乡镇/街道 月山镇" in page.detail_title.text()
+    assert "定级理由 发生有限空间中毒未遂事件" in page.detail_title.text()
+
+
 # The models on their own.
 
 def enterprise_row(**overrides) -> EnterpriseRow:
     data = dict(id=uuid.uuid4(), name="湘乡市恒达木业有限公司", credit_code=GOOD_CODE,
                 address="木业路 8 号", legal_representative="陈建国", phone="13907321234",
                 has_dust=True, has_ammonia=True, has_confined_space=True,
-                risk_colour=RiskColour.RED, inspections=2, open_hazards=3,
+                risk_colour=RiskColour.RED, township="月山镇", risk_reason="", inspections=2,
+                open_hazards=3,
                 last_inspection=date(2026, 10, 13))
     data.update(overrides)
     return EnterpriseRow(**data)
@@ -298,7 +325,7 @@ def test_enterprise_model_shows_flags_and_risk_colour():
     model.set_rows([enterprise_row(), enterprise_row(has_dust=False, has_ammonia=False,
                                                      has_confined_space=False, last_inspection=None,
                                                      risk_colour=RiskColour.YELLOW)])
-    assert model.rowCount() == 2 and model.columnCount() == 10
+    assert model.rowCount() == 2 and model.columnCount() == 11
     assert model.index(0, EnterpriseTableModel.COL_FLAGS).data() == "涉粉 涉氨 有限空间"
     risk = model.index(0, EnterpriseTableModel.COL_RISK)
     assert risk.data() == "红"

@@ -118,11 +118,13 @@ def cmd_status(store, args) -> int:
         summary = status_summary(s)
     summary["data_dir"] = str(store.data_dir)
     from models.chain_anchor import anchor_problems
+    from models.seal import seal_problems
     from sync.crypto import device_fingerprint
     summary["device_id"], summary["device_fingerprint"] = store.device_id, device_fingerprint(store.data_dir)
     summary["recovered"] = store.recovered_note
     with store.session() as s:
         cut = anchor_problems(s, store.data_dir)  # the cut a chain cannot show by itself
+        cut += seal_problems(s, store.data_dir)    # records edited beside the chain
     if cut:
         summary["audit_chain"]["problems"] += cut
         summary["audit_chain"]["intact"] = False

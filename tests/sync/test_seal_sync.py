@@ -47,3 +47,19 @@ def test_seals_hold_at_the_office_and_after_a_relay(capsys, laptop_a, office, la
     con.close()
     code, problems = _status(capsys, office)
     assert code == 1 and problems and all("检查项结果" in p and "被改动" in p for p in problems)
+
+
+def test_office_does_not_hand_out_demo_signed_documents(capsys, laptop_a, office, tmp_path):
+    """Documents a demo laptop signed with demo keys reach a real office through a bundle:
+    the office's `pdf` refuses them (exit 2) rather than pass them off as issued."""
+    from documents.demo_signing import demo_signing_input
+    with laptop_a.session() as s:
+        finalized = s.scalars(select(Inspection.id).where(
+            Inspection.status == "finalized").order_by(Inspection.started_at)).first()
+    issue_case_documents(laptop_a, finalized, demo_signing_input(laptop_a, finalized))
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    code = main.main(["pdf", str(finalized), "--out", str(tmp_path / "out"),
+                      "--data-dir", str(office.data_dir)])
+    assert code == 2 and "演示签名" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -30,6 +30,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent, canonical_json
+from models.checklist import ChecklistItem
 from models.documents import Document, Signature
 from models.inspection import (HAZARD_LIFECYCLE_KEYS, Answer, Hazard, HazardReview, Inspection,
                                InspectionChecklist, InspectionInspector, Photo, case_label)
@@ -156,6 +157,23 @@ def _case_name(session: Session, rows: dict[str, dict[str, Mapping]], inspection
     return f"检查 {number or inspection_id[:8]}（{firm or '未知单位'}）"
 
 
+def _named(session: Session, table_name: str, rid: str, row: Mapping | None) -> str:
+    """The record as a person finds it: its checklist item's code where it has one (from
+    the row, or for a deleted row from the audit event that created it), else its id."""
+    label = f"{LABELS[table_name]} {rid[:8]}"
+    item_id = row.get("item_id") if row is not None else None
+    if item_id is None and table_name in ("answer", "hazard"):
+        created = session.scalar(select(AuditEvent.after).where(
+            AuditEvent.entity_id == rid, AuditEvent.action == "create").limit(1))
+        try:
+            item_id = uuid.UUID(json.loads(created)["item_id"]) if created else None
+        except (ValueError, KeyError, TypeError):
+            item_id = None
+    code = session.scalar(select(ChecklistItem.code).where(ChecklistItem.id == item_id)) \
+        if item_id is not None else None
+    return f"{label}（{code}）" if code else label
+
+
 def _compare(session: Session, inspection_id: str, seals: list[dict],
              reverse: dict[str, set[str]]) -> list[str]:
     tables = _tables()
@@ -165,13 +183,14 @@ def _compare(session: Session, inspection_id: str, seals: list[dict],
     problems = []
     for table_name, table in tables.items():
         held, now = sealed.get(table_name, {}), current.get(table_name, {})
-        what = LABELS[table_name]
         for rid, row in now.items():
             if rid not in held:
-                problems.append(f"{name}：定稿后新增了{what} {rid[:8]}，没有对应的封存记录")
+                problems.append(f"{name}：定稿后新增了{_named(session, table_name, rid, row)}，"
+                                "没有对应的封存记录")
             elif held[rid].isdisjoint(_digests(table, row, reverse)):
-                problems.append(f"{name}：{what} {rid[:8]} 在定稿后被改动")
-        problems += [f"{name}：{what} {rid[:8]} 在定稿后被删除" for rid in held if rid not in now]
+                problems.append(f"{name}：{_named(session, table_name, rid, row)} 在定稿后被改动")
+        problems += [f"{name}：{_named(session, table_name, rid, None)} 在定稿后被删除"
+                     for rid in held if rid not in now]
     return problems
 
 

@@ -218,9 +218,23 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _finalized_without_record(session: Session) -> list[str]:
+    """Finalized inspections no audit event ever finalized: a status set beside the app."""
+    audit = AuditEvent.__table__
+    finalized_in_chain = set(session.scalars(select(audit.c.entity_id).where(
+        audit.c.entity_type == Inspection.__tablename__, audit.c.action.in_(("create", "update")),
+        audit.c.after.like('%"status":"finalized"%'))))
+    table = Inspection.__table__
+    rows = session.execute(select(table.c.id, table.c.case_year, table.c.case_serial).where(
+        table.c.status == "finalized")).all()
+    return [f"检查 {case_label(year, serial) or str(i)[:8]} 标为已定稿，但执法记录中没有定稿操作"
+            for i, year, serial in rows if str(i) not in finalized_in_chain]
+
+
 def seal_problems(session: Session, data_dir: Path | None) -> list[str]:
-    """Every sealed record that was edited, inserted or deleted since, and every issued
-    document whose file on disk no longer matches its recorded SHA-256."""
+    """Every sealed record that was edited, inserted or deleted since, every issued
+    document whose file on disk no longer matches its recorded SHA-256, and every
+    inspection marked finalized without the chain ever recording it."""
     seals: dict[str, list[dict]] = defaultdict(list)
     broken = []
     for entity_id, after in session.execute(
@@ -229,10 +243,10 @@ def seal_problems(session: Session, data_dir: Path | None) -> list[str]:
             seals[entity_id].append(json.loads(after)["records"])
         except (ValueError, KeyError, TypeError):
             broken.append(f"检查 {entity_id[:8]} 的封存记录无法读取")
+    problems = broken + _finalized_without_record(session)
     if not seals:
-        return broken
+        return problems
     reverse = _id_maps(session)
-    problems = broken
     for inspection_id in sorted(seals):
         problems += _compare(session, inspection_id, seals[inspection_id], reverse)
     if data_dir is not None:

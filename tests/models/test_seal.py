@@ -196,3 +196,10 @@ def test_legitimate_changes_after_finalizing_raise_no_alarm(capsys, store, issue
     issue_case_documents(store, re.id, people_signing(store, re.id))
     issue_case_documents(store, issued, people_signing(store, issued), correction=True)
     assert status(capsys, store) == (0, [])
+
+
+def test_a_draft_marked_finalized_beside_the_app_is_reported(capsys, store, inspection_id):
+    """A status set to finalized in the file, with no finalize in the chain, is named."""
+    sql(store, "UPDATE inspection SET status = 'finalized', case_year = 2026, case_serial = 99")
+    code, problems = status(capsys, store)
+    assert code == 1 and problems == ["检查 2026年第99号 标为已定稿，但执法记录中没有定稿操作"]

@@ -63,3 +63,21 @@ def test_office_does_not_hand_out_demo_signed_documents(capsys, laptop_a, office
                       "--data-dir", str(office.data_dir)])
     assert code == 2 and "演示签名" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_record_edited_on_the_laptop_is_reported_at_the_office(capsys, laptop_a, office, tmp_path):
+    """A finalized hazard rewritten in the laptop's file travels in a valid bundle; the
+    office's status names it against the seal that came in the same chains."""
+    with laptop_a.session() as s:
+        finalized = s.scalars(select(Inspection.id).where(
+            Inspection.status == "finalized").order_by(Inspection.started_at)).first()
+    con = sqlite3.connect(laptop_a.db_path)
+    con.execute("UPDATE hazard SET description = '轻微问题，已口头提醒' WHERE inspection_id = ?",
+                (finalized.hex,))
+    con.commit()
+    con.close()
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    code, problems = _status(capsys, office)
+    assert code == 1 and problems
+    assert all("隐患" in p and "被改动" in p for p in problems)

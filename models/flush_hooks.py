@@ -184,7 +184,10 @@ def _remember_head(session: Session) -> None:
     """The chain's head also outside the database (models.chain_anchor), once committed."""
     head, data_dir = session.info.pop("chain_head", None), session.info.get("data_dir")
     if head is not None and data_dir is not None:
-        remember_head(data_dir, session.info["device_id"], *head)
+        try:
+            remember_head(data_dir, session.info["device_id"], *head)
+        except OSError:
+            pass  # saved already; a head not noted only checks less (a read-only folder)
 
 
 @event.listens_for(Session, "after_soft_rollback")

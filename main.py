@@ -155,11 +155,13 @@ def cmd_status(store, args) -> int:
         summary = status_summary(s)
     summary["data_dir"] = str(store.data_dir)
     from models.chain_anchor import anchor_problems
+    from models.seal import seal_problems
     from sync.crypto import device_fingerprint
     summary["device_id"], summary["device_fingerprint"] = store.device_id, device_fingerprint(store.data_dir)
     summary["recovered"] = store.recovered_note
     with store.session() as s:
         cut = anchor_problems(s, store.data_dir)  # the cut a chain cannot show by itself
+        cut += seal_problems(s, store.data_dir)    # records edited beside the chain
     if cut:
         summary["audit_chain"]["problems"] += cut
         summary["audit_chain"]["intact"] = False
@@ -234,26 +236,15 @@ def cmd_import(store, args) -> int:
 
 
 def cmd_pdf(store, args) -> int:
-    """Write the inspection's issued documents; demo inspections get demo signatures."""
-    import shutil
+    """Write the inspection's issued documents byte for byte (a demo store signs its own)."""
     from pathlib import Path
 
-    from documents.demo_signing import demo_signing_input, is_demo_inspection
-    from documents.service import KIND_LABEL, document_file, issue_case_documents, issued_documents
-    inspection_id = _uuid_arg(args.inspection_id)
-    with store.session() as s:
-        docs = issued_documents(s, inspection_id)
-        demo = is_demo_inspection(s, inspection_id)
-    if not docs:
-        if not demo:
-            raise FieldCheckError("该检查的文书尚未签署生成", "请在程序中定稿并完成签字后再导出")
-        docs = issue_case_documents(store, inspection_id, demo_signing_input(store, inspection_id),
-                                    actor="演示数据")
+    from documents.service import KIND_LABEL, documents_to_hand_out
+    from models.paths import atomic_write_bytes
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for doc in docs:
+    for doc, data in documents_to_hand_out(store, _uuid_arg(args.inspection_id)):
         target = out / f"{KIND_LABEL[doc.kind]}_{doc.number}.pdf"
-        shutil.copyfile(document_file(store.data_dir, doc), target)
+        atomic_write_bytes(target, data)
         print(target)
     return 0
 

@@ -6,8 +6,7 @@ ever stored is also kept as `keys/certificates/<sha256>.crt`) so documents can b
 against the known inspectors without any passphrase. An identity is either made
 here (RSA 2048, self-signed, 5 years) or imported from the agency's PKCS#12 file.
 
-Demo data signs with identities under the fixed passphrase `DEMO_PASSPHRASE` ("demo"), so
-`python main.py pdf` runs without asking; such identities belong to demo inspectors only.
+Demo signing keys are not kept here: only a demo store has them (documents.demo_signing).
 """
 from __future__ import annotations
 
@@ -31,7 +30,6 @@ from models.paths import atomic_write_bytes
 
 KEYS_DIR = "keys"
 PAST_CERTS_DIR = "certificates"
-DEMO_PASSPHRASE = "demo"
 MIN_PASSPHRASE_LENGTH = 4
 VALIDITY = timedelta(days=5 * 365 + 1)
 _SIGNING_KEYS = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey,
@@ -91,15 +89,6 @@ def load_identity(data_dir: Path, inspector_id: uuid.UUID | str, passphrase: str
     _open_pkcs12(data, passphrase, "请从备份恢复该执法人员的签名证书文件，或重新生成")
     return SimpleSigner.load_pkcs12_data(data, other_certs=[],
                                          passphrase=passphrase.encode("utf-8"))
-
-
-def ensure_demo_identity(data_dir: Path, inspector_id: uuid.UUID | str, name: str,
-                         certificate_no: str, agency_name: str) -> SimpleSigner:
-    """A demo inspector's signer under `DEMO_PASSPHRASE`, made on first use."""
-    if not identity_exists(data_dir, inspector_id):
-        create_inspector_identity(data_dir, inspector_id, name, certificate_no,
-                                  DEMO_PASSPHRASE, agency_name)
-    return load_identity(data_dir, inspector_id, DEMO_PASSPHRASE)
 
 
 def trusted_certificates(data_dir: Path) -> list[asn1_x509.Certificate]:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import io
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, partial
@@ -221,6 +224,21 @@ def pdf_date(moment: datetime) -> str:
     return f"D:{moment:%Y%m%d%H%M%S}{sign}{abs(offset) // 60:02d}'{abs(offset) % 60:02d}'"
 
 
+# A word across every page of every document rendered inside `watermarked()`: 演示 for the
+# documents of a demo store (documents.service decides, from the store's mode).
+_WATERMARK: ContextVar[str] = ContextVar("watermark", default="")
+WATERMARK_NOTE = "演示数据 · 不是执法文书"
+
+
+@contextmanager
+def watermarked(text: str) -> Iterator[None]:
+    token = _WATERMARK.set(text)
+    try:
+        yield
+    finally:
+        _WATERMARK.reset(token)
+
+
 class NumberedCanvas(Canvas):
     """Keeps every page until save(), then stamps "共 N 页 第 n 页" knowing N."""
 
@@ -228,6 +246,7 @@ class NumberedCanvas(Canvas):
         super().__init__(*args, **kwargs)
         self._held_pages: list[dict] = []
         self._footer, self._footer_font = footer, font
+        self._watermark = _WATERMARK.get()
         stamp = pdf_date(created)
         self.setDateFormatter(lambda *_ymdhms: stamp)
 
@@ -242,8 +261,22 @@ class NumberedCanvas(Canvas):
             self.setFont(self._footer_font, 10.5)
             self.drawCentredString(PAGE_W / 2, 1.2 * cm,
                                    self._footer.format(total=total, page=number))
+            if self._watermark:
+                self._draw_watermark()
             super().showPage()
         super().save()
+
+    def _draw_watermark(self) -> None:
+        """Large, slanted and translucent over the content: seen at once, text still legible."""
+        self.saveState()
+        self.setFillColorRGB(0.8, 0.1, 0.1, alpha=0.2)
+        self.translate(PAGE_W / 2, PAGE_H / 2)
+        self.rotate(40)
+        self.setFont(self._footer_font, 160)
+        self.drawCentredString(0, -40, self._watermark)
+        self.setFont(self._footer_font, 20)
+        self.drawCentredString(0, -100, WATERMARK_NOTE)
+        self.restoreState()
 
 
 def build_pdf(meta: DocMeta, story: list) -> bytes:

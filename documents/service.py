@@ -21,6 +21,7 @@ from models.inspection_rules import get_inspection
 from models.settings_rules import check_ready_to_issue
 from models.paths import atomic_write_bytes
 from models.store import Store
+from models.store_mode import is_demo_store
 
 DOCUMENTS_DIR = "documents"
 SIGNATURES_DIR = "signatures"
@@ -59,7 +60,15 @@ def issued_documents(session, inspection_id: uuid.UUID) -> list[Document]:
 
 def render_documents(session, inspection, photos_dir: Path,
                      sign: SigningInput | None = None) -> list[tuple[DocumentKind, str, bytes]]:
-    """The unsigned PDFs of an inspection: the case's documents, or a re-inspection's opinion."""
+    """The unsigned PDFs of an inspection: the case's documents, or a re-inspection's opinion.
+    Every document of a demo store carries the 演示 watermark (models.store_mode)."""
+    from documents.layout import watermarked
+    demo = is_demo_store(session.info.get("data_dir"))
+    with watermarked("演示" if demo else ""):
+        return _render(session, inspection, photos_dir, sign)
+
+
+def _render(session, inspection, photos_dir: Path, sign: SigningInput | None):
     from models.inspection import InspectionKind
     from models.reinspection_rules import reinspection_opinion_pdf
     images, refused = (sign.images, sign.refused) if sign else ({}, False)
@@ -105,6 +114,9 @@ def _store_image(data_dir: Path, png: bytes) -> str:
 def issue_case_documents(store: Store, inspection_id: uuid.UUID, sign: SigningInput,
                          actor: str | None = None, correction: bool = False) -> list[Document]:
     """Render, sign and store every document of a finalized inspection or re-inspection."""
+    if sign.signers and not is_demo_store(store.data_dir):
+        # Preloaded signers are the demo's; outside a demo store only people's own keys sign.
+        raise FieldCheckError("只有演示数据可以使用演示签名", "请由执法人员用本人的签名证书签署")
     with store.session() as s:
         inspection = get_inspection(s, inspection_id)
         team = list(inspection.team)[:2]
@@ -152,3 +164,40 @@ def issue_case_documents(store: Store, inspection_id: uuid.UUID, sign: SigningIn
             docs.append(doc)
         s.flush()
         return docs
+
+
+def documents_to_hand_out(store: Store, inspection_id: uuid.UUID) -> list[tuple[Document, bytes]]:
+    """The issued documents of an inspection, each exactly as stored when it was issued.
+
+    Outside a demo store only documents that people signed leave: never rendered or signed
+    here, the file must still match its recorded SHA-256 and carry intact signatures that
+    are not demo signatures. A demo store's unsigned inspection is issued with demo
+    signatures first (documents.demo_signing)."""
+    from documents.signing import verify_pdf
+    demo = is_demo_store(store.data_dir)
+    with store.session() as s:
+        get_inspection(s, inspection_id)
+        docs = issued_documents(s, inspection_id)
+    if not docs and not demo:
+        raise FieldCheckError("该检查的文书尚未签署生成（未经执法人员签字）",
+                              "请在程序中定稿并完成签字后再导出")
+    if not docs:
+        from documents.demo_signing import demo_signing_input
+        docs = issue_case_documents(store, inspection_id, demo_signing_input(store, inspection_id),
+                                    actor="演示数据")
+    out = []
+    for doc in docs:
+        try:
+            data = document_file(store.data_dir, doc).read_bytes()
+        except OSError as exc:
+            raise FieldCheckError(f"文书 {doc.number} 的文件无法读取（{exc.strerror or exc}）",
+                                  "请从备份恢复数据文件夹中的 documents 文件夹") from exc
+        if sha256_hex(data) != doc.sha256:
+            raise FieldCheckError(f"文书 {doc.number} 的文件与签发时不同，已拒绝导出",
+                                  "该文件被改动或替换；请运行 status 检查，并从备份恢复")
+        report = verify_pdf(data)
+        if not demo and (not report.intact or report.demo):
+            raise FieldCheckError(f"文书 {doc.number} 的签名无效或为演示签名，已拒绝导出",
+                                  "请运行 verify 查看详情")
+        out.append((doc, data))
+    return out

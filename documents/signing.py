@@ -35,6 +35,10 @@ from documents.keys import certificate_fingerprint
 from models.errors import FieldCheckError
 
 DEFAULT_REASON = "执法文书签章"
+# The organizational unit of every demo certificate (documents.demo_signing): a signature
+# under it is demo data, whoever made the certificate — the label can only lower trust.
+DEMO_CERT_UNIT = "FieldCheck 演示数据"
+DEMO_NOTE = "演示数据：本文书由演示数据生成，签名为演示签名，不是执法文书"
 ALTERED = "签名数据已被改动"
 # Adobe accepts either usage on a signing certificate; pyhanko's default wants nonRepudiation.
 _KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"},
@@ -54,6 +58,7 @@ class SignatureCheck:
     field_name: str = ""
     fingerprint: str = ""        # SHA-256 of the signer's certificate
     problem: str = ""            # Chinese reason when not intact
+    demo: bool = False           # signed with a demo certificate (演示数据)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,10 @@ class VerifyReport:
         return self.signed and all(s.trusted for s in self.signatures)
 
     @property
+    def demo(self) -> bool:
+        return any(s.demo for s in self.signatures)
+
+    @property
     def exit_code(self) -> int:
         """0 when signed and intact, 1 when altered or unsigned (the `verify` contract)."""
         return 0 if self.signed and self.intact else 1
@@ -76,7 +85,8 @@ class VerifyReport:
         """The report in Chinese, one line per fact, for the CLI and message boxes."""
         if not self.signed:
             return [self.problem or "文件未签名"]
-        out = [f"签名 {i}：{_describe(s)}" for i, s in enumerate(self.signatures, 1)]
+        out = [DEMO_NOTE] if self.demo else []
+        out += [f"签名 {i}：{_describe(s)}" for i, s in enumerate(self.signatures, 1)]
         if self.intact:
             out.append("结论：文件完整，签名后未被改动")
         else:
@@ -149,9 +159,12 @@ def _check(sig, data: bytes, trust_roots: list) -> SignatureCheck:
 def _signer(sig) -> dict:
     cert = sig.signer_cert
     subject = cert.subject.native
-    number = subject.get("serial_number") or _first(subject.get("organizational_unit_name"))
+    units = subject.get("organizational_unit_name")
+    units = units if isinstance(units, list) else [units] if units else []
+    demo = DEMO_CERT_UNIT in units
+    number = subject.get("serial_number") or ("" if demo else _first(units))
     return dict(signer_name=_first(subject.get("common_name")), certificate_no=number or "",
-                fingerprint=certificate_fingerprint(cert))
+                fingerprint=certificate_fingerprint(cert), demo=demo)
 
 
 def _field_name(sig) -> str:
@@ -297,7 +310,8 @@ def _describe(s: SignatureCheck) -> str:
     who = s.signer_name + (f"（证号 {s.certificate_no}）" if s.certificate_no else "")
     when = f"{s.signed_at.astimezone():%Y-%m-%d %H:%M:%S}" if s.signed_at else "时间不明"
     state = "完好" if s.intact else f"无效：{s.problem}"
-    trust = "，证书为本机已知执法人员" if s.trusted else "，证书不在本机信任列表中"
+    trust = ("，演示证书（演示数据）" if s.demo else
+             "，证书为本机已知执法人员" if s.trusted else "，证书不在本机信任列表中")
     return f"{who}，签于 {when}，{state}{trust}"
 
 

@@ -9,6 +9,16 @@ at that position, has lost events that exist elsewhere.
 On a rolled-back laptop this device must not go on numbering from the backup's position —
 its new events would collide with the exported ones and the office would refuse them as a
 fork — so the store then continues under a new device id (models.startup).
+
+A laptop that never exported has no such anchor, so the head of this device's own chain
+(position and hash) is also written to `chain_head.json` after every commit that moved it.
+Deleting the newest events in the database file (or putting back an older copy of it)
+leaves the chain shorter than that file: reported by `status`, and the store goes on under
+a new device id like a restored backup. Why a file and not a signature: the device key may
+sit behind a passphrase that is not at hand at every commit, and a signature made with a key
+on the same disk stops no one who can also rewrite that disk. The file stops an edit of the
+database alone; what leaves the laptop (exports, signed by the device key) is the anchor
+that holds against whoever controls the whole disk.
 """
 from __future__ import annotations
 
@@ -22,6 +32,7 @@ from models.audit import AuditEvent, chain_head
 from models.paths import read_json_dict, write_json
 
 ANCHOR_FILE = "chain_anchor.json"
+HEAD_FILE = "chain_head.json"  # device id → {"seq", "hash"} of this store's own chain
 CASE_SERIALS = "case_serials"  # year → highest case serial exported from this laptop
 
 
@@ -57,24 +68,45 @@ def case_serial_floor(data_dir: Path | None, year: int) -> int:
     return value if isinstance(value, int) else 0
 
 
-def anchor_problem(session: Session, data_dir: Path, device_id: str) -> str | None:
-    """Why `device_id`'s chain here falls short of its anchor, or None."""
-    anchor = _read(data_dir).get(device_id)
+def remember_head(data_dir: Path, device_id: str, seq: int, digest: str) -> None:
+    """Note where this device's chain ends now (after a commit). Not fsynced: a copy lost
+    in a crash is an older head, which only checks less; it can never be ahead of the
+    database, whose commit was on disk first."""
+    path = Path(data_dir) / HEAD_FILE
+    heads = read_json_dict(path)
+    known = heads.get(device_id)
+    if isinstance(known, dict) and isinstance(known.get("seq"), int) and known["seq"] >= seq:
+        return
+    heads[device_id] = {"seq": seq, "hash": digest}
+    write_json(path, heads, durable=False)
+
+
+def _problem(session: Session, device_id: str, anchor, where: str, hint: str) -> str | None:
     if not isinstance(anchor, dict) or not isinstance(anchor.get("seq"), int) or anchor["seq"] < 1:
         return None
     head, _ = chain_head(session, device_id)
     if head < anchor["seq"]:
-        return (f"设备 {device_id[:8]} 的执法记录在本机只到第 {head} 条，而导出时已有 {anchor['seq']} 条："
-                "本机数据曾回退（如从备份恢复）或最新记录被删除；从办公室导入最新导出包可补回")
+        return (f"设备 {device_id[:8]} 的执法记录在本机只到第 {head} 条，而{where}已有 {anchor['seq']} 条："
+                f"本机数据曾回退（如从备份恢复）或最新记录被删除{hint}")
     at_anchor = session.scalar(select(AuditEvent.hash).where(
         AuditEvent.device_id == device_id, AuditEvent.seq == anchor["seq"]))
     if at_anchor != anchor.get("hash"):
-        return (f"设备 {device_id[:8]} 的执法记录第 {anchor['seq']} 条与导出时不同："
-                "本机数据曾回退后又被改写")
+        return (f"设备 {device_id[:8]} 的执法记录第 {anchor['seq']} 条与{where}不同："
+                "本机数据曾回退后又被改写，或该记录被改动")
     return None
 
 
+def anchor_problem(session: Session, data_dir: Path, device_id: str) -> str | None:
+    """Why `device_id`'s chain here falls short of its last export or of the head this
+    store itself last wrote, or None."""
+    return (_problem(session, device_id, _read(data_dir).get(device_id), "导出时",
+                     "；从办公室导入最新导出包可补回")
+            or _problem(session, device_id, read_json_dict(Path(data_dir) / HEAD_FILE).get(device_id),
+                        "本机此前", "；被删的记录无法恢复"))
+
+
 def anchor_problems(session: Session, data_dir: Path) -> list[str]:
-    """The anchor check for every device whose chain has left this laptop."""
-    return [p for device in sorted(_read(data_dir)) if device != CASE_SERIALS
+    """The anchor check for every device whose chain has left this laptop or was written here."""
+    devices = set(_read(data_dir)) | set(read_json_dict(Path(data_dir) / HEAD_FILE))
+    return [p for device in sorted(devices - {CASE_SERIALS})
             if (p := anchor_problem(session, data_dir, device))]

@@ -19,8 +19,7 @@ from models.photo_store import attach_photo
 from models.planning_demo import add_planning_register
 from models.registry import AgencySettings, Enterprise, Inspector, RiskColour
 from models.store import Store
-
-DEMO_MARK = "91430381MA4L0DEM0"  # first 17 characters of the first demo enterprise's code
+from models.store_mode import begin_demo
 
 
 def demo_credit_code(serial: int) -> str:
@@ -77,8 +76,11 @@ def _refuse_certificate_clash(session) -> None:
 
 
 def build_demo(store: Store, now: datetime | None = None) -> bool:
-    """Fill the store with the demo; False when it is already there (run twice: no change)."""
+    """Fill the store with the demo; False when it is already there (run twice: no change).
+    Refused on a store that holds records and is not a demo store (models.store_mode)."""
     now = now or datetime.now(timezone.utc)
+    with store.session() as s:
+        begin_demo(s, store.data_dir)
     with store.transaction(actor="演示数据", label="demo") as s:
         if s.scalar(select(Enterprise.id).where(Enterprise.credit_code == demo_credit_code(0))):
             return False

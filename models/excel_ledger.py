@@ -50,6 +50,22 @@ MAJOR_COLUMNS = LEDGER_COLUMNS + (
     ("通报日期", 12, lambda r: r.reported_on),
 )
 STATUS_COLUMN = [h for h, _w, _f in LEDGER_COLUMNS].index("状态")
+# A text starting with one of these is what Excel/WPS would take for a formula when edited.
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def text_cell(ws, text: str) -> WriteOnlyCell:
+    """Record text as a text cell, whatever its first character: openpyxl would store
+    "=1+2" (or "=HYPERLINK(…)") as a live formula; quotePrefix keeps it text when edited."""
+    cell = WriteOnlyCell(ws, value=text)
+    cell.data_type = "s"
+    if text.startswith(_FORMULA_START):
+        cell.quotePrefix = True
+    return cell
+
+
+def _cells(ws, values: list) -> list:
+    return [text_cell(ws, v) if isinstance(v, str) else v for v in values]
 
 
 def _header(ws, columns) -> None:
@@ -66,11 +82,9 @@ def _header(ws, columns) -> None:
 
 
 def _values(ws, row: LedgerRow, n: int, columns) -> list:
-    values = [n] + [f(row) for _h, _w, f in columns[1:]]
+    values = _cells(ws, [n] + [f(row) for _h, _w, f in columns[1:]])
     if row.overdue:  # overdue in red, as on screen
-        cell = WriteOnlyCell(ws, value=values[STATUS_COLUMN])
-        cell.font = RED_FONT
-        values[STATUS_COLUMN] = cell
+        values[STATUS_COLUMN].font = RED_FONT
     return values
 
 
@@ -102,11 +116,11 @@ def _summary(ws, stats: LedgerStats, today: date) -> None:
         ws.append([])
         ws.append([_title_cell(ws, title), "隐患数"])
         for key, count in pairs:
-            ws.append([key, count])
+            ws.append(_cells(ws, [key, count]))
     ws.append([])
     ws.append([_title_cell(ws, "最常见的不符合项"), "检查项内容", "隐患数"])
     for code, question, count in stats.top_items:
-        ws.append([code, question, count])
+        ws.append(_cells(ws, [code, question, count]))
 
 
 def export_ledger(session: Session, path: Path, today: date,

@@ -13,18 +13,17 @@ from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent, chain_head, make_event
 from models.base import Record, utcnow
-from models.documents import Document
+from models.chain_anchor import remember_head
+from models.documents import Document, Signature
 from models.errors import FinalizedRecordError
-from models.inspection import (Answer, Hazard, HazardReview, Inspection, InspectionChecklist,
-                               InspectionInspector, InspectionStatus, Photo)
+from models.inspection import (HAZARD_LIFECYCLE_KEYS, Answer, Hazard, HazardReview, Inspection,
+                               InspectionChecklist, InspectionInspector, InspectionStatus, Photo)
+from models.seal import SEAL_ACTION, SEAL_LABEL, seal_content
 
 # Rows that belong to an inspection and freeze with it.
 _FROZEN_WITH_INSPECTION = (Answer, Photo, InspectionInspector, InspectionChecklist, HazardReview)
 # What a finalized inspection can no longer gain (documents and their signatures it can).
 FROZEN_CHILD_TABLES = frozenset(c.__tablename__ for c in (*_FROZEN_WITH_INSPECTION, Hazard))
-# What may still change on a hazard of a finalized inspection: its life after the visit.
-HAZARD_LIFECYCLE_KEYS = {"status", "closed_at", "current_deadline", "escalated",
-                         "assigned_to", "ledger_no", "reported_on"}
 # Where the team stands in the walk is screen state, not an enforcement fact: not audited.
 _IGNORED_KEYS = {"updated_at", "current_item_id"}
 
@@ -93,6 +92,29 @@ def _collect_changes(session: Session):
             yield obj, "delete", _stored_row(session, obj), []
 
 
+def _chain_position(session: Session, device_id: str) -> tuple[int, str]:
+    """Where this device's chain ends, counting events added but not yet flushed (a seal)."""
+    pending = [o for o in session.new if isinstance(o, AuditEvent) and o.device_id == device_id]
+    if pending:
+        last = max(pending, key=lambda ev: ev.seq)
+        return last.seq, last.hash
+    return chain_head(session, device_id)
+
+
+def _sealed_inspection(session: Session, obj, action: str, stored: dict) -> uuid.UUID | None:
+    """The inspection whose sealed content this change completes: finalizing it, or
+    issuing a document (with its signatures) for it."""
+    if isinstance(obj, Inspection) and obj.status == InspectionStatus.FINALIZED and (
+            action == "create" or stored.get("status") != InspectionStatus.FINALIZED.value):
+        return obj.id
+    if isinstance(obj, Document) and action == "create":
+        return obj.inspection_id
+    if isinstance(obj, Signature) and action == "create":
+        doc = obj.document or session.get(Document, obj.document_id)
+        return doc.inspection_id if doc is not None else None
+    return None
+
+
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, flush_context, instances) -> None:
     device_id = session.info.get("device_id")
@@ -103,7 +125,7 @@ def _before_flush(session: Session, flush_context, instances) -> None:
         if not changes:
             return
         now = session_now(session)
-        seq, prev_hash = chain_head(session, device_id)
+        seq, prev_hash = _chain_position(session, device_id)
         actor = session.info.get("actor") or "本机"
         label = session.info.get("label", "")
         for obj, action, stored, changed in changes:
@@ -128,3 +150,47 @@ def _before_flush(session: Session, flush_context, instances) -> None:
             )
             prev_hash = ev.hash
             session.add(ev)
+            sealed = _sealed_inspection(session, obj, action, stored)
+            if sealed is not None:
+                session.info.setdefault("to_seal", set()).add(sealed)
+        session.info["chain_head"] = (seq, prev_hash)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _seal_after_flush(session: Session, flush_context) -> None:
+    """Seal what this flush finalized or issued, now that its rows are written; the seal
+    events are flushed with the rest of the transaction (models.seal)."""
+    to_seal = session.info.pop("to_seal", None)
+    device_id = session.info.get("device_id")
+    if not to_seal or device_id is None:
+        return
+    with session.no_autoflush:
+        now = session_now(session)
+        seq, prev_hash = _chain_position(session, device_id)
+        for inspection_id in sorted(to_seal):
+            seq += 1
+            ev = make_event(device_id=device_id, seq=seq, prev_hash=prev_hash, at=now,
+                            actor=session.info.get("actor") or "本机", action=SEAL_ACTION,
+                            label=SEAL_LABEL, entity_type=Inspection.__tablename__,
+                            entity_id=str(inspection_id), before={},
+                            after=seal_content(session, inspection_id))
+            prev_hash = ev.hash
+            session.add(ev)
+        session.info["chain_head"] = (seq, prev_hash)
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_head(session: Session) -> None:
+    """The chain's head also outside the database (models.chain_anchor), once committed."""
+    head, data_dir = session.info.pop("chain_head", None), session.info.get("data_dir")
+    if head is not None and data_dir is not None:
+        try:
+            remember_head(data_dir, session.info["device_id"], *head)
+        except OSError:
+            pass  # saved already; a head not noted only checks less (a read-only folder)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_head(session: Session, previous_transaction) -> None:
+    session.info.pop("chain_head", None)
+    session.info.pop("to_seal", None)

@@ -194,6 +194,12 @@ Index("ix_hazard_status_due", Hazard.status, func.coalesce(Hazard.current_deadli
       Hazard.inspection_id)
 
 
+# What may still change on a hazard of a finalized inspection: its life after the visit
+# (flush_hooks lets only these through; models.seal leaves them out of the sealed content).
+HAZARD_LIFECYCLE_KEYS = frozenset({"status", "closed_at", "current_deadline", "escalated",
+                                   "assigned_to", "ledger_no", "reported_on"})
+
+
 class HazardReview(Record):
     """What a re-inspection found about one ordered hazard (None: not yet decided)."""
 

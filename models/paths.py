@@ -70,20 +70,23 @@ def resources_dir() -> Path:
     return REPO_ROOT / "resources"
 
 
-def atomic_write_bytes(target: Path, data: bytes) -> None:
-    """Write a file so that a crash leaves either the old file or the new one, never half."""
+def atomic_write_bytes(target: Path, data: bytes, durable: bool = True) -> None:
+    """Write a file so that a crash leaves either the old file or the new one, never half
+    (`durable=False`: no fsync, for state whose older version is harmless)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    if durable:
+        _fsync_dir(target.parent)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -139,6 +142,6 @@ def read_json_dict(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def write_json(path: Path, data: dict) -> None:
+def write_json(path: Path, data: dict, durable: bool = True) -> None:
     atomic_write_bytes(Path(path), json.dumps(data, ensure_ascii=False, indent=1,
-                                              sort_keys=True).encode("utf-8"))
+                                              sort_keys=True).encode("utf-8"), durable)

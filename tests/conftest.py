@@ -85,3 +85,40 @@ def enterprise_id(store):
 def inspection_id(store, enterprise_id, team, clock):
     with store.transaction() as s:
         return start_inspection(s, NewInspection(enterprise_id, team, "木工车间", clock())).id
+
+
+PEOPLE_PASSPHRASE = "签名口令-2026-测试"
+
+
+def pad_stroke(seed: int) -> bytes:
+    """A PNG like the signature pad makes (a stroke on transparent ground)."""
+    import io
+
+    from PIL import Image, ImageDraw
+    img = Image.new("RGBA", (360, 120), (0, 0, 0, 0))
+    ImageDraw.Draw(img).line([(20, 60), (120, 30 + seed * 7), (220, 90), (330, 50)],
+                             fill=(20, 20, 80, 255), width=4)
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def people_signing(store, inspection_id):
+    """What a team gives at the signing step: each inspector's own key under a passphrase
+    (made here on first use, as 设置 → 执法人员 does), strokes on the pad."""
+    from documents.keys import create_inspector_identity, identity_exists
+    from documents.service import SigningInput
+    from models.inspection_rules import get_inspection
+    with store.session() as s:
+        inspection = get_inspection(s, inspection_id)
+        people = [(m.inspector.id, m.inspector.name, m.inspector.certificate_no)
+                  for m in inspection.team][:2]
+        representative = inspection.enterprise.legal_representative
+    for pid, name, cert in people:
+        if not identity_exists(store.data_dir, pid):
+            create_inspector_identity(store.data_dir, pid, name, cert, PEOPLE_PASSPHRASE,
+                                      "湘乡市应急管理局")
+    images = {f"inspector{n}": pad_stroke(n) for n in range(1, len(people) + 1)}
+    images["representative"] = pad_stroke(9)
+    return SigningInput(images=images, passphrases={pid: PEOPLE_PASSPHRASE for pid, *_ in people},
+                        representative_name=representative)

@@ -15,6 +15,7 @@ from models.inspection_rules import local_date
 from models.register_queries import enterprise_history, list_enterprises, open_hazards
 from models.store import Store
 from ui.enterprise_dialog import EnterpriseDialog
+from ui.plain_text import rich
 from ui.enterprise_models import (ID_ROLE, SORT_ROLE, EnterpriseTableModel, HistoryModel,
                                   OpenHazardModel)
 
@@ -107,7 +108,7 @@ class EnterprisePage(QWidget):
         return row
 
     def _build_detail(self) -> QWidget:
-        self.detail_title = QLabel(NO_SELECTION_HINT)
+        self.detail_title = rich(QLabel(NO_SELECTION_HINT))
         self.detail_title.setWordWrap(True)
         self.history_table = make_table(self.history_model, HistoryModel.COL_PLACE)
         self.history_table.activated.connect(self._open_history_row)

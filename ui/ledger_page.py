@@ -23,6 +23,7 @@ from models.ledger import (DUE, OVERDUE, STATUSES, LedgerFilter, LedgerPage as P
 from models.reinspection_rules import set_major_tracking
 from ui.ledger_models import ID_ROLE, LedgerTableModel, short_clause
 from ui.messages import show_error
+from ui.plain_text import rich
 from ui.stats_view import StatsView
 
 PAGE_SIZE = 100
@@ -61,7 +62,7 @@ class MajorTrackingDialog(QDialog):
         self.reported_on.setEnabled(self.reported.isChecked())
         self.reported.toggled.connect(self.reported_on.setEnabled)
         form = QFormLayout(self)
-        form.addRow(QLabel(f"<b>{escape(row.enterprise)}</b><br>{escape(row.description)}"))
+        form.addRow(rich(QLabel(f"<b>{escape(row.enterprise)}</b><br>{escape(row.description)}")))
         form.addRow("交办：", self.assigned)
         form.addRow("台账编号：", self.ledger_no)
         when = QHBoxLayout()

@@ -16,6 +16,7 @@ from models.settings_rules import (EnterpriseChoice, checklist_choices, enterpri
                                    list_inspectors)
 from models.store import Store
 from ui.messages import show_error
+from ui.plain_text import rich
 from ui.settings_dialog import button_row, error_label, form_grid, show_problems
 
 # No enterprise picked yet: the domain reports it together with every other problem.
@@ -192,7 +193,7 @@ class NewInspectionDialog(QDialog):
         self.enterprise_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.enterprise_view.selectionModel().currentRowChanged.connect(
             lambda current, _previous: self._choose(current.row()))
-        self.chosen = QLabel()
+        self.chosen = rich(QLabel())
         self.chosen.setWordWrap(True)
         column = QVBoxLayout()
         column.setSpacing(8)  # else inherited from the 24 px between the columns

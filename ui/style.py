@@ -25,6 +25,8 @@ QFrame[role="majorBanner"] QLabel {{ color: white; font-weight: bold; font-size:
 
 
 def apply_style(app: QApplication) -> None:
+    from ui.plain_text import install
+    install(app)  # record text is never read as markup (ui.plain_text)
     font = QFont(app.font())
     font.setPointSize(BASE_POINT_SIZE)
     app.setFont(font)

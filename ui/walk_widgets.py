@@ -1,12 +1,15 @@
 """The pieces of the walk screen: the item's text, the answer buttons, checklist progress."""
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from models.checklist import ChecklistItem
 from models.inspection import AnswerResult
 from models.walk_queries import WalkItem
+from ui.plain_text import rich
 from ui.style import GREEN, GREY, RED
 
 ANSWER_STYLE = {
@@ -29,9 +32,9 @@ class ItemText(QWidget):
         self.question.setObjectName("question")
         self.question.setWordWrap(True)
         self.question.setStyleSheet("font-size: 16pt; font-weight: bold;")
-        self.how = QLabel()
+        self.how = rich(QLabel())
         self.how.setWordWrap(True)
-        self.basis = QLabel()
+        self.basis = rich(QLabel())
         self.basis.setWordWrap(True)
         self.basis.setStyleSheet("color: #455a64;")
         head = QHBoxLayout()
@@ -49,10 +52,11 @@ class ItemText(QWidget):
         self.position.setText(f"{item.area} · {item.code} · 第 {number}/{total} 项")
         self.major_tag.setVisible(item.major)
         self.question.setText(item.question)
-        self.how.setText(f"<b>检查方法：</b>{item.how_to_check}")
-        basis = f"<b>依据：</b>{item.legal_basis}"
+        # Checklist text can arrive in a bundle too: escaped like any record text.
+        self.how.setText(f"<b>检查方法：</b>{escape(item.how_to_check)}")
+        basis = f"<b>依据：</b>{escape(item.legal_basis)}"
         if item.major:
-            basis += f"<br><b>不符合即为重大事故隐患：</b>{item.major_clause}"
+            basis += f"<br><b>不符合即为重大事故隐患：</b>{escape(item.major_clause)}"
         self.basis.setText(basis)
 
 

@@ -7,7 +7,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 import main
-from documents.demo_signing import demo_signing_input
+from tests.conftest import people_signing
 from documents.service import document_file, issue_case_documents, issued_documents
 from documents.signing import sha256_hex, verify_pdf
 from models.documents import Document, DocumentKind, Signature
@@ -42,7 +42,7 @@ def _text(path):
 
 def test_issue_signs_stores_and_records(store, finalized):
     """Record, order and measures are stored with their hash and both inspectors' signatures."""
-    docs = issue_case_documents(store, finalized, demo_signing_input(store, finalized))
+    docs = issue_case_documents(store, finalized, people_signing(store, finalized))
     assert [d.kind for d in docs] == [DocumentKind.INSPECTION_RECORD,
                                       DocumentKind.RECTIFICATION_ORDER, DocumentKind.ONSITE_MEASURES]
     for doc in docs:
@@ -57,10 +57,10 @@ def test_issue_signs_stores_and_records(store, finalized):
 
 def test_issued_documents_are_never_regenerated_over(store, finalized):
     """Issuing twice is refused; a correction is a new document pointing at the old one."""
-    first = issue_case_documents(store, finalized, demo_signing_input(store, finalized))
+    first = issue_case_documents(store, finalized, people_signing(store, finalized))
     with pytest.raises(FieldCheckError, match="不能重新生成"):
-        issue_case_documents(store, finalized, demo_signing_input(store, finalized))
-    second = issue_case_documents(store, finalized, demo_signing_input(store, finalized),
+        issue_case_documents(store, finalized, people_signing(store, finalized))
+    second = issue_case_documents(store, finalized, people_signing(store, finalized),
                                   correction=True)
     assert {d.supersedes_id for d in second} == {d.id for d in first}
     with store.session() as s:
@@ -73,7 +73,7 @@ def test_issued_documents_are_never_regenerated_over(store, finalized):
 
 def test_refusal_needs_a_witness_and_prints(store, finalized):
     """拒绝签字 without a witness is refused; with one, the record says so."""
-    sign = demo_signing_input(store, finalized)
+    sign = people_signing(store, finalized)
     sign.images.pop("representative")
     sign.refused = True
     with pytest.raises(ValidationError, match="见证人"):

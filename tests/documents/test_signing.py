@@ -362,17 +362,6 @@ def test_certificate_without_signing_usage_is_refused(tmp_path):
         keys.import_pkcs12(tmp_path, uuid.uuid4(), agency_p12(b"pw12", usage=False), "pw12")
 
 
-def test_demo_identity_is_made_once_and_signs_without_asking(tmp_path):
-    """The demo identity uses the documented passphrase and is not replaced on the next call."""
-    inspector_id = uuid.uuid4()
-    first = keys.ensure_demo_identity(tmp_path, inspector_id, "张卫东", "43038120001", AGENCY)
-    again = keys.ensure_demo_identity(tmp_path, inspector_id, "张卫东", "43038120001", AGENCY)
-    assert keys.certificate_fingerprint(first.signing_cert) == \
-        keys.certificate_fingerprint(again.signing_cert)
-    assert keys.load_identity(tmp_path, inspector_id, keys.DEMO_PASSPHRASE)
-    assert verify_pdf(sign_pdf(small_pdf(), first, "inspector1")).intact
-
-
 @pytest.mark.skipif(shutil.which("pdfsig") is None, reason="poppler-utils (pdfsig) not installed")
 def test_poppler_pdfsig_accepts_the_signatures(signed, tmp_path):
     """poppler's pdfsig, reading independently, finds both signatures valid."""

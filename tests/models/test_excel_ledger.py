@@ -98,3 +98,23 @@ def test_cli_ledger_and_hazards_json(store, case, tmp_path):
     assert sorted(r["item_code"] for r in rows) == sorted([MAJOR, GENERAL])
     assert {"enterprise", "level", "major_clause", "found_on", "deadline", "status",
             "order_number", "assigned_to", "ledger_no", "closed_on", "reported_on"} <= set(rows[0])
+
+
+@pytest.mark.parametrize("name", ["=1+2", '=HYPERLINK("http://example.com","点此")', "@SUM(A1)"])
+def test_record_text_stays_text_in_every_sheet(store, team, clock, tmp_path, name):
+    """An enterprise named like a formula is a text cell in all three sheets (before: a live
+    formula cell in each); the hazard text beside it too."""
+    from tests.conftest import make_enterprise
+    firm = make_enterprise(store, name=name)
+    ordered_case(store, firm, team, clock, bad=(MAJOR,), place="=A1*2")
+    out = tmp_path / "台账.xlsx"
+    with store.session() as s:
+        export_ledger(s, out, today(clock))
+    wb = load_workbook(out)
+    found = {sheet: [c for row in wb[sheet].iter_rows() for c in row if c.value == name]
+             for sheet in ("隐患台账", "重大隐患", "统计")}
+    assert all(found.values()), found
+    for cells in found.values():
+        assert all(c.data_type == "s" and c.quotePrefix for c in cells)
+    formulas = [c.coordinate for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert formulas == []

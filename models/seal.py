@@ -1,0 +1,254 @@
+"""Content seals: the hash of a finalized inspection's whole record set, kept in the chain.
+
+The audit chain proves its own events; it does not prove that the rows it describes are
+still what they were. So whenever an inspection is finalized or a document is issued for it,
+the flush hook appends a `seal` event to the chain that lists every frozen record of the
+case — the inspection, its team and checklist versions, answers, hazards, re-inspection
+reviews, photos (with their SHA-256), documents (with theirs) and signatures — each as the
+SHA-256 of its canonical JSON. `seal_problems` recomputes them: an edited, inserted or
+deleted record, or a document file that no longer matches, is named.
+
+What may still change after finalizing is left out of the digests: `updated_at`, the walk's
+`current_item_id`, and a hazard's life after the order (re-inspection closing it, 一单四制
+fields: `flush_hooks.HAZARD_LIFECYCLE_KEYS`). A correction is a new record and a new seal.
+
+Records merged from a bundle may refer to register rows under this store's ids (an
+enterprise matched by credit code, a checklist by content): the import events' `id_map`
+lets a reference be checked under the id it had when sealed.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from models.audit import AuditEvent, canonical_json
+from models.checklist import ChecklistItem
+from models.documents import Document, Signature
+from models.inspection import (HAZARD_LIFECYCLE_KEYS, Answer, Hazard, HazardReview, Inspection,
+                               InspectionChecklist, InspectionInspector, Photo, case_label)
+from models.registry import Enterprise
+
+SEAL_ACTION = "seal"
+SEAL_LABEL = "seal_content"
+# Never part of the sealed content: bookkeeping, the walk's position, a hazard's life after
+# the order.
+_UNSEALED = {"updated_at"}
+_UNSEALED_BY_TABLE = {"inspection": {"current_item_id"}, "hazard": HAZARD_LIFECYCLE_KEYS}
+_BY_INSPECTION = (InspectionInspector, InspectionChecklist, Answer, Hazard, HazardReview, Photo,
+                  Document)
+LABELS = {"inspection": "检查记录", "inspection_inspector": "检查人员", "inspection_checklist": "检查表",
+          "answer": "检查项结果", "hazard": "隐患", "hazard_review": "复查结论", "photo": "照片",
+          "document": "文书", "signature": "签名"}
+_MAX_VARIANTS = 64  # id-map combinations tried per record (normally 1)
+
+
+def sealed_columns(table: Table) -> list[str]:
+    skip = _UNSEALED | _UNSEALED_BY_TABLE.get(table.name, set())
+    return [c.name for c in table.columns if c.name not in skip]
+
+
+def record_digest(table: Table, row: Mapping) -> str:
+    """The one canonical hash of a record's frozen content: SHA-256 of its canonical JSON
+    (sorted keys, UUIDs and enums as text, times as UTC ISO 8601)."""
+    data = {name: row[name] for name in sealed_columns(table)}
+    return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+
+
+def content_hash(records: dict[str, dict[str, str]]) -> str:
+    """The hash of a whole record set as `seal_records` returns it."""
+    return hashlib.sha256(json.dumps(records, sort_keys=True, separators=(",", ":"))
+                          .encode("utf-8")).hexdigest()
+
+
+def _case_rows(session: Session, inspection_id: uuid.UUID) -> dict[str, dict[str, Mapping]]:
+    """Every frozen row of the case as stored now: table name → id → row."""
+    out: dict[str, dict[str, Mapping]] = {}
+    inspection = Inspection.__table__
+    out["inspection"] = _rows(session, inspection, inspection.c.id == inspection_id)
+    for model in _BY_INSPECTION:
+        table = model.__table__
+        out[table.name] = _rows(session, table, table.c.inspection_id == inspection_id)
+    signature = Signature.__table__
+    doc_ids = [uuid.UUID(i) for i in out["document"]]
+    out["signature"] = _rows(session, signature, signature.c.document_id.in_(doc_ids)) if doc_ids else {}
+    return out
+
+
+def _rows(session: Session, table: Table, where) -> dict[str, Mapping]:
+    return {str(r["id"]): r for r in session.execute(select(table).where(where)).mappings()}
+
+
+def seal_records(session: Session, inspection_id: uuid.UUID) -> dict[str, dict[str, str]]:
+    """table name → record id → digest, for every frozen record of the case."""
+    tables = _tables()
+    return {name: {rid: record_digest(tables[name], row) for rid, row in rows.items()}
+            for name, rows in _case_rows(session, inspection_id).items() if rows}
+
+
+def seal_content(session: Session, inspection_id: uuid.UUID) -> dict:
+    """What a seal event records (its `after`)."""
+    records = seal_records(session, inspection_id)
+    return {"content_hash": content_hash(records), "records": records}
+
+
+def _tables() -> dict[str, Table]:
+    return {m.__table__.name: m.__table__ for m in (Inspection, *_BY_INSPECTION, Signature)}
+
+
+# ----------------------------------------------------------------------------- checking
+def _id_maps(session: Session) -> dict[str, set[str]]:
+    """local id → every id the same record had in a bundle (from the import events)."""
+    reverse: dict[str, set[str]] = defaultdict(set)
+    for after, in session.execute(select(AuditEvent.after).where(AuditEvent.action == "import")):
+        try:
+            mapping = json.loads(after).get("id_map") or {}
+        except (ValueError, AttributeError):
+            continue
+        for theirs, ours in mapping.items():
+            reverse[str(ours)].add(str(theirs))
+    return reverse
+
+
+def _aliases(value, reverse: dict[str, set[str]]) -> list:
+    """The value itself first, then every id it stood for elsewhere (transitively)."""
+    if value is None or not reverse:
+        return [value]
+    seen, todo = {str(value)}, [str(value)]
+    while todo:
+        for older in reverse.get(todo.pop(), ()):
+            if older not in seen:
+                seen.add(older)
+                todo.append(older)
+    return [value, *(uuid.UUID(v) for v in sorted(seen - {str(value)}))]
+
+
+def _digests(table: Table, row: Mapping, reverse: dict[str, set[str]]):
+    """The record's digest under every combination of its references' former ids."""
+    fk_columns = [c.name for c in table.columns if c.foreign_keys and c.name in row]
+    choices = [_aliases(row[name], reverse) for name in fk_columns]
+    for combo in itertools.islice(itertools.product(*choices), _MAX_VARIANTS):
+        yield record_digest(table, {**row, **dict(zip(fk_columns, combo))})
+
+
+def _sealed_union(seals: list[dict], reverse: dict[str, set[str]]) -> dict[str, dict[str, set]]:
+    forward = {old: new for new, olds in reverse.items() for old in olds}
+    union: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    for records in seals:
+        for table, rows in records.items():
+            for rid, digest in rows.items():
+                union[table][forward.get(rid, rid)].add(digest)
+    return union
+
+
+def _case_name(session: Session, rows: dict[str, dict[str, Mapping]], inspection_id: str) -> str:
+    row = next(iter(rows.get("inspection", {}).values()), None)
+    if row is None:
+        return f"检查 {inspection_id[:8]}"
+    firm = session.scalar(select(Enterprise.name).where(Enterprise.id == row["enterprise_id"]))
+    number = case_label(row["case_year"], row["case_serial"])
+    return f"检查 {number or inspection_id[:8]}（{firm or '未知单位'}）"
+
+
+def _named(session: Session, table_name: str, rid: str, row: Mapping | None) -> str:
+    """The record as a person finds it: its checklist item's code where it has one (from
+    the row, or for a deleted row from the audit event that created it), else its id."""
+    label = f"{LABELS[table_name]} {rid[:8]}"
+    item_id = row.get("item_id") if row is not None else None
+    if item_id is None and table_name in ("answer", "hazard"):
+        created = session.scalar(select(AuditEvent.after).where(
+            AuditEvent.entity_id == rid, AuditEvent.action == "create").limit(1))
+        try:
+            item_id = uuid.UUID(json.loads(created)["item_id"]) if created else None
+        except (ValueError, KeyError, TypeError):
+            item_id = None
+    code = session.scalar(select(ChecklistItem.code).where(ChecklistItem.id == item_id)) \
+        if item_id is not None else None
+    return f"{label}（{code}）" if code else label
+
+
+def _compare(session: Session, inspection_id: str, seals: list[dict],
+             reverse: dict[str, set[str]]) -> list[str]:
+    tables = _tables()
+    current = _case_rows(session, uuid.UUID(inspection_id))
+    sealed = _sealed_union(seals, reverse)
+    name = _case_name(session, current, inspection_id)
+    problems = []
+    for table_name, table in tables.items():
+        held, now = sealed.get(table_name, {}), current.get(table_name, {})
+        for rid, row in now.items():
+            if rid not in held:
+                problems.append(f"{name}：定稿后新增了{_named(session, table_name, rid, row)}，"
+                                "没有对应的封存记录")
+            elif held[rid].isdisjoint(_digests(table, row, reverse)):
+                problems.append(f"{name}：{_named(session, table_name, rid, row)} 在定稿后被改动")
+        problems += [f"{name}：{_named(session, table_name, rid, None)} 在定稿后被删除"
+                     for rid in held if rid not in now]
+    return problems
+
+
+def _file_problems(data_dir: Path, session: Session, inspection_ids: list[str]) -> list[str]:
+    problems = []
+    ids = [uuid.UUID(i) for i in inspection_ids]
+    for start in range(0, len(ids), 500):
+        for doc in session.scalars(select(Document).where(Document.inspection_id.in_(ids[start:start + 500]))):
+            path = Path(data_dir) / doc.file_name
+            try:
+                digest = _file_sha256(path)
+            except OSError:
+                problems.append(f"文书 {doc.number} 的文件 {doc.file_name} 缺失或无法读取")
+                continue
+            if digest != doc.sha256:
+                problems.append(f"文书 {doc.number} 的文件 {doc.file_name} 与签发时不同（被改动或替换）")
+    return problems
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _finalized_without_record(session: Session) -> list[str]:
+    """Finalized inspections no audit event ever finalized: a status set beside the app."""
+    audit = AuditEvent.__table__
+    finalized_in_chain = set(session.scalars(select(audit.c.entity_id).where(
+        audit.c.entity_type == Inspection.__tablename__, audit.c.action.in_(("create", "update")),
+        audit.c.after.like('%"status":"finalized"%'))))
+    table = Inspection.__table__
+    rows = session.execute(select(table.c.id, table.c.case_year, table.c.case_serial).where(
+        table.c.status == "finalized")).all()
+    return [f"检查 {case_label(year, serial) or str(i)[:8]} 标为已定稿，但执法记录中没有定稿操作"
+            for i, year, serial in rows if str(i) not in finalized_in_chain]
+
+
+def seal_problems(session: Session, data_dir: Path | None) -> list[str]:
+    """Every sealed record that was edited, inserted or deleted since, every issued
+    document whose file on disk no longer matches its recorded SHA-256, and every
+    inspection marked finalized without the chain ever recording it."""
+    seals: dict[str, list[dict]] = defaultdict(list)
+    broken = []
+    for entity_id, after in session.execute(
+            select(AuditEvent.entity_id, AuditEvent.after).where(AuditEvent.action == SEAL_ACTION)):
+        try:
+            seals[entity_id].append(json.loads(after)["records"])
+        except (ValueError, KeyError, TypeError):
+            broken.append(f"检查 {entity_id[:8]} 的封存记录无法读取")
+    problems = broken + _finalized_without_record(session)
+    if not seals:
+        return problems
+    reverse = _id_maps(session)
+    for inspection_id in sorted(seals):
+        problems += _compare(session, inspection_id, seals[inspection_id], reverse)
+    if data_dir is not None:
+        problems += _file_problems(data_dir, session, sorted(seals))
+    return problems

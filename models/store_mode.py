@@ -1,0 +1,42 @@
+"""Demo data is a mode of the store, never a guess from the data: marked once, at creation.
+
+`python main.py demo` marks an empty data folder as a demo store (`demo_store.json`) before
+writing anything; only such a store has demo keys, drawn demo signatures and the 演示
+watermark. The mark lives beside the database, not in it, so no bundle can carry it into
+another store, and a real store is never turned into a demo one: `demo` refuses a folder
+that already holds records of its own.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.base import utcnow
+from models.errors import FieldCheckError
+from models.inspection import Inspection
+from models.paths import read_json_dict, write_json
+from models.registry import AgencySettings, Enterprise, Inspector
+
+DEMO_FILE = "demo_store.json"
+# What a user enters; checklists are loaded into every store at start and do not count.
+_USER_TABLES = (AgencySettings, Inspector, Enterprise, Inspection)
+
+
+def is_demo_store(data_dir: Path | None) -> bool:
+    return data_dir is not None and read_json_dict(Path(data_dir) / DEMO_FILE).get("demo") is True
+
+
+def _holds_records(session: Session) -> bool:
+    return any(session.scalar(select(func.count()).select_from(model)) for model in _USER_TABLES)
+
+
+def begin_demo(session: Session, data_dir: Path) -> None:
+    """Mark an empty store as a demo store (a demo store stays one); refuse any other."""
+    if is_demo_store(data_dir):
+        return
+    if _holds_records(session):
+        raise FieldCheckError(f"数据文件夹 {data_dir} 中已有正式数据，不能写入演示数据",
+                              "请用 --data-dir 指定一个新的空文件夹来查看演示")
+    write_json(Path(data_dir) / DEMO_FILE, {"demo": True, "marked_at": utcnow().isoformat()})

@@ -1,0 +1,83 @@
+"""Content seals travel with the chains: an office that imported a laptop's finalized
+cases checks them like the laptop does, through the id mapping of register records."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from sqlalchemy import select
+
+import main
+from documents.service import issue_case_documents
+from models.demo import ENTERPRISES, demo_credit_code
+from models.registry import Inspector
+from models.tables import Inspection
+from sync.export import export_bundle
+from sync.merge import import_bundle
+from tests.conftest import make_enterprise, people_signing
+
+
+def _status(capsys, store):
+    code = main.main(["status", "--json", "--data-dir", str(store.data_dir)])
+    return code, json.loads(capsys.readouterr().out)["audit_chain"]["problems"]
+
+
+def test_seals_hold_at_the_office_and_after_a_relay(capsys, laptop_a, office, laptop_b, tmp_path):
+    """The office already knows the enterprise and an inspector under its own ids: the
+    sealed cases still check intact there and on a laptop fed by the office; an edit of
+    the office's copy is reported."""
+    name, *_ = ENTERPRISES[0]
+    make_enterprise(office, name=name, credit_code=demo_credit_code(0))
+    with office.transaction() as s:
+        s.add(Inspector(name="张卫东", certificate_no="43038120001"))
+    with laptop_a.session() as s:
+        finalized = s.scalars(select(Inspection.id).where(
+            Inspection.status == "finalized").order_by(Inspection.started_at)).first()
+    issue_case_documents(laptop_a, finalized, people_signing(laptop_a, finalized))
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    report = import_bundle(office, tmp_path / "a.fcb")
+    assert report.merged  # enterprise, inspector and checklists matched under office ids
+    assert _status(capsys, office) == (0, [])
+    export_bundle(office, tmp_path / "o.fcb", everything=True)
+    import_bundle(laptop_b, tmp_path / "o.fcb")
+    assert _status(capsys, laptop_b) == (0, [])
+    con = sqlite3.connect(office.db_path)
+    con.execute("UPDATE answer SET note = '办公室改过' WHERE inspection_id = ?", (finalized.hex,))
+    con.commit()
+    con.close()
+    code, problems = _status(capsys, office)
+    assert code == 1 and problems and all("检查项结果" in p and "被改动" in p for p in problems)
+
+
+def test_office_does_not_hand_out_demo_signed_documents(capsys, laptop_a, office, tmp_path):
+    """Documents a demo laptop signed with demo keys reach a real office through a bundle:
+    the office's `pdf` refuses them (exit 2) rather than pass them off as issued."""
+    from documents.demo_signing import demo_signing_input
+    with laptop_a.session() as s:
+        finalized = s.scalars(select(Inspection.id).where(
+            Inspection.status == "finalized").order_by(Inspection.started_at)).first()
+    issue_case_documents(laptop_a, finalized, demo_signing_input(laptop_a, finalized))
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    code = main.main(["pdf", str(finalized), "--out", str(tmp_path / "out"),
+                      "--data-dir", str(office.data_dir)])
+    assert code == 2 and "演示签名" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_record_edited_on_the_laptop_is_reported_at_the_office(capsys, laptop_a, office, tmp_path):
+    """A finalized hazard rewritten in the laptop's file travels in a valid bundle; the
+    office's status names it against the seal that came in the same chains."""
+    with laptop_a.session() as s:
+        finalized = s.scalars(select(Inspection.id).where(
+            Inspection.status == "finalized").order_by(Inspection.started_at)).first()
+    con = sqlite3.connect(laptop_a.db_path)
+    con.execute("UPDATE hazard SET description = '轻微问题，已口头提醒' WHERE inspection_id = ?",
+                (finalized.hex,))
+    con.commit()
+    con.close()
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    code, problems = _status(capsys, office)
+    assert code == 1 and problems
+    assert all("隐患" in p and "被改动" in p for p in problems)

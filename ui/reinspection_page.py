@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QDateTime, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComboBox, QDateEdit,
                                QDateTimeEdit, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
@@ -22,11 +23,11 @@ from models.reinspection_rules import (ReviewRow, add_after_photo, finalize_rein
                                        reinspection_candidates, reinspection_header,
                                        review_rows, start_reinspection)
 from models.settings_rules import list_inspectors
+from ui.delayed_save import DelayedSave, SaveStateLabel
 from ui.ledger_models import _RowsModel
 from ui.messages import show_error
 from ui.style import GREEN, GREY, RED
 
-NOTE_SAVE_DELAY_MS = 600
 PHOTO_FILTER = "照片 (*.jpg *.jpeg *.png *.webp *.tif *.tiff)"
 
 
@@ -74,6 +75,7 @@ class ReinspectionPage(QWidget):
         self.store, self.main_window = store, main_window
         self.reinspection_id = reinspection_id
         self.rows: list[ReviewRow] = []
+        self._note_hazard: uuid.UUID | None = None  # whose note the editor holds
         self._showing = False
         self.finalized = False
         with store.session() as s:
@@ -229,9 +231,11 @@ class ReinspectionPage(QWidget):
         self.note = QPlainTextEdit()
         self.note.setPlaceholderText("复查情况（现场看到的整改情况、佐证材料）")
         self.note.setFixedHeight(80)
-        self._note_timer = QTimer(self, singleShot=True, interval=NOTE_SAVE_DELAY_MS)
-        self._note_timer.timeout.connect(self.save_pending)
+        self.note.setTabChangesFocus(True)
+        self.note_save = DelayedSave(self._write_note, self, now=self.store.clock or utcnow)
+        self.note_save.flush_on_focus_out(self.note)
         self.note.textChanged.connect(self._note_changed)
+        self.save_state = SaveStateLabel(self.note_save)
         self.new_deadline = QDateEdit()
         self.new_deadline.setCalendarPopup(True)
         self.new_deadline.setDisplayFormat("yyyy-MM-dd")
@@ -259,6 +263,7 @@ class ReinspectionPage(QWidget):
         column.addWidget(self.hazard_text)
         column.addLayout(verdicts)
         column.addWidget(self.note)
+        column.addWidget(self.save_state)
         column.addWidget(self.outcome_box)
         column.addLayout(photos)
         column.addStretch()
@@ -285,12 +290,18 @@ class ReinspectionPage(QWidget):
         self.model.set_rows(self.rows)
         self._select(keep if keep in [r.hazard_id for r in self.rows] else
                      (self.rows[0].hazard_id if self.rows else None))
-        self.blockers.setText("可以完成复查" if not blockers and not head.finalized else
-                              ("复查已完成，请在下方签署整改复查意见书" if head.finalized
+        self._show_blockers(blockers)
+        self._show_documents(head.finalized)
+
+    def _show_blockers(self, blockers: list[str] | None = None) -> None:
+        if blockers is None:
+            with self.store.session() as s:
+                blockers = reinspection_blockers(s, s.get(Inspection, self.reinspection_id))
+        self.blockers.setText("可以完成复查" if not blockers and not self.finalized else
+                              ("复查已完成，请在下方签署整改复查意见书" if self.finalized
                                else "尚需：" + "；".join(blockers[:3])
                                + ("……" if len(blockers) > 3 else "")))
-        self.finish_button.setEnabled(not head.finalized and not blockers)
-        self._show_documents(head.finalized)
+        self.finish_button.setEnabled(not self.finalized and not blockers)
 
     def _show_documents(self, finalized: bool) -> None:
         """After finishing: sign and issue the 整改复查意见书 like the other documents."""
@@ -319,6 +330,9 @@ class ReinspectionPage(QWidget):
 
     def _show_selected(self) -> None:
         row = self._current()
+        if row is not None and row.hazard_id != self._note_hazard:
+            self.note_save.flush()  # the note typed for the hazard shown before
+            self.note_save.reset()
         self._showing = True
         try:
             editable = row is not None and not self.finalized
@@ -336,8 +350,9 @@ class ReinspectionPage(QWidget):
             self.rectified.setChecked(row.rectified is True)
             self.not_rectified.setChecked(row.rectified is False)
             self.verdict.setExclusive(True)
-            if self.note.toPlainText() != row.note:
+            if row.hazard_id != self._note_hazard:  # never under the cursor of the typist
                 self.note.setPlainText(row.note)
+                self._note_hazard = row.hazard_id
             default = (self.store.clock or utcnow)().astimezone().date() + timedelta(days=15)
             self.new_deadline.setDate(QDate(row.new_deadline or default))
             self.escalate.setChecked(row.escalated)
@@ -350,14 +365,24 @@ class ReinspectionPage(QWidget):
     # ------------------------------------------------------------------ edits
     def _note_changed(self) -> None:
         if not self._showing:
-            self._note_timer.start()
+            self.note_save.touch()
 
     def save_pending(self) -> None:
-        """Write a note still waiting for the typing pause."""
-        self._note_timer.stop()
-        row = self._current()
-        if row is not None and not self.finalized and self.note.toPlainText().strip() != row.note:
-            self._record(row, rectified=row.rectified, note=self.note.toPlainText())
+        """Write a note still waiting for the typing pause (leaving, finishing, closing)."""
+        self.note_save.flush()
+
+    def _write_note(self) -> None:
+        row = next((r for r in self.rows if r.hazard_id == self._note_hazard), None)
+        if row is None or self.finalized:
+            return
+        with self.store.transaction(label="复查") as s:
+            record_review(s, self.reinspection_id, row.hazard_id, rectified=row.rectified,
+                          note=self.note.toPlainText(), new_deadline=row.new_deadline,
+                          escalated=row.escalated)
+        # Only the facts change: the table keeps its selection, the editor its cursor.
+        self.rows = [replace(r, note=self.note.toPlainText().strip())
+                     if r.hazard_id == row.hazard_id else r for r in self.rows]
+        self._show_blockers()
 
     def _save_verdict(self) -> None:
         row = self._current()
@@ -368,6 +393,7 @@ class ReinspectionPage(QWidget):
         ok = self.rectified.isChecked()
         escalated = (not ok) and self.escalate.isChecked()
         deadline = None if ok or escalated else self.new_deadline.date().toPython()
+        self.note_save.discard()  # the note goes in with the verdict
         self._record(row, rectified=ok, note=self.note.toPlainText(), new_deadline=deadline,
                      escalated=escalated)
 

@@ -6,10 +6,9 @@ import sqlite3
 from contextlib import closing
 
 import pytest
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDateTimeEdit
 
-from models.inspection import AnswerResult
-from models.inspection_rules import answer_item, inspection_items
 from models.paths import DB_FILENAME
 from tests.models.test_ledger import ordered_case, set_region
 from tests.ui.test_enterprise_page import type_chinese
@@ -74,6 +73,8 @@ def test_note_typed_before_the_result_is_kept_too(qtbot, walk, store):
     assert on_disk(store, "SELECT result FROM answer WHERE item_id = ?", item_id.hex) is None
     walk.reload()
     assert walk.items[0].result is None
+    qtbot.keyClick(walk.note, Qt.Key.Key_Escape)  # back to the checklist
+    assert walk.item_list.hasFocus()
     qtbot.keyClick(walk.item_list, Qt.Key.Key_1)
     assert on_disk(store, "SELECT result FROM answer WHERE item_id = ?", item_id.hex) == "compliant"
     assert note_on_disk(store, item_id) == "entrance sign missing"
@@ -116,7 +117,7 @@ def test_hazard_edits_are_on_disk_after_the_pause(qtbot, walk, store):
     qtbot.keyClicks(panel.rectification, " now")
     panel.deadline.setFocus()
     before = panel.deadline.date()
-    qtbot.keyClick(panel.deadline, Qt.Key.Key_End)  # the day section
+    panel.deadline.setCurrentSection(QDateTimeEdit.Section.DaySection)
     qtbot.keyClick(panel.deadline, Qt.Key.Key_Up)
     assert panel.deadline.date() == before.addDays(1)
     qtbot.wait(PAST_THE_DELAY_MS)

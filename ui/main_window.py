@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
             button.setChecked(True)
 
     def _show(self, key: str, factory) -> QWidget:
+        self._save_current()  # what was typed on the page being left goes to disk first
         page = self._pages.get(key)
         if page is None:
             page = factory()
@@ -105,16 +106,27 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(page)
         return page
 
+    def _save_current(self) -> None:
+        current = self.stack.currentWidget()
+        if hasattr(current, "save_pending"):
+            current.save_pending()
+
     def _close_page(self, key: str) -> None:
         page = self._pages.pop(key, None)
         if page is not None:
+            if hasattr(page, "save_pending"):
+                page.save_pending()
             self.stack.removeWidget(page)
             page.deleteLater()
 
-    def closeEvent(self, event) -> None:
-        for page in self._pages.values():
+    def save_pending(self) -> None:
+        """Every page writes what is still waiting for its typing pause (close, quit)."""
+        for page in list(self._pages.values()):
             if hasattr(page, "save_pending"):
                 page.save_pending()
+
+    def closeEvent(self, event) -> None:
+        self.save_pending()
         super().closeEvent(event)
 
     # Navigation — pages call these.
@@ -145,10 +157,12 @@ class MainWindow(QMainWindow):
         self._uncheck_nav()
 
     def export_bundle(self) -> None:
+        self._save_current()
         from ui.sync_dialogs import ExportDialog
         ExportDialog(self.store, self).exec()
 
     def import_bundle(self) -> None:
+        self._save_current()
         from ui.sync_dialogs import ImportDialog
         dialog = ImportDialog(self.store, self)
         dialog.finished_work.connect(lambda ok: ok and self._refresh_pages())
@@ -166,6 +180,7 @@ class MainWindow(QMainWindow):
                 page.refresh()
 
     def show_settings(self) -> None:
+        self._save_current()
         from ui.settings_dialog import SettingsDialog
         SettingsDialog(self.store, self).exec()
         self._check_nav("inspections")

@@ -51,7 +51,8 @@ class WalkKeys(QObject):
             return self.page.handle_key(key)
         if modified == Qt.KeyboardModifier.AltModifier and key in KEY_RESULTS:
             return self.page.handle_key(key)
-        if isinstance(QApplication.focusWidget(), _TEXT_INPUTS):
+        # The receiver is where the typing goes (also when the window is not the active one).
+        if isinstance(watched, _TEXT_INPUTS) or isinstance(QApplication.focusWidget(), _TEXT_INPUTS):
             return (key, modified) in _LEAVE_KEYS and self.page.leave_field()
         return modified == _NO_MOD and self.page.handle_key(key)
 

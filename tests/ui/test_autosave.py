@@ -7,7 +7,7 @@ from contextlib import closing
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDateTimeEdit
+from PySide6.QtWidgets import QDateTimeEdit, QPushButton
 
 from models.paths import DB_FILENAME
 from tests.models.test_ledger import ordered_case, set_region
@@ -182,3 +182,13 @@ def test_reinspection_note_typed_then_another_row_chosen_is_saved(qtbot, review,
     assert on_disk(store, "SELECT note FROM hazard_review WHERE hazard_id = ?",
                    first.hex) == "first one"
     assert review.note.toPlainText() == ""
+
+
+def test_going_to_another_page_at_once_saves_the_note(qtbot, window, walk, store):
+    """Typing and clicking 隐患台账 in the navigation straight away loses nothing."""
+    qtbot.keyClick(walk.item_list, Qt.Key.Key_2)
+    item_id = walk.current.item.id
+    walk.note.setFocus()
+    qtbot.keyClicks(walk.note, "off to the ledger")
+    window.findChild(QPushButton, "nav_ledger").click()
+    assert note_on_disk(store, item_id) == "off to the ledger"

@@ -53,6 +53,8 @@ class WalkKeys(QObject):
             return self.page.handle_key(key)
         # The receiver is where the typing goes (also when the window is not the active one).
         if isinstance(watched, _TEXT_INPUTS) or isinstance(QApplication.focusWidget(), _TEXT_INPUTS):
+            if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and modified & Qt.KeyboardModifier.ControlModifier:
+                return self.page.focusNextPrevChild(key == Qt.Key.Key_Tab)  # Ctrl+Tab leaves too
             return (key, modified) in _LEAVE_KEYS and self.page.leave_field()
         return modified == _NO_MOD and self.page.handle_key(key)
 

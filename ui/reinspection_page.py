@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import timedelta
 from html import escape
 from pathlib import Path
 
@@ -15,17 +14,18 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComb
                                QRadioButton, QStackedWidget, QTableView, QVBoxLayout, QWidget)
 
 from models.base import utcnow
-from models.errors import FieldCheckError
+from models.errors import FieldCheckError, ValidationError
 from models.inspection import Inspection
-from models.inspection_rules import get_inspection
-from models.reinspection_rules import (ReviewRow, add_after_photo, finalize_reinspection,
+from models.inspection_rules import get_inspection, local_date
+from models.reinspection_rules import (ReviewRow, add_after_photo, close_evidence_problem,
+                                       default_new_deadline, finalize_reinspection,
                                        open_reinspection, record_review, reinspection_blockers,
                                        reinspection_candidates, reinspection_header,
-                                       review_rows, start_reinspection)
+                                       reinspection_outcome, review_rows, start_reinspection)
 from models.settings_rules import list_inspectors
 from ui.delayed_save import DelayedSave, SaveStateLabel
 from ui.ledger_models import _RowsModel
-from ui.messages import show_error
+from ui.messages import confirm, show_error
 from ui.style import GREEN, GREY, RED
 
 PHOTO_FILTER = "照片 (*.jpg *.jpeg *.png *.webp *.tif *.tiff)"
@@ -245,6 +245,9 @@ class ReinspectionPage(QWidget):
         self.photo_button = QPushButton("添加整改后照片…")
         self.photo_button.clicked.connect(self._pick_photos)
         self.photo_label = QLabel()
+        self.evidence_hint = QLabel()  # 销号 needs an after photo or a note (models rule)
+        self.evidence_hint.setWordWrap(True)
+        self.evidence_hint.setProperty("role", "fieldError")
         outcome = QFormLayout()
         outcome.addRow("新的整改期限：", self.new_deadline)
         outcome.addRow("", self.escalate)
@@ -262,6 +265,7 @@ class ReinspectionPage(QWidget):
         column.setContentsMargins(8, 0, 0, 0)
         column.addWidget(self.hazard_text)
         column.addLayout(verdicts)
+        column.addWidget(self.evidence_hint)
         column.addWidget(self.note)
         column.addWidget(self.save_state)
         column.addWidget(self.outcome_box)
@@ -301,7 +305,9 @@ class ReinspectionPage(QWidget):
                               ("复查已完成，请在下方签署整改复查意见书" if self.finalized
                                else "尚需：" + "；".join(blockers[:3])
                                + ("……" if len(blockers) > 3 else "")))
-        self.finish_button.setEnabled(not self.finalized and not blockers)
+        # Enabled while in progress: a note typed a moment ago is saved by the click itself,
+        # and what still blocks is then said in full.
+        self.finish_button.setEnabled(not self.finalized)
 
     def _show_documents(self, finalized: bool) -> None:
         """After finishing: sign and issue the 整改复查意见书 like the other documents."""
@@ -353,12 +359,14 @@ class ReinspectionPage(QWidget):
             if row.hazard_id != self._note_hazard:  # never under the cursor of the typist
                 self.note.setPlainText(row.note)
                 self._note_hazard = row.hazard_id
-            default = (self.store.clock or utcnow)().astimezone().date() + timedelta(days=15)
+            default = default_new_deadline(row.deadline, local_date((self.store.clock or utcnow)()))
+            self.new_deadline.setMinimumDate(QDate(row.deadline))  # never before the one in force
             self.new_deadline.setDate(QDate(row.new_deadline or default))
             self.escalate.setChecked(row.escalated)
             self.outcome_box.setVisible(row.rectified is False)
             self.new_deadline.setEnabled(editable and not row.escalated)
             self.photo_label.setText(f"已有 {row.photos} 张" if row.photos else "尚无整改后照片")
+            self._show_evidence_hint(row)
         finally:
             self._showing = False
 
@@ -370,6 +378,12 @@ class ReinspectionPage(QWidget):
     def save_pending(self) -> None:
         """Write a note still waiting for the typing pause (leaving, finishing, closing)."""
         self.note_save.flush()
+
+    def _show_evidence_hint(self, row: ReviewRow) -> None:
+        problem = close_evidence_problem("本项", self.note.toPlainText(), row.photos) \
+            if row.rectified else None
+        self.evidence_hint.setText(problem or "")
+        self.evidence_hint.setVisible(bool(problem))
 
     def _write_note(self) -> None:
         row = next((r for r in self.rows if r.hazard_id == self._note_hazard), None)
@@ -383,6 +397,8 @@ class ReinspectionPage(QWidget):
         self.rows = [replace(r, note=self.note.toPlainText().strip())
                      if r.hazard_id == row.hazard_id else r for r in self.rows]
         self._show_blockers()
+        if self._current() is not None and self._current().hazard_id == row.hazard_id:
+            self._show_evidence_hint(self._current())
 
     def _save_verdict(self) -> None:
         row = self._current()
@@ -433,6 +449,16 @@ class ReinspectionPage(QWidget):
 
     def finish(self) -> None:
         self.save_pending()
+        with self.store.session() as s:
+            blockers = reinspection_blockers(s, s.get(Inspection, self.reinspection_id))
+            outcome = reinspection_outcome(s, self.reinspection_id)
+        if blockers:
+            show_error(self, ValidationError("复查尚不能完成", blockers,
+                                             "请补全以上内容后再完成复查"), "复查尚不能完成")
+            return
+        if not confirm(self, "完成复查", f"{outcome.text()}\n\n完成后复查结论不能再修改，"
+                       "销号的隐患从台账中关闭。确认完成复查吗？", yes="完成复查", no="返回修改"):
+            return
         try:
             with self.store.transaction(label="完成复查") as s:
                 finalize_reinspection(s, self.reinspection_id)

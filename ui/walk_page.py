@@ -11,7 +11,8 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QHBoxLayout, QLab
 from models.errors import FieldCheckError
 from models.inspection import AnswerResult
 from models.base import utcnow
-from models.inspection_rules import answer_item, get_inspection, save_note, set_current_item
+from models.inspection_rules import (answer_item, get_inspection, item_answer, save_note,
+                                    set_current_item)
 from models.walk_queries import walk_items
 from ui.delayed_save import DelayedSave, SaveStateLabel
 from ui.hazard_panel import HazardPanel
@@ -115,6 +116,7 @@ class WalkPage(QWidget):
         self.hazard_panel.saved.connect(self.reload)
         self.photos = PhotoStrip(self.store, self.inspection_id, self, actor=self.actor)
         self.photos.set_read_only(self.read_only)
+        self.photos.set_answer_maker(self._record_answer)  # photos before the result, too
         self.photos.photos_changed.connect(self.reload)
         self.stack = QStackedWidget()
         self.stack.addWidget(self._item_view())
@@ -250,6 +252,13 @@ class WalkPage(QWidget):
         if walk.answer is None:  # a note before the result: photos may now join it too
             self.reload()
             self.photos.set_target(answer_id, None)
+
+    def _record_answer(self):
+        """The current item's answer (without a result until one is chosen), for photos."""
+        with self.store.transaction(actor=self.actor, label="attach_photo") as s:
+            answer_id = item_answer(s, self.inspection_id, self.current.item.id).id
+        self.reload()
+        return answer_id
 
     def leave_field(self) -> bool:
         """Esc / Ctrl+Enter in a field: write it, and give the keys back to the checklist."""

@@ -5,6 +5,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from models.inspection import AnswerResult
+from tests.conftest import T0
 from tests.ui.test_autosave import note_on_disk
 from ui.main_window import MainWindow
 
@@ -82,3 +83,28 @@ def test_digits_in_the_hazard_deadline_stay_in_the_field(qtbot, walk):
     walk.hazard_panel.deadline.setFocus()
     qtbot.keyClick(walk.hazard_panel.deadline, Qt.Key.Key_3)
     assert walk.current.result == AnswerResult.NONCOMPLIANT
+
+
+def test_photos_can_be_added_before_the_result_and_stay_with_the_item(qtbot, walk, store, tmp_path):
+    """Evidence first: 添加照片 works on an unanswered item; choosing 符合 later, moving away
+    and coming back, the photo is still the item's."""
+    from sqlalchemy import select
+
+    from models.demo import demo_photo
+    from models.inspection import Answer, Photo
+    first = walk.current.item.id
+    assert walk.current.result is None and walk.photos.add_button.isEnabled()
+    path = tmp_path / "IMG_0001.jpg"
+    path.write_bytes(demo_photo("IMG_0001.jpg", T0))
+    with qtbot.waitSignal(walk.photos.ingest.finished, timeout=15_000):
+        walk.photos.add_files([path])
+    assert walk.photos.model.rowCount() == 1
+    assert walk.current.result is None and walk.index == 0  # still unanswered, still here
+    qtbot.keyClick(walk.item_list, Qt.Key.Key_1)
+    assert walk.index == 1 and walk.photos.model.rowCount() == 0
+    qtbot.keyClick(walk.item_list, Qt.Key.Key_PageUp)
+    assert walk.photos.model.rowCount() == 1 and walk.current.photo_count == 1
+    with store.session() as s:
+        answer = s.scalar(select(Answer).where(Answer.item_id == first))
+        assert answer.result == AnswerResult.COMPLIANT
+        assert [p.answer_id for p in s.scalars(select(Photo))] == [answer.id]

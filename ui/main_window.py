@@ -144,9 +144,12 @@ class MainWindow(QMainWindow):
         from models.ledger import DUE, OVERDUE, LedgerFilter
         from ui.ledger_page import LedgerPage
         self._check_nav("ledger")
+        from ui.ledger_page import OPEN_STATUSES
         page = self._show("ledger", lambda: LedgerPage(self.store, self))
-        if due_only:
-            page.apply_filter(LedgerFilter(statuses=frozenset({DUE, OVERDUE})))
+        # From the due reminder: what is due; from the navigation: every open hazard again
+        # (a due-only filter must not stay and hide the hazards just ordered).
+        page.apply_filter(LedgerFilter(statuses=frozenset({DUE, OVERDUE}) if due_only
+                                       else OPEN_STATUSES))
 
     def open_reinspection(self, original_id=None, enterprise_id=None, reinspection_id=None) -> None:
         from ui.reinspection_page import ReinspectionPage

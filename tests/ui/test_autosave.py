@@ -192,3 +192,29 @@ def test_going_to_another_page_at_once_saves_the_note(qtbot, window, walk, store
     qtbot.keyClicks(walk.note, "off to the ledger")
     window.findChild(QPushButton, "nav_ledger").click()
     assert note_on_disk(store, item_id) == "off to the ledger"
+
+
+def test_save_state_says_saved_with_beijing_time_and_failed_with_reason(qtbot, walk, store):
+    """After the pause: 已保存 and the time in Asia/Shanghai (the test clock says 01:30 UTC);
+    a deadline moved before the inspection date is refused: 保存失败 with the reason and what
+    to do, and the stored deadline stays."""
+    qtbot.keyClick(walk.item_list, Qt.Key.Key_2)
+    panel = walk.hazard_panel
+    hazard_id = walk.current.hazard.id
+    stored = on_disk(store, "SELECT deadline FROM hazard WHERE id = ?", hazard_id.hex)
+    panel.rectification.setFocus()
+    qtbot.keyClicks(panel.rectification, "x")
+    assert panel.save_state.text() == "正在保存…"
+    qtbot.wait(PAST_THE_DELAY_MS)
+    assert panel.save_state.text() == "已保存 09:30:00"
+    panel.deadline.setFocus()
+    panel.deadline.setCurrentSection(QDateTimeEdit.Section.YearSection)
+    qtbot.keyClick(panel.deadline, Qt.Key.Key_Down)  # a year earlier: before the inspection
+    qtbot.wait(PAST_THE_DELAY_MS)
+    text = panel.save_state.text()
+    assert text.startswith("保存失败：") and "整改期限不能早于检查日期" in text
+    assert "改正后会自动再次保存" in text
+    assert on_disk(store, "SELECT deadline FROM hazard WHERE id = ?", hazard_id.hex) == stored
+    qtbot.keyClick(panel.deadline, Qt.Key.Key_Up)  # corrected: saved again by itself
+    qtbot.wait(PAST_THE_DELAY_MS)
+    assert panel.save_state.text().startswith("已保存")

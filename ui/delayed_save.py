@@ -50,6 +50,7 @@ class DelayedSave(QObject):
         self._write, self._now = write, now or utcnow
         self.dirty = False
         self._paused = 0
+        self._writing = False
         self._timer = QTimer(self, singleShot=True, interval=delay_ms)
         self._timer.timeout.connect(self.flush)
 
@@ -64,8 +65,9 @@ class DelayedSave(QObject):
     def flush(self) -> bool:
         """Write now if anything is waiting; False when the write was refused."""
         self._timer.stop()
-        if not self.dirty:
+        if not self.dirty or self._writing:  # a write that reloads the page must not recurse
             return True
+        self._writing = True
         try:
             self._write()
         except FieldCheckError as exc:
@@ -75,6 +77,8 @@ class DelayedSave(QObject):
         except Exception:
             self.state_changed.emit(self.FAILED, "保存失败：程序内部出错，请把日志发给技术支持")
             raise
+        finally:
+            self._writing = False
         self.dirty = False
         self.state_changed.emit(self.SAVED, f"已保存 {clock_text(self._now())}")
         self.written.emit()

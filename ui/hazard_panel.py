@@ -54,9 +54,9 @@ class HazardPanel(QWidget):
         layout.addLayout(form)
 
     def show_hazard(self, hazard: Hazard | None, read_only: bool) -> None:
-        self.save_now()
-        if (hazard.id if hazard else None) != self.hazard_id:
-            self.saver.reset()  # a refused edit of the previous hazard is not this one's
+        saved = self.save_now()
+        if saved and (hazard.id if hazard else None) != self.hazard_id:
+            self.saver.reset()  # the label spoke of the previous hazard (a failure stays told)
         self.hazard_id = hazard.id if hazard else None
         self.setVisible(hazard is not None)
         if hazard is None:

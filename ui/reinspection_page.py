@@ -337,8 +337,8 @@ class ReinspectionPage(QWidget):
     def _show_selected(self) -> None:
         row = self._current()
         if row is not None and row.hazard_id != self._note_hazard:
-            self.note_save.flush()  # the note typed for the hazard shown before
-            self.note_save.reset()
+            if self.note_save.flush():  # the note typed for the hazard shown before
+                self.note_save.reset()  # (a failure stays told next to the note)
         self._showing = True
         try:
             editable = row is not None and not self.finalized

@@ -266,7 +266,7 @@ class ReinspectionOutcome:
     def text(self) -> str:
         lines = [f"销号 {len(self.closed)} 项"] + [f"　· {d}" for d in self.closed]
         lines += [f"限期再整改 {len(self.new_deadline)} 项"]
-        lines += [f"　· {d}（新期限 {day.isoformat()}）" for d, day in self.new_deadline]
+        lines += [f"　· {d}\n　　新期限 {day.isoformat()}" for d, day in self.new_deadline]
         lines += [f"移交行政处罚 {len(self.escalated)} 项"] + [f"　· {d}" for d in self.escalated]
         return "\n".join(lines)
 
@@ -274,7 +274,8 @@ class ReinspectionOutcome:
 def reinspection_outcome(session: Session, reinspection_id: uuid.UUID) -> ReinspectionOutcome:
     closed, later, escalated = [], [], []
     for review in reviews(session, reinspection_id):
-        what = f"{review.hazard.item.code} {review.hazard.description[:30]}"
+        text = review.hazard.description
+        what = f"{review.hazard.item.code} {text[:12]}{'…' if len(text) > 12 else ''}"
         if review.rectified:
             closed.append(what)
         elif review.escalated:

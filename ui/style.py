@@ -1,7 +1,7 @@
 """One look for the whole app: large text and controls for gloves, touchpads and tired eyes."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QPointF
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtGui import QFont, QWheelEvent
 from PySide6.QtWidgets import (QAbstractScrollArea, QAbstractSpinBox, QApplication, QComboBox,
                                QSlider)
@@ -33,8 +33,14 @@ class WheelGuard(QObject):
     GUARDED = (QAbstractSpinBox, QComboBox, QSlider)
 
     def eventFilter(self, watched, event) -> bool:
-        if (event.type() != QEvent.Type.Wheel or not isinstance(watched, self.GUARDED)
-                or watched.hasFocus()):
+        kind = event.type()
+        if kind == QEvent.Type.Polish and isinstance(watched, self.GUARDED):
+            # Qt hands a WheelFocus widget the focus before any filter sees the wheel event:
+            # such fields take the focus from a click or Tab only.
+            if watched.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+                watched.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            return False
+        if kind != QEvent.Type.Wheel or not isinstance(watched, self.GUARDED) or watched.hasFocus():
             return False
         area = watched.parentWidget()
         while area is not None and not isinstance(area, QAbstractScrollArea):

@@ -37,7 +37,6 @@ class HazardPanel(QWidget):
         self.deadline.dateChanged.connect(self.saver.touch)
         self.saver.flush_on_focus_out(self.description, self.rectification, self.deadline)
         self.save_state = SaveStateLabel(self.saver)
-        self.error = self.save_state  # a refused edit is told here, next to the fields
         title = QLabel("隐患")
         title.setStyleSheet("font-weight: bold; font-size: 13pt;")
         head = QHBoxLayout()

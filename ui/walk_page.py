@@ -8,9 +8,9 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QHBoxLayout, QLab
                                QListView, QPlainTextEdit, QPushButton, QScrollArea,
                                QStackedWidget, QTextEdit, QVBoxLayout, QWidget)
 
+from models.base import utcnow
 from models.errors import FieldCheckError
 from models.inspection import AnswerResult
-from models.base import utcnow
 from models.inspection_rules import (answer_item, get_inspection, item_answer, save_note,
                                     set_current_item)
 from models.walk_queries import walk_items
@@ -25,11 +25,9 @@ from ui.walk_widgets import AnswerButtons, ChecklistProgress, ItemText
 KEY_RESULTS = {Qt.Key.Key_1: AnswerResult.COMPLIANT, Qt.Key.Key_2: AnswerResult.NONCOMPLIANT,
                Qt.Key.Key_3: AnswerResult.NOT_APPLICABLE}
 _TEXT_INPUTS = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
-
-
-_NO_MOD = Qt.KeyboardModifier.NoModifier
-_LEAVE_KEYS = {(Qt.Key.Key_Escape, _NO_MOD), (Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier),
-               (Qt.Key.Key_Enter, Qt.KeyboardModifier.ControlModifier)}
+_NO_MOD, _CTRL = Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ControlModifier
+_LEAVE_KEYS = {(Qt.Key.Key_Escape, _NO_MOD), (Qt.Key.Key_Return, _CTRL),
+               (Qt.Key.Key_Enter, _CTRL)}
 
 
 class WalkKeys(QObject):
@@ -53,8 +51,9 @@ class WalkKeys(QObject):
         if modified == Qt.KeyboardModifier.AltModifier and key in KEY_RESULTS:
             return self.page.handle_key(key)
         # The receiver is where the typing goes (also when the window is not the active one).
-        if isinstance(watched, _TEXT_INPUTS) or isinstance(QApplication.focusWidget(), _TEXT_INPUTS):
-            if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and modified & Qt.KeyboardModifier.ControlModifier:
+        if isinstance(watched, _TEXT_INPUTS) or isinstance(QApplication.focusWidget(),
+                                                           _TEXT_INPUTS):
+            if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and modified & _CTRL:
                 return self.page.focusNextPrevChild(key == Qt.Key.Key_Tab)  # Ctrl+Tab leaves too
             return (key, modified) in _LEAVE_KEYS and self.page.leave_field()
         return modified == _NO_MOD and self.page.handle_key(key)

@@ -1,5 +1,6 @@
-"""The real application, killed (SIGKILL) a second after the inspector stopped typing a note,
-keeps every character: the next start resumes at the item and shows the whole note."""
+"""The real application, killed (SIGKILL) a second after the inspector stopped typing a note
+and a hazard's 整改要求, keeps every character: the next start resumes at the item and shows
+the whole note."""
 from __future__ import annotations
 
 import os
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from models.audit import verify_chain
-from models.inspection import Answer, AnswerResult
+from models.inspection import Answer, AnswerResult, Hazard
 from models.inspection_rules import NewInspection, answer_item, inspection_items, start_inspection
 from models.registry import AgencySettings, Inspector
 from models.startup import start_store
@@ -67,6 +68,10 @@ def step():
     event = QInputMethodEvent()
     event.setCommitString("，梁上积尘未清")
     QApplication.sendEvent(page.note, event)
+    rectification = page.hazard_panel.rectification
+    QTest.mouseClick(rectification.viewport(), Qt.MouseButton.LeftButton)
+    QTest.keyClick(rectification, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(rectification, " within 3 days")
     print("TYPED", flush=True)
 
 
@@ -77,7 +82,7 @@ sys.exit(ui.app.run_gui(data_dir))
 '''
 
 
-def _prepare(tmp_path) -> tuple[Path, object]:
+def _prepare(tmp_path) -> tuple[Path, object, str]:
     data_dir = tmp_path / "data"
     store = start_store(data_dir)
     with store.transaction() as s:
@@ -94,9 +99,9 @@ def _prepare(tmp_path) -> tuple[Path, object]:
                                                           datetime.now(timezone.utc))).id
         item = inspection_items(s, inspection_id)[0]
         answer_item(s, inspection_id, item.id, AnswerResult.NONCOMPLIANT, "Dust")
-        item_id = item.id
+        item_id, rectification = item.id, item.rectification
     store.close()
-    return data_dir, item_id
+    return data_dir, item_id, rectification
 
 
 def _spawn(data_dir: Path, mode: str, log) -> subprocess.Popen:
@@ -123,7 +128,7 @@ def _wait_for(proc: subprocess.Popen, word: str, log) -> str:
 def test_note_survives_sigkill_one_second_after_typing(tmp_path):
     """Type into the note of an answered item, pause one second, SIGKILL: every character is
     on disk, the audit chain is intact, and the restarted app shows the note."""
-    data_dir, item_id = _prepare(tmp_path)
+    data_dir, item_id, rectification = _prepare(tmp_path)
     with open(tmp_path / "child.log", "w+", encoding="utf-8") as log:
         proc = _spawn(data_dir, "--type", log)
         try:
@@ -140,6 +145,7 @@ def test_note_survives_sigkill_one_second_after_typing(tmp_path):
         try:
             with store.session() as s:
                 assert s.scalar(select(Answer.note).where(Answer.item_id == item_id)) == expected
+                assert s.scalar(select(Hazard.rectification)) == rectification + " within 3 days"
                 assert verify_chain(s).intact
         finally:
             store.close()

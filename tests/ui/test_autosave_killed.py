@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -93,7 +94,6 @@ def _prepare(tmp_path) -> tuple[Path, object, str]:
         s.flush()
         team = [p.id for p in people]
     enterprise = make_enterprise(store)
-    from datetime import datetime, timezone
     with store.transaction() as s:
         inspection_id = start_inspection(s, NewInspection(enterprise, team, "木工车间",
                                                           datetime.now(timezone.utc))).id

@@ -88,8 +88,12 @@ class DelayedSave(QObject):
         """What was waiting has been stored another way (e.g. with the answer)."""
         self._timer.stop()
         if self.dirty:
-            self.dirty = False
-            self.state_changed.emit(self.SAVED, f"已保存 {clock_text(self._now())}")
+            self.mark_saved()
+
+    def mark_saved(self) -> None:
+        """The page stored these fields itself (a choice saved at once): say so."""
+        self.dirty = False
+        self.state_changed.emit(self.SAVED, f"已保存 {clock_text(self._now())}")
 
     def reset(self) -> None:
         """The fields now show another record: nothing of theirs is waiting."""

@@ -409,7 +409,6 @@ class ReinspectionPage(QWidget):
         ok = self.rectified.isChecked()
         escalated = (not ok) and self.escalate.isChecked()
         deadline = None if ok or escalated else self.new_deadline.date().toPython()
-        self.note_save.discard()  # the note goes in with the verdict
         self._record(row, rectified=ok, note=self.note.toPlainText(), new_deadline=deadline,
                      escalated=escalated)
 
@@ -419,6 +418,8 @@ class ReinspectionPage(QWidget):
                 record_review(s, self.reinspection_id, row.hazard_id, **values)
         except FieldCheckError as exc:
             show_error(self, exc)
+        else:
+            self.note_save.mark_saved()  # the verdict, its deadline and the note are on disk
         self.refresh()
 
     def _pick_photos(self) -> None:

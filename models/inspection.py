@@ -139,7 +139,8 @@ class Answer(Record):
 
     inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"))
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checklist_item.id"))
-    result: Mapped[AnswerResult] = mapped_column(str_enum(AnswerResult))
+    # None: a note or photos recorded before the result was chosen (the item is unanswered).
+    result: Mapped[AnswerResult | None] = mapped_column(str_enum(AnswerResult))
     note: Mapped[str] = mapped_column(Text, default="")
     answered_at: Mapped[datetime]
 

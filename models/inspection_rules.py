@@ -179,13 +179,24 @@ def answer_item(session: Session, inspection_id: uuid.UUID, item_id: uuid.UUID,
     return answer
 
 
-def save_note(session: Session, inspection_id: uuid.UUID, item_id: uuid.UUID, note: str) -> Answer:
-    """Change the note of an answered item without touching its result."""
-    editable_inspection(session, inspection_id)
+def item_answer(session: Session, inspection_id: uuid.UUID, item_id: uuid.UUID) -> Answer:
+    """The item's answer, created without a result when the team records a note or a photo
+    before choosing 符合 / 不符合 / 不适用 (it still counts as unanswered)."""
+    inspection = editable_inspection(session, inspection_id)
     answer = session.scalar(select(Answer).where(Answer.inspection_id == inspection_id,
                                                  Answer.item_id == item_id))
     if answer is None:
-        raise ValidationError("请先选择检查结果（符合 / 不符合 / 不适用），再填写说明")
+        item = _item_of(session, inspection, item_id)
+        answer = Answer(inspection=inspection, item_id=item.id, result=None, note="",
+                        answered_at=session_now(session))
+        session.add(answer)
+        session.flush()
+    return answer
+
+
+def save_note(session: Session, inspection_id: uuid.UUID, item_id: uuid.UUID, note: str) -> Answer:
+    """Change the note of an item without touching its result (chosen or not yet)."""
+    answer = item_answer(session, inspection_id, item_id)
     if answer.note != note.strip():
         answer.note = note.strip()
         session.flush()
@@ -244,7 +255,7 @@ def finalize_blockers(session: Session, inspection: Inspection) -> list[Blocker]
                  for m in inspection.team if not m.inspector.certificate_no.strip()]
     if not inspection.place.strip():
         blockers.append(Blocker("未填写检查场所"))
-    answered = {a.item_id for a in inspection.answers}
+    answered = {a.item_id for a in inspection.answers if a.result is not None}
     blockers += [Blocker(f"未回答：{item.code} {item.question}", item.id)
                  for item in inspection_items(session, inspection.id) if item.id not in answered]
     for hazard in inspection.hazards:

@@ -7,9 +7,11 @@ to penalty. Functions take the caller's session and raise FieldCheckErrors in Ch
 """
 from __future__ import annotations
 
+import tomllib
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import and_, false, func, or_, select
@@ -21,8 +23,53 @@ from models.checklist import ChecklistItem
 from models.inspection import (Hazard, HazardReview, HazardStatus, Inspection,
                                InspectionChecklist, InspectionInspector, InspectionKind, InspectionStatus, Photo)
 from models.inspection_rules import _team_problems, get_inspection, local_date
+from models.paths import resources_dir
 from models.photo_store import prepare_photo
 from models.registry import Enterprise, Inspector
+
+NEW_DEADLINE_DAYS = 15  # a failed re-inspection proposes this many days from its own date
+
+
+@cache
+def _wording() -> dict:
+    path = resources_dir() / "wording" / "reinspection_rules.toml"
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise FieldCheckError(f"复查规则措辞文件 {path} 缺失或有误（{exc}）",
+                              "请重新安装 FieldCheck") from exc
+
+
+def rule_text(key: str, **values) -> str:
+    """A rule's message, worded in resources/wording/reinspection_rules.toml."""
+    return _wording()[key].format_map(values)
+
+
+def deadline_in_force(hazard: Hazard) -> date:
+    """The deadline the enterprise works to: the last re-inspection's new one, else the order's."""
+    return hazard.current_deadline or hazard.deadline
+
+
+def default_new_deadline(in_force: date, day: date) -> date:
+    """What a not-rectified hazard's new deadline starts as: NEW_DEADLINE_DAYS after the
+    re-inspection, and never earlier than the deadline in force."""
+    return max(in_force, day + timedelta(days=NEW_DEADLINE_DAYS))
+
+
+def _deadline_problem(what: str, hazard: Hazard, new_deadline: date | None) -> str | None:
+    in_force = deadline_in_force(hazard)
+    if new_deadline is not None and new_deadline < in_force:
+        return rule_text("new_deadline_earlier", hazard=what, new=new_deadline.isoformat(),
+                         in_force=in_force.isoformat())
+    return None
+
+
+def close_evidence_problem(what: str, note: str, after_photos: int) -> str | None:
+    """销号 needs a reason on record: an after photo or a note of what was seen."""
+    if note.strip() or after_photos:
+        return None
+    return rule_text("close_needs_evidence", hazard=what)
+
 
 # Hazards a re-inspection looks at: still open, or found not rectified and given a new deadline.
 AWAITING_REVIEW = or_(Hazard.status == HazardStatus.OPEN,
@@ -139,6 +186,10 @@ def record_review(session: Session, reinspection_id: uuid.UUID, hazard_id: uuid.
     """What the team found for one hazard; a rectified one needs no deadline or escalation."""
     _editable_reinspection(session, reinspection_id)
     review = _review(session, reinspection_id, hazard_id)
+    if not rectified and not escalated:
+        problem = _deadline_problem(f"第{review.position}项", review.hazard, new_deadline)
+        if problem:
+            raise ValidationError("新的整改期限有误", [problem])
     review.rectified = rectified
     if note is not None:
         review.note = note.strip()
@@ -180,15 +231,58 @@ def reinspection_blockers(session: Session, reinspection: Inspection) -> list[st
     problems += [f"执法人员 {m.inspector.name} 没有执法证号"
                  for m in reinspection.team if not m.inspector.certificate_no.strip()]
     day = local_date(reinspection.started_at)
+    photos = _after_photo_counts(session, reinspection.id)
     for n, review in enumerate(reviews(session, reinspection.id), 1):
         what = f"第{n}项“{review.hazard.description[:16]}”"
         if review.rectified is None:
             problems.append(f"{what}尚未确定是否已整改")
-        elif not review.rectified and not review.escalated and review.new_deadline is None:
+        elif review.rectified:
+            problems += filter(None, [close_evidence_problem(
+                what, review.note, photos.get(review.hazard_id, 0))])
+        elif not review.escalated and review.new_deadline is None:
             problems.append(f"{what}未整改：请给出新的整改期限，或移交行政处罚")
-        elif not review.rectified and review.new_deadline and review.new_deadline <= day:
+        elif not review.escalated and review.new_deadline <= day:
             problems.append(f"{what}的新整改期限须晚于复查日期")
+        elif not review.escalated:
+            problems += filter(None, [_deadline_problem(what, review.hazard, review.new_deadline)])
     return problems
+
+
+def _after_photo_counts(session: Session, reinspection_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    counts: dict[uuid.UUID, int] = {}
+    for photo in after_photos(session, reinspection_id):
+        counts[photo.hazard_id] = counts.get(photo.hazard_id, 0) + 1
+    return counts
+
+
+@dataclass(frozen=True)
+class ReinspectionOutcome:
+    """What finishing will do, for the confirmation: closed, new deadline, escalated."""
+
+    closed: tuple[str, ...]
+    new_deadline: tuple[tuple[str, date], ...]
+    escalated: tuple[str, ...]
+
+    def text(self) -> str:
+        lines = [f"销号 {len(self.closed)} 项"] + [f"　· {d}" for d in self.closed]
+        lines += [f"限期再整改 {len(self.new_deadline)} 项"]
+        lines += [f"　· {d}\n　　新期限 {day.isoformat()}" for d, day in self.new_deadline]
+        lines += [f"移交行政处罚 {len(self.escalated)} 项"] + [f"　· {d}" for d in self.escalated]
+        return "\n".join(lines)
+
+
+def reinspection_outcome(session: Session, reinspection_id: uuid.UUID) -> ReinspectionOutcome:
+    closed, later, escalated = [], [], []
+    for review in reviews(session, reinspection_id):
+        text = review.hazard.description
+        what = f"{review.hazard.item.code} {text[:12]}{'…' if len(text) > 12 else ''}"
+        if review.rectified:
+            closed.append(what)
+        elif review.escalated:
+            escalated.append(what)
+        elif review.new_deadline is not None:
+            later.append((what, review.new_deadline))
+    return ReinspectionOutcome(tuple(closed), tuple(later), tuple(escalated))
 
 
 def finalize_reinspection(session: Session, reinspection_id: uuid.UUID,
@@ -346,11 +440,9 @@ def reinspection_header(session: Session, reinspection_id: uuid.UUID) -> Reinspe
 
 
 def review_rows(session: Session, reinspection_id: uuid.UUID) -> list[ReviewRow]:
-    counts: dict[uuid.UUID, int] = {}
-    for photo in after_photos(session, reinspection_id):
-        counts[photo.hazard_id] = counts.get(photo.hazard_id, 0) + 1
+    counts = _after_photo_counts(session, reinspection_id)
     return [ReviewRow(r.hazard_id, r.hazard.item.code, r.hazard.description,
                       r.hazard.rectification, r.hazard.is_major,
-                      r.hazard.current_deadline or r.hazard.deadline, r.rectified, r.note,
+                      deadline_in_force(r.hazard), r.rectified, r.note,
                       r.new_deadline, r.escalated, counts.get(r.hazard_id, 0))
             for r in reviews(session, reinspection_id)]

@@ -70,6 +70,7 @@ def open_data(app: QApplication, window: MainWindow, data_dir: str | None) -> No
         QMessageBox.critical(window, "无法打开数据", f"{exc.message}\n\n{exc.hint}")
         app.exit(2)
         return
+    app.aboutToQuit.connect(window.save_pending)  # before the store closes: quitting loses nothing
     app.aboutToQuit.connect(store.close)
     install_error_hook(store.data_dir / "fieldcheck.log")
     window.attach_store(store)

@@ -46,11 +46,10 @@ class LedgerTableModel(_RowsModel):
     def cell(self, row: LedgerRow, col: int, role: int):
         if role == Qt.ItemDataRole.DisplayRole:
             return self.text(row, col)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return {self.COL_ITEM: f"{row.item_code} {row.description}",
-                    self.COL_LEVEL: row.major_clause or None,
-                    self.COL_ENTERPRISE: row.enterprise,
-                    self.COL_STATUS: row.outcome or None}.get(col)
+        if role == Qt.ItemDataRole.ToolTipRole:  # the whole text of a cell that may be elided
+            return {self.COL_LEVEL: row.major_clause or None,
+                    self.COL_ORDER: row.order_number or None,
+                    self.COL_STATUS: row.outcome or None}.get(col) or self.text(row, col) or None
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._colour(row, col)
         if role == Qt.ItemDataRole.FontRole and (
@@ -81,8 +80,9 @@ class LedgerTableModel(_RowsModel):
             return f"{row.status}（处罚）" if row.escalated else row.status
         if col in self.MAJOR_COLUMNS and not row.is_major:
             return "—"
-        value = {self.COL_ENTERPRISE: row.enterprise, self.COL_FOUND: row.found_on,
-                 self.COL_ORDER: row.order_number, self.COL_ASSIGNED: row.assigned_to,
+        if col == self.COL_ORDER:  # the region prefix is the same on every row (tooltip: whole)
+            return row.order_number.split("应急", 1)[-1]
+        value = {self.COL_ENTERPRISE: row.enterprise, self.COL_FOUND: row.found_on, self.COL_ASSIGNED: row.assigned_to,
                  self.COL_LEDGER_NO: row.ledger_no, self.COL_CLOSED: row.closed_on,
                  self.COL_REPORTED: row.reported_on}[col]
         return value.isoformat() if hasattr(value, "isoformat") else (value or "")

@@ -18,7 +18,7 @@ from models.base import utcnow
 from models.errors import FieldCheckError
 from models.excel_ledger import export_ledger
 from models.inspection_rules import local_date
-from models.ledger import (DUE, OVERDUE, STATUSES, LedgerFilter, LedgerPage as Page, ledger_areas,
+from models.ledger import (DUE, NOT_RECTIFIED, OVERDUE, STATUSES, TO_RECTIFY, LedgerFilter, LedgerPage as Page, ledger_areas,
                            ledger_enterprises, ledger_page, ledger_row)
 from models.reinspection_rules import set_major_tracking
 from ui.ledger_models import ID_ROLE, LedgerTableModel, short_clause
@@ -29,7 +29,10 @@ from ui.stats_view import StatsView
 PAGE_SIZE = 100
 ALL = "__all__"
 # The status choices: each single status, plus the due list's pair.
-STATUS_CHOICES = (("全部状态", frozenset()), ("待复查＋逾期", frozenset({DUE, OVERDUE}))) + tuple(
+# The first is the default: every hazard not closed off, the ones just ordered included.
+OPEN_STATUSES = frozenset({TO_RECTIFY, DUE, OVERDUE, NOT_RECTIFIED})
+STATUS_CHOICES = (("未销号", OPEN_STATUSES), ("全部状态", frozenset()),
+                  ("待复查＋逾期", frozenset({DUE, OVERDUE}))) + tuple(
     (s, frozenset({s})) for s in STATUSES)
 
 
@@ -191,15 +194,19 @@ class LedgerPage(QWidget):
         table.setWordWrap(False)
         table.verticalHeader().hide()
         table.verticalHeader().setDefaultSectionSize(36)
+        # Fits 1366 px: short columns as wide as their text, the enterprise as wide as a usual
+        # name, the hazard takes the rest; what is cut shows whole in its tooltip.
         header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(LedgerTableModel.COL_ENTERPRISE, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(LedgerTableModel.COL_ITEM, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((LedgerTableModel.COL_ENTERPRISE, 160), (LedgerTableModel.COL_LEVEL, 185),
-                           (LedgerTableModel.COL_FOUND, 100), (LedgerTableModel.COL_DEADLINE, 175),
-                           (LedgerTableModel.COL_STATUS, 86), (LedgerTableModel.COL_ORDER, 230),
-                           (LedgerTableModel.COL_ASSIGNED, 130), (LedgerTableModel.COL_LEDGER_NO, 100),
-                           (LedgerTableModel.COL_CLOSED, 100), (LedgerTableModel.COL_REPORTED, 100)):
-            table.setColumnWidth(col, width)
+        for col in (LedgerTableModel.COL_ASSIGNED, LedgerTableModel.COL_LEDGER_NO):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            table.setColumnWidth(col, table.fontMetrics().horizontalAdvance("湘乡经开区安监") + 16)
+        table.setColumnWidth(LedgerTableModel.COL_ENTERPRISE,
+                             table.fontMetrics().horizontalAdvance("湘乡市恒达木业有限公司") + 16)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         table.activated.connect(lambda _i: self.reinspect_selected())
         self.table = table

@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
             button.setChecked(True)
 
     def _show(self, key: str, factory) -> QWidget:
+        self._save_current()  # what was typed on the page being left goes to disk first
         page = self._pages.get(key)
         if page is None:
             page = factory()
@@ -107,16 +108,27 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(page)
         return page
 
+    def _save_current(self) -> None:
+        current = self.stack.currentWidget()
+        if hasattr(current, "save_pending"):
+            current.save_pending()
+
     def _close_page(self, key: str) -> None:
         page = self._pages.pop(key, None)
         if page is not None:
+            if hasattr(page, "save_pending"):
+                page.save_pending()
             self.stack.removeWidget(page)
             page.deleteLater()
 
-    def closeEvent(self, event) -> None:
-        for page in self._pages.values():
+    def save_pending(self) -> None:
+        """Every page writes what is still waiting for its typing pause (close, quit)."""
+        for page in list(self._pages.values()):
             if hasattr(page, "save_pending"):
                 page.save_pending()
+
+    def closeEvent(self, event) -> None:
+        self.save_pending()
         super().closeEvent(event)
 
     # Navigation — pages call these.
@@ -134,9 +146,12 @@ class MainWindow(QMainWindow):
         from models.ledger import DUE, OVERDUE, LedgerFilter
         from ui.ledger_page import LedgerPage
         self._check_nav("ledger")
+        from ui.ledger_page import OPEN_STATUSES
         page = self._show("ledger", lambda: LedgerPage(self.store, self))
-        if due_only:
-            page.apply_filter(LedgerFilter(statuses=frozenset({DUE, OVERDUE})))
+        # From the due reminder: what is due; from the navigation: every open hazard again
+        # (a due-only filter must not stay and hide the hazards just ordered).
+        page.apply_filter(LedgerFilter(statuses=frozenset({DUE, OVERDUE}) if due_only
+                                       else OPEN_STATUSES))
 
     def open_reinspection(self, original_id=None, enterprise_id=None, reinspection_id=None) -> None:
         from ui.reinspection_page import ReinspectionPage
@@ -147,10 +162,12 @@ class MainWindow(QMainWindow):
         self._uncheck_nav()
 
     def export_bundle(self) -> None:
+        self._save_current()
         from ui.sync_dialogs import ExportDialog
         ExportDialog(self.store, self).exec()
 
     def import_bundle(self) -> None:
+        self._save_current()
         from ui.sync_dialogs import ImportDialog
         dialog = ImportDialog(self.store, self)
         dialog.finished_work.connect(lambda ok: ok and self._refresh_pages())
@@ -168,6 +185,7 @@ class MainWindow(QMainWindow):
                 page.refresh()
 
     def show_settings(self) -> None:
+        self._save_current()
         from ui.settings_dialog import SettingsDialog
         SettingsDialog(self.store, self).exec()
         self._check_nav("inspections")

@@ -156,6 +156,7 @@ class PhotoStrip(QWidget):
         self.answer_id: uuid.UUID | None = None
         self.hazard_id: uuid.UUID | None = None
         self.whole_inspection = True  # until set_target: every photo of the inspection
+        self._make_answer = None  # records the answer of an item with no result yet
         self.read_only = False
         self.viewer = None
         self._added, self._refused = 0, []
@@ -250,10 +251,24 @@ class PhotoStrip(QWidget):
         self._update_buttons()
         self.refresh()
 
+    def set_answer_maker(self, make) -> None:
+        """Evidence first: for an item without a result yet, `make()` records its answer
+        (still without a result) and returns the id the photos attach to."""
+        self._make_answer = make
+        self._update_buttons()
+
     def can_add(self) -> bool:
-        """Photos belong to an answer: an item not yet answered takes none."""
+        """Photos belong to an answer; an item not answered yet takes them when the page
+        can record its answer first (set_answer_maker)."""
         return not self.read_only and (self.whole_inspection or self.answer_id is not None
-                                       or self.hazard_id is not None)
+                                       or self.hazard_id is not None
+                                       or self._make_answer is not None)
+
+    def _target(self) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+        if (not self.whole_inspection and self.answer_id is None and self.hazard_id is None
+                and self._make_answer is not None):
+            self.answer_id = self._make_answer()
+        return self.answer_id, self.hazard_id
 
     def set_read_only(self, read_only: bool) -> None:
         self.read_only = read_only
@@ -277,7 +292,7 @@ class PhotoStrip(QWidget):
         files = photo_files([Path(p) for p in paths])
         if files:
             self._begin_run()
-            self.ingest.add_files(files, (self.answer_id, self.hazard_id))
+            self.ingest.add_files(files, self._target())
 
     def choose_files(self) -> None:
         global _last_folder
@@ -291,7 +306,7 @@ class PhotoStrip(QWidget):
         dialog = CameraDialog(self)
         if dialog.exec() and dialog.jpeg:
             self._begin_run()
-            self.ingest.add_bytes(dialog.file_name(), dialog.jpeg, (self.answer_id, self.hazard_id))
+            self.ingest.add_bytes(dialog.file_name(), dialog.jpeg, self._target())
 
     def open_viewer(self, photo_id: uuid.UUID) -> None:
         from ui.photo_viewer import PhotoViewer

@@ -12,11 +12,13 @@ from PySide6.QtGui import QImage, QImageReader, QPixmap, QTransform
 from PySide6.QtWidgets import (QDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
+from models.base import utcnow
 from models.errors import FieldCheckError, ValidationError
 from models.photo_rules import (FAR_HOURS, delete_photo, photo_card, photo_path, rotate_photo,
                                 set_caption, thumbnail_path)
 from models.store import Store
 from ui.messages import confirm, show_error
+from ui.delayed_save import DelayedSave, SaveStateLabel
 from ui.photo_ingest import run_off_ui_thread
 from ui.style import AMBER, RED
 
@@ -78,11 +80,11 @@ class PhotoViewer(QDialog):
             label.setWordWrap(True)
         self.caption = QLineEdit()
         self.caption.setPlaceholderText("例如：除尘器下方积尘约 3 mm")
-        self.caption.editingFinished.connect(self.save_caption)
-        self.caption_error = QLabel()
-        self.caption_error.setProperty("role", "fieldError")
-        self.caption_error.setWordWrap(True)
-        self.caption_error.hide()
+        self.caption_save = DelayedSave(self._write_caption, self,
+                                        now=self.store.clock or utcnow)
+        self.caption.textEdited.connect(self.caption_save.touch)
+        self.caption.editingFinished.connect(self.caption_save.flush)
+        self.caption_error = SaveStateLabel(self.caption_save)  # saved / saving / refused
         self.read_only_note = QLabel("检查已定稿，照片只能查看。")
         self.read_only_note.setStyleSheet("color: #607d8b;")
         self.rotate_button = QPushButton("向右旋转(&R)")
@@ -99,6 +101,7 @@ class PhotoViewer(QDialog):
         for widget in (self.rotate_button, self.delete_button):
             widget.setVisible(not self.read_only)
         self.read_only_note.setVisible(self.read_only)
+        self.caption_error.setVisible(not self.read_only)
         self.caption.setReadOnly(self.read_only)
 
     def _layout(self) -> QHBoxLayout:
@@ -179,11 +182,17 @@ class PhotoViewer(QDialog):
         return True
 
     def save_caption(self) -> None:
+        """Write a caption still waiting for its typing pause."""
+        self.caption_save.flush()
+
+    def _write_caption(self) -> None:
         text = self.caption.text()
         if self.read_only or " ".join(text.split()) == self.card.caption:
             return
-        if self._change("set_caption", lambda s: set_caption(s, self.photo_id, text)):
-            self.caption_error.hide()
+        with self.store.transaction(actor=self.actor, label="set_caption") as s:
+            set_caption(s, self.photo_id, text)
+            self.card = photo_card(s, self.photo_id)
+        self.photo_changed.emit(self.photo_id)
 
     def rotate(self) -> None:
         if self._change("rotate_photo", lambda s: rotate_photo(s, self.photo_id)):

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from dataclasses import replace
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QDateTime, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComboBox, QDateEdit,
                                QDateTimeEdit, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
@@ -14,19 +14,20 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComb
                                QRadioButton, QStackedWidget, QTableView, QVBoxLayout, QWidget)
 
 from models.base import utcnow
-from models.errors import FieldCheckError
+from models.errors import FieldCheckError, ValidationError
 from models.inspection import Inspection
-from models.inspection_rules import get_inspection
-from models.reinspection_rules import (ReviewRow, add_after_photo, finalize_reinspection,
+from models.inspection_rules import get_inspection, local_date
+from models.reinspection_rules import (ReviewRow, add_after_photo, close_evidence_problem,
+                                       default_new_deadline, finalize_reinspection,
                                        open_reinspection, record_review, reinspection_blockers,
                                        reinspection_candidates, reinspection_header,
-                                       review_rows, start_reinspection)
+                                       reinspection_outcome, review_rows, start_reinspection)
 from models.settings_rules import list_inspectors
+from ui.delayed_save import DelayedSave, SaveStateLabel
 from ui.ledger_models import _RowsModel
-from ui.messages import show_error
+from ui.messages import confirm, show_error
 from ui.style import GREEN, GREY, RED
 
-NOTE_SAVE_DELAY_MS = 600
 PHOTO_FILTER = "照片 (*.jpg *.jpeg *.png *.webp *.tif *.tiff)"
 
 
@@ -74,6 +75,7 @@ class ReinspectionPage(QWidget):
         self.store, self.main_window = store, main_window
         self.reinspection_id = reinspection_id
         self.rows: list[ReviewRow] = []
+        self._note_hazard: uuid.UUID | None = None  # whose note the editor holds
         self._showing = False
         self.finalized = False
         with store.session() as s:
@@ -229,9 +231,11 @@ class ReinspectionPage(QWidget):
         self.note = QPlainTextEdit()
         self.note.setPlaceholderText("复查情况（现场看到的整改情况、佐证材料）")
         self.note.setFixedHeight(80)
-        self._note_timer = QTimer(self, singleShot=True, interval=NOTE_SAVE_DELAY_MS)
-        self._note_timer.timeout.connect(self.save_pending)
+        self.note.setTabChangesFocus(True)
+        self.note_save = DelayedSave(self._write_note, self, now=self.store.clock or utcnow)
+        self.note_save.flush_on_focus_out(self.note)
         self.note.textChanged.connect(self._note_changed)
+        self.save_state = SaveStateLabel(self.note_save)
         self.new_deadline = QDateEdit()
         self.new_deadline.setCalendarPopup(True)
         self.new_deadline.setDisplayFormat("yyyy-MM-dd")
@@ -241,6 +245,9 @@ class ReinspectionPage(QWidget):
         self.photo_button = QPushButton("添加整改后照片…")
         self.photo_button.clicked.connect(self._pick_photos)
         self.photo_label = QLabel()
+        self.evidence_hint = QLabel()  # 销号 needs an after photo or a note (models rule)
+        self.evidence_hint.setWordWrap(True)
+        self.evidence_hint.setProperty("role", "fieldError")
         outcome = QFormLayout()
         outcome.addRow("新的整改期限：", self.new_deadline)
         outcome.addRow("", self.escalate)
@@ -258,7 +265,9 @@ class ReinspectionPage(QWidget):
         column.setContentsMargins(8, 0, 0, 0)
         column.addWidget(self.hazard_text)
         column.addLayout(verdicts)
+        column.addWidget(self.evidence_hint)
         column.addWidget(self.note)
+        column.addWidget(self.save_state)
         column.addWidget(self.outcome_box)
         column.addLayout(photos)
         column.addStretch()
@@ -285,12 +294,20 @@ class ReinspectionPage(QWidget):
         self.model.set_rows(self.rows)
         self._select(keep if keep in [r.hazard_id for r in self.rows] else
                      (self.rows[0].hazard_id if self.rows else None))
-        self.blockers.setText("可以完成复查" if not blockers and not head.finalized else
-                              ("复查已完成，请在下方签署整改复查意见书" if head.finalized
+        self._show_blockers(blockers)
+        self._show_documents(head.finalized)
+
+    def _show_blockers(self, blockers: list[str] | None = None) -> None:
+        if blockers is None:
+            with self.store.session() as s:
+                blockers = reinspection_blockers(s, s.get(Inspection, self.reinspection_id))
+        self.blockers.setText("可以完成复查" if not blockers and not self.finalized else
+                              ("复查已完成，请在下方签署整改复查意见书" if self.finalized
                                else "尚需：" + "；".join(blockers[:3])
                                + ("……" if len(blockers) > 3 else "")))
-        self.finish_button.setEnabled(not head.finalized and not blockers)
-        self._show_documents(head.finalized)
+        # Enabled while in progress: a note typed a moment ago is saved by the click itself,
+        # and what still blocks is then said in full.
+        self.finish_button.setEnabled(not self.finalized)
 
     def _show_documents(self, finalized: bool) -> None:
         """After finishing: sign and issue the 整改复查意见书 like the other documents."""
@@ -319,6 +336,9 @@ class ReinspectionPage(QWidget):
 
     def _show_selected(self) -> None:
         row = self._current()
+        if row is not None and row.hazard_id != self._note_hazard:
+            if self.note_save.flush():  # the note typed for the hazard shown before
+                self.note_save.reset()  # (a failure stays told next to the note)
         self._showing = True
         try:
             editable = row is not None and not self.finalized
@@ -336,28 +356,49 @@ class ReinspectionPage(QWidget):
             self.rectified.setChecked(row.rectified is True)
             self.not_rectified.setChecked(row.rectified is False)
             self.verdict.setExclusive(True)
-            if self.note.toPlainText() != row.note:
+            if row.hazard_id != self._note_hazard:  # never under the cursor of the typist
                 self.note.setPlainText(row.note)
-            default = (self.store.clock or utcnow)().astimezone().date() + timedelta(days=15)
+                self._note_hazard = row.hazard_id
+            default = default_new_deadline(row.deadline, local_date((self.store.clock or utcnow)()))
+            self.new_deadline.setMinimumDate(QDate(row.deadline))  # never before the one in force
             self.new_deadline.setDate(QDate(row.new_deadline or default))
             self.escalate.setChecked(row.escalated)
             self.outcome_box.setVisible(row.rectified is False)
             self.new_deadline.setEnabled(editable and not row.escalated)
             self.photo_label.setText(f"已有 {row.photos} 张" if row.photos else "尚无整改后照片")
+            self._show_evidence_hint(row)
         finally:
             self._showing = False
 
     # ------------------------------------------------------------------ edits
     def _note_changed(self) -> None:
         if not self._showing:
-            self._note_timer.start()
+            self.note_save.touch()
 
     def save_pending(self) -> None:
-        """Write a note still waiting for the typing pause."""
-        self._note_timer.stop()
-        row = self._current()
-        if row is not None and not self.finalized and self.note.toPlainText().strip() != row.note:
-            self._record(row, rectified=row.rectified, note=self.note.toPlainText())
+        """Write a note still waiting for the typing pause (leaving, finishing, closing)."""
+        self.note_save.flush()
+
+    def _show_evidence_hint(self, row: ReviewRow) -> None:
+        problem = close_evidence_problem("本项", self.note.toPlainText(), row.photos) \
+            if row.rectified else None
+        self.evidence_hint.setText(problem or "")
+        self.evidence_hint.setVisible(bool(problem))
+
+    def _write_note(self) -> None:
+        row = next((r for r in self.rows if r.hazard_id == self._note_hazard), None)
+        if row is None or self.finalized:
+            return
+        with self.store.transaction(label="复查") as s:
+            record_review(s, self.reinspection_id, row.hazard_id, rectified=row.rectified,
+                          note=self.note.toPlainText(), new_deadline=row.new_deadline,
+                          escalated=row.escalated)
+        # Only the facts change: the table keeps its selection, the editor its cursor.
+        self.rows = [replace(r, note=self.note.toPlainText().strip())
+                     if r.hazard_id == row.hazard_id else r for r in self.rows]
+        self._show_blockers()
+        if self._current() is not None and self._current().hazard_id == row.hazard_id:
+            self._show_evidence_hint(self._current())
 
     def _save_verdict(self) -> None:
         row = self._current()
@@ -377,6 +418,8 @@ class ReinspectionPage(QWidget):
                 record_review(s, self.reinspection_id, row.hazard_id, **values)
         except FieldCheckError as exc:
             show_error(self, exc)
+        else:
+            self.note_save.mark_saved()  # the verdict, its deadline and the note are on disk
         self.refresh()
 
     def _pick_photos(self) -> None:
@@ -407,6 +450,16 @@ class ReinspectionPage(QWidget):
 
     def finish(self) -> None:
         self.save_pending()
+        with self.store.session() as s:
+            blockers = reinspection_blockers(s, s.get(Inspection, self.reinspection_id))
+            outcome = reinspection_outcome(s, self.reinspection_id)
+        if blockers:
+            show_error(self, ValidationError("复查尚不能完成", blockers,
+                                             "请补全以上内容后再完成复查"), "复查尚不能完成")
+            return
+        if not confirm(self, "完成复查", f"{outcome.text()}\n\n完成后复查结论不能再修改，"
+                       "销号的隐患从台账中关闭。确认完成复查吗？", yes="完成复查", no="返回修改"):
+            return
         try:
             with self.store.transaction(label="完成复查") as s:
                 finalize_reinspection(s, self.reinspection_id)

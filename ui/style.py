@@ -1,8 +1,10 @@
 """One look for the whole app: large text and controls for gloves, touchpads and tired eyes."""
 from __future__ import annotations
 
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+from PySide6.QtGui import QFont, QWheelEvent
+from PySide6.QtWidgets import (QAbstractScrollArea, QAbstractSpinBox, QApplication, QComboBox,
+                               QSlider)
 
 BASE_POINT_SIZE = 12
 RED = "#c62828"
@@ -24,9 +26,47 @@ QFrame[role="majorBanner"] QLabel {{ color: white; font-weight: bold; font-size:
 """
 
 
+class WheelGuard(QObject):
+    """The wheel scrolls the page under the pointer; it changes a date, number or choice only
+    while that field has the keyboard focus (a deadline once moved by years this way)."""
+
+    GUARDED = (QAbstractSpinBox, QComboBox, QSlider)
+
+    def eventFilter(self, watched, event) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.Polish and isinstance(watched, self.GUARDED):
+            # Qt hands a WheelFocus widget the focus before any filter sees the wheel event:
+            # such fields take the focus from a click or Tab only.
+            if watched.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+                watched.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            return False
+        if kind != QEvent.Type.Wheel or not isinstance(watched, self.GUARDED) or watched.hasFocus():
+            return False
+        area = watched.parentWidget()
+        while area is not None and not isinstance(area, QAbstractScrollArea):
+            area = area.parentWidget()
+        if area is not None:  # the page around it scrolls instead (a sent event never propagates)
+            viewport = area.viewport()
+            centre = QPointF(viewport.mapFromGlobal(event.globalPosition().toPoint()))
+            QApplication.sendEvent(viewport, QWheelEvent(
+                centre, event.globalPosition(), event.pixelDelta(), event.angleDelta(),
+                event.buttons(), event.modifiers(), event.phase(), event.inverted()))
+        return True
+
+
+def install_wheel_guard(app: QApplication) -> WheelGuard:
+    """Once per application, for every screen and dialog."""
+    guard = app.findChild(WheelGuard)
+    if guard is None:
+        guard = WheelGuard(app)
+        app.installEventFilter(guard)
+    return guard
+
+
 def apply_style(app: QApplication) -> None:
     from ui.plain_text import install
     install(app)  # record text is never read as markup (ui.plain_text)
+    install_wheel_guard(app)
     font = QFont(app.font())
     font.setPointSize(BASE_POINT_SIZE)
     app.setFont(font)

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import uuid
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QHBoxLayout, QLabel, QLineEdit,
                                QListView, QPlainTextEdit, QPushButton, QScrollArea,
                                QStackedWidget, QTextEdit, QVBoxLayout, QWidget)
 
+from models.base import utcnow
 from models.errors import FieldCheckError
 from models.inspection import AnswerResult
-from models.inspection_rules import answer_item, get_inspection, save_note, set_current_item
+from models.inspection_rules import (answer_item, get_inspection, item_answer, save_note,
+                                    set_current_item)
 from models.walk_queries import walk_items
+from ui.delayed_save import DelayedSave, SaveStateLabel
 from ui.hazard_panel import HazardPanel
 from ui.messages import show_error
 from ui.photo_strip import PhotoStrip
@@ -19,14 +22,17 @@ from ui.summary_view import SummaryView
 from ui.walk_models import ItemListModel
 from ui.walk_widgets import AnswerButtons, ChecklistProgress, ItemText
 
-NOTE_SAVE_DELAY_MS = 600
 KEY_RESULTS = {Qt.Key.Key_1: AnswerResult.COMPLIANT, Qt.Key.Key_2: AnswerResult.NONCOMPLIANT,
                Qt.Key.Key_3: AnswerResult.NOT_APPLICABLE}
 _TEXT_INPUTS = (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox)
+_NO_MOD, _CTRL = Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ControlModifier
+_LEAVE_KEYS = {(Qt.Key.Key_Escape, _NO_MOD), (Qt.Key.Key_Return, _CTRL),
+               (Qt.Key.Key_Enter, _CTRL)}
 
 
 class WalkKeys(QObject):
-    """1/2/3 answer, arrows and PgUp/PgDn move — except while typing in a text field."""
+    """1/2/3 answer, arrows move — except while typing in a text field. Anywhere in the walk,
+    even in a note: PgUp/PgDn move, Alt+1/2/3 answer, Esc or Ctrl+Enter back to the checklist."""
 
     def __init__(self, page: WalkPage) -> None:
         super().__init__(page)
@@ -38,11 +44,19 @@ class WalkKeys(QObject):
         if not isinstance(watched, QWidget) or not (
                 watched is self.page or self.page.isAncestorOf(watched)):
             return False
-        typing = isinstance(QApplication.focusWidget(), _TEXT_INPUTS)
+        key = event.key()
         modified = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        if typing or modified != Qt.KeyboardModifier.NoModifier:
-            return False
-        return self.page.handle_key(event.key())
+        if key in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown) and modified == _NO_MOD:
+            return self.page.handle_key(key)
+        if modified == Qt.KeyboardModifier.AltModifier and key in KEY_RESULTS:
+            return self.page.handle_key(key)
+        # The receiver is where the typing goes (also when the window is not the active one).
+        if isinstance(watched, _TEXT_INPUTS) or isinstance(QApplication.focusWidget(),
+                                                           _TEXT_INPUTS):
+            if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and modified & _CTRL:
+                return self.page.focusNextPrevChild(key == Qt.Key.Key_Tab)  # Ctrl+Tab leaves too
+            return (key, modified) in _LEAVE_KEYS and self.page.leave_field()
+        return modified == _NO_MOD and self.page.handle_key(key)
 
 
 class WalkPage(QWidget):
@@ -58,12 +72,11 @@ class WalkPage(QWidget):
             start_item = inspection.current_item_id
         self.items = []
         self.index = 0
-        self._note_drafts: dict[uuid.UUID, str] = {}
         self._build(header)
         self._keys = WalkKeys(self)
         QApplication.instance().installEventFilter(self._keys)
         self.reload()
-        first_open = next((i for i, w in enumerate(self.items) if w.answer is None), 0)
+        first_open = next((i for i, w in enumerate(self.items) if w.result is None), 0)
         self.go_to_item(start_item) if start_item else self.show_index(first_open)
         if self.read_only:
             self.show_summary()  # a finalized case opens on its summary and documents
@@ -91,15 +104,18 @@ class WalkPage(QWidget):
         self.answer_buttons.answered.connect(self.answer)
         self.note = QPlainTextEdit()
         self.note.setObjectName("note")
-        self.note.setPlaceholderText("现场情况说明（可先填写，选择结果时一并保存）")
+        self.note.setPlaceholderText("现场情况说明（可先于检查结果填写；Esc 返回检查项列表）")
         self.note.setFixedHeight(64)
-        self.note.textChanged.connect(self._note_changed)
-        self._note_timer = QTimer(self, singleShot=True, interval=NOTE_SAVE_DELAY_MS)
-        self._note_timer.timeout.connect(self.save_note_now)
+        self.note.setTabChangesFocus(True)
+        self.note_save = DelayedSave(self._write_note, self, now=self.store.clock or utcnow)
+        self.note_save.flush_on_focus_out(self.note)
+        self.note.textChanged.connect(self.note_save.touch)
+        self.save_state = SaveStateLabel(self.note_save)
         self.hazard_panel = HazardPanel(self.store, self.actor)
         self.hazard_panel.saved.connect(self.reload)
         self.photos = PhotoStrip(self.store, self.inspection_id, self, actor=self.actor)
         self.photos.set_read_only(self.read_only)
+        self.photos.set_answer_maker(self._record_answer)  # photos before the result, too
         self.photos.photos_changed.connect(self.reload)
         self.stack = QStackedWidget()
         self.stack.addWidget(self._item_view())
@@ -125,6 +141,7 @@ class WalkPage(QWidget):
         inner.addWidget(self.item_text)
         inner.addWidget(self.answer_buttons)
         inner.addWidget(self.note)
+        inner.addWidget(self.save_state)
         inner.addWidget(self.hazard_panel)
         inner.addWidget(self.photos)
         inner.addStretch()
@@ -179,9 +196,8 @@ class WalkPage(QWidget):
         walk = self.current
         self.item_text.show_item(walk.item, index + 1, len(self.items))
         self.answer_buttons.show_result(walk.result, enabled=not self.read_only)
-        self.note.blockSignals(True)
-        self.note.setPlainText(walk.answer.note if walk.answer else self._note_drafts.get(walk.item.id, ""))
-        self.note.blockSignals(False)
+        with self.note_save.paused():
+            self.note.setPlainText(walk.answer.note if walk.answer else "")
         self.note.setReadOnly(self.read_only)
         self.hazard_panel.show_hazard(walk.hazard, self.read_only)
         self.photos.set_target(walk.answer.id if walk.answer else None,
@@ -211,16 +227,15 @@ class WalkPage(QWidget):
     def answer(self, result: AnswerResult) -> None:
         if self.read_only or not self.items:
             return
-        self._note_timer.stop()
         walk = self.current
-        was_open = walk.answer is None
+        was_open = walk.result is None
         try:
             with self.store.transaction(actor=self.actor, label="answer_item") as s:
                 answer_item(s, self.inspection_id, walk.item.id, result, self.note.toPlainText())
         except FieldCheckError as exc:
             show_error(self, exc)
             return
-        self._note_drafts.pop(walk.item.id, None)
+        self.note_save.discard()  # the note went in with the answer
         self.reload()
         # 符合/不适用 on a fresh item moves on; 不符合 stays so the hazard can be completed.
         if was_open and result != AnswerResult.NONCOMPLIANT and self.index < len(self.items) - 1:
@@ -228,21 +243,29 @@ class WalkPage(QWidget):
         else:
             self.show_index(self.index)
 
-    def _note_changed(self) -> None:
-        if self.current.answer is None:
-            self._note_drafts[self.current.item.id] = self.note.toPlainText()
-        else:
-            self._note_timer.start()
+    def _write_note(self) -> None:
+        """The note of the item on screen (flushed before the screen shows another item)."""
+        walk = self.current
+        with self.store.transaction(actor=self.actor, label="edit_note") as s:
+            answer_id = save_note(s, self.inspection_id, walk.item.id, self.note.toPlainText()).id
+        if walk.answer is None:  # a note before the result: photos may now join it too
+            self.reload()
+            self.photos.set_target(answer_id, None)
 
-    def save_note_now(self) -> None:
-        if not self._note_timer.isActive():
-            return
-        self._note_timer.stop()
-        try:
-            with self.store.transaction(actor=self.actor, label="edit_note") as s:
-                save_note(s, self.inspection_id, self.current.item.id, self.note.toPlainText())
-        except FieldCheckError as exc:
-            show_error(self, exc)
+    def _record_answer(self):
+        """The current item's answer (without a result until one is chosen), for photos."""
+        with self.store.transaction(actor=self.actor, label="attach_photo") as s:
+            answer_id = item_answer(s, self.inspection_id, self.current.item.id).id
+        self.reload()
+        return answer_id
+
+    def leave_field(self) -> bool:
+        """Esc / Ctrl+Enter in a field: write it, and give the keys back to the checklist."""
+        if self.stack.currentIndex() != 0:
+            return False
+        self.save_pending()
+        self.item_list.setFocus()
+        return True
 
     def show_summary(self) -> None:
         self.save_pending()
@@ -260,7 +283,7 @@ class WalkPage(QWidget):
 
     def save_pending(self) -> None:
         """Write edits still waiting for their typing pause (window closing, page leaving)."""
-        self.save_note_now()
+        self.note_save.flush()
         self.hazard_panel.save_now()
 
     def deleteLater(self) -> None:

@@ -105,7 +105,7 @@ class ChecklistProgress(QWidget):
         for walk in items:
             entry = totals.setdefault(walk.checklist_code, [walk.item.area, 0, 0])
             entry[1] += 1
-            entry[2] += walk.answer is not None
+            entry[2] += walk.result is not None
         for code, (area, total, done) in totals.items():
             bar = self.bars.get(code)
             if bar is None:

@@ -29,7 +29,7 @@ def case(store, enterprise_id, team, clock):
     clock.advance(days=70)  # past the major hazard's 60 days, within the general one's 90
     with store.transaction() as s:
         re_id = start_reinspection(s, insp, team, clock()).id
-        record_review(s, re_id, hazards[MAJOR], rectified=True)
+        record_review(s, re_id, hazards[MAJOR], rectified=True, note="宿舍已迁出")
         record_review(s, re_id, hazards[GENERAL], rectified=False, escalated=True)
         finalize_reinspection(s, re_id)
     return hazards

@@ -45,7 +45,8 @@ def test_full_loop_one_rectified_one_not(store, enterprise_id, team, clock):
         assert ledger_row(s, hazards[MAJOR], today(clock)).status == OVERDUE
         assert [r.id for r in due_list(s, today(clock)).overdue] == [hazards[MAJOR]]
     re_id = start(store, insp, team, clock)
-    new_deadline = today(clock) + timedelta(days=15)
+    with store.session() as s:  # not yet due: a new deadline cannot come before its own
+        new_deadline = s.get(Hazard, hazards[GENERAL]).deadline + timedelta(days=15)
     with store.transaction() as s:
         record_review(s, re_id, hazards[MAJOR], rectified=True, note="宿舍已迁出")
         add_after_photo(s, store.photos_dir, re_id, hazards[MAJOR], jpeg(), "after.jpg")
@@ -76,7 +77,7 @@ def test_full_loop_one_rectified_one_not(store, enterprise_id, team, clock):
     assert "：未整改。复查情况：防火间距仍不足；责令于" in text
     assert "你单位对上述第2项问题未按要求整改完毕" in text
     # Past the new deadline the unrectified hazard is due again and can be re-inspected again.
-    clock.now += timedelta(days=16)
+    clock.now += timedelta(days=(new_deadline - today(clock)).days + 1)
     with store.session() as s:
         assert [r.id for r in due_list(s, today(clock)).overdue] == [hazards[GENERAL]]
         assert [c.hazards for c in reinspection_candidates(s, enterprise_id)] == [1]
@@ -136,7 +137,7 @@ def test_finalized_reinspection_is_frozen(store, enterprise_id, team, clock):
     re_id = start(store, insp, team, clock)
     with store.transaction() as s:
         for h in hazards.values():
-            record_review(s, re_id, h, rectified=True)
+            record_review(s, re_id, h, rectified=True, note="已整改")
         finalize_reinspection(s, re_id)
     with pytest.raises(FinalizedRecordError):
         with store.transaction() as s:
@@ -163,3 +164,104 @@ def test_major_hazard_tracking_is_recorded(store, enterprise_id, team, clock):
             set_major_tracking(s, hazards[GENERAL], assigned_to="x", ledger_no="", reported_on=None)
     with store.session() as s:
         assert ledger_statistics(s, today(clock), LedgerFilter(major_only=True)).total == 1
+
+
+def _moved_deadline_case(store, enterprise_id, team, clock):
+    """The observed case: a first re-inspection moved the deadline to 2027-01-30; the second
+    one, on 2026-12-01, finds it not rectified again."""
+    from datetime import date
+    insp, hazards = ordered_case(store, enterprise_id, team, clock, bad=(MAJOR,))
+    first = start(store, insp, team, clock)
+    with store.transaction() as s:
+        record_review(s, first, hazards[MAJOR], rectified=False, new_deadline=date(2027, 1, 30))
+        finalize_reinspection(s, first)
+    clock.now = clock.now.replace(month=12, day=1)
+    return insp, hazards[MAJOR], start(store, insp, team, clock)
+
+
+def test_new_deadline_is_never_earlier_than_the_one_in_force(store, enterprise_id, team, clock):
+    """The proposed new deadline keeps the one in force (not 15 days from today, which would be
+    earlier); an earlier one is refused by record_review and by finalizing, in Chinese."""
+    from datetime import date
+    from models.reinspection_rules import default_new_deadline, review_rows
+    _insp, hazard, second = _moved_deadline_case(store, enterprise_id, team, clock)
+    with store.session() as s:
+        [row] = review_rows(s, second)
+    assert row.deadline == date(2027, 1, 30)
+    assert default_new_deadline(row.deadline, today(clock)) == date(2027, 1, 30)
+    assert default_new_deadline(date(2026, 12, 5), today(clock)) == date(2026, 12, 16)
+    with pytest.raises(ValidationError) as err:
+        with store.transaction() as s:
+            record_review(s, second, hazard, rectified=False, new_deadline=date(2026, 12, 16))
+    assert "早于现行整改期限（2027-01-30）" in err.value.text()
+    with store.transaction() as s:
+        record_review(s, second, hazard, rectified=False, new_deadline=date(2027, 1, 30))
+        s.scalar(select(HazardReview).where(HazardReview.inspection_id == second)
+                 ).new_deadline = date(2026, 12, 20)  # e.g. arrived from another laptop
+    with pytest.raises(ValidationError, match="早于现行整改期限"):
+        with store.transaction() as s:
+            finalize_reinspection(s, second)
+    with store.transaction() as s:
+        record_review(s, second, hazard, rectified=False, escalated=True)  # no deadline needed
+        finalize_reinspection(s, second)
+
+
+def test_closing_off_needs_an_after_photo_or_a_note(store, enterprise_id, team, clock):
+    """销号 without an after photo and without a note is refused with the configured wording;
+    either one is enough."""
+    from models.reinspection_rules import rule_text
+    insp, hazards = ordered_case(store, enterprise_id, team, clock)
+    re_id = start(store, insp, team, clock)
+    with store.transaction() as s:
+        for h in hazards.values():
+            record_review(s, re_id, h, rectified=True)
+    with pytest.raises(ValidationError) as err:
+        with store.transaction() as s:
+            finalize_reinspection(s, re_id)
+    assert err.value.text().count("拟销号：请添加整改后照片或填写复查情况") == 2
+    assert rule_text("close_needs_evidence", hazard="第1项") in (
+        "第1项拟销号：请添加整改后照片或填写复查情况，作为销号依据",)
+    with store.transaction() as s:
+        add_after_photo(s, store.photos_dir, re_id, hazards[MAJOR], jpeg(), "after.jpg")
+        record_review(s, re_id, hazards[GENERAL], rectified=True, note="防火间距已满足")
+        finalize_reinspection(s, re_id)
+    with store.session() as s:
+        assert {s.get(Hazard, h).status for h in hazards.values()} == {HazardStatus.CLOSED}
+
+
+def test_closing_rule_wording_comes_from_the_wording_file(store, enterprise_id, team, clock,
+                                                          monkeypatch, tmp_path):
+    """The agency can reword the rule in resources/wording/reinspection_rules.toml."""
+    import models.reinspection_rules as rules
+    (tmp_path / "wording").mkdir()
+    (tmp_path / "wording" / "reinspection_rules.toml").write_text(
+        'close_needs_evidence = "{hazard}：销号须附照片或说明"\nnew_deadline_earlier = "x"\n',
+        encoding="utf-8")
+    monkeypatch.setattr(rules, "resources_dir", lambda: tmp_path)
+    rules._wording.cache_clear()
+    try:
+        insp, hazards = ordered_case(store, enterprise_id, team, clock, bad=(GENERAL,))
+        re_id = start(store, insp, team, clock)
+        with store.transaction() as s:
+            record_review(s, re_id, hazards[GENERAL], rectified=True)
+        with pytest.raises(ValidationError, match="：销号须附照片或说明"):
+            with store.transaction() as s:
+                finalize_reinspection(s, re_id)
+    finally:
+        rules._wording.cache_clear()
+
+
+def test_outcome_summary_says_what_finishing_will_do(store, enterprise_id, team, clock):
+    """Closed, new deadline and escalated are counted and named before finishing."""
+    from models.reinspection_rules import reinspection_outcome
+    insp, hazards = ordered_case(store, enterprise_id, team, clock)
+    re_id = start(store, insp, team, clock)
+    new = today(clock) + timedelta(days=200)
+    with store.transaction() as s:
+        record_review(s, re_id, hazards[MAJOR], rectified=True, note="已迁出")
+        record_review(s, re_id, hazards[GENERAL], rectified=False, new_deadline=new)
+        outcome = reinspection_outcome(s, re_id)
+    assert len(outcome.closed) == 1 and outcome.closed[0].startswith(MAJOR)
+    assert outcome.new_deadline[0][1] == new and outcome.escalated == ()
+    text = outcome.text()
+    assert "销号 1 项" in text and f"新期限 {new.isoformat()}" in text and "移交行政处罚 0 项" in text

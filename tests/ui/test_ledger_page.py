@@ -2,7 +2,7 @@
 import pytest
 from openpyxl import load_workbook
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QStyle, QWidget
 
 from models.errors import FieldCheckError
 from models.inspection_rules import local_date
@@ -13,6 +13,7 @@ from tests.ui.test_enterprise_page import type_chinese
 from ui.due_dialog import show_due_on_start
 from ui.ledger_models import CountTableModel, DueTableModel, LedgerTableModel
 from ui.ledger_page import LedgerPage
+from ui.main_window import MainWindow
 from ui.style import RED
 
 
@@ -78,7 +79,9 @@ def test_ledger_lists_every_hazard_and_overdue_shows_red(qtbot, page, clock):
     """All hazards are listed by deadline; once the deadline passes the row says 逾期 in red."""
     assert shown(page) == [TO_RECTIFY] * 3
     assert page.count_label.text() == "共 3 条，显示第 1–3 条"
-    assert shown(page, LedgerTableModel.COL_ORDER)[0].startswith("（湘乡）应急责改〔2026〕")
+    order = page.model.index(0, LedgerTableModel.COL_ORDER)
+    assert order.data().startswith("责改〔2026〕")  # the region is in the tooltip: whole number
+    assert order.data(Qt.ItemDataRole.ToolTipRole).startswith("（湘乡）应急责改〔2026〕")
     clock.advance(days=61)  # past DUST-01's 60 days
     page.refresh()
     assert shown(page)[0] == OVERDUE
@@ -172,3 +175,80 @@ def test_due_dialog_lists_overdue_and_soon(qtbot, store, clock, case, main):
     assert dialog.soon_label.text() == "10 日内到期 0 项"
     click(qtbot, dialog.ledger_button)
     assert main.ledgers == [True] and not dialog.isVisible()
+
+
+def _close_one_and_leave_one_due(store, clock, case):
+    """DUST-01 closed off by a re-inspection; the others stay: one due soon, two just ordered."""
+    from models.reinspection_rules import finalize_reinspection, record_review, start_reinspection
+    insp, hazards = case
+    from models.inspection import Inspection
+    with store.session() as s:
+        team = [m.inspector_id for m in s.get(Inspection, insp).team]
+    with store.transaction() as s:
+        re_id = start_reinspection(s, insp, team, clock()).id
+        for code, hazard in hazards.items():
+            if code == MAJOR:
+                record_review(s, re_id, hazard, rectified=True, note="已迁出")
+            else:
+                record_review(s, re_id, hazard, rectified=False, escalated=True)
+        finalize_reinspection(s, re_id)
+
+
+def test_ledger_opens_on_every_open_hazard(qtbot, store, clock, case):
+    """The first view lists 待整改, 待复查 and 逾期 alike (not the closed one); after the due
+    reminder narrowed it, the navigation opens on every open hazard again."""
+    from models.ledger import CLOSED, DUE
+    _close_one_and_leave_one_due(store, clock, case)
+    clock.advance(days=80)  # NH3-01 (90 days) is now due within the reminder's 10 days
+    win = MainWindow(store)
+    qtbot.addWidget(win)
+    win.resize(1366, 768)
+    win.show()
+    win.show_ledger()
+    page = win.stack.currentWidget()
+    assert page.status.currentText() == "未销号"
+    assert CLOSED not in shown(page) and DUE in shown(page)
+    win.show_ledger(due_only=True)
+    assert shown(page) == [DUE]
+    win.show_inspections()
+    win.show_ledger()
+    assert page.status.currentText() == "未销号" and DUE in shown(page)
+
+
+def test_columns_fit_a_1366_screen_and_cut_text_shows_in_tooltips(qtbot, store, case):
+    """In a 1366×768 window every column is on screen without scrolling sideways, the short
+    ones whole; the enterprise and hazard texts are whole in their tooltips."""
+    from ui.style import BASE_POINT_SIZE
+    win = MainWindow(store)
+    font = win.font()
+    font.setPointSize(BASE_POINT_SIZE)  # the application's text size (ui.style.apply_style)
+    win.setFont(font)
+    qtbot.addWidget(win)
+    win.resize(1366, 768)
+    win.show()
+    win.show_ledger()
+    page = win.stack.currentWidget()
+    for major_only in (False, True):
+        page.major_only.setChecked(major_only)
+        qtbot.wait(50)  # the header lays its sections out on the next event round
+        table = page.table
+        shown_cols = [c for c in range(page.model.columnCount()) if not table.isColumnHidden(c)]
+        used = sum(table.columnWidth(c) for c in shown_cols)
+        assert used <= table.viewport().width(), (major_only, used, table.viewport().width())
+        assert not table.horizontalScrollBar().isVisible()
+        metrics = table.fontMetrics()
+        # A cell elides unless its text fits inside the style's margins (QCommonStyle: the
+        # focus-frame margin plus one pixel on each side).
+        margins = 2 * (table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin,
+                                                 None, table) + 1)
+        for col in shown_cols:
+            if col in (LedgerTableModel.COL_ENTERPRISE, LedgerTableModel.COL_ITEM):
+                continue
+            for row in range(page.model.rowCount()):
+                text = page.model.index(row, col).data()
+                assert metrics.horizontalAdvance(text) + margins <= table.columnWidth(col), (
+                    col, text)
+        for row in range(page.model.rowCount()):
+            item = page.model.index(row, LedgerTableModel.COL_ITEM)
+            assert item.data(Qt.ItemDataRole.ToolTipRole) == item.data()
+            assert len(item.data()) > 20

@@ -275,3 +275,21 @@ def test_leaving_mid_import_is_safe(qtbot, store, inspection_id, target, tmp_pat
     assert wait_off_ui_thread(WAIT_MS)
     qtbot.wait(50)  # let the queued results arrive, and be dropped
     assert _stored(store) == []
+
+
+def test_caption_is_saved_after_the_typing_pause(qtbot, store, inspection_id, target):
+    """A caption typed in the viewer is on disk a second after the last key, without Enter."""
+    import sqlite3
+    from contextlib import closing
+    photo_id = _attach(store, inspection_id, target)
+    viewer = PhotoViewer(store, photo_id)
+    qtbot.addWidget(viewer)
+    viewer.show()
+    viewer.caption.setFocus()
+    _type(qtbot, viewer.caption, "积尘 3 mm")
+    qtbot.wait(1000)
+    with closing(sqlite3.connect(store.data_dir / "fieldcheck.db")) as conn:
+        assert conn.execute("SELECT caption FROM photo WHERE id = ?",
+                            (photo_id.hex,)).fetchone() == ("积尘 3 mm",)
+    assert viewer.caption_error.text().startswith("已保存")
+    viewer.reject()

@@ -24,6 +24,18 @@ def results(page) -> list[str]:
             for r in range(page.model.rowCount())]
 
 
+@pytest.fixture(autouse=True)
+def asked(monkeypatch):
+    """完成复查 asks first: the user says yes; each question is kept (title, text)."""
+    questions = []
+
+    def confirm(_parent, title, text, yes="确定", no="取消"):
+        questions.append((title, text))
+        return True
+    monkeypatch.setattr("ui.reinspection_page.confirm", confirm)
+    return questions
+
+
 @pytest.fixture
 def case(store, enterprise_id, team, clock):
     set_region(store)
@@ -58,13 +70,19 @@ def test_start_needs_two_inspectors(qtbot, page, monkeypatch):
     assert page.stack.currentIndex() == 0 and page.reinspection_id is None
 
 
-def test_whole_reinspection_from_the_screen(qtbot, page, store, clock, case, tmp_path):
+def test_whole_reinspection_from_the_screen(qtbot, page, store, clock, case, tmp_path,
+                                           monkeypatch):
     """One hazard rectified with an after photo, one not with a new deadline; finish; opinion."""
     _insp, hazards = case
     assert page.order.count() == 1 and "待复查隐患 2 项" in page.order.currentText()
     click(qtbot, page.start_button)
     assert page.stack.currentIndex() == 1 and results(page) == ["待确定", "待确定"]
-    assert not page.finish_button.isEnabled()
+    told = []
+    monkeypatch.setattr("ui.reinspection_page.show_error",
+                        lambda _parent, error, title="": told.append(error.text()))
+    click(qtbot, page.finish_button)
+    assert len(told) == 1 and "尚未确定是否已整改" in told[0]  # and nothing was finished
+    assert "进行中" in page.header.text()
     page.table.selectRow(0)  # DUST-01, the major one
     click(qtbot, page.rectified)
     type_chinese(page.note, "宿舍已迁出")
@@ -76,7 +94,7 @@ def test_whole_reinspection_from_the_screen(qtbot, page, store, clock, case, tmp
     page.table.selectRow(1)
     click(qtbot, page.not_rectified)
     assert page.outcome_box.isVisible()
-    new_deadline = local_date(clock()) + timedelta(days=20)
+    new_deadline = page.rows[1].deadline + timedelta(days=20)  # not before the one in force
     page.new_deadline.setDate(QDate(new_deadline))
     assert results(page) == ["已整改", f"未整改 · 限期至 {new_deadline}"]
     assert page.finish_button.isEnabled()
@@ -115,6 +133,7 @@ def test_opinion_is_signed_and_issued_like_the_other_documents(qtbot, store, pag
     for row in range(2):
         page.table.selectRow(row)
         click(qtbot, page.rectified)
+        type_chinese(page.note, "已整改")
     click(qtbot, page.finish_button)
     panel = page.documents
     assert panel is not None and panel.sign_button.isVisible()
@@ -127,3 +146,69 @@ def test_opinion_is_signed_and_issued_like_the_other_documents(qtbot, store, pag
     report = verify_pdf(path)
     assert report.intact and len(report.signatures) == 2
     assert "均已整改" in flat(pdf_text(path.read_bytes()))
+
+
+def test_finishing_shows_what_will_happen_and_asks(qtbot, page, store, case, asked, monkeypatch):
+    """完成复查 lists closed / new deadline / escalated and asks; 返回修改 changes nothing."""
+    _insp, hazards = case
+    click(qtbot, page.start_button)
+    page.table.selectRow(0)
+    click(qtbot, page.rectified)
+    type_chinese(page.note, "宿舍已迁出")
+    page.table.selectRow(1)
+    click(qtbot, page.not_rectified)
+    page.escalate.click()
+    monkeypatch.setattr("ui.reinspection_page.confirm", lambda *a, **k: asked.append(a[1:3]))
+    click(qtbot, page.finish_button)
+    title, text = asked[-1]
+    assert title == "完成复查"
+    assert "销号 1 项" in text and "限期再整改 0 项" in text and "移交行政处罚 1 项" in text
+    assert "宿舍" in text or "DUST" in text
+    with store.session() as s:
+        assert s.get(Hazard, hazards[MAJOR]).status == HazardStatus.OPEN  # declined: nothing done
+    assert page.finish_button.isEnabled()
+
+
+def test_closing_off_without_photo_or_note_is_explained_and_blocked(qtbot, page, store,
+                                                                   monkeypatch):
+    """已整改 with neither after photo nor note: the rule's words show next to the choice and
+    完成复查 stays disabled; a typed note (after the pause) clears both."""
+    click(qtbot, page.start_button)
+    for row in (1, 0):
+        page.table.selectRow(row)
+        click(qtbot, page.rectified)
+    assert page.evidence_hint.isVisible()
+    assert "请添加整改后照片或填写复查情况" in page.evidence_hint.text()
+    assert "拟销号" in page.blockers.text()
+    told = []
+    monkeypatch.setattr("ui.reinspection_page.show_error",
+                        lambda _parent, error, title="": told.append(error.text()))
+    click(qtbot, page.finish_button)
+    assert "拟销号：请添加整改后照片或填写复查情况" in told[0] and "进行中" in page.header.text()
+    page.note.setFocus()
+    qtbot.keyClicks(page.note, "moved out")
+    qtbot.wait(1000)
+    assert not page.evidence_hint.isVisible()
+    page.table.selectRow(1)
+    page.note.setFocus()
+    qtbot.keyClicks(page.note, "fixed")
+    click(qtbot, page.finish_button)  # at once: the click saves the note, then finishes
+    assert "已完成" in page.header.text()
+
+
+def test_new_deadline_starts_at_the_one_in_force(qtbot, store, enterprise_id, team, clock):
+    """After a deadline moved to 2027-01-30, a second failed re-inspection on 2026-12-01
+    proposes 2027-01-30 (it used to say 2026-12-16) and cannot pick an earlier day."""
+    from datetime import date
+    from tests.models.test_reinspection_rules import _moved_deadline_case
+    set_region(store)
+    _insp, _hazard, second = _moved_deadline_case(store, enterprise_id, team, clock)
+    page = ReinspectionPage(store, None, reinspection_id=second)
+    qtbot.addWidget(page)
+    page.show()
+    page.table.selectRow(0)
+    click(qtbot, page.not_rectified)
+    assert page.new_deadline.date().toPython() == date(2027, 1, 30)
+    page.new_deadline.setDate(QDate(2026, 12, 16))
+    assert page.new_deadline.date().toPython() == date(2027, 1, 30)
+    assert results(page) == ["未整改 · 限期至 2027-01-30"]

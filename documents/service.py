@@ -13,10 +13,12 @@ from sqlalchemy import select
 
 from documents import collect_case, documents_for_case
 from documents.keys import certificate_fingerprint, load_identity
+from documents.reinspection_content import reinspection_opinion_pdf
 from documents.signing import sha256_hex, sign_pdf
 from models.documents import Document, DocumentKind, Signature
 from models.errors import FieldCheckError, ValidationError
 from models.flush_hooks import session_now
+from models.inspection import InspectionKind
 from models.inspection_rules import get_inspection
 from models.paths import atomic_write_bytes
 from models.store import Store
@@ -59,8 +61,6 @@ def issued_documents(session, inspection_id: uuid.UUID) -> list[Document]:
 def render_documents(session, inspection, photos_dir: Path,
                      sign: SigningInput | None = None) -> list[tuple[DocumentKind, str, bytes]]:
     """The unsigned PDFs of an inspection: the case's documents, or a re-inspection's opinion."""
-    from models.inspection import InspectionKind
-    from models.reinspection_rules import reinspection_opinion_pdf
     images, refused = (sign.images, sign.refused) if sign else ({}, False)
     if inspection.kind == InspectionKind.REINSPECTION:
         number, pdf = reinspection_opinion_pdf(session, inspection.id, photos_dir, images, refused)

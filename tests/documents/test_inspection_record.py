@@ -4,13 +4,14 @@ from __future__ import annotations
 import re
 
 from documents import render_inspection_record
+from models.local_time import agency_time
 from tests.conftest import T0
 from tests.documents import (collect, flat, item_codes, page_count, page_images, page_texts,
                              pdf_fonts, pdf_text, set_agency, signature_png, walk_and_finalize)
 
 
 def _cn(moment) -> str:
-    t = moment.astimezone()
+    t = agency_time(moment)
     return f"{t.year}年{t.month}月{t.day}日{t.hour}时{t.minute:02d}分"
 
 
@@ -25,6 +26,7 @@ def test_record_prints_every_field_of_the_form(store, clock, inspection_id):
                          ("联系电话：", "13907321234"), ("检查场所：", "木工车间")]:
         assert label + value in text
     end = content.ended_at
+    assert _cn(T0) == "2026年11月2日9时30分"  # T0 is 01:30 UTC: Beijing time, whatever TZ says
     assert f"检查时间：{_cn(T0)}至{end.month}月{end.day}日{end.hour}时{end.minute:02d}分" in text
     assert text.startswith("现场检查记录（湘乡）应急检记〔2026〕1号")
 

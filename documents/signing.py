@@ -33,6 +33,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from documents.keys import certificate_fingerprint
 from models.errors import FieldCheckError
+from models.local_time import agency_text
 
 DEFAULT_REASON = "执法文书签章"
 ALTERED = "签名数据已被改动"
@@ -295,7 +296,7 @@ def _first(value) -> str:
 
 def _describe(s: SignatureCheck) -> str:
     who = s.signer_name + (f"（证号 {s.certificate_no}）" if s.certificate_no else "")
-    when = f"{s.signed_at.astimezone():%Y-%m-%d %H:%M:%S}" if s.signed_at else "时间不明"
+    when = agency_text(s.signed_at, "%Y-%m-%d %H:%M:%S", "时间不明")
     state = "完好" if s.intact else f"无效：{s.problem}"
     trust = "，证书为本机已知执法人员" if s.trusted else "，证书不在本机信任列表中"
     return f"{who}，签于 {when}，{state}{trust}"

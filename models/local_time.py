@@ -47,6 +47,11 @@ def agency_zone() -> tzinfo:
     return _current[0]
 
 
+def agency_zone_name() -> str:
+    """The IANA name of the agency's zone (for Qt's QTimeZone)."""
+    return getattr(agency_zone(), "key", DEFAULT_ZONE)
+
+
 def agency_time(moment: datetime) -> datetime:
     """`moment` (aware, any zone; naive means UTC as the store keeps it) on the agency's clock."""
     if moment.tzinfo is None:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComboBox, QDateEdit,
                                QDateTimeEdit, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
@@ -17,11 +17,13 @@ from models.base import utcnow
 from models.errors import FieldCheckError
 from models.inspection import Inspection
 from models.inspection_rules import get_inspection
+from models.local_time import agency_date, agency_text
 from models.reinspection_rules import (ReviewRow, add_after_photo, finalize_reinspection,
                                        open_reinspection, record_review, reinspection_blockers,
                                        reinspection_candidates, reinspection_header,
                                        review_rows, start_reinspection)
 from models.settings_rules import list_inspectors
+from ui.agency_clock import from_qt, on_agency_clock, to_qt
 from ui.ledger_models import _RowsModel
 from ui.messages import show_error
 from ui.style import GREEN, GREY, RED
@@ -107,7 +109,7 @@ class ReinspectionPage(QWidget):
         self.order.setMinimumWidth(520)
         self.inspectors = QListWidget()
         self.inspectors.setMaximumHeight(200)
-        self.started_at = QDateTimeEdit()
+        self.started_at = on_agency_clock(QDateTimeEdit())
         self.started_at.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.started_at.setCalendarPopup(True)
         self.place = QPlainTextEdit()
@@ -141,7 +143,7 @@ class ReinspectionPage(QWidget):
             people = [(p.id, p.name, p.certificate_no) for p in list_inspectors(s)]
         self.order.clear()
         for c in choices:
-            when = c.started_at.astimezone().strftime("%Y-%m-%d")
+            when = agency_text(c.started_at, "%Y-%m-%d")
             self.order.addItem(f"{when} 检查 · 第 {c.case_serial} 号（{c.case_year}）· 待复查隐患 "
                                f"{c.hazards} 项 · {c.place}", c.inspection_id)
         if self.original_id is not None:
@@ -153,7 +155,7 @@ class ReinspectionPage(QWidget):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if n < 2 else Qt.CheckState.Unchecked)
             self.inspectors.addItem(item)
-        self.started_at.setDateTime(QDateTime((self.store.clock or utcnow)().astimezone()))
+        self.started_at.setDateTime(to_qt((self.store.clock or utcnow)()))
         self.start_button.setEnabled(bool(choices))
         self.start_hint.setText("" if choices else "该企业没有待复查的整改指令")
         self.header.setText("选择要复查的整改指令和执法人员")
@@ -167,7 +169,7 @@ class ReinspectionPage(QWidget):
         original = self.order.currentData()
         if original is None:
             return
-        started = self.started_at.dateTime().toPython().astimezone()
+        started = from_qt(self.started_at.dateTime())
         try:
             with self.store.transaction(label="开始复查") as s:
                 self.reinspection_id = start_reinspection(
@@ -338,7 +340,7 @@ class ReinspectionPage(QWidget):
             self.verdict.setExclusive(True)
             if self.note.toPlainText() != row.note:
                 self.note.setPlainText(row.note)
-            default = (self.store.clock or utcnow)().astimezone().date() + timedelta(days=15)
+            default = agency_date((self.store.clock or utcnow)()) + timedelta(days=15)
             self.new_deadline.setDate(QDate(row.new_deadline or default))
             self.escalate.setChecked(row.escalated)
             self.outcome_box.setVisible(row.rectified is False)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QHBoxLayout, QLab
 from models.errors import FieldCheckError
 from models.inspection import AnswerResult
 from models.inspection_rules import answer_item, get_inspection, save_note, set_current_item
+from models.local_time import agency_text
 from models.walk_queries import walk_items
 from ui.hazard_panel import HazardPanel
 from ui.messages import show_error
@@ -54,7 +55,7 @@ class WalkPage(QWidget):
             self.read_only = inspection.is_finalized
             self.actor = "、".join(m.inspector.name for m in inspection.team)
             header = (f"{inspection.enterprise.name} · {inspection.place} · "
-                      f"{inspection.started_at.astimezone():%Y-%m-%d %H:%M} · {self.actor}")
+                      f"{agency_text(inspection.started_at)} · {self.actor}")
             start_item = inspection.current_item_id
         self.items = []
         self.index = 0

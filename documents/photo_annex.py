@@ -20,7 +20,7 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer
 
 from documents.content import PhotoFacts
 from documents.fonts import FontSet
-from documents.layout import fit_size, para, styles, wording
+from documents.layout import draw_text, fit_size, para, styles, wording
 
 PRINT_DPI = 200
 # The draft decode lands at 1/2, 1/4 or 1/8 scale; within this factor of the print size
@@ -139,7 +139,7 @@ class PhotoFlowable(Flowable):
         c.setFillColorRGB(1, 1, 1)
         c.setFont(font, size)
         for n, line in enumerate(reversed(lines)):
-            c.drawString(x + 6, y + 4 + n * lead + size * 0.2, line)
+            draw_text(c, x + 6, y + 4 + n * lead + size * 0.2, line, font, size)
         c.restoreState()
 
     def _missing(self) -> None:

@@ -22,7 +22,7 @@ from reportlab.lib.units import cm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate, Paragraph
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph
 
 from documents.fonts import FontSet, fallback_for, glyph_runs
 from models.errors import FieldCheckError
@@ -247,12 +247,19 @@ class NumberedCanvas(Canvas):
     def __init__(self, *args, footer: str, font: str, created: datetime, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._held_pages: list[dict] = []
+        self._marks: list[tuple[str, str]] = []  # outline entries of the page being drawn
         self._footer, self._footer_font = footer, font
         stamp = pdf_date(created)
         self.setDateFormatter(lambda *_ymdhms: stamp)
 
+    def mark_page(self, title: str, key: str) -> None:
+        """An outline entry for this page, made when the page is really written (a
+        destination names the page being written, and pages are held back until save)."""
+        self._marks = self._marks + [(title, key)]
+
     def showPage(self) -> None:  # noqa: N802 (reportlab's name)
         self._held_pages.append(dict(self.__dict__))
+        self._marks = []
         self._startPage()
 
     def save(self) -> None:
@@ -262,8 +269,26 @@ class NumberedCanvas(Canvas):
             self.setFont(self._footer_font, 10.5)
             self.drawCentredString(PAGE_W / 2, 1.2 * cm,
                                    self._footer.format(total=total, page=number))
+            for title, key in self._marks:
+                self.bookmarkPage(key, fit="XYZ", left=0, top=PAGE_H, zoom=0)
+                self.addOutlineEntry(title, key, level=0)
             super().showPage()
         super().save()
+
+
+class Bookmark(Flowable):
+    """An outline entry (书签) for the page it lands on: readers list the parts of a document,
+    and 「打印全部」 finds where the photo annex begins."""
+
+    def __init__(self, title: str, key: str) -> None:
+        super().__init__()
+        self.title, self.key = title, key
+
+    def wrap(self, _avail_w, _avail_h):
+        return 0, 0
+
+    def draw(self) -> None:
+        self.canv.mark_page(self.title, self.key)
 
 
 def build_pdf(meta: DocMeta, story: list) -> bytes:
@@ -284,7 +309,7 @@ def build_pdf(meta: DocMeta, story: list) -> bytes:
                      autoNextPageTemplate="later"),
         PageTemplate("later", [later], onPage=partial(_later_header, meta, common["continued"])),
     ])
-    doc.build(story, canvasmaker=partial(NumberedCanvas, footer=common["page_footer"],
+    doc.build([Bookmark(meta.title, "document")] + story, canvasmaker=partial(NumberedCanvas, footer=common["page_footer"],
                                          font=meta.fonts.body, created=meta.created))
     return out.getvalue()
 

@@ -20,8 +20,9 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer
 
 from documents.content import PhotoFacts
 from documents.fonts import FontSet
-from documents.layout import draw_text, fit_size, para, styles, wording
+from documents.layout import Bookmark, draw_text, fit_size, para, styles, wording
 
+ANNEX_KEY = "photo_annex"   # the outline entry where the annex begins
 PRINT_DPI = 200
 # The draft decode lands at 1/2, 1/4 or 1/8 scale; within this factor of the print size
 # (≤ 240 dpi) it is embedded as decoded, saving a resample per photo.
@@ -176,4 +177,4 @@ def annex_story(photos: tuple[PhotoFacts, ...], fonts: FontSet) -> list:
     images = print_images(photos)
     pairs = zip(images, photos, strict=True)
     blocks = [_block(n, image, facts, fonts) for n, (image, facts) in enumerate(pairs, 1)]
-    return [PageBreak(), title, *blocks]
+    return [PageBreak(), Bookmark(wording("common")["annex_title"], ANNEX_KEY), title, *blocks]

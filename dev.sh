@@ -8,10 +8,12 @@ PYTHON=${PYTHON:-python3}
 VENV=.venv
 # Qt's xcb window needs these (its error message wrongly blames xcb-cursor); the font makes
 # Chinese readable on screen and embeddable in PDFs (TrueType outlines, unlike Noto CJK);
-# QtMultimedia (the laptop camera) will not load without libpulse0.
+# QtMultimedia (the laptop camera) will not load without libpulse0. Documents print their body
+# in AR PL SungtiL GB (fonts-arphic-gbsn00lp, a 宋体 face), titles and rare characters in WenQuanYi.
 APT_START=(python3 python3-venv python3-pip libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0
   libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
-  libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libpulse0 fonts-wqy-microhei)
+  libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libpulse0 fonts-wqy-microhei
+  fonts-arphic-gbsn00lp)
 # pdffonts/pdftotext/pdfsig check the generated documents.
 APT_TEST=(poppler-utils)
 

@@ -1,7 +1,7 @@
 """What a document says, collected from the store into plain dataclasses.
 
-Rendering sees only these: no ORM object, no session. Times are shown on the laptop's clock
-(like deadlines, see models.inspection_rules.local_date).
+Rendering sees only these: no ORM object, no session. Times are on the agency's clock
+(models.local_time), whatever the laptop's time zone.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from models.documents import DocumentKind
 from models.errors import FieldCheckError
 from models.inspection import HazardStatus, Inspection, Photo
 from models.inspection_rules import get_inspection
+from models.local_time import agency_time
 from models.photo_rules import photos_for
 from models.photo_store import photo_path
 from models.registry import AgencySettings
@@ -187,10 +188,6 @@ class ReinspectionContent:
         return self.reinspected_at.date()
 
 
-def _local(moment: datetime) -> datetime:
-    return moment.astimezone()
-
-
 def _agency(session: Session) -> Agency:
     s = session.scalar(select(AgencySettings))  # read only: never create the row here
     if s is None:
@@ -223,7 +220,7 @@ def _items_and_hazards(session: Session, inspection_id: uuid.UUID):
 def _photo(photo: Photo, photos_dir: Path, items: dict, inspection: Inspection) -> PhotoFacts:
     code, question = items.get(photo.answer_id) or items.get(photo.hazard_id) or ("", "")
     return PhotoFacts(photo_path(photos_dir, photo.sha256, photo.file_ext), photo.caption,
-                      code, question, _local(photo.taken_at or photo.created_at),
+                      code, question, agency_time(photo.taken_at or photo.created_at),
                       photo.rotation % 360, inspection.place, inspection.enterprise.name)
 
 
@@ -251,9 +248,9 @@ def collect_case(session: Session, inspection_id: uuid.UUID, photos_dir: Path,
         agency=_agency(session), enterprise=_enterprise(inspection),
         officers=tuple(Officer(m.inspector.name, m.inspector.certificate_no)
                        for m in inspection.team),
-        place=inspection.place, started_at=_local(inspection.started_at),
-        ended_at=_local(inspection.ended_at or inspection.finalized_at),
-        finalized_at=_local(inspection.finalized_at),
+        place=inspection.place, started_at=agency_time(inspection.started_at),
+        ended_at=agency_time(inspection.ended_at or inspection.finalized_at),
+        finalized_at=agency_time(inspection.finalized_at),
         case_year=inspection.case_year, case_serial=inspection.case_serial,
         checklists=tuple(link.checklist.title for link in inspection.checklists),
         items=items, hazards=hazards, photos=_photos(session, inspection, Path(photos_dir)),

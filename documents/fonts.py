@@ -1,9 +1,11 @@
-"""The Chinese TrueType font the documents embed, found once per process.
+"""The Chinese TrueType fonts the documents embed, found once per process.
 
 reportlab embeds TrueType outlines only (as a subset): Noto CJK (CFF outlines) is refused by
 reportlab itself, Droid Sans Fallback lacks Latin digits. A font dropped into resources/fonts/
-wins over the system fonts. Two roles: the body (宋体/仿宋-like when the system has one) and
-the title (黑体-like); one font may serve both.
+wins over the system fonts. Three roles: the body in a 宋体 face (SimSun on Windows, AR PL
+SungtiL GB from Debian's fonts-arphic-gbsn00lp on Linux), the titles in a 黑体 face (SimHei,
+WenQuanYi), and a fallback (WenQuanYi) for the characters the body face lacks — SungtiL covers
+GB 2312 only, so a name such as 王赟 takes its 赟 from the fallback instead of printing a gap.
 """
 from __future__ import annotations
 
@@ -19,14 +21,18 @@ from reportlab.pdfbase.ttfonts import TTFont
 from models.errors import FieldCheckError
 from models.paths import resources_dir
 
-BODY_NAME, TITLE_NAME = "FieldCheckBody", "FieldCheckTitle"
+BODY_NAME, TITLE_NAME, FALLBACK_NAME = "FieldCheckBody", "FieldCheckTitle", "FieldCheckFallback"
 # Must all be present: Chinese, Latin digits, the number brackets 〔〕 and full-width signs.
 REQUIRED_CHARS = "检查记录责令整改〔〕（）：0123456789ABCxyz"
 # File names (lower case) in order of preference for each role.
-BODY_FILES = ("simfang.ttf", "simsun.ttc", "uming.ttc", "lxgwwenkai-regular.ttf",
-              "wqy-microhei.ttc", "wqy-zenhei.ttc", "simhei.ttf", "msyh.ttc")
-TITLE_FILES = ("simhei.ttf", "wqy-microhei.ttc", "wqy-zenhei.ttc", "msyh.ttc",
-               "simsun.ttc", "uming.ttc", "lxgwwenkai-regular.ttf", "simfang.ttf")
+BODY_FILES = ("simsun.ttc", "gbsn00lp.ttf", "simfang.ttf", "uming.ttc",
+              "lxgwwenkai-regular.ttf", "wqy-microhei.ttc", "wqy-zenhei.ttc", "simhei.ttf",
+              "msyh.ttc")
+TITLE_FILES = ("simhei.ttf", "wqy-zenhei.ttc", "wqy-microhei.ttc", "msyh.ttc",
+               "simsun.ttc", "gbsn00lp.ttf", "uming.ttc", "lxgwwenkai-regular.ttf", "simfang.ttf")
+# Large coverage (GBK and beyond) for what the body face lacks.
+FALLBACK_FILES = ("wqy-microhei.ttc", "wqy-zenhei.ttc", "msyh.ttc", "simsun.ttc",
+                  "simhei.ttf", "uming.ttc")
 
 
 class FontMissingError(FieldCheckError):
@@ -49,6 +55,8 @@ class FontSet:
     title: str
     body_file: Path
     title_file: Path
+    fallback: str = ""               # "" when the body face is the only one
+    fallback_file: Path | None = None
 
 
 def font_dirs() -> list[Path]:
@@ -108,9 +116,36 @@ def document_fonts() -> FontSet:
     if body is None:
         raise FontMissingError()
     pdfmetrics.registerFont(body[1])
-    title_paths = [p for p in _candidates(dirs, TITLE_FILES)[:1] if p != body[0]]
-    title = _first_usable(title_paths, TITLE_NAME)
-    if title is None:
-        return FontSet(BODY_NAME, BODY_NAME, body[0], body[0])
-    pdfmetrics.registerFont(title[1])
-    return FontSet(BODY_NAME, TITLE_NAME, body[0], title[0])
+    title = _first_usable([p for p in _candidates(dirs, TITLE_FILES)[:1] if p != body[0]],
+                          TITLE_NAME)
+    if title is not None:
+        pdfmetrics.registerFont(title[1])
+    fallback = _first_usable([p for p in _candidates(dirs, FALLBACK_FILES) if p != body[0]],
+                             FALLBACK_NAME)
+    if fallback is not None:
+        pdfmetrics.registerFont(fallback[1])
+    title_name, title_file = (TITLE_NAME, title[0]) if title else (BODY_NAME, body[0])
+    if fallback is None:
+        return FontSet(BODY_NAME, title_name, body[0], title_file)
+    return FontSet(BODY_NAME, title_name, body[0], title_file, FALLBACK_NAME, fallback[0])
+
+
+def fallback_for(font: str) -> str:
+    """The registered fallback face for `font` ("" when there is none)."""
+    registered = pdfmetrics.getRegisteredFontNames()
+    return FALLBACK_NAME if font != FALLBACK_NAME and FALLBACK_NAME in registered else ""
+
+
+def glyph_runs(text: str, font: str, fallback: str) -> list[tuple[str, str]]:
+    """`text` cut into (font, run) pieces: the fallback for each run the font has no glyph for."""
+    if not fallback:
+        return [(font, text)]
+    glyphs = pdfmetrics.getFont(font).face.charToGlyph
+    runs: list[tuple[str, str]] = []
+    for char in text:
+        name = font if ord(char) in glyphs or char.isspace() else fallback
+        if runs and runs[-1][0] == name:
+            runs[-1] = (name, runs[-1][1] + char)
+        else:
+            runs.append((name, char))
+    return runs or [(font, "")]

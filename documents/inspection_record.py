@@ -9,9 +9,10 @@ from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
 from documents.content import CaseContent
 from documents.fonts import FontSet, document_fonts
-from documents.layout import (TEXT_W, DocMeta, Styles, build_pdf, closing, cn_clock, cn_date,
-                              officer_lines, para, party_lines, styles, wording)
+from documents.layout import (TEXT_W, DocMeta, Styles, build_pdf, cn_clock, cn_date, fill, para,
+                              styles, wording)
 from documents.photo_annex import annex_story
+from documents.signature_block import closing, officer_lines, party_lines
 from models.documents import DocumentKind
 
 FIELD_COLS = [4.9 * cm, 2.3 * cm, 1.5 * cm, 2.3 * cm, 2.3 * cm]
@@ -50,8 +51,7 @@ def _field_table(content: CaseContent, st: Styles, words: dict) -> Table:
 def _statement(content: CaseContent, st: Styles, words: dict):
     names = "、".join(o.name for o in content.officers)
     certs = "、".join(o.certificate_no for o in content.officers)
-    text = words["statement"].format(agency=content.agency.name or "本机关", names=names,
-                                     certificates=certs)
+    text = fill(words["statement"], agency=content.agency.name, names=names, certificates=certs)
     return para(text, st.body)
 
 
@@ -108,7 +108,7 @@ def record_story(content: CaseContent, fonts: FontSet) -> list:
     story += [para(text, st.body) for text in _summary(content, words)]
     sigs, day = content.signatures, content.document_date
     note = words["refused_note"] if sigs.refused else words["confirmed"]
-    lines = officer_lines(content.officers, sigs, day)
+    lines = officer_lines(content.officers, sigs, day, words["officer_sign"])
     lines += party_lines(sigs, day, words["representative_sign"])
     return story + [closing(lines, fonts, lead=[para(note, st.body)])]
 

@@ -25,11 +25,9 @@ from reportlab.lib.units import cm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, PageTemplate,
-                                Paragraph, Spacer)
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph
 
-from documents.content import Officer, Signatures
-from documents.fonts import FontSet
+from documents.fonts import FontSet, fallback_for, glyph_runs
 from models.errors import FieldCheckError
 from models.paths import resources_dir
 
@@ -39,7 +37,7 @@ rl_config.useA85 = 0
 PAGE_W, PAGE_H = A4
 LEFT, RIGHT, BOTTOM = 2.5 * cm, 2.0 * cm, 2.2 * cm
 TEXT_W = PAGE_W - LEFT - RIGHT
-FIRST_TOP, LATER_TOP = 4.6 * cm, 3.4 * cm   # from the top edge to the text frame
+FIRST_TOP, LATER_TOP = 4.8 * cm, 3.4 * cm   # from the top edge to the text frame
 BODY_SIZE, BODY_LEADING = 12, 18             # 小四, 1.5 line spacing
 BLANK = "＿＿＿＿＿＿＿＿"                    # printed where a setting is missing, to fill by hand
 
@@ -175,8 +173,27 @@ class CJKParagraph(Paragraph):
 
 
 def para(text: str, style: ParagraphStyle) -> Paragraph:
-    """A paragraph of plain text (user data is escaped, never read as markup)."""
-    return CJKParagraph(escape(text).replace("\n", _NEWLINE), style)
+    """A paragraph of plain text (user data is escaped, never read as markup); characters the
+    body face lacks are set in the fallback face."""
+    runs = glyph_runs(text, style.fontName, fallback_for(style.fontName))
+    if len(runs) == 1 and runs[0][0] == style.fontName:
+        return CJKParagraph(escape(text).replace("\n", _NEWLINE), style)
+    markup = "".join(escape(run) if font == style.fontName
+                     else f'<font name="{font}">{escape(run)}</font>' for font, run in runs)
+    return CJKParagraph(markup.replace("\n", "<br/>"), style)
+
+
+def draw_text(canv: Canvas, x: float, y: float, text: str, font: str, size: float,
+              anchor: str = "left") -> None:
+    """drawString with the fallback face for the characters `font` lacks."""
+    runs = glyph_runs(text, font, fallback_for(font))
+    widths = [stringWidth(run, name, size) for name, run in runs]
+    x = x - sum(widths) / 2 if anchor == "centre" else x - sum(widths) if anchor == "right" else x
+    for (name, run), width in zip(runs, widths, strict=True):
+        canv.setFont(name, size)
+        canv.drawString(x, y, run)
+        x += width
+    canv.setFont(font, size)
 
 
 @dataclass(frozen=True)
@@ -203,10 +220,13 @@ def draw_bold(canv: Canvas, text: str, x: float, y: float, font: str, size: floa
     canv.restoreState()
 
 
-def _first_header(meta: DocMeta, canv: Canvas, _doc) -> None:
-    draw_bold(canv, meta.title, PAGE_W / 2, PAGE_H - 2.9 * cm, meta.fonts.title, 22)
+def _first_header(meta: DocMeta, series: str, canv: Canvas, _doc) -> None:
+    # 「安全生产行政执法文书」 above the title, as the 2016 template prints it.
+    canv.setFont(meta.fonts.title, 14)
+    canv.drawCentredString(PAGE_W / 2, PAGE_H - 1.8 * cm, series)
+    draw_bold(canv, meta.title, PAGE_W / 2, PAGE_H - 3.0 * cm, meta.fonts.title, 22)
     canv.setFont(meta.fonts.body, BODY_SIZE)
-    canv.drawRightString(PAGE_W - RIGHT, PAGE_H - 4.0 * cm, meta.number)
+    canv.drawRightString(PAGE_W - RIGHT, PAGE_H - 4.15 * cm, meta.number)
 
 
 def _later_header(meta: DocMeta, continued: str, canv: Canvas, _doc) -> None:
@@ -245,13 +265,20 @@ class NumberedCanvas(Canvas):
     def __init__(self, *args, footer: str, font: str, created: datetime, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._held_pages: list[dict] = []
+        self._marks: list[tuple[str, str]] = []  # outline entries of the page being drawn
         self._footer, self._footer_font = footer, font
         self._watermark = _WATERMARK.get()
         stamp = pdf_date(created)
         self.setDateFormatter(lambda *_ymdhms: stamp)
 
+    def mark_page(self, title: str, key: str) -> None:
+        """An outline entry for this page, made when the page is really written (a
+        destination names the page being written, and pages are held back until save)."""
+        self._marks = self._marks + [(title, key)]
+
     def showPage(self) -> None:  # noqa: N802 (reportlab's name)
         self._held_pages.append(dict(self.__dict__))
+        self._marks = []
         self._startPage()
 
     def save(self) -> None:
@@ -263,6 +290,9 @@ class NumberedCanvas(Canvas):
                                    self._footer.format(total=total, page=number))
             if self._watermark:
                 self._draw_watermark()
+            for title, key in self._marks:
+                self.bookmarkPage(key, fit="XYZ", left=0, top=PAGE_H, zoom=0)
+                self.addOutlineEntry(title, key, level=0)
             super().showPage()
         super().save()
 
@@ -279,6 +309,21 @@ class NumberedCanvas(Canvas):
         self.restoreState()
 
 
+class Bookmark(Flowable):
+    """An outline entry (书签) for the page it lands on: readers list the parts of a document,
+    and 「打印全部」 finds where the photo annex begins."""
+
+    def __init__(self, title: str, key: str) -> None:
+        super().__init__()
+        self.title, self.key = title, key
+
+    def wrap(self, _avail_w, _avail_h):
+        return 0, 0
+
+    def draw(self) -> None:
+        self.canv.mark_page(self.title, self.key)
+
+
 def build_pdf(meta: DocMeta, story: list) -> bytes:
     """Lay the story out on the shared page template; the PDF's bytes."""
     common = wording("common")
@@ -293,11 +338,11 @@ def build_pdf(meta: DocMeta, story: list) -> bytes:
     first = Frame(LEFT, BOTTOM, TEXT_W, PAGE_H - FIRST_TOP - BOTTOM, 0, 0, 0, 0, id="first")
     later = Frame(LEFT, BOTTOM, TEXT_W, PAGE_H - LATER_TOP - BOTTOM, 0, 0, 0, 0, id="later")
     doc.addPageTemplates([
-        PageTemplate("first", [first], onPage=partial(_first_header, meta),
+        PageTemplate("first", [first], onPage=partial(_first_header, meta, common["series"]),
                      autoNextPageTemplate="later"),
         PageTemplate("later", [later], onPage=partial(_later_header, meta, common["continued"])),
     ])
-    doc.build(story, canvasmaker=partial(NumberedCanvas, footer=common["page_footer"],
+    doc.build([Bookmark(meta.title, "document")] + story, canvasmaker=partial(NumberedCanvas, footer=common["page_footer"],
                                          font=meta.fonts.body, created=meta.created))
     return out.getvalue()
 
@@ -317,131 +362,3 @@ def image_reader(png: bytes, what: str) -> ImageReader:
     except Exception as exc:  # PIL raises many kinds for bad bytes
         raise FieldCheckError(f"{what}的签名图片无法读取", "请重新签名后再生成文书") from exc
     return reader
-
-
-@dataclass(frozen=True)
-class SignatureLine:
-    """One row of a signature block; `day` None leaves the date to be written by hand."""
-
-    label: str
-    image: bytes | None = None
-    text: str = ""
-    day: date | None = None
-
-
-class SignatureBlock(Flowable):
-    """Rows of 「who — 签名：____ — 日期：____」 with the handwritten image where there is one."""
-
-    ROW = 1.4 * cm
-
-    def __init__(self, lines: list[SignatureLine], fonts: FontSet) -> None:
-        super().__init__()
-        self.lines, self.fonts, self.words = list(lines), fonts, wording("common")
-
-    def wrap(self, avail_w, _avail_h):
-        self.width, self.height = avail_w, self.ROW * len(self.lines)
-        self.date_x = avail_w - 4.6 * cm
-        self.sign_x = self.date_x - 5.2 * cm
-        # One size for every label: the largest at which the longest line fits.
-        self.label_size = min((fit_size(part, self.fonts.body, BODY_SIZE, self.sign_x - 0.3 * cm)
-                               for line in self.lines for part in line.label.split("\n")),
-                              default=BODY_SIZE)
-        return self.width, self.height
-
-    def draw(self) -> None:
-        for n, line in enumerate(self.lines):
-            self._row(line, self.height - (n + 1) * self.ROW)
-
-    def _row(self, line: SignatureLine, y: float) -> None:
-        c, font, base = self.canv, self.fonts.body, y + 0.3 * cm
-        c.setFont(font, self.label_size)
-        parts = line.label.split("\n")
-        for n, part in enumerate(parts):  # a two-line label: name above, certificate below
-            c.drawString(0, base + (len(parts) - 1 - n) * self.label_size * 1.25, part)
-        c.setFont(font, BODY_SIZE)
-        c.drawString(self.sign_x, base, self.words["sign"])
-        x0 = self.sign_x + stringWidth(self.words["sign"], font, BODY_SIZE)
-        x1 = self.date_x - 0.4 * cm
-        c.setLineWidth(0.5)
-        c.line(x0, base - 3, x1, base - 3)
-        if line.image:
-            c.drawImage(image_reader(line.image, line.label.split("\n")[0]), x0 + 2, y + 0.12 * cm,
-                        x1 - x0 - 4, self.ROW - 0.2 * cm, mask="auto",
-                        preserveAspectRatio=True, anchor="sw")
-        elif line.text:
-            c.drawString(x0 + 6, base, line.text)
-        c.drawString(self.date_x, base, self.words["date"])
-        x = self.date_x + stringWidth(self.words["date"], font, BODY_SIZE)
-        if line.day:
-            c.drawString(x, base, cn_date(line.day))
-        else:  # 年 月 日 spaced out, to be written by hand
-            for offset, unit in zip((1.3 * cm, 2.2 * cm, 2.9 * cm), "年月日", strict=True):
-                c.drawString(x + offset, base, unit)
-
-
-class SealBox(Flowable):
-    """Where the agency's seal goes: a dashed box with the agency's name, （盖章） and the date."""
-
-    W, H = 6.2 * cm, 3.4 * cm
-
-    def __init__(self, agency: str, day: date, fonts: FontSet) -> None:
-        super().__init__()
-        self.agency, self.day, self.fonts, self.hAlign = agency, day, fonts, "RIGHT"
-
-    def wrap(self, _avail_w, _avail_h):
-        return self.W, self.H
-
-    def draw(self) -> None:
-        c, font, words = self.canv, self.fonts.body, wording("common")
-        c.saveState()
-        c.setDash(4, 3)
-        c.setLineWidth(0.7)
-        c.setStrokeGray(0.4)
-        c.rect(0, 0, self.W, self.H)
-        c.restoreState()
-        name = self.agency or BLANK
-        c.setFont(font, fit_size(name, font, 13, self.W - 0.6 * cm))
-        c.drawCentredString(self.W / 2, self.H - 1.0 * cm, name)
-        c.setFont(font, 11)
-        c.setFillGray(0.45)
-        c.drawCentredString(self.W / 2, self.H / 2 - 0.15 * cm, words["seal"])
-        c.setFillGray(0)
-        c.setFont(font, BODY_SIZE)
-        c.drawCentredString(self.W / 2, 0.55 * cm, cn_date(self.day))
-
-
-def officer_lines(officers: tuple[Officer, ...], sigs: Signatures,
-                  day: date) -> list[SignatureLine]:
-    """One line per inspector: name and certificate number, the signature image if any."""
-    words = wording("common")
-    lines = []
-    for n, officer in enumerate(officers, 1):
-        image = sigs.images.get(f"inspector{n}")
-        label = words["officer"].format(name=officer.name, cert=officer.certificate_no)
-        lines.append(SignatureLine(label, image, day=day if image else None))
-    return lines
-
-
-def party_lines(sigs: Signatures, day: date, representative: str) -> list[SignatureLine]:
-    """The enterprise's person (or 拒绝签字), then the witness and the expert when present."""
-    words, images = wording("common"), sigs.images
-    if sigs.refused:
-        lines = [SignatureLine(representative, text=words["refused"], day=day)]
-    else:
-        image = images.get("representative")
-        lines = [SignatureLine(representative, image, day=day if image else None)]
-    for role, name in (("witness", sigs.witness_name), ("expert", sigs.expert_name)):
-        if role in images or name or (role == "witness" and sigs.refused):
-            image = images.get(role)
-            lines.append(SignatureLine(words[role].format(name=name), image,
-                                       day=day if image else None))
-    return lines
-
-
-def closing(lines: list[SignatureLine], fonts: FontSet, lead: list | None = None,
-            seal: tuple[str, date] | None = None) -> KeepTogether:
-    """The signatures (and the seal box), kept on one page with the paragraph before them."""
-    parts = list(lead or []) + [Spacer(1, 0.5 * cm), SignatureBlock(lines, fonts)]
-    if seal is not None:
-        parts += [Spacer(1, 0.4 * cm), SealBox(seal[0], seal[1], fonts)]
-    return KeepTogether(parts)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from documents.content import CaseContent
 from documents.fonts import FontSet, document_fonts
-from documents.layout import (DocMeta, build_pdf, closing, cn_date, officer_lines, para,
-                              party_lines, styles, wording)
+from documents.layout import DocMeta, build_pdf, cn_date, para, styles, wording
 from documents.rectification_order import remedy
+from documents.signature_block import closing, officer_lines, party_lines
 from models.documents import DocumentKind
 
 CN_NUMBERS = "一二三四五六七八九十"
@@ -19,22 +19,22 @@ def _ordinal(n: int) -> str:
 def measures_story(content: CaseContent, fonts: FontSet) -> list:
     st, words = styles(fonts), wording("onsite_measures")
     story = [para(words["salutation"].format(enterprise=content.enterprise.name), st.plain),
-             para(words["intro"].format(date=cn_date(content.started_at), place=content.place),
-                  st.body)]
+             para(words["intro"].format(date=cn_date(content.started_at)), st.body)]
     for n, hazard in enumerate(content.major_hazards, 1):
         text = words["hazard"].format(description=hazard.description.rstrip("。"),
                                       clause=hazard.major_clause)
         story.append(para(f"{n}．{text}", st.item))
-    story.append(para(words["legal_basis"], st.body))
+    story.append(para(words["legal_basis"].format(law=words["law"]), st.body))
     measures = content.measures or tuple(words["measures"])
     story += [para(f"（{_ordinal(n)}）{m}", st.body) for n, m in enumerate(measures, 1)]
     order_number = content.number(DocumentKind.RECTIFICATION_ORDER)
     story.append(para(words["execution"].format(order_number=order_number), st.body))
     sigs, day = content.signatures, content.document_date
-    lines = officer_lines(content.officers, sigs, day)
+    common = wording("common")
+    lines = officer_lines(content.officers, sigs, day, common["officer_sign"], common["officer_cert"])
     lines += party_lines(sigs, day, words["representative_sign"])
     return story + [closing(lines, fonts, lead=[remedy(content.agency, words, st)],
-                            seal=(content.agency.name, day))]
+                            seal=(content.agency.name, day), foot=words["footer"])]
 
 
 def render_onsite_measures(content: CaseContent, fonts: FontSet | None = None) -> bytes:

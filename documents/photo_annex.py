@@ -20,8 +20,9 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer
 
 from documents.content import PhotoFacts
 from documents.fonts import FontSet
-from documents.layout import fit_size, para, styles, wording
+from documents.layout import Bookmark, draw_text, fit_size, para, styles, wording
 
+ANNEX_KEY = "photo_annex"   # the outline entry where the annex begins
 PRINT_DPI = 200
 # The draft decode lands at 1/2, 1/4 or 1/8 scale; within this factor of the print size
 # (≤ 240 dpi) it is embedded as decoded, saving a resample per photo.
@@ -139,7 +140,7 @@ class PhotoFlowable(Flowable):
         c.setFillColorRGB(1, 1, 1)
         c.setFont(font, size)
         for n, line in enumerate(reversed(lines)):
-            c.drawString(x + 6, y + 4 + n * lead + size * 0.2, line)
+            draw_text(c, x + 6, y + 4 + n * lead + size * 0.2, line, font, size)
         c.restoreState()
 
     def _missing(self) -> None:
@@ -176,4 +177,4 @@ def annex_story(photos: tuple[PhotoFacts, ...], fonts: FontSet) -> list:
     images = print_images(photos)
     pairs = zip(images, photos, strict=True)
     blocks = [_block(n, image, facts, fonts) for n, (image, facts) in enumerate(pairs, 1)]
-    return [PageBreak(), title, *blocks]
+    return [PageBreak(), Bookmark(wording("common")["annex_title"], ANNEX_KEY), title, *blocks]

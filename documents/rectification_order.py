@@ -7,8 +7,8 @@ from reportlab.platypus import KeepTogether
 
 from documents.content import Agency, CaseContent, HazardFacts
 from documents.fonts import FontSet, document_fonts
-from documents.layout import (DocMeta, Styles, build_pdf, closing, cn_date, fill, officer_lines,
-                              para, party_lines, styles, wording)
+from documents.layout import DocMeta, Styles, build_pdf, cn_date, fill, para, styles, wording
+from documents.signature_block import closing, officer_lines, party_lines
 from models.documents import DocumentKind
 
 
@@ -59,10 +59,11 @@ def order_story(content: CaseContent, fonts: FontSet) -> list:
     story += [para(words["order"].format(groups=deadline_groups(content.hazards, words)), st.body),
               para(words["safety"], st.body)]
     sigs, day = content.signatures, content.document_date
-    lines = officer_lines(content.officers, sigs, day)
+    common = wording("common")
+    lines = officer_lines(content.officers, sigs, day, common["officer_sign"], common["officer_cert"])
     lines += party_lines(sigs, day, words["representative_sign"])
     return story + [closing(lines, fonts, lead=[remedy(content.agency, words, st)],
-                            seal=(content.agency.name, day))]
+                            seal=(content.agency.name, day), foot=words["footer"])]
 
 
 def render_rectification_order(content: CaseContent, fonts: FontSet | None = None) -> bytes:

@@ -8,10 +8,10 @@ from reportlab.platypus import KeepTogether
 
 from documents.content import ReinspectedItem, ReinspectionContent
 from documents.fonts import FontSet, document_fonts
-from documents.layout import (DocMeta, Styles, build_pdf, closing, cn_date, officer_lines, para,
-                              party_lines, styles, wording)
+from documents.layout import DocMeta, Styles, build_pdf, cn_date, para, styles, wording
 from documents.photo_annex import annex_story
 from documents.rectification_order import item_list
+from documents.signature_block import closing, officer_lines, party_lines
 
 
 def _item(n: int, item: ReinspectedItem, st: Styles, words: dict) -> list:
@@ -39,10 +39,14 @@ def opinion_story(content: ReinspectionContent, fonts: FontSet) -> list:
                                         order_number=content.order_number), st.body)]
     story += [KeepTogether(_item(n, item, st, words)) for n, item in enumerate(content.items, 1)]
     sigs, day = content.signatures, content.document_date
-    lines = officer_lines(content.officers, sigs, day)
-    lines += party_lines(sigs, day, words["representative_sign"])
+    common = wording("common")
+    # The template: the enterprise's person in charge signs first, then the inspectors.
+    lines = party_lines(sigs, day, words["representative_sign"])
+    lines += officer_lines(content.officers, sigs, day, common["officer_sign"],
+                           common["officer_cert"])
     lead = [para(_conclusion(content, words), st.body)]
-    return story + [closing(lines, fonts, lead=lead, seal=(content.agency.name, day))]
+    return story + [closing(lines, fonts, lead=lead, seal=(content.agency.name, day),
+                            foot=words["footer"])]
 
 
 def render_reinspection_opinion(content: ReinspectionContent,

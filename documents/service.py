@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
 from documents import collect_case, documents_for_case
 from documents.keys import WRONG_PASSPHRASE, certificate_fingerprint, load_identity
+from documents.reinspection_content import reinspection_opinion_pdf
 from documents.signing import sha256_hex, sign_pdf
 from models.documents import Document, DocumentKind, Signature
+from models.base import utcnow
 from models.errors import FieldCheckError, ValidationError
 from models.flush_hooks import session_now
+from models.inspection import InspectionKind
 from models.inspection_rules import get_inspection
 from models.settings_rules import check_ready_to_issue
 from models.paths import atomic_write_bytes
@@ -44,6 +48,9 @@ class SigningInput:
     witness_name: str = ""
     expert_name: str = ""                    # an invited 检查专家 who signs too (optional)
     signers: dict[uuid.UUID, object] = field(default_factory=dict)  # preloaded (demo) signers
+    # The moment the team signed on site: in every PAdES signature and every Signature row.
+    # None: the moment the documents are signed (the signing step runs on site).
+    signed_at: datetime | None = None
 
 
 def document_file(data_dir: Path, doc: Document) -> Path:
@@ -69,8 +76,6 @@ def render_documents(session, inspection, photos_dir: Path,
 
 
 def _render(session, inspection, photos_dir: Path, sign: SigningInput | None):
-    from models.inspection import InspectionKind
-    from models.reinspection_rules import reinspection_opinion_pdf
     images, refused = (sign.images, sign.refused) if sign else ({}, False)
     if inspection.kind == InspectionKind.REINSPECTION:
         number, pdf = reinspection_opinion_pdf(session, inspection.id, photos_dir, images, refused)
@@ -133,10 +138,12 @@ def issue_case_documents(store: Store, inspection_id: uuid.UUID, sign: SigningIn
     signers = {pid: sign.signers.get(pid)
                or unlock_signer(store.data_dir, pid, name, sign.passphrases.get(pid, ""))
                for pid, name in people}
+    # The real clock (certificates are checked against it), in whole seconds as PDF dates are.
+    signed_at = (sign.signed_at or utcnow()).replace(microsecond=0)
     rendered = []
     for kind, number, pdf in unsigned:
         for n, (pid, _name) in enumerate(people, 1):
-            pdf = sign_pdf(pdf, signers[pid], f"inspector{n}", location=place)
+            pdf = sign_pdf(pdf, signers[pid], f"inspector{n}", location=place, signed_at=signed_at)
         digest = sha256_hex(pdf)
         name = f"{DOCUMENTS_DIR}/{digest}.pdf"
         atomic_write_bytes(Path(store.data_dir) / name, pdf)
@@ -152,15 +159,15 @@ def issue_case_documents(store: Store, inspection_id: uuid.UUID, sign: SigningIn
             for n, (pid, pname) in enumerate(people, 1):
                 cert = signers[pid].signing_cert
                 s.add(Signature(document=doc, role=f"inspector{n}", signer_name=pname,
-                                image_sha256=images.get(f"inspector{n}"), signed_at=now,
+                                image_sha256=images.get(f"inspector{n}"), signed_at=signed_at,
                                 certificate_fingerprint=certificate_fingerprint(cert)))
             s.add(Signature(document=doc, role="representative", signer_name=sign.representative_name,
                             refused=sign.refused, image_sha256=images.get("representative"),
-                            signed_at=now, note="拒绝签字" if sign.refused else ""))
+                            signed_at=signed_at, note="拒绝签字" if sign.refused else ""))
             for role, person in (("witness", sign.witness_name), ("expert", sign.expert_name)):
                 if role in images:
                     s.add(Signature(document=doc, role=role, signer_name=person,
-                                    image_sha256=images[role], signed_at=now))
+                                    image_sha256=images[role], signed_at=signed_at))
             docs.append(doc)
         s.flush()
         return docs

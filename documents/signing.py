@@ -15,7 +15,7 @@ import io
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from os import PathLike
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from documents.keys import certificate_fingerprint
 from models.errors import FieldCheckError
+from models.local_time import agency_text, agency_time
 
 DEFAULT_REASON = "执法文书签章"
 # The organizational unit of every demo certificate (documents.demo_signing): a signature
@@ -98,15 +99,34 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class _SignerAt(signers.PdfSigner):
+    """A PdfSigner that writes the given signing moment instead of reading its own clock."""
+
+    def __init__(self, meta: signers.PdfSignatureMetadata, signer: signers.Signer,
+                 moment: datetime) -> None:
+        super().__init__(meta, signer=signer)
+        self._moment = moment
+
+    def init_signing_session(self, pdf_out, existing_fields_only=False):
+        session = super().init_signing_session(pdf_out, existing_fields_only)
+        session.system_time = self._moment  # PAdES: the signature dictionary's /M
+        return session
+
+
 def sign_pdf(pdf_bytes: bytes, signer: signers.Signer, field_name: str,
-             reason: str = DEFAULT_REASON, location: str = "") -> bytes:
-    """Add one PAdES B-B signature in a new invisible field; returns the signed file."""
+             reason: str = DEFAULT_REASON, location: str = "",
+             signed_at: datetime | None = None) -> bytes:
+    """Add one PAdES B-B signature in a new invisible field; returns the signed file.
+
+    `signed_at` is the moment of signing on site (default: now), written in the agency's
+    local time; it is covered by the signature, so it can never be changed afterwards."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
     meta = signers.PdfSignatureMetadata(
         field_name=field_name, subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256",
         reason=reason or None, location=location or None)
+    moment = agency_time(signed_at or datetime.now(timezone.utc))
     out = io.BytesIO()
-    signers.PdfSigner(meta, signer=signer).sign_pdf(writer, output=out)
+    _SignerAt(meta, signer, moment).sign_pdf(writer, output=out)
     return out.getvalue()
 
 
@@ -308,7 +328,7 @@ def _first(value) -> str:
 
 def _describe(s: SignatureCheck) -> str:
     who = s.signer_name + (f"（证号 {s.certificate_no}）" if s.certificate_no else "")
-    when = f"{s.signed_at.astimezone():%Y-%m-%d %H:%M:%S}" if s.signed_at else "时间不明"
+    when = agency_text(s.signed_at, "%Y-%m-%d %H:%M:%S", "时间不明")
     state = "完好" if s.intact else f"无效：{s.problem}"
     trust = ("，演示证书（演示数据）" if s.demo else
              "，证书为本机已知执法人员" if s.trusted else "，证书不在本机信任列表中")

@@ -15,6 +15,7 @@ from models.errors import FieldCheckError
 from models.inspection import AnswerResult
 from models.inspection_rules import (NewInspection, answer_item, finalize_inspection,
                                      inspection_items, start_inspection)
+from models.local_time import agency_wall
 from models.photo_store import attach_photo
 from models.planning_demo import add_planning_register
 from models.registry import AgencySettings, Enterprise, Inspector, RiskColour
@@ -52,7 +53,7 @@ def demo_photo(label: str, taken: datetime, orientation: int = 1) -> bytes:
     draw.text((240, 340), label, fill=(255, 255, 255))
     exif = Image.Exif()
     exif[0x0112] = orientation
-    exif.get_ifd(0x8769)[0x9003] = taken.astimezone().strftime("%Y:%m:%d %H:%M:%S")
+    exif.get_ifd(0x8769)[0x9003] = agency_wall(taken).strftime("%Y:%m:%d %H:%M:%S")
     exif.get_ifd(0x8825).update({1: "N", 2: (27.0, 44.0, 12.5), 3: "E", 4: (112.0, 31.0, 40.0)})
     out = io.BytesIO()
     img.save(out, "JPEG", quality=80, exif=exif)

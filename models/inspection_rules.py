@@ -20,12 +20,8 @@ from models.errors import FinalizedRecordError, NotFoundError, ValidationError
 from models.flush_hooks import session_now
 from models.inspection import (Answer, AnswerResult, Hazard, HazardStatus, Inspection,
                                InspectionChecklist, InspectionInspector, InspectionStatus)
+from models.local_time import agency_date as local_date  # the agency's calendar day
 from models.registry import AgencySettings, Enterprise, Inspector
-
-
-def local_date(moment: datetime) -> date:
-    """The calendar date on the laptop's clock — deadlines are counted in local days."""
-    return moment.astimezone().date()
 
 
 def get_inspection(session: Session, inspection_id: uuid.UUID) -> Inspection:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from models.checklist import ChecklistItem
 from models.inspection import Hazard, HazardStatus, Inspection, InspectionStatus
+from models.local_time import agency_date, agency_zone
 from models.registry import AgencySettings, Enterprise
 
 TO_RECTIFY, DUE, OVERDUE, CLOSED, NOT_RECTIFIED = "待整改", "待复查", "逾期", "已销号", "整改不合格"
@@ -148,7 +149,7 @@ def _status_condition(status: str, today: date, due_days: int):
 
 
 def _local_midnight_utc(day: date) -> datetime:
-    return datetime.combine(day, time()).astimezone()
+    return datetime.combine(day, time(), tzinfo=agency_zone())
 
 
 def _ledger_conditions(flt: LedgerFilter, today: date, due_days: int) -> list:
@@ -240,11 +241,11 @@ def _row(r, today: date, due_days: int, look: _Lookups) -> LedgerRow:
         id=r.id, inspection_id=r.inspection_id, enterprise_id=r.enterprise_id,
         enterprise=look.enterprises[r.enterprise_id][0], item_code=code, item_question=question,
         area=area, description=r.description, is_major=r.is_major, major_clause=r.major_clause,
-        found_on=r.found_at.astimezone().date(), ordered_deadline=r.deadline, deadline=due_on,
+        found_on=agency_date(r.found_at), ordered_deadline=r.deadline, deadline=due_on,
         status=status, order_number=order_number(look.region, *look.orders[r.inspection_id]),
         days_overdue=max(late, 0), escalated=r.escalated, assigned_to=r.assigned_to,
         ledger_no=r.ledger_no,
-        closed_on=r.closed_at.astimezone().date() if r.closed_at else None,
+        closed_on=agency_date(r.closed_at) if r.closed_at else None,
         reported_on=r.reported_on)
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from models.errors import NotFoundError, PhotoError
 from models.inspection import Answer, Hazard, Photo
 from models.inspection_rules import editable_inspection
+from models.local_time import from_agency_wall
 from models.paths import atomic_write_bytes
 
 ACCEPTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif"}
@@ -73,8 +74,8 @@ def _exif_time(exif: Image.Exif) -> datetime | None:
             return datetime.fromisoformat(moment.isoformat() + offset.strip("\x00 "))
         except ValueError:
             pass
-    # Cameras write local wall time without a zone: take the laptop's zone.
-    return moment.astimezone()
+    # Cameras write wall time without a zone, set where the agency works: take its zone.
+    return from_agency_wall(moment)
 
 
 def _gps_degrees(values, ref) -> float | None:

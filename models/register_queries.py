@@ -15,7 +15,7 @@ from models.checklist import ChecklistItem
 from models.enterprise_rules import EnterpriseInput
 from models.errors import NotFoundError
 from models.inspection import Hazard, HazardStatus, Inspection, InspectionStatus
-from models.inspection_rules import local_date
+from models.local_time import agency_date
 from models.ledger import DUE_ON, STILL_OPEN
 from models.registry import Enterprise, RiskColour
 from models.reports import list_inspections
@@ -107,7 +107,7 @@ def _enterprise_row(e: Enterprise, inspections: int, last: datetime | None,
         has_ammonia=e.has_ammonia, has_confined_space=e.has_confined_space,
         risk_colour=e.risk_colour, township=e.township, risk_reason=e.risk_reason,
         inspections=inspections, open_hazards=open_hazards,
-        last_inspection=local_date(last) if last else None)
+        last_inspection=agency_date(last) if last else None)
 
 
 def enterprise_input(session: Session, enterprise_id: uuid.UUID) -> EnterpriseInput:
@@ -143,6 +143,6 @@ def open_hazards(session: Session, enterprise_id: uuid.UUID, today: date) -> lis
             id=hazard.id, inspection_id=hazard.inspection_id, item_id=hazard.item_id,
             item_code=code, description=hazard.description, is_major=hazard.is_major,
             major_clause=hazard.major_clause, deadline=deadline,
-            found_on=local_date(hazard.found_at), ordered=status == InspectionStatus.FINALIZED,
+            found_on=agency_date(hazard.found_at), ordered=status == InspectionStatus.FINALIZED,
             overdue=late > 0, days_overdue=max(late, 0)))
     return rows

@@ -48,6 +48,10 @@ class AgencySettings(Record):
     # First case serial this laptop hands out each year; the office gives each laptop its
     # own range (1, 501, 1001 …) so documents made offline never share a number.
     serial_start: Mapped[int] = mapped_column(default=1)
+    # The wall clock documents and screens show (models.local_time); the store keeps UTC.
+    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # Copies 「打印全部」 prints of each document (the 2016 template: 一式两份).
+    document_copies: Mapped[int] = mapped_column(default=2)
 
 
 class Inspector(Record):

@@ -25,7 +25,7 @@ from models.inspection import (Hazard, HazardReview, HazardStatus, Inspection,
 from models.inspection_rules import _team_problems, get_inspection, local_date
 from models.paths import resources_dir
 from models.photo_store import prepare_photo
-from models.registry import Enterprise, Inspector
+from models.registry import Inspector
 
 NEW_DEADLINE_DAYS = 15  # a failed re-inspection proposes this many days from its own date
 
@@ -323,53 +323,6 @@ def set_major_tracking(session: Session, hazard_id: uuid.UUID, *, assigned_to: s
     return hazard
 
 
-# ----------------------------------------------------------------- the opinion document
-
-def _outcome_note(review: HazardReview) -> str:
-    parts = [review.note.strip()] if review.note.strip() else []
-    if not review.rectified and review.escalated:
-        parts.append("依法移交行政处罚")
-    elif not review.rectified and review.new_deadline:
-        d = review.new_deadline
-        parts.append(f"责令于{d.year}年{d.month}月{d.day}日前整改完毕")
-    return "；".join(parts)
-
-
-def reinspection_content(session: Session, reinspection_id: uuid.UUID, photos_dir: Path,
-                         signatures: dict[str, bytes] | None = None, refused: bool = False):
-    """The ReinspectionContent of a finalized re-inspection, citing the original order."""
-    from documents.content import (Officer, PhotoFacts, ReinspectedItem, ReinspectionContent,
-                                   Signatures, _agency, _enterprise)
-    from models.photo_store import photo_path
-    reinspection = get_inspection(session, reinspection_id)
-    if reinspection.kind != InspectionKind.REINSPECTION or not reinspection.is_finalized:
-        raise FieldCheckError("该复查尚未完成，不能生成整改复查意见书", "请先完成复查")
-    original = get_inspection(session, reinspection.follows_inspection_id)
-    agency = _agency(session)
-    items, photos = [], []
-    enterprise = session.get(Enterprise, reinspection.enterprise_id)
-    for review in reviews(session, reinspection.id):
-        shots = after_photos(session, reinspection.id, review.hazard_id)
-        evidence = f"整改后照片{len(shots)}张（见附件）" if shots else ""
-        items.append(ReinspectedItem(review.hazard.description, bool(review.rectified),
-                                     _outcome_note(review), evidence))
-        code = review.hazard.item.code
-        photos += [PhotoFacts(photo_path(Path(photos_dir), p.sha256, p.file_ext),
-                              p.caption, code, review.hazard.item.question,
-                              (p.taken_at or p.created_at).astimezone(), p.rotation % 360,
-                              reinspection.place, enterprise.name) for p in shots]
-    return ReinspectionContent(
-        agency=agency, enterprise=_enterprise(reinspection),
-        officers=tuple(Officer(m.inspector.name, m.inspector.certificate_no)
-                       for m in reinspection.team),
-        case_year=original.case_year, case_serial=original.case_serial,
-        order_date=local_date(original.finalized_at),
-        order_number=_order_number(agency.region_short, original),
-        items=tuple(items), reinspected_at=reinspection.started_at.astimezone(),
-        signatures=Signatures(dict(signatures or {}), refused), photos=tuple(photos),
-        round_no=reinspection_round(session, reinspection))
-
-
 def reinspection_round(session: Session, reinspection: Inspection) -> int:
     """Which finalized re-inspection of its order this is (1, 2 …), in the order they were
     finalized: each one's opinion keeps the number it was first issued with."""
@@ -381,22 +334,6 @@ def reinspection_round(session: Session, reinspection: Inspection) -> int:
             and_(Inspection.finalized_at == reinspection.finalized_at,
                  Inspection.id < reinspection.id))))
     return earlier + 1
-
-
-def _order_number(region_short: str, original: Inspection) -> str:
-    from documents.content import document_number
-    from models.documents import DocumentKind
-    return document_number(DocumentKind.RECTIFICATION_ORDER, region_short,
-                           original.case_year, original.case_serial)
-
-
-def reinspection_opinion_pdf(session: Session, reinspection_id: uuid.UUID, photos_dir: Path,
-                             signatures: dict[str, bytes] | None = None,
-                             refused: bool = False) -> tuple[str, bytes]:
-    """整改复查意见书 of a finalized re-inspection: its number and the PDF bytes."""
-    from documents.reinspection_opinion import render_reinspection_opinion
-    content = reinspection_content(session, reinspection_id, photos_dir, signatures, refused)
-    return content.number(), render_reinspection_opinion(content)
 
 
 # ----------------------------------------------------------------- what the screen shows

@@ -14,6 +14,7 @@ from checklists.loader import latest_checklists
 from models.checklist import ChecklistItem
 from models.enterprise_rules import default_checklist_codes
 from models.errors import FieldCheckError, NotFoundError, ValidationError
+from models.local_time import DEFAULT_ZONE, use_agency_zone, zone_problem
 from models.registry import AgencySettings, Enterprise, Inspector
 
 REGION_SHORT_MAX = 10
@@ -21,6 +22,7 @@ DUE_DAYS_RANGE = (1, 90)
 # What an agency's name ends with after its area (湘乡市 + 应急管理局).
 AGENCY_SUFFIXES = ("应急管理局", "应急管理厅", "应急局", "安全生产监督管理局", "安监局")
 REMEDY_SETTINGS_PLACE = "设置 → 执法机关"
+COPIES_MAX = 9
 
 
 def get_agency_settings(session: Session) -> AgencySettings:
@@ -29,14 +31,16 @@ def get_agency_settings(session: Session) -> AgencySettings:
     if settings is None:
         # Column defaults apply only at flush; set them here so the caller sees them at once.
         settings = AgencySettings(agency_name="", region_short="", reconsideration_government="",
-                                  court="", reinspection_due_days=10, serial_start=1)
+                                  court="", reinspection_due_days=10, serial_start=1,
+                                  time_zone=DEFAULT_ZONE, document_copies=2)
         session.add(settings)
         session.flush()
     return settings
 
 
 def agency_problems(*, agency_name: str, region_short: str, reinspection_due_days: int = 10,
-                    serial_start: int = 1) -> dict[str, str]:
+                    serial_start: int = 1, time_zone: str = DEFAULT_ZONE,
+                    document_copies: int = 2) -> dict[str, str]:
     """Each invalid settings field with the reason, for showing next to the field."""
     problems: dict[str, str] = {}
     if not agency_name.strip():
@@ -51,25 +55,40 @@ def agency_problems(*, agency_name: str, region_short: str, reinspection_due_day
         problems["reinspection_due_days"] = f"复查提醒天数应在 {low}～{high} 天之间"
     if serial_start < 1:
         problems["serial_start"] = "文书起始编号应不小于 1"
+    if zone_problem(time_zone):
+        problems["time_zone"] = zone_problem(time_zone)
+    if not 1 <= document_copies <= COPIES_MAX:
+        problems["document_copies"] = f"每份文书打印份数应在 1～{COPIES_MAX} 份之间"
     return problems
 
 
 def save_agency_settings(session: Session, *, agency_name: str, region_short: str,
                          reconsideration_government: str, court: str,
-                         reinspection_due_days: int = 10, serial_start: int = 1) -> AgencySettings:
+                         reinspection_due_days: int = 10, serial_start: int = 1,
+                         time_zone: str | None = None,
+                         document_copies: int | None = None) -> AgencySettings:
+    """Save 设置's agency fields; a time zone or copy count not given stays as it was."""
+    current = session.scalar(select(AgencySettings))
+    if time_zone is None:
+        time_zone = current.time_zone if current else DEFAULT_ZONE
+    if document_copies is None:
+        document_copies = current.document_copies if current else 2
     problems = agency_problems(agency_name=agency_name, region_short=region_short,
-                               reinspection_due_days=reinspection_due_days, serial_start=serial_start)
+                               reinspection_due_days=reinspection_due_days, serial_start=serial_start,
+                               time_zone=time_zone, document_copies=document_copies)
     if problems:
         raise ValidationError("执法机关设置有误", list(problems.values()))
     settings = get_agency_settings(session)
     values = dict(agency_name=agency_name.strip(), region_short=region_short.strip(),
                   reconsideration_government=reconsideration_government.strip(),
                   court=court.strip(), reinspection_due_days=reinspection_due_days,
-                  serial_start=serial_start)
+                  serial_start=serial_start, time_zone=time_zone.strip(),
+                  document_copies=document_copies)
     for key, value in values.items():
         if getattr(settings, key) != value:  # unchanged fields make no audit noise
             setattr(settings, key, value)
     session.flush()
+    use_agency_zone(settings.time_zone)
     return settings
 
 

@@ -20,7 +20,7 @@ from models.paths import DB_FILENAME, device_id
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest migration's revision. Checked against Alembic's own view in the tests; lets a
 # start-up with an up-to-date file skip importing Alembic (~0.1 s on a laptop).
-SCHEMA_HEAD = "0004_autosave"
+SCHEMA_HEAD = "0004_docs"
 BACKUPS_KEPT = 5
 
 
@@ -260,4 +260,16 @@ def open_store(data_dir: Path) -> Store:
     except StoreError:
         engine.dispose()
         raise
+    _apply_agency_zone(engine)
     return Store(data_dir, engine, device_id(data_dir))
+
+
+def _apply_agency_zone(engine: Engine) -> None:
+    """Every date shown from now on is on this agency's clock (models.local_time)."""
+    from models.local_time import use_agency_zone
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT time_zone FROM agency_settings LIMIT 1").first()
+    try:
+        use_agency_zone(row[0] if row else None)
+    except Exception:  # noqa: BLE001 — a zone this computer does not know: keep the default
+        use_agency_zone(None)

@@ -31,6 +31,7 @@ from models.checklist import AREAS, Checklist, ChecklistItem
 from models.documents import Document
 from models.inspection import (Answer, AnswerResult, Hazard, HazardStatus, Inspection,
                                InspectionKind, InspectionStatus, case_label)
+from models.local_time import agency_text
 from models.registry import Enterprise, Inspector, RiskColour
 from sync.bundle_format import DOCUMENTS_DIR
 from sync.merge import CONFLICTS_DIR
@@ -314,7 +315,7 @@ def _inspection_names(s: Session, ids: list[uuid.UUID]):
     for key, place, started, year, serial in s.execute(
             select(Inspection.id, Inspection.place, Inspection.started_at, Inspection.case_year,
                    Inspection.case_serial).where(Inspection.id.in_(ids))):
-        day = started.astimezone().strftime("%Y-%m-%d") if started else ""
+        day = agency_text(started, "%Y-%m-%d")
         case = case_label(year, serial)
         yield key, _joined(_shorten(place or "", LINK_NAME_CHARS), day, case)
 
@@ -489,7 +490,7 @@ def value_text(column: str, value) -> str:
             return label
         if _ISO_MOMENT.match(value):
             try:
-                return datetime.fromisoformat(value).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+                return agency_text(datetime.fromisoformat(value), "%Y-%m-%d %H:%M:%S")
             except ValueError:
                 return value
         return value

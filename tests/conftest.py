@@ -43,6 +43,15 @@ def _isolated_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("FIELDCHECK_DATA_DIR", str(tmp_path / "default-data"))
 
 
+@pytest.fixture(autouse=True)
+def _agency_zone_default():
+    """Each test starts on the default agency clock (Asia/Shanghai), whatever another set."""
+    from models.local_time import use_agency_zone
+    use_agency_zone(None)
+    yield
+    use_agency_zone(None)
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()

@@ -15,6 +15,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from models.errors import FieldCheckError
+from models.local_time import agency_time
 from ui.main_window import MainWindow
 from ui.messages import confirm
 from ui.qt_chinese import chinese_application, install_qt_chinese  # noqa: F401 (tests)
@@ -53,7 +54,7 @@ def offer_resume(store, window: MainWindow) -> None:
         inspection = resume_candidate(s)
         if inspection is None:
             return
-        name, started = inspection.enterprise.name, inspection.started_at.astimezone()
+        name, started = inspection.enterprise.name, agency_time(inspection.started_at)
         inspection_id, item_id = inspection.id, inspection.current_item_id
     text = (f"{name} 的现场检查（{started:%Y年%m月%d日 %H:%M} 开始）尚未完成。\n"
             "已录入的内容都已保存。是否从上次停下的检查项继续？")

@@ -12,6 +12,8 @@ from PySide6.QtCore import QBuffer, QIODevice, QLoggingCategory
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget)
 
+from models.local_time import agency_wall
+
 # Loading the FFmpeg backend logs, as warnings, every optional library it did not find
 # (PipeWire, VA-API): noise for our users, and a failure under strict tests.
 _QUIET_MULTIMEDIA = ("qt.multimedia.symbolsresolver.warning=false\n"
@@ -113,7 +115,7 @@ class CameraDialog(QDialog):
 
     def file_name(self) -> str:
         """A name for the captured photo, as a camera would give it."""
-        moment = self.taken_at or datetime.now()
+        moment = agency_wall(self.taken_at or datetime.now().astimezone())
         return f"拍照_{moment:%Y%m%d_%H%M%S}.jpg"
 
     def done(self, result: int) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QHBoxLayou
                                QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
+from models.local_time import agency_text
 from sync.conflicts import KIND_DOCUMENT_FILE, Conflict, FieldRow, list_conflicts
 from ui.style import AMBER, GREY, RED
 
@@ -248,7 +249,7 @@ def _comparison_table() -> QTableWidget:
 
 
 def _list_text(c: Conflict) -> str:
-    return f"{c.table_label}：{c.description}\n{_source_text(c)} · {c.saved_at:%Y-%m-%d %H:%M}"
+    return f"{c.table_label}：{c.description}\n{_source_text(c)} · {agency_text(c.saved_at)}"
 
 
 def _source_text(c: Conflict) -> str:
@@ -257,7 +258,7 @@ def _source_text(c: Conflict) -> str:
 
 def _meta_text(c: Conflict) -> str:
     return (f"{_source_text(c)} · 导出包 {c.bundle_id[:8]} · "
-            f"另存于 {c.saved_at:%Y-%m-%d %H:%M}")
+            f"另存于 {agency_text(c.saved_at)}")
 
 
 def _note_of(c: Conflict) -> tuple[str, str]:

@@ -11,7 +11,9 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
-from documents.keys import identity_exists
+from documents.keys import create_inspector_identity, identity_exists
+from documents.layout import wording
+from documents.print_set import copies_per_document, print_documents, print_parts, print_summary
 from documents.service import (KIND_LABEL, SigningInput, document_file, issue_case_documents,
                                issued_documents, render_documents, unlock_signer)
 from models.errors import FieldCheckError
@@ -19,8 +21,8 @@ from models.inspection_rules import get_inspection
 from models.paths import atomic_write_bytes
 from models.settings_rules import check_ready_to_issue, get_agency_settings
 from ui.certificate_import import create_certificate
-from ui.messages import show_error
-from ui.pdf_preview import PdfPreviewDialog, load_pdf, print_pdf
+from ui.messages import confirm, show_error
+from ui.pdf_preview import PdfPreviewDialog, annex_start, load_pdf, print_pages, print_pdf
 from ui.photo_ingest import run_off_ui_thread
 from ui.signature_pad import SignatureDialog
 
@@ -38,6 +40,12 @@ def ask_signature(parent, label: str, allow_refusal: bool = False):
 def open_preview(parent, path: Path, title: str) -> None:
     """Modal preview — replaced in tests by a recorder."""
     PdfPreviewDialog(path, title, parent).exec()
+
+
+def choose_printer(parent) -> QPrinter | None:
+    """The printer the user picks in the print dialog — replaced in tests by a PDF printer."""
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    return printer if QPrintDialog(printer, parent).exec() else None
 
 
 def ask_text(parent, title: str, label: str, secret: bool = False) -> str | None:
@@ -78,6 +86,17 @@ class DocumentsPanel(QWidget):
             button.clicked.connect(slot)
             self.action_buttons.append(button)
             buttons.addWidget(button)
+        self.print_all_button = QPushButton("打印全部")
+        self.print_all_button.setObjectName("print_all")
+        self.print_all_button.setToolTip("按顺序打印本案全部文书（检查记录、整改指令、处理决定、照片附页），"
+                                         "份数见 设置 → 打印份数")
+        self.print_all_button.clicked.connect(self.print_all)
+        buttons.insertWidget(2, self.print_all_button)
+        self.status = QLabel()
+        self.status.setObjectName("documents_status")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.hide()
         buttons.addStretch()
         self.expert_box = QCheckBox("有检查专家签字")
         buttons.addWidget(self.expert_box)
@@ -89,6 +108,7 @@ class DocumentsPanel(QWidget):
         layout.addWidget(self.list)
         layout.addWidget(self.busy)
         layout.addLayout(buttons)
+        layout.addWidget(self.status)
         self.refresh()
 
     def refresh(self) -> None:
@@ -114,6 +134,13 @@ class DocumentsPanel(QWidget):
     def _update_actions(self) -> None:
         for button in self.action_buttons:
             button.setEnabled(self.list.count() > 0)
+        with self.store.session() as s:
+            issued = bool(issued_documents(s, self.inspection_id))
+        self.print_all_button.setEnabled(issued)  # the signed set only, never drafts
+
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
 
     # Reading before signing -------------------------------------------------
     def show_drafts(self) -> None:
@@ -253,12 +280,47 @@ class DocumentsPanel(QWidget):
         chosen = self._selected()
         if not chosen:
             return
-        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        if QPrintDialog(printer, self).exec():
+        printer = choose_printer(self)
+        if printer is not None:
             try:
-                print_pdf(load_pdf(chosen[1], self), printer)
+                pages = print_pdf(load_pdf(chosen[1], self), printer)
             except FieldCheckError as exc:
                 show_error(self, exc, "打印失败")
+                return
+            self._say(f"已发送打印：{chosen[0]}，共 {pages} 页。")
+
+    def print_all(self) -> None:
+        """The case's signed documents in order, one set per copy the template asks for."""
+        try:
+            parts, copies, loaded = self._print_plan()
+        except FieldCheckError as exc:
+            show_error(self, exc, "无法打印")
+            return
+        if not parts:
+            return
+        text = "将按以下顺序打印本案全部文书：\n\n" + print_summary(parts, copies)
+        if not confirm(self, "打印全部", text, yes="打印", no="取消"):
+            return
+        printer = choose_printer(self)
+        if printer is None:
+            return
+        pages = [(loaded[p.path], page) for p in parts for page in range(p.first, p.end)]
+        try:
+            printed = print_pages(pages * copies, printer)
+        except FieldCheckError as exc:
+            show_error(self, exc, "打印失败")
+            return
+        self._say(f"已发送打印：本案全部文书 {copies} 套，共 {printed} 页。")
+
+    def _print_plan(self):
+        with self.store.session() as s:
+            docs = print_documents(s, self.store.data_dir, self.inspection_id)
+            copies = copies_per_document(s)
+        loaded = {d.path: load_pdf(d.path, self) for d in docs}
+        annex_title = wording("common")["annex_title"]
+        parts = print_parts(docs, [loaded[d.path].pageCount() for d in docs],
+                            [annex_start(loaded[d.path], annex_title) for d in docs], annex_title)
+        return parts, copies, loaded
 
     def save_as(self) -> None:
         chosen = self._selected()
@@ -273,3 +335,5 @@ class DocumentsPanel(QWidget):
             except OSError as exc:
                 show_error(self, FieldCheckError(f"无法保存到 {target}（{exc.strerror or exc}）",
                                                  "请换一个位置，或检查U盘是否写保护、空间是否足够"))
+                return
+            self._say(f"已另存为：{Path(target).resolve()}")

@@ -7,6 +7,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
 from models.inspection import InspectionStatus
+from models.local_time import agency_text
 from models.register_queries import EnterpriseRow, HistoryRow, OpenHazardRow
 from models.registry import RiskColour
 from ui.style import GREY, RED
@@ -119,7 +120,7 @@ class HistoryModel(RowsModel):
         return None
 
     def _text(self, row: HistoryRow, col: int) -> str:
-        started = row.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        started = agency_text(row.started_at)
         if not row.hazards:
             hazards = "无"
         elif row.major_hazards:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QWidget)
 
 from models.base import utcnow
-from models.inspection_rules import local_date
+from models.local_time import agency_date
 from models.register_queries import enterprise_history, list_enterprises, open_hazards
 from models.store import Store
 from ui.enterprise_dialog import EnterpriseDialog
@@ -167,7 +167,7 @@ class EnterprisePage(QWidget):
             self.history_model.set_rows([])
             self.hazard_model.set_rows([])
         else:
-            today = local_date((self.store.clock or utcnow)())
+            today = agency_date((self.store.clock or utcnow)())
             with self.store.session() as s:
                 self.history_model.set_rows(enterprise_history(s, enterprise_id))
                 self.hazard_model.set_rows(open_hazards(s, enterprise_id, today))

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from models.inspection import InspectionStatus
+from models.local_time import agency_text
 from models.reports import inspection_row, list_inspections
 from ui.style import AMBER, RED
 from ui.table_model import RowTableModel
@@ -109,4 +110,4 @@ class InspectionsPage(QWidget):
 
 
 def _local(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    return agency_text(datetime.fromisoformat(iso))

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
 from models.base import utcnow
 from models.errors import FieldCheckError
 from models.excel_ledger import export_ledger
-from models.inspection_rules import local_date
+from models.local_time import agency_date
 from models.ledger import (DUE, NOT_RECTIFIED, OVERDUE, STATUSES, TO_RECTIFY, LedgerFilter, LedgerPage as Page, ledger_areas,
                            ledger_enterprises, ledger_page, ledger_row)
 from models.reinspection_rules import set_major_tracking
@@ -37,7 +37,7 @@ STATUS_CHOICES = (("未销号", OPEN_STATUSES), ("全部状态", frozenset()),
 
 
 def today_of(store) -> date:
-    return local_date((store.clock or utcnow)())
+    return agency_date((store.clock or utcnow)())
 
 
 def _combo(items) -> QComboBox:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import html
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 
-from PySide6.QtCore import QAbstractListModel, QDateTime, QEvent, QModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDateTimeEdit, QDialog, QHBoxLayout,
                                QLabel, QLineEdit, QListView, QPushButton, QStyledItemDelegate,
                                QVBoxLayout, QWidget)
@@ -15,6 +15,7 @@ from models.inspection_rules import NewInspection, start_inspection
 from models.settings_rules import (EnterpriseChoice, checklist_choices, enterprise_choices,
                                    list_inspectors)
 from models.store import Store
+from ui.agency_clock import from_qt, on_agency_clock, to_qt
 from ui.messages import show_error
 from ui.plain_text import rich
 from ui.settings_dialog import button_row, error_label, form_grid, show_problems
@@ -210,7 +211,7 @@ class NewInspectionDialog(QDialog):
         self.team_view.setItemDelegate(WholeRowCheckDelegate(self.team_view))
         self.team_view.setMaximumHeight(4 * (ROW_HEIGHT + 2) + 8)
         self.place = QLineEdit(placeholderText="例如 木工车间、除尘器区域")
-        self.when = QDateTimeEdit(calendarPopup=True, displayFormat="yyyy-MM-dd HH:mm")
+        self.when = on_agency_clock(QDateTimeEdit(calendarPopup=True, displayFormat="yyyy-MM-dd HH:mm"))
         self.when.setMaximumWidth(240)
         self.checklist_boxes: dict[str, QCheckBox] = {}
         self.checklist_column = QVBoxLayout()
@@ -236,8 +237,8 @@ class NewInspectionDialog(QDialog):
             box.setMinimumHeight(ROW_HEIGHT)
             self.checklist_boxes[c.code] = box
             self.checklist_column.addWidget(box)
-        moment = self.store.clock() if self.store.clock else datetime.now().astimezone()
-        self.when.setDateTime(QDateTime.fromSecsSinceEpoch(int(moment.timestamp()) // 60 * 60))
+        moment = self.store.clock() if self.store.clock else datetime.now(timezone.utc)
+        self.when.setDateTime(to_qt(moment.replace(second=0, microsecond=0)))
         self.enterprises.set_rows(self._all_enterprises)
         self._show_choice(None)
         if not self._all_enterprises:
@@ -282,7 +283,7 @@ class NewInspectionDialog(QDialog):
         spec = NewInspection(
             enterprise_id=self.enterprise.id if self.enterprise else NO_ENTERPRISE,
             inspector_ids=team, place=self.place.text(),
-            started_at=self.when.dateTime().toPython().astimezone(),
+            started_at=from_qt(self.when.dateTime()),
             checklist_codes=self.chosen_checklists(), task_id=self.task_id)
         try:
             with self.store.transaction(label="start_inspection",

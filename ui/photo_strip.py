@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListView, QPro
 
 from models.errors import FieldCheckError
 from models.inspection_rules import get_inspection
+from models.local_time import agency_text
 from models.photo_rules import FAR_HOURS, PhotoCard, photo_cards, thumbnail_path
 from models.photo_store import ensure_thumbnail, record_photo
 from models.store import Store
@@ -48,7 +49,7 @@ def _local_paths(mime: QMimeData) -> list[Path]:
 
 
 def taken_text(card: PhotoCard) -> str:
-    return f"{card.taken_at.astimezone():%m-%d %H:%M}" if card.taken_at else "无拍摄时间"
+    return agency_text(card.taken_at, "%m-%d %H:%M", "无拍摄时间")
 
 
 class PhotoListModel(QAbstractListModel):

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QDialog, QFormLayout, QHBoxLayout, QLabel, QLineE
 
 from models.base import utcnow
 from models.errors import FieldCheckError, ValidationError
+from models.local_time import agency_text
 from models.photo_rules import (FAR_HOURS, delete_photo, photo_card, photo_path, rotate_photo,
                                 set_caption, thumbnail_path)
 from models.store import Store
@@ -134,8 +135,8 @@ class PhotoViewer(QDialog):
 
     def _show_facts(self) -> None:
         card = self.card
-        self.taken.setText(f"{card.taken_at.astimezone():%Y-%m-%d %H:%M:%S}" if card.taken_at
-                           else "照片中没有拍摄时间")
+        self.taken.setText(agency_text(card.taken_at, "%Y-%m-%d %H:%M:%S",
+                                       "照片中没有拍摄时间"))
         self.time_warning.setVisible(card.time_far)
         self.position.setText(_position(card))
         self.file_name.setText(card.original_name or "（相机拍摄，无原文件名）")

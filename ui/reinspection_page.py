@@ -6,7 +6,7 @@ from dataclasses import replace
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QDateTime, Qt, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComboBox, QDateEdit,
                                QDateTimeEdit, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
@@ -16,13 +16,15 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComb
 from models.base import utcnow
 from models.errors import FieldCheckError, ValidationError
 from models.inspection import Inspection
-from models.inspection_rules import get_inspection, local_date
+from models.inspection_rules import get_inspection
+from models.local_time import agency_date, agency_text
 from models.reinspection_rules import (ReviewRow, add_after_photo, close_evidence_problem,
                                        default_new_deadline, finalize_reinspection,
                                        open_reinspection, record_review, reinspection_blockers,
                                        reinspection_candidates, reinspection_header,
                                        reinspection_outcome, review_rows, start_reinspection)
 from models.settings_rules import list_inspectors
+from ui.agency_clock import from_qt, on_agency_clock, to_qt
 from ui.delayed_save import DelayedSave, SaveStateLabel
 from ui.ledger_models import _RowsModel
 from ui.messages import confirm, show_error
@@ -109,7 +111,7 @@ class ReinspectionPage(QWidget):
         self.order.setMinimumWidth(520)
         self.inspectors = QListWidget()
         self.inspectors.setMaximumHeight(200)
-        self.started_at = QDateTimeEdit()
+        self.started_at = on_agency_clock(QDateTimeEdit())
         self.started_at.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.started_at.setCalendarPopup(True)
         self.place = QPlainTextEdit()
@@ -143,7 +145,7 @@ class ReinspectionPage(QWidget):
             people = [(p.id, p.name, p.certificate_no) for p in list_inspectors(s)]
         self.order.clear()
         for c in choices:
-            when = c.started_at.astimezone().strftime("%Y-%m-%d")
+            when = agency_text(c.started_at, "%Y-%m-%d")
             self.order.addItem(f"{when} 检查 · 第 {c.case_serial} 号（{c.case_year}）· 待复查隐患 "
                                f"{c.hazards} 项 · {c.place}", c.inspection_id)
         if self.original_id is not None:
@@ -155,7 +157,7 @@ class ReinspectionPage(QWidget):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if n < 2 else Qt.CheckState.Unchecked)
             self.inspectors.addItem(item)
-        self.started_at.setDateTime(QDateTime((self.store.clock or utcnow)().astimezone()))
+        self.started_at.setDateTime(to_qt((self.store.clock or utcnow)()))
         self.start_button.setEnabled(bool(choices))
         self.start_hint.setText("" if choices else "该企业没有待复查的整改指令")
         self.header.setText("选择要复查的整改指令和执法人员")
@@ -169,7 +171,7 @@ class ReinspectionPage(QWidget):
         original = self.order.currentData()
         if original is None:
             return
-        started = self.started_at.dateTime().toPython().astimezone()
+        started = from_qt(self.started_at.dateTime())
         try:
             with self.store.transaction(label="开始复查") as s:
                 self.reinspection_id = start_reinspection(
@@ -359,7 +361,7 @@ class ReinspectionPage(QWidget):
             if row.hazard_id != self._note_hazard:  # never under the cursor of the typist
                 self.note.setPlainText(row.note)
                 self._note_hazard = row.hazard_id
-            default = default_new_deadline(row.deadline, local_date((self.store.clock or utcnow)()))
+            default = default_new_deadline(row.deadline, agency_date((self.store.clock or utcnow)()))
             self.new_deadline.setMinimumDate(QDate(row.deadline))  # never before the one in force
             self.new_deadline.setDate(QDate(row.new_deadline or default))
             self.escalate.setChecked(row.escalated)

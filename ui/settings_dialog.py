@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (
 
 from documents.keys import identity_exists
 from models.errors import FieldCheckError, ValidationError
+from models.local_time import DEFAULT_ZONE
 from models.settings_rules import (
+    COPIES_MAX,
     add_inspector,
     agency_problems,
     default_remedy_bodies,
@@ -207,9 +209,12 @@ class SettingsDialog(QDialog):
         suggest_remedy_bodies(self.agency_name, self.government, self.court)
         self.due_days = QSpinBox(minimum=1, maximum=90, suffix=" 天")
         self.serial_start = QSpinBox(minimum=1, maximum=999999)
+        self.time_zone = QLineEdit(placeholderText=DEFAULT_ZONE)
+        self.copies = QSpinBox(minimum=1, maximum=COPIES_MAX, suffix=" 份")
         self.errors = {key: error_label() for key in agency_problems(
-            agency_name="", region_short="", reinspection_due_days=0, serial_start=0)}
-        for spin in (self.due_days, self.serial_start):
+            agency_name="", region_short="", reinspection_due_days=0, serial_start=0,
+            time_zone="", document_copies=0)}
+        for spin in (self.due_days, self.serial_start, self.copies):
             spin.setMaximumWidth(200)
         rows = [("机关名称", labelled(self.agency_name, self.errors["agency_name"])),
                 ("文书编号简称", labelled(self.region_short, self.errors["region_short"],
@@ -219,6 +224,10 @@ class SettingsDialog(QDialog):
                 ("复查提醒天数", labelled(self.due_days, self.errors["reinspection_due_days"])),
                 ("本机文书起始编号", labelled(self.serial_start, self.errors["serial_start"],
                                       "每台电脑用各自的编号段（如 1、501、1001 起），离线文书不会重号")),
+                ("时区", labelled(self.time_zone, self.errors["time_zone"],
+                                "文书和各界面的日期时间按此时区显示，与本机时区设置无关（默认 Asia/Shanghai 北京时间）")),
+                ("打印份数", labelled(self.copies, self.errors["document_copies"],
+                                  "「打印全部」时每份文书打印的份数（文书式样：一式两份）")),
                 ("本机导出签名指纹", labelled(self._fingerprint_field(), error_label(),
                                       "办公室首次导入本机的导出包时，请核对显示的指纹与此一致"))]
         form_grid(rows, page)
@@ -288,6 +297,8 @@ class SettingsDialog(QDialog):
         self.region_short.setText(settings.region_short)
         self.due_days.setValue(settings.reinspection_due_days)
         self.serial_start.setValue(settings.serial_start)
+        self.time_zone.setText(settings.time_zone)
+        self.copies.setValue(settings.document_copies)
         self.people.set_rows(people)
         self._update_buttons()
 
@@ -385,7 +396,9 @@ class SettingsDialog(QDialog):
         return dict(agency_name=self.agency_name.text(), region_short=self.region_short.text(),
                     reconsideration_government=self.government.text(), court=self.court.text(),
                     reinspection_due_days=self.due_days.value(),
-                    serial_start=self.serial_start.value())
+                    serial_start=self.serial_start.value(),
+                    time_zone=self.time_zone.text().strip() or DEFAULT_ZONE,
+                    document_copies=self.copies.value())
 
     def _save(self) -> None:
         values = self._agency_values()

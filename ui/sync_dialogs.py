@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QDialog, QDialog
 
 from models.errors import FieldCheckError
 from models.inspection import InspectionKind, InspectionStatus, case_label
-from models.inspection_rules import local_date
+from models.local_time import agency_date
 from models.reports import list_inspections
 from ui.style import AMBER, GREEN, RED
 from ui.table_model import RowTableModel
@@ -169,7 +169,7 @@ def export_choices(store) -> list[ExportChoice]:
     with store.session() as s:
         rows = list_inspections(s, limit=None)
         return [ExportChoice(
-            id=i.id, enterprise=name, day=local_date(i.started_at).isoformat(),
+            id=i.id, enterprise=name, day=agency_date(i.started_at).isoformat(),
             case_number=case_label(i.case_year, i.case_serial),
             status=(f"{i.kind.label} · " if i.kind == InspectionKind.REINSPECTION else "")
             + i.status.label,

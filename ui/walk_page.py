@@ -13,6 +13,7 @@ from models.errors import FieldCheckError
 from models.inspection import AnswerResult
 from models.inspection_rules import (answer_item, get_inspection, item_answer, save_note,
                                     set_current_item)
+from models.local_time import agency_text
 from models.walk_queries import walk_items
 from ui.delayed_save import DelayedSave, SaveStateLabel
 from ui.hazard_panel import HazardPanel
@@ -68,7 +69,7 @@ class WalkPage(QWidget):
             self.read_only = inspection.is_finalized
             self.actor = "、".join(m.inspector.name for m in inspection.team)
             header = (f"{inspection.enterprise.name} · {inspection.place} · "
-                      f"{inspection.started_at.astimezone():%Y-%m-%d %H:%M} · {self.actor}")
+                      f"{agency_text(inspection.started_at)} · {self.actor}")
             start_item = inspection.current_item_id
         self.items = []
         self.index = 0

@@ -68,3 +68,28 @@ def test_default_search_includes_the_bundled_folder():
     """resources/fonts is searched first, then the operating system's font folders."""
     dirs = fonts.font_dirs()
     assert dirs[0].parts[-2:] == ("resources", "fonts") and len(dirs) > 1
+
+
+SUNG = Path("/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf")
+
+
+@pytest.mark.skipif(not (SUNG.exists() and WQY.exists()), reason="fonts-arphic-gbsn00lp missing")
+def test_body_is_songti_titles_hei_and_wenquanyi_the_fallback():
+    """On Debian: AR PL SungtiL GB for the body, WenQuanYi for the titles and as the fallback."""
+    found = document_fonts()
+    assert found.body_file == SUNG
+    assert found.title_file.name in ("wqy-zenhei.ttc", "wqy-microhei.ttc")
+    assert found.fallback_file is not None and found.fallback_file.name.startswith("wqy-")
+
+
+@pytest.mark.skipif(not (SUNG.exists() and WQY.exists()), reason="fonts-arphic-gbsn00lp missing")
+def test_windows_fonts_simsun_and_simhei_are_preferred(tmp_path, monkeypatch):
+    """Where SimSun and SimHei exist (Windows), they are the body and the title faces."""
+    system = tmp_path / "Fonts"
+    system.mkdir()
+    shutil.copy(SUNG, system / "simsun.ttc")
+    shutil.copy(WQY, system / "simhei.ttf")
+    shutil.copy(WQY, system / "wqy-microhei.ttc")
+    monkeypatch.setattr(fonts, "font_dirs", lambda: [tmp_path / "bundled", system])
+    found = document_fonts()
+    assert (found.body_file.name, found.title_file.name) == ("simsun.ttc", "simhei.ttf")

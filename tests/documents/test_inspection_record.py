@@ -4,13 +4,14 @@ from __future__ import annotations
 import re
 
 from documents import render_inspection_record
+from models.local_time import agency_time
 from tests.conftest import T0
 from tests.documents import (collect, flat, item_codes, page_count, page_images, page_texts,
                              pdf_fonts, pdf_text, set_agency, signature_png, walk_and_finalize)
 
 
 def _cn(moment) -> str:
-    t = moment.astimezone()
+    t = agency_time(moment)
     return f"{t.year}年{t.month}月{t.day}日{t.hour}时{t.minute:02d}分"
 
 
@@ -25,19 +26,21 @@ def test_record_prints_every_field_of_the_form(store, clock, inspection_id):
                          ("联系电话：", "13907321234"), ("检查场所：", "木工车间")]:
         assert label + value in text
     end = content.ended_at
+    assert _cn(T0) == "2026年11月2日9时30分"  # T0 is 01:30 UTC: Beijing time, whatever TZ says
     assert f"检查时间：{_cn(T0)}至{end.month}月{end.day}日{end.hour}时{end.minute:02d}分" in text
-    assert text.startswith("现场检查记录（湘乡）应急检记〔2026〕1号")
+    assert text.startswith("安全生产行政执法文书现场检查记录（湘乡）应急检记〔2026〕1号")
 
 
 def test_record_states_the_inspectors_and_their_certificates(store, clock, inspection_id):
-    """The opening names both inspectors with certificate numbers and says they showed them."""
+    """The template's opening in the inspectors' words, and its two signature labels."""
     set_agency(store)
     walk_and_finalize(store, clock, inspection_id)
     text = flat(pdf_text(render_inspection_record(collect(store, inspection_id))))
-    assert "我们是湘乡市应急管理局的执法人员张卫东、李晓红，执法证号分别为43038120001、43038120002" in text
-    assert "出示执法证件" in text
-    assert "执法人员：张卫东执法证号：43038120001" in text
-    assert "被检查单位现场负责人：" in text
+    assert ("我们是湘乡市应急管理局行政执法人员张卫东、李晓红，证件号码为43038120001、43038120002，"
+            "这是我们的证件（出示证件）。现依法对你单位进行现场检查，请予以配合。") in text
+    assert text.count("检查人员（签名）：") == 2 + text.count("被检查单位现场负责人（签名）：检查人员")
+    assert "被检查单位现场负责人（签名）：" in text
+    assert "本文书一式两份" not in text  # the record has no such footer in the template
 
 
 def test_record_lists_every_item_with_its_result_and_note(store, clock, inspection_id):
@@ -112,8 +115,8 @@ def test_refusal_prints_refused_and_the_witness_signs(store, clock, inspection_i
     pdf = render_inspection_record(collect(store, inspection_id, signatures=sigs, refused=True))
     last = page_count(pdf)
     text = flat(pdf_text(pdf, last))
-    assert "被检查单位现场负责人：签名：拒绝签字" in text
-    assert "见证人：" in text and "由见证人签字证明" in text
+    assert "被检查单位现场负责人（签名）：拒绝签字" in text
+    assert "见证人（签名）：" in text and "由见证人签字证明" in text
     assert len(page_images(pdf, last - 1)) == 3  # both inspectors and the witness
 
 

@@ -14,7 +14,14 @@ def test_measures_list_major_hazards_with_clause_and_default_measures(store, clo
     content = collect(store, inspection_id)
     pdf = render_onsite_measures(content)
     text = flat(pdf_text(pdf))
-    assert text.startswith("现场处理措施决定书（湘乡）应急现决〔2026〕1号湘乡市测试木业有限公司：")
+    assert text.startswith("安全生产行政执法文书现场处理措施决定书（湘乡）应急现决〔2026〕1号"
+                           "湘乡市测试木业有限公司：本机关于2026年11月2日现场检查时，"
+                           "发现你单位有下列违法违规行为和事故隐患：")
+    assert ("以上存在的问题无法保证安全生产，依据《中华人民共和国安全生产法》第六十五条第一款第（三）项"
+            "的规定，现作出如下现场处理决定：") in text
+    assert "本文书一式两份：一份由应急管理部门备案，一份交被检查单位。" in text
+    assert text.count("（应急管理）行政执法人员（签名）：") == 2
+    assert "证号：43038120001" in text and "证号：43038120002" in text
     majors = content.major_hazards
     assert [h.code for h in majors] == ["DUST-01", "DUST-04"]
     for n, hazard in enumerate(majors, 1):

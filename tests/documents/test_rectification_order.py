@@ -30,7 +30,8 @@ def test_order_lists_problems_with_basis_deadline_and_fixed_paragraphs(store, cl
     walk_and_finalize(store, clock, inspection_id, fail={"DUST-01", "DUST-03"})
     content = collect(store, inspection_id)
     text = flat(pdf_text(render_rectification_order(content)))
-    assert text.startswith("责令限期整改指令书（湘乡）应急责改〔2026〕1号湘乡市测试木业有限公司：经查，你单位存在下列问题：1．")
+    assert text.startswith("安全生产行政执法文书责令限期整改指令书（湘乡）应急责改〔2026〕1号"
+                           "湘乡市测试木业有限公司：经查，你单位存在下列问题：1．")
     for n, hazard in enumerate(content.hazards, 1):
         assert f"{n}．{flat(hazard.description.rstrip('。'))}" in text
         assert flat(f"依据：{hazard.legal_basis}") in text
@@ -40,8 +41,12 @@ def test_order_lists_problems_with_basis_deadline_and_fixed_paragraphs(store, cl
     assert "达到有关法律法规规章和标准规定的要求。由此造成事故的，依法追究有关人员的责任。" in text
     assert "整改期间，你单位应当采取措施，确保安全生产。对安全生产违法行为，将依法予以行政处罚。" in text
     assert "可以依法在60日内向湘乡市人民政府申请行政复议，或者在6个月内依法向湘乡市人民法院提起行政诉讼，但本指令不停止执行" in text
-    assert "执法人员：张卫东执法证号：43038120001" in text and "被检查单位负责人：" in text
+    assert "（应急管理）行政执法人员（签名）：证号：43038120001" in text
+    assert "（应急管理）行政执法人员（签名）：证号：43038120002" in text
+    assert "被检查单位负责人（签名）：" in text
     assert "湘乡市应急管理局（盖章）" in text
+    assert text.endswith("本文书一式两份：一份由应急管理部门备案，一份交被检查单位。共1页第1页") or \
+        "本文书一式两份：一份由应急管理部门备案，一份交被检查单位。共" in text
 
 
 def test_each_problem_keeps_its_own_deadline(store, clock, inspection_id):
@@ -62,7 +67,7 @@ def test_missing_agency_settings_leave_blanks_to_fill(store, clock, inspection_i
     walk_and_finalize(store, clock, inspection_id, fail={"DUST-03"})
     text = flat(pdf_text(render_rectification_order(collect(store, inspection_id))))
     assert "60日内向＿＿＿＿＿＿＿＿申请行政复议" in text and "None" not in text
-    assert text.startswith("责令限期整改指令书应急责改〔2026〕1号")
+    assert text.startswith("安全生产行政执法文书责令限期整改指令书应急责改〔2026〕1号")
 
 
 def test_forty_hazards_flow_onto_continuation_pages(store, clock, big_inspection_id):

@@ -27,13 +27,18 @@ def test_opinion_states_the_order_and_each_item(tmp_path):
              ReinspectedItem("有限空间未设置警示标志", False, "仍未设置")]
     pdf = render_reinspection_opinion(_opinion(items))
     text = flat(pdf_text(pdf))
-    assert text.startswith("整改复查意见书（湘乡）应急复查〔2026〕7号湘乡市恒达木业有限公司：")
+    assert text.startswith("安全生产行政执法文书整改复查意见书（湘乡）应急复查〔2026〕7号湘乡市恒达木业有限公司：")
     assert ("本机关于2026年11月2日作出了责令限期整改的决定（文书编号：（湘乡）应急责改〔2026〕7号），"
             "经对你单位整改情况进行复查，提出如下意见：") in text
     assert "1．除尘器灰斗积尘未及时清理：已整改。复查情况：灰斗已清空佐证材料：清理记录3页" in text
     assert "2．有限空间未设置警示标志：未整改。复查情况：仍未设置" in text
     assert "你单位对上述第2项问题未按要求整改完毕" in text
     assert "湘乡市应急管理局（盖章）2026年11月20日" in text
+    # The enterprise's person in charge signs first, then the inspectors; then the footer.
+    assert text.index("被复查单位负责人（签名）：") < text.index("（应急管理）行政执法人员（签名）：")
+    assert text.count("（应急管理）行政执法人员（签名）：") == 2
+    assert "证号：43038120001" in text and "证号：43038120002" in text
+    assert "本文书一式两份：一份由应急管理部门备案，一份交被复查单位。" in text
     assert all(emb == "yes" for _name, emb in pdf_fonts(pdf))
 
 
@@ -57,5 +62,6 @@ def test_long_opinion_flows_and_refusal_is_printed():
         assert re.findall(r"共(\d+)页第(\d+)页", page) == [(str(total), str(n))]
         assert ("整改复查意见书（续页）" in page) == (n > 1)
     text = flat(pdf_text(pdf))
-    assert "被检查单位负责人：签名：拒绝签字" in text and "见证人：王五" in text
+    assert "被复查单位负责人（签名）：拒绝签字" in text and "见证人（签名）：" in text
+    assert "王五" in text
     assert "第3、6、9、12、15、18、21、24、27、30项问题未按要求整改完毕" in text

@@ -84,7 +84,8 @@ def test_refusal_needs_a_witness_and_prints(store, finalized):
     sign.expert_name = "赵专家"
     docs = issue_case_documents(store, finalized, sign)
     text = _text(document_file(store.data_dir, docs[0]))
-    assert "拒绝签字" in text and "王见证" in text and "检查专家：赵专家" in text
+    assert "拒绝签字" in text and "王见证" in text and "检查专家（签名）：" in text
+    assert "赵专家" in text
     with store.session() as s:
         roles = s.scalars(select(Signature.role).where(Signature.document_id == docs[0].id)).all()
     assert sorted(roles) == ["expert", "inspector1", "inspector2", "representative", "witness"]

@@ -16,8 +16,8 @@ from models.ledger import (CLOSED, NOT_RECTIFIED, OVERDUE, LedgerFilter, due_lis
                            ledger_statistics)
 from models.reinspection_rules import (add_after_photo, finalize_reinspection, open_reinspection,
                                        record_review, reinspection_candidates,
-                                       reinspection_opinion_pdf, set_major_tracking,
-                                       start_reinspection)
+                                       set_major_tracking, start_reinspection)
+from documents.reinspection_content import reinspection_opinion_pdf
 from tests.documents import flat, pdf_text
 from tests.models.test_ledger import GENERAL, MAJOR, ordered_case, set_region, today
 

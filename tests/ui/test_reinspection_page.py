@@ -7,7 +7,7 @@ from PySide6.QtCore import QDate, Qt
 from models.inspection import Hazard, HazardStatus
 from models.inspection_rules import local_date
 from models.ledger import CLOSED, NOT_RECTIFIED, ledger_row
-from models.reinspection_rules import reinspection_opinion_pdf
+from documents.reinspection_content import reinspection_opinion_pdf
 from tests.documents import flat, pdf_text
 from tests.models.test_ledger import GENERAL, MAJOR, ordered_case, set_region
 from tests.models.test_reinspection_rules import jpeg

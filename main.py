@@ -14,6 +14,7 @@
     python main.py verify FILE.pdf                   who signed, when, intact (exit 0) or not (1)
     python main.py ledger --out FILE.xlsx            the hazard ledger (隐患台账) as Excel
     python main.py hazards --json                    every ordered hazard with the ledger's fields
+    python main.py agency create|request|enroll|join|revoke|show|certificate   the agency root
 """
 from __future__ import annotations
 
@@ -68,6 +69,8 @@ def _add_sync_commands(sub) -> None:
     imp = sub.add_parser("import", help="校验并导入导出包")
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    imp.add_argument("--trust-new-device", metavar="FINGERPRINT",
+                     help="信任首次见到的设备：核对过的导出签名指纹（仅限尚未加入机构的电脑）")
     verify = sub.add_parser("verify", help="校验签章 PDF 或导出包（有效退出码 0，无效 1）")
     verify.add_argument("file", metavar="FILE")
     verify.add_argument("--json", action="store_true", help="以 JSON 输出")
@@ -77,6 +80,8 @@ def _add_sync_commands(sub) -> None:
     office.add_argument("--out", metavar="FILE", help="create/public：公钥写入的文件")
     for cmd in (export, imp, verify, office):
         _add_data_dir(cmd, argparse.SUPPRESS)
+    from sync.agency_cli import add_parser as add_agency
+    add_agency(sub, lambda cmd: _add_data_dir(cmd, argparse.SUPPRESS))
 
 
 def _print_json(data) -> None:
@@ -187,13 +192,19 @@ def cmd_export(store, args) -> int:
 
 def cmd_import(store, args) -> int:
     from sync.merge import import_bundle
-    report = import_bundle(store, args.file, progress=_progress_printer("校验中"))
+    report = import_bundle(store, args.file, progress=_progress_printer("校验中"),
+                           trust_new_device=args.trust_new_device)
     if args.json:
         _print_json(report.as_dict())
     else:
         for line in report.lines():
             print(line)
     return 0
+
+
+def cmd_agency(store, args) -> int:
+    from sync.agency_cli import cmd_agency as run
+    return run(store, args)
 
 
 def cmd_pdf(store, args) -> int:
@@ -303,7 +314,21 @@ def cmd_hazards(store, args) -> int:
 COMMANDS = {"checklists": cmd_checklists, "inspections": cmd_inspections,
             "status": cmd_status, "demo": cmd_demo, "export": cmd_export,
             "import": cmd_import, "verify": cmd_verify, "office-key": cmd_office_key,
-            "pdf": cmd_pdf, "ledger": cmd_ledger, "hazards": cmd_hazards}
+            "pdf": cmd_pdf, "ledger": cmd_ledger, "hazards": cmd_hazards, "agency": cmd_agency}
+
+
+def _run_unlocking(store, args) -> int:
+    """Run the command; a locked key (no keyring, no FIELDCHECK_KEY_PASSPHRASE) is asked for
+    once on the terminal and the command run again (sync.keystore)."""
+    from sync.keystore import KeyLocked, unlock
+    try:
+        return COMMANDS[args.command](store, args)
+    except KeyLocked as exc:
+        if not sys.stdin.isatty() or exc.env != "FIELDCHECK_KEY_PASSPHRASE":
+            raise
+        import getpass
+        unlock(store.data_dir, getpass.getpass("本机密钥口令（至少 8 个字符）："))
+        return COMMANDS[args.command](store, args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         store = start_store(args.data_dir)
         try:
-            return COMMANDS[args.command](store, args)
+            return _run_unlocking(store, args)
         finally:
             store.close()
     except FieldCheckError as exc:

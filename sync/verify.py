@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from sync import crypto
+from sync import crypto, trust
 from sync.bundle_format import (FILES_PREFIX, MAX_JSON_BYTES, PHOTOS_PREFIX, RECORDS_PREFIX,
                                 BundleError, refuse)
 from sync.container import check_container, check_entries_match, read_limited, read_manifest
@@ -64,7 +64,8 @@ def _tmp_parent(data_dir: Path | None) -> Path | None:
 
 
 def read_bundle(path: Path, *, data_dir: Path | None = None, stage_dir: Path | None = None,
-                progress: Progress | None = None, then=None):
+                progress: Progress | None = None, then=None,
+                trust_new_device: str | None = None):
     """Open and check everything that needs no store; stage the files when asked.
 
     Without `then`, returns the Bundle once every check passed. With `then`, calls
@@ -75,7 +76,8 @@ def read_bundle(path: Path, *, data_dir: Path | None = None, stage_dir: Path | N
     with plain_zip(path, data_dir) as plain:
         try:
             with zipfile.ZipFile(plain) as zf:
-                return _read_zip(zf, plain, data_dir, stage_dir, progress, then)
+                return _read_zip(zf, plain, data_dir, stage_dir, progress, then,
+                                 trust_new_device)
         except zipfile.BadZipFile as exc:
             raise refuse(f"文件不完整或已损坏（{exc}）",
                          "请重新从导出方复制该文件（拷贝可能中断或U盘已损坏）") from exc
@@ -86,13 +88,16 @@ def read_bundle(path: Path, *, data_dir: Path | None = None, stage_dir: Path | N
                               "请检查文件是否存在、U盘是否已插好") from exc
 
 
-def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then):
+def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then, trust_new_device=None):
     infos = zf.infolist()
     check_container(infos)
     names = {i.filename: i for i in infos}
-    manifest, known = read_manifest(zf, names, data_dir)
+    manifest = read_manifest(zf, names)
+    # Who signed it may send here at all? (before one record is read; sync.trust)
+    decision = trust.check_sender(data_dir, manifest, trust_new_device) if data_dir else None
     listed = check_entries_match(manifest, names)
-    bundle = Bundle(manifest=manifest, records={}, signer_known=known)
+    bundle = Bundle(manifest=manifest, records={}, trust=decision,
+                    signer_known=bool(decision and decision.sender_known))
     raw_records = {}
     for name, entry in sorted(listed.items()):
         if name.startswith(RECORDS_PREFIX):
@@ -109,6 +114,9 @@ def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then):
         try:
             bundle.records = decode_all(raw_records)
             check_audit_chains(bundle.records.get("audit_event", []))
+            if decision is not None:
+                trust.check_chains(data_dir, manifest, bundle.records.get("audit_event", []),
+                                   decision)
             result = then(bundle, staged.result) if then else bundle
         except BaseException:
             cancel.set()

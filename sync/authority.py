@@ -73,7 +73,8 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
     owners = _InspectionOwners(s, bundle, plan)
     for p in plan.rows:
         ids = [str(p.row["id"]), *incoming_ids.get(p.row["id"], [])]
-        if p.action == "deleted" and "deleted_by" in p.row:
+        if p.action in ("deleted", "superseded") and "deleted_by" in p.row:
+            # (an unauthorized deletion is refused even where it would not apply)
             deleter, owner = p.row["deleted_by"], p.local["device_id"]
             if owner not in trust.aliases(deleter):
                 raise refuse(f"设备 {deleter[:8]} 删除了设备 {owner[:8]} 的{p.table}记录 {p.row['id']}，"

@@ -126,6 +126,11 @@ def cmd_status(store, args) -> int:
     from sync.crypto import device_fingerprint
     summary["device_id"], summary["device_fingerprint"] = store.device_id, device_fingerprint(store.data_dir)
     summary["recovered"] = store.recovered_note
+    from models.case_range import case_range, range_warning
+    rng = case_range(store.data_dir)
+    with store.session() as s:
+        summary["case_range"] = {"start": rng.start, "end": rng.end,
+                                 "warning": range_warning(s, store.data_dir, _today(store).year)} if rng else None
     with store.session() as s:
         cut = anchor_problems(s, store.data_dir)  # the cut a chain cannot show by itself
     if cut:
@@ -139,6 +144,8 @@ def cmd_status(store, args) -> int:
         print(f"本机编号：{summary['device_id']}；导出签名指纹：{summary['device_fingerprint']}")
         if summary["recovered"]:
             print(summary["recovered"])
+        if summary["case_range"] and summary["case_range"]["warning"]:
+            print(summary["case_range"]["warning"])
         print(f"企业 {summary['enterprises']} 家；检查 {summary['inspections']}；隐患 {summary['hazards']}")
         print(f"照片 {summary['photos']} 张；文书 {summary['documents']} 份；执法记录 {summary['audit_events']} 条")
         print("执法记录链完整" if chain["intact"] else "执法记录链被改动：" + "；".join(chain["problems"]))

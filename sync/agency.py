@@ -287,7 +287,8 @@ class Enrolled:
 
 
 def enroll(data_dir: Path, request: dict, passphrase: str | None,
-           range_size: int | None = None, now: datetime | None = None) -> Enrolled:
+           range_size: int | None = None, now: datetime | None = None,
+           new_range: bool = False) -> Enrolled:
     """The office signs a laptop's request: device certificate, case-number range (kept on
     re-enrollment), inspectors' certificates, the current revocation list."""
     ca = installed_ca(data_dir)
@@ -309,7 +310,7 @@ def enroll(data_dir: Path, request: dict, passphrase: str | None,
         if other != device and info["public_key"] == body["public_key"] and \
                 other not in body.get("previous_device_ids", []):
             raise FieldCheckError("该签名密钥已登记给另一台设备", "请核实该申请文件的来源")
-    if known:
+    if known and not new_range:
         case_range = tuple(known["range"])
     else:
         size = range_size or int(registry.get("range_size", DEFAULT_RANGE))

@@ -42,6 +42,8 @@ def add_parser(sub, add_data_dir) -> None:
     enroll.add_argument("request_file", metavar="REQUEST")
     enroll.add_argument("--out", required=True, metavar="FILE")
     enroll.add_argument("--range-size", type=int, help="该电脑的文书编号段大小")
+    enroll.add_argument("--new-range", action="store_true",
+                        help="给已登记的电脑一个新的编号段（原编号段将用完时）")
     join = actions.add_parser("join", help="（电脑）安装办公室签发的登记文件")
     join.add_argument("file", metavar="FILE")
     revoke = actions.add_parser("revoke", help="（办公室）吊销一台电脑或一名执法人员的证书")
@@ -141,7 +143,8 @@ def _request(store, args) -> int:
 
 def _enroll(store, args) -> int:
     request = _read_json(args.request_file, "登记申请文件")
-    done = agency.enroll(store.data_dir, request, _agency_passphrase(), args.range_size)
+    done = agency.enroll(store.data_dir, request, _agency_passphrase(), args.range_size,
+                         new_range=args.new_range)
     _write_json(args.out, done.document)
     print(f"已签发登记文件：{args.out}")
     print(f"设备 {done.device_id}；导出签名指纹 {done.fingerprint}（请与该电脑 status 显示的核对）")

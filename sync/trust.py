@@ -28,12 +28,20 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from models.paths import read_json_dict, write_json
 from sync import agency, crypto
-from sync.bundle_format import refuse
+from sync.bundle_format import BundleError, refuse
 
 HEADS_FILE = "sync/chain_heads.json"   # device → the signed head with the highest seq held
 HEAD_FORMAT = "fieldcheck-chain-head"
 _ENROLL_HINT = ("请在该电脑上运行 agency request，由办公室 agency enroll 登记后，在该电脑上 agency join "
                 "登记文件，再重新导出；本机数据未改动")
+
+
+class UntrustedDevice(BundleError):
+    """A device a store without agency has not trusted yet: the GUI offers to compare."""
+
+    def __init__(self, device_id: str, fingerprint: str, message: str, hint: str) -> None:
+        super().__init__(f"导出包无法使用：{message}", hint)
+        self.device_id, self.fingerprint = device_id, fingerprint
 
 
 def own_device_ids(data_dir: Path) -> list[str]:
@@ -193,7 +201,7 @@ def check_sender(data_dir: Path, manifest: dict, trust_new_device: str | None) -
         trust.bind[sender], trust.sender_known = key, True
         return trust
     if trust_new_device is None:
-        raise refuse(f"首次收到设备 {sender[:8]} 的导出包（签名指纹 {fp}），未导入",
+        raise UntrustedDevice(sender, fp, f"首次收到设备 {sender[:8]} 的导出包（签名指纹 {fp}），未导入",
                      "请与导出电脑「设置」或 status 中显示的本机导出签名指纹逐位核对，一致时用 "
                      f"import 文件 --trust-new-device {fp} 导入（或在导入对话框中确认信任）；"
                      "或由办公室为该电脑登记。本机数据未改动")

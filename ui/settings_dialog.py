@@ -172,6 +172,9 @@ class SettingsDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(self._agency_tab(), "执法机关")
         self.tabs.addTab(self._people_tab(), "执法人员")
+        from ui.trust_dialogs import AgencyPanel
+        self.agency_panel = AgencyPanel(store)
+        self.tabs.addTab(self.agency_panel, "机构与密钥")
         self.problems = error_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)

@@ -162,7 +162,7 @@ class DocumentsPanel(QWidget):
         pid, name, cert = person
         if identity_exists(self.store.data_dir, pid):
             return ask_text(self, "签名口令", f"请 {name} 输入签名口令：", secret=True)
-        first = ask_text(self, "设置签名口令", f"{name} 首次签章：请设置签名口令（至少 4 位）", secret=True)
+        first = ask_text(self, "设置签名口令", f"{name} 首次签章：请设置签名口令（至少 8 位）", secret=True)
         if first is None:
             return None
         if ask_text(self, "设置签名口令", "请再输入一次签名口令：", secret=True) != first:

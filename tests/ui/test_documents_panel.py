@@ -37,7 +37,7 @@ def people(monkeypatch):
 
     def ask_text(parent, title, label, secret=False):
         asked["texts"].append(label)
-        return "口令1234"
+        return "口令12345678"
     monkeypatch.setattr(panel_module, "ask_signature", ask_signature)
     monkeypatch.setattr(panel_module, "ask_text", ask_text)
     return asked

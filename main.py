@@ -243,7 +243,8 @@ def verify_pdf_file(path, data_dir) -> int:
     """A signed document: who signed, when, and whether it is exactly as signed."""
     from documents.keys import trusted_certificates
     from documents.signing import verify_pdf
-    report = verify_pdf(path, trusted_certificates(data_dir))
+    from sync.agency import revoked_certificates
+    report = verify_pdf(path, trusted_certificates(data_dir), revoked_certificates(data_dir))
     for line in report.lines():
         print(line, file=sys.stdout if report.exit_code == 0 else sys.stderr)
     return report.exit_code

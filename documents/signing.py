@@ -54,6 +54,8 @@ class SignatureCheck:
     field_name: str = ""
     fingerprint: str = ""        # SHA-256 of the signer's certificate
     problem: str = ""            # Chinese reason when not intact
+    issuer: str = ""             # who issued the certificate (the agency, when CA-issued)
+    revoked: str = ""            # Chinese reason when signed after its certificate was revoked
 
 
 @dataclass(frozen=True)
@@ -69,15 +71,20 @@ class VerifyReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when signed and intact, 1 when altered or unsigned (the `verify` contract)."""
-        return 0 if self.signed and self.intact else 1
+        """0 when signed and intact, 1 when altered, unsigned, or signed with a certificate
+        already revoked (the `verify` contract)."""
+        revoked = any(s.revoked for s in self.signatures)
+        return 0 if self.signed and self.intact and not revoked else 1
 
     def lines(self) -> list[str]:
         """The report in Chinese, one line per fact, for the CLI and message boxes."""
         if not self.signed:
             return [self.problem or "文件未签名"]
         out = [f"签名 {i}：{_describe(s)}" for i, s in enumerate(self.signatures, 1)]
-        if self.intact:
+        revoked = [s.revoked for s in self.signatures if s.revoked]
+        if revoked:
+            out.append(f"结论：签名无效（{revoked[0]}）")
+        elif self.intact:
             out.append("结论：文件完整，签名后未被改动")
         else:
             out.append(f"结论：文件已被改动或签名无效（{self.problem}）")
@@ -100,8 +107,11 @@ def sign_pdf(pdf_bytes: bytes, signer: signers.Signer, field_name: str,
     return out.getvalue()
 
 
-def verify_pdf(source: bytes | str | PathLike, trust_roots: list | None = None) -> VerifyReport:
-    """Who signed, when, and whether the file is exactly as signed."""
+def verify_pdf(source: bytes | str | PathLike, trust_roots: list | None = None,
+               revoked: dict | None = None) -> VerifyReport:
+    """Who signed, when, and whether the file is exactly as signed. `revoked`: certificate
+    SHA-256 → (revoked at, reason); a signature made after that moment is refused, one made
+    before stays valid."""
     data = _read(source)
     try:
         with _quiet_pyhanko():
@@ -117,7 +127,20 @@ def verify_pdf(source: bytes | str | PathLike, trust_roots: list | None = None) 
         return VerifyReport(False, False, [], "文件未签名")
     with _quiet_pyhanko():
         checks = [_check(sig, data, list(trust_roots or [])) for sig in embedded]
+    checks = [_revocation(c, revoked or {}) for c in checks]
     return VerifyReport(True, *_judge(checks))
+
+
+def _revocation(check: SignatureCheck, revoked: dict) -> SignatureCheck:
+    from dataclasses import replace
+    if check.fingerprint not in revoked:
+        return check
+    at, reason = revoked[check.fingerprint]
+    # The PDF's signing time has whole seconds: the second of the revocation counts as after.
+    if check.signed_at is not None and check.signed_at < at.replace(microsecond=0):
+        return check  # signed before the revocation: stays valid
+    return replace(check, trusted=False,
+                   revoked=f"签名证书已于 {at.astimezone():%Y-%m-%d %H:%M} 被吊销（{reason}），此后的签名无效")
 
 
 def _judge(checks: list[SignatureCheck]) -> tuple[bool, list[SignatureCheck], str]:
@@ -150,8 +173,11 @@ def _signer(sig) -> dict:
     cert = sig.signer_cert
     subject = cert.subject.native
     number = subject.get("serial_number") or _first(subject.get("organizational_unit_name"))
+    issuer = cert.issuer.native
     return dict(signer_name=_first(subject.get("common_name")), certificate_no=number or "",
-                fingerprint=certificate_fingerprint(cert))
+                fingerprint=certificate_fingerprint(cert),
+                issuer="" if cert.issuer == cert.subject else (_first(issuer.get("organization_name"))
+                                                    or _first(issuer.get("common_name"))))
 
 
 def _field_name(sig) -> str:
@@ -297,8 +323,13 @@ def _describe(s: SignatureCheck) -> str:
     who = s.signer_name + (f"（证号 {s.certificate_no}）" if s.certificate_no else "")
     when = f"{s.signed_at.astimezone():%Y-%m-%d %H:%M:%S}" if s.signed_at else "时间不明"
     state = "完好" if s.intact else f"无效：{s.problem}"
-    trust = "，证书为本机已知执法人员" if s.trusted else "，证书不在本机信任列表中"
-    return f"{who}，签于 {when}，{state}{trust}"
+    if s.trusted and s.issuer:
+        trust = f"，证书由 {s.issuer} 签发（本机构根证书验证通过）"
+    elif s.trusted:
+        trust = "，证书为本机已知执法人员"
+    else:
+        trust = "，证书不在本机信任列表中" + (f"（签发者：{s.issuer}）" if s.issuer else "")
+    return f"{who}，签于 {when}，{state}{trust}" + (f"；{s.revoked}" if s.revoked else "")
 
 
 def _read(source: bytes | str | PathLike) -> bytes:

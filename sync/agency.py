@@ -469,6 +469,17 @@ def revocation_entries(data_dir: Path) -> list[dict]:
         return []
 
 
+def revoked_certificates(data_dir: Path) -> dict[str, tuple[datetime, str]]:
+    """Inspectors' certificates revoked by the agency: SHA-256 → (when, reason)."""
+    out = {}
+    for entry in revocation_entries(data_dir):
+        if entry.get("kind") == "inspector":
+            at = datetime.fromisoformat(entry["at"])
+            for fp in entry.get("fingerprints", []):
+                out[fp] = (at, entry.get("reason", ""))
+    return out
+
+
 def write_revocations(data_dir: Path, key, registry: dict, now: datetime) -> dict:
     number = int(registry.get("revocation_number", 0)) + 1
     registry["revocation_number"] = number

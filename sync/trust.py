@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -261,6 +262,25 @@ def check_chains(data_dir: Path, manifest: dict, events: list[dict], trust: Trus
         except Exception as exc:  # noqa: BLE001 — a list not signed by the agency
             raise refuse("导出包中的吊销列表不是本机构签发的（疑似伪造）",
                          "请勿导入并报告管理员；本机数据未改动") from exc
+
+
+def check_signatures(data_dir: Path, records: dict, trust: Trust) -> None:
+    """A document signed with an inspector's certificate after the agency revoked it is
+    refused (signed before: valid). The list is the newest at hand: the bundle's or ours."""
+    revoked = agency.revoked_certificates(data_dir)
+    if trust.revocations:
+        ca = agency.installed_ca(data_dir)
+        payload = agency.open_document(trust.revocations, ca, agency.REVOCATION_FORMAT, "吊销列表")
+        for entry in payload.get("revoked", []):
+            if entry.get("kind") == "inspector":
+                at = datetime.fromisoformat(entry["at"])
+                revoked.update({fp: (at, entry.get("reason", "")) for fp in entry.get("fingerprints", [])})
+    for row in records.get("signature", []):
+        hit = revoked.get(row.get("certificate_fingerprint") or "")
+        if hit and row["signed_at"] >= hit[0]:
+            raise refuse(f"文书签名（{row['signer_name']}，{row['signed_at']:%Y-%m-%d}）所用的证书已于 "
+                         f"{hit[0]:%Y-%m-%d} 被机构吊销（{hit[1]}），此后签署的文书不予接受",
+                         "请由未被吊销的执法人员重新签署；本机数据未改动")
 
 
 def apply(data_dir: Path, trust: Trust) -> None:

@@ -117,6 +117,7 @@ def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then, trust_new_de
             if decision is not None:
                 trust.check_chains(data_dir, manifest, bundle.records.get("audit_event", []),
                                    decision)
+                trust.check_signatures(data_dir, bundle.records, decision)
             result = then(bundle, staged.result) if then else bundle
         except BaseException:
             cancel.set()

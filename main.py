@@ -69,8 +69,8 @@ def _add_sync_commands(sub) -> None:
     imp = sub.add_parser("import", help="校验并导入导出包")
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--json", action="store_true", help="以 JSON 输出")
-    imp.add_argument("--trust-new-device", metavar="FINGERPRINT",
-                     help="信任首次见到的设备：核对过的导出签名指纹（仅限尚未加入机构的电脑）")
+    imp.add_argument("--trust-new-device", metavar="FINGERPRINT", action="append",
+                     help="信任首次见到的设备：核对过的导出签名指纹（仅限尚未加入机构的电脑；可重复）")
     verify = sub.add_parser("verify", help="校验签章 PDF 或导出包（有效退出码 0，无效 1）")
     verify.add_argument("file", metavar="FILE")
     verify.add_argument("--json", action="store_true", help="以 JSON 输出")

@@ -70,8 +70,11 @@ def _keep_public(data_dir: Path, key: ed25519.Ed25519PrivateKey) -> None:
     atomic_write_bytes(path, text.encode("ascii"))
 
 
-def device_public_key(data_dir: Path) -> str:
-    """This laptop's public signing key (base64), without needing its passphrase."""
+def device_public_key(data_dir: Path, create: bool = True) -> str | None:
+    """This laptop's public signing key (base64), without needing its passphrase; None when
+    it has none yet and `create` is False."""
+    if not create and not (Path(data_dir) / DEVICE_KEY_FILE).is_file():
+        return None
     try:
         text = (Path(data_dir) / DEVICE_PUBLIC_FILE).read_text("ascii").strip()
         base64.b64decode(text, validate=True)

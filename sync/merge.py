@@ -371,10 +371,10 @@ def _save_conflicts(store: Store, bundle: Bundle, recorded: list[RowPlan]) -> No
 
 def import_bundle(store: Store, path: Path, *, actor: str | None = None,
                   progress: Progress | None = None,
-                  trust_new_device: str | None = None) -> ImportReport:
+                  trust_new_device: str | list[str] | None = None) -> ImportReport:
     """Verify `path` completely, then merge it in one transaction (all or nothing).
-    `trust_new_device`: the fingerprint the user compared, to trust a device not yet known
-    to a store without an agency (sync.trust)."""
+    `trust_new_device`: the fingerprint(s) the user compared, to trust devices not yet known
+    to a store without an agency — the sender, or a laptop whose history it relays (sync.trust)."""
     remove_leftovers(store.data_dir / "tmp")  # an earlier import the laptop died in
     stage = store.data_dir / "tmp" / f"import-{uuid.uuid4().hex}"
     stage.mkdir(parents=True)

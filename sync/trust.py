@@ -126,6 +126,7 @@ class Trust:
     heads: list[dict] = field(default_factory=list)
     revocations: dict | None = None
     agency: str = ""
+    also_trusted: set[str] = field(default_factory=set)  # fingerprints the user compared
 
     def aliases(self, device: str) -> set[str]:
         """The ids one laptop signs under (its own restored-backup successors)."""
@@ -158,8 +159,12 @@ def _certified(ca, pem, devices: set[str], key: str) -> str | None:
     return bound[0]
 
 
-def check_sender(data_dir: Path, manifest: dict, trust_new_device: str | None) -> Trust:
-    """Refuse unless the bundle's signer may send to this store (see the module text)."""
+def check_sender(data_dir: Path, manifest: dict, trust_new_device) -> Trust:
+    """Refuse unless the bundle's signer may send to this store (see the module text).
+    `trust_new_device`: one fingerprint or several the user compared (no agency only)."""
+    if isinstance(trust_new_device, str):
+        trust_new_device = [trust_new_device]
+    given = [normal_fingerprint(f) for f in trust_new_device or []]
     sender, key = manifest["device_id"], manifest["signer"].get("public_key")
     fp = crypto.fingerprint(key)
     mine = own_device_ids(data_dir)
@@ -168,7 +173,8 @@ def check_sender(data_dir: Path, manifest: dict, trust_new_device: str | None) -
                      "该文件来源可疑，请勿使用并报告管理员；本机数据未改动")
     previous = [p for p in manifest.get("previous_device_ids") or [] if isinstance(p, str)]
     ca = agency.installed_ca(data_dir)
-    trust = Trust(agency=agency.agency_name(ca) if ca is not None else "")
+    trust = Trust(agency=agency.agency_name(ca) if ca is not None else "",
+                  also_trusted=set(given) if ca is None else set())
     entries = agency.revocation_entries(data_dir)
     revoked = _revoked(entries, sender, key) or next(
         (e for p in previous if (e := _revoked(entries, p, None))), None)
@@ -179,10 +185,16 @@ def check_sender(data_dir: Path, manifest: dict, trust_new_device: str | None) -
     if known is not None and known != key:
         raise refuse(f"签名密钥与设备 {sender[:8]} 以前使用的不一致，导出包来源可疑",
                      "一个设备编号只认它第一次被信任的签名密钥；请与导出方核实，本机数据未改动")
-    for device in [sender, *previous]:
-        trust.device_keys[device] = key
+    # The ids this signer speaks for: its own, and earlier ids of the same laptop only where
+    # that is proven — bound here to this very key, or named by its device certificate.
+    trust.device_keys[sender] = key
+    for device in previous:
+        if crypto.known_device_key(data_dir, device) == key:
+            trust.device_keys[device] = key
     if ca is not None:
         certified = _certified(ca, manifest.get("device_certificate"), {sender, *previous}, key)
+        if certified is not None:
+            trust.device_keys[certified] = key
         if certified is None:
             raise refuse(f"设备 {sender[:8]}（签名指纹 {fp}）未在本机构（{trust.agency}）登记，"
                          "导出包未导入", _ENROLL_HINT)
@@ -201,16 +213,16 @@ def check_sender(data_dir: Path, manifest: dict, trust_new_device: str | None) -
     if any(crypto.known_device_key(data_dir, p) == key for p in previous):
         trust.bind[sender], trust.sender_known = key, True
         return trust
-    if trust_new_device is None:
+    if normal_fingerprint(fp) in given:
+        trust.bind[sender], trust.sender_known = key, False
+        return trust
+    if not given:
         raise UntrustedDevice(sender, fp, f"首次收到设备 {sender[:8]} 的导出包（签名指纹 {fp}），未导入",
                      "请与导出电脑「设置」或 status 中显示的本机导出签名指纹逐位核对，一致时用 "
                      f"import 文件 --trust-new-device {fp} 导入（或在导入对话框中确认信任）；"
                      "或由办公室为该电脑登记。本机数据未改动")
-    if normal_fingerprint(trust_new_device) != normal_fingerprint(fp):
-        raise refuse(f"签名指纹不符：导出包的签名指纹为 {fp}，您确认的是 {trust_new_device}",
-                     "请重新核对导出电脑上显示的指纹；不一致时不要导入。本机数据未改动")
-    trust.bind[sender], trust.sender_known = key, False
-    return trust
+    raise refuse(f"签名指纹不符：导出包的签名指纹为 {fp}，您确认的是 {'、'.join(trust_new_device)}",
+                 "请重新核对导出电脑上显示的指纹；不一致时不要导入。本机数据未改动")
 
 
 def check_chains(data_dir: Path, manifest: dict, events: list[dict], trust: Trust) -> None:
@@ -224,7 +236,7 @@ def check_chains(data_dir: Path, manifest: dict, events: list[dict], trust: Trus
         payload = read_head(doc)
         heads.setdefault(payload["device_id"], []).append((payload, doc))
     mine = set(own_device_ids(data_dir))
-    my_key = crypto.device_public_key(data_dir) if mine else None
+    my_key = crypto.device_public_key(data_dir, create=False) if mine & set(ends) else None
     ca = agency.installed_ca(data_dir)
     entries = agency.revocation_entries(data_dir)
     for device, (seq, digest) in sorted(ends.items()):
@@ -241,7 +253,16 @@ def check_chains(data_dir: Path, manifest: dict, events: list[dict], trust: Trus
                 raise refuse(f"转交的设备 {device[:8]} 的执法记录不是由本机构登记的设备签名的",
                              "请让该设备登记后重新导出；本机数据未改动")
             expected = key
-        elif expected is None:  # no agency: a laptop the trusted sender has vouched for
+        elif expected is None:
+            # No agency: another laptop's history only from one trusted here, or one the user
+            # trusts now by its fingerprint — never on the sender's word alone (it could bind
+            # a real laptop's id to a key of its own making).
+            fp = crypto.fingerprint(key)
+            if normal_fingerprint(fp) not in trust.also_trusted:
+                raise UntrustedDevice(device, fp, f"导出包转交了本机未信任的设备 {device[:8]} 的执法记录"
+                                      f"（签名指纹 {fp}），未导入",
+                                      "请先直接导入该设备的导出包，或与该设备核对指纹后用 "
+                                      f"--trust-new-device {fp} 一并信任（可重复该选项）；本机数据未改动")
             expected = key
         if key != expected:
             raise refuse(f"设备 {device[:8]} 的执法记录链头不是该设备的签名密钥所签（疑似伪造）",

@@ -65,7 +65,7 @@ def _tmp_parent(data_dir: Path | None) -> Path | None:
 
 def read_bundle(path: Path, *, data_dir: Path | None = None, stage_dir: Path | None = None,
                 progress: Progress | None = None, then=None,
-                trust_new_device: str | None = None):
+                trust_new_device: str | list[str] | None = None):
     """Open and check everything that needs no store; stage the files when asked.
 
     Without `then`, returns the Bundle once every check passed. With `then`, calls

@@ -469,7 +469,8 @@ class ImportDialog(_SyncDialog):
     def __init__(self, store, parent: QWidget | None = None) -> None:
         super().__init__("导入检查记录", "校验并导入", parent)
         self.store = store
-        self.trusted_fingerprint: str | None = None
+        self.trusted_fingerprints: list[str] = []  # compared by the user for trust_path
+        self.trust_path: Path | None = None
         self.conflicts_button = QPushButton("查看冲突…")
         self.conflicts_button.clicked.connect(self.show_conflicts)
         self.buttons.addButton(self.conflicts_button, QDialogButtonBox.ButtonRole.ActionRole)
@@ -482,7 +483,9 @@ class ImportDialog(_SyncDialog):
 
     def work(self, path: Path) -> Callable:
         from sync.merge import import_bundle
-        trusted, self.trusted_fingerprint = self.trusted_fingerprint, None  # for this run only
+        if path != self.trust_path:  # fingerprints compared count for this file only
+            self.trust_path, self.trusted_fingerprints = path, []
+        trusted = list(self.trusted_fingerprints)
         return lambda progress: import_bundle(self.store, path, progress=progress,
                                               trust_new_device=trusted)
 
@@ -493,7 +496,7 @@ class ImportDialog(_SyncDialog):
             from ui.trust_dialogs import TrustDeviceDialog
             dialog = TrustDeviceDialog(error.device_id, error.fingerprint, self)
             if dialog.exec() == QDialog.DialogCode.Accepted:
-                self.trusted_fingerprint = error.fingerprint
+                self.trusted_fingerprints.append(error.fingerprint)
                 self.run()
                 return True
             return False

@@ -411,3 +411,48 @@ def test_verify_reports_an_untrusted_bundle_with_a_store(laptop_a, stranger, tmp
     report = verify_bundle_file(tmp_path / "a.fcb", stranger)
     assert report.exit_code == 1 and "首次收到设备" in report.problem
 
+
+
+def test_no_agency_relay_of_a_laptop_not_trusted_here_needs_its_fingerprint_too(
+        laptop_a, stranger, tmp_path):
+    """Without an agency, a trusted sender cannot vouch for another laptop's history (it could
+    bind a real laptop's id to a key of its own): that laptop's fingerprint is asked as well."""
+    fp_a = crypto.device_fingerprint(laptop_a.data_dir)
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(stranger, tmp_path / "a.fcb", trust_new_device=fp_a)
+    export_bundle(stranger, tmp_path / "s.fcb")
+    second = start_store(tmp_path / "second")
+    try:
+        fp_s = crypto.device_fingerprint(stranger.data_dir)
+        _refused(second, tmp_path / "s.fcb", "转交了本机未信任的设备", trust_new_device=fp_s)
+        report = import_bundle(second, tmp_path / "s.fcb", trust_new_device=[fp_s, fp_a])
+        assert report.total("new") > 0
+        assert crypto.known_device_key(second.data_dir, laptop_a.device_id) == \
+            crypto.device_public_key(laptop_a.data_dir)
+    finally:
+        second.close()
+
+
+def test_previous_ids_claimed_without_proof_give_no_power(laptop_a, laptop_b, office, tmp_path):
+    """B names A's id among its 'earlier ids' and signs A's chain head itself, to delete A's
+    draft photo: refused (an earlier id counts only when bound here to the same key, or named
+    by the device certificate)."""
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    import_bundle(laptop_b, tmp_path / "a.fcb")
+    photo = _draft(laptop_b)
+    with laptop_b.transaction(label="delete_photo") as s:
+        delete_photo(s, photo)
+    export_bundle(laptop_b, tmp_path / "b.fcb")
+    entries = read_entries(tmp_path / "b.fcb")
+    b_key = crypto.device_signing_key(laptop_b.data_dir)
+
+    def claim(manifest):
+        manifest["previous_device_ids"] = [laptop_a.device_id]
+    write_zip(tmp_path / "claim.fcb", resigned(entries, b_key, claim,
+                                               heads_for=[laptop_b.device_id]).items())
+    _refused(office, tmp_path / "claim.fcb", "无权删除")
+    write_zip(tmp_path / "claim2.fcb", resigned(entries, b_key, claim, heads_for=[
+        laptop_b.device_id, laptop_a.device_id]).items())
+    _refused(office, tmp_path / "claim2.fcb", "不是该设备的签名密钥所签")
+    assert _exists(office, Photo, photo)

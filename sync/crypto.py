@@ -1,9 +1,10 @@
 """Keys of sync: the device's Ed25519 signing key and the office's X25519 encryption key.
 
 Signing: each data folder has `keys/device-ed25519.pem` (made on first export, encrypted and
-readable by its owner only: sync.keystore; its public half in `keys/device-ed25519.pub`). The manifest's exact bytes are signed; the public key travels inside the
-signed manifest, and an importing laptop remembers the key of each device it has seen
-(`sync/known_devices.json`) so a later bundle claiming that device with another key is refused.
+readable by its owner only: sync.keystore; its public half in `keys/device-ed25519.pub`). The
+manifest's exact bytes are signed; the public key travels inside the signed manifest. An
+importing store binds each device id to the first key it trusted for it
+(`sync/known_devices.json`); who is trusted at all is decided in sync.trust.
 
 Encryption ("FCENC1"): X25519 with a fresh ephemeral key per bundle, HKDF-SHA256 to an
 AES-256-GCM key, then the zip in 1 MiB chunks, each sealed with its counter as nonce and

@@ -170,6 +170,7 @@ class BundleReport:
     problem: str = ""
     manifest: dict = field(default_factory=dict)
     signer_known: bool = False
+    agency: str = ""        # the agency that enrolled the signer, when this store has one
 
     @property
     def exit_code(self) -> int:
@@ -181,8 +182,10 @@ class BundleReport:
         m = self.manifest
         counts = m.get("counts", {})
         who = m.get("inspector") or {}
+        source = (f"（来自本机构「{self.agency}」登记的设备）" if self.agency else
+                  "（签名设备已知）" if self.signer_known else "（首次见到该签名设备）")
         return [
-            "导出包完整，签名有效" + ("（签名设备已知）" if self.signer_known else "（首次见到该签名设备）")
+            "导出包完整，签名有效" + source
             + f"；签名指纹 {crypto.fingerprint(m['signer']['public_key'])}",
             f"导出时间：{m['created_at']}；设备：{m['device_id']}"
             + (f"；执法人员：{who.get('name')}" if who else ""),
@@ -206,4 +209,5 @@ def verify_bundle_file(path, store=None) -> BundleReport:
             check_files(bundle, lambda _name: False)
     except BundleError as exc:
         return BundleReport(valid=False, problem=exc.text())
-    return BundleReport(valid=True, manifest=bundle.manifest, signer_known=bundle.signer_known)
+    return BundleReport(valid=True, manifest=bundle.manifest, signer_known=bundle.signer_known,
+                        agency=bundle.trust.agency if bundle.trust is not None else "")

@@ -456,3 +456,10 @@ def test_previous_ids_claimed_without_proof_give_no_power(laptop_a, laptop_b, of
         laptop_b.device_id, laptop_a.device_id]).items())
     _refused(office, tmp_path / "claim2.fcb", "不是该设备的签名密钥所签")
     assert _exists(office, Photo, photo)
+
+
+def test_verify_names_the_agency_that_enrolled_the_sender(laptop_a, office, tmp_path, capsys):
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    office.close()
+    assert _cli("verify", tmp_path / "a.fcb", "--data-dir", office.data_dir) == 0
+    assert "来自本机构「湘乡市应急管理局」登记的设备" in capsys.readouterr().out

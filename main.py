@@ -124,7 +124,12 @@ def cmd_status(store, args) -> int:
     summary["data_dir"] = str(store.data_dir)
     from models.chain_anchor import anchor_problems
     from sync.crypto import device_fingerprint
-    summary["device_id"], summary["device_fingerprint"] = store.device_id, device_fingerprint(store.data_dir)
+    from sync.keystore import KeyLocked
+    try:
+        fingerprint = device_fingerprint(store.data_dir)
+    except KeyLocked:  # no key yet and no passphrase to make one under: made at first export
+        fingerprint = None
+    summary["device_id"], summary["device_fingerprint"] = store.device_id, fingerprint
     summary["recovered"] = store.recovered_note
     from models.case_range import case_range, range_warning
     rng = case_range(store.data_dir)
@@ -141,7 +146,8 @@ def cmd_status(store, args) -> int:
     else:
         chain = summary["audit_chain"]
         print(f"数据文件夹：{summary['data_dir']}")
-        print(f"本机编号：{summary['device_id']}；导出签名指纹：{summary['device_fingerprint']}")
+        print(f"本机编号：{summary['device_id']}；导出签名指纹："
+              f"{summary['device_fingerprint'] or '尚未生成（首次导出时生成）'}")
         if summary["recovered"]:
             print(summary["recovered"])
         if summary["case_range"] and summary["case_range"]["warning"]:

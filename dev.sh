@@ -15,7 +15,7 @@ APT_START=(python3 python3-venv python3-pip libxcb-icccm4 libxcb-keysyms1 libxcb
   libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libpulse0 fonts-wqy-microhei
   fonts-arphic-gbsn00lp)
 # pdffonts/pdftotext/pdfsig check the generated documents.
-APT_TEST=(poppler-utils)
+APT_TEST=(poppler-utils libnss3-tools)  # libnss3-tools: certutil, for pdfsig with the agency CA
 
 need_apt() {
   local missing=()

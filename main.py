@@ -15,6 +15,7 @@
     python main.py verify FILE.pdf                   who signed, when, intact (exit 0) or not (1)
     python main.py ledger --out FILE.xlsx            the hazard ledger (隐患台账) as Excel
     python main.py hazards --json                    every ordered hazard with the ledger's fields
+    python main.py agency create|request|enroll|join|revoke|show|certificate   the agency root
 """
 from __future__ import annotations
 
@@ -72,6 +73,8 @@ def _add_sync_commands(sub) -> None:
     imp = sub.add_parser("import", help="校验并导入导出包")
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--json", action="store_true", help="以 JSON 输出")
+    imp.add_argument("--trust-new-device", metavar="FINGERPRINT", action="append",
+                     help="信任首次见到的设备：核对过的导出签名指纹（仅限尚未加入机构的电脑；可重复）")
     verify = sub.add_parser("verify", help="校验签章 PDF 或导出包（有效退出码 0，无效 1）")
     verify.add_argument("file", metavar="FILE")
     verify.add_argument("--json", action="store_true", help="以 JSON 输出")
@@ -81,6 +84,8 @@ def _add_sync_commands(sub) -> None:
     office.add_argument("--out", metavar="FILE", help="create/public：公钥写入的文件")
     for cmd in (export, imp, verify, office):
         _add_data_dir(cmd, argparse.SUPPRESS)
+    from sync.agency_cli import add_parser as add_agency
+    add_agency(sub, lambda cmd: _add_data_dir(cmd, argparse.SUPPRESS))
 
 
 def _add_plan_commands(sub) -> None:
@@ -157,8 +162,18 @@ def cmd_status(store, args) -> int:
     from models.chain_anchor import anchor_problems
     from models.seal import seal_problems
     from sync.crypto import device_fingerprint
-    summary["device_id"], summary["device_fingerprint"] = store.device_id, device_fingerprint(store.data_dir)
+    from sync.keystore import KeyLocked
+    try:
+        fingerprint = device_fingerprint(store.data_dir)
+    except KeyLocked:  # no key yet and no passphrase to make one under: made at first export
+        fingerprint = None
+    summary["device_id"], summary["device_fingerprint"] = store.device_id, fingerprint
     summary["recovered"] = store.recovered_note
+    from models.case_range import case_range, range_warning
+    rng = case_range(store.data_dir)
+    with store.session() as s:
+        summary["case_range"] = {"start": rng.start, "end": rng.end,
+                                 "warning": range_warning(s, store.data_dir, _today(store).year)} if rng else None
     with store.session() as s:
         cut = anchor_problems(s, store.data_dir)  # the cut a chain cannot show by itself
         cut += seal_problems(s, store.data_dir)    # records edited beside the chain
@@ -170,9 +185,12 @@ def cmd_status(store, args) -> int:
     else:
         chain = summary["audit_chain"]
         print(f"数据文件夹：{summary['data_dir']}")
-        print(f"本机编号：{summary['device_id']}；导出签名指纹：{summary['device_fingerprint']}")
+        print(f"本机编号：{summary['device_id']}；导出签名指纹："
+              f"{summary['device_fingerprint'] or '尚未生成（首次导出时生成）'}")
         if summary["recovered"]:
             print(summary["recovered"])
+        if summary["case_range"] and summary["case_range"]["warning"]:
+            print(summary["case_range"]["warning"])
         print(f"企业 {summary['enterprises']} 家；检查 {summary['inspections']}；隐患 {summary['hazards']}")
         print(f"照片 {summary['photos']} 张；文书 {summary['documents']} 份；执法记录 {summary['audit_events']} 条")
         print("执法记录链完整" if chain["intact"] else "执法记录链被改动：" + "；".join(chain["problems"]))
@@ -226,13 +244,19 @@ def cmd_export(store, args) -> int:
 
 def cmd_import(store, args) -> int:
     from sync.merge import import_bundle
-    report = import_bundle(store, args.file, progress=_progress_printer("校验中"))
+    report = import_bundle(store, args.file, progress=_progress_printer("校验中"),
+                           trust_new_device=args.trust_new_device)
     if args.json:
         _print_json(report.as_dict())
     else:
         for line in report.lines():
             print(line)
     return 0
+
+
+def cmd_agency(store, args) -> int:
+    from sync.agency_cli import cmd_agency as run
+    return run(store, args)
 
 
 def cmd_pdf(store, args) -> int:
@@ -253,7 +277,8 @@ def verify_pdf_file(path, data_dir) -> int:
     """A signed document: who signed, when, and whether it is exactly as signed."""
     from documents.keys import trusted_certificates
     from documents.signing import verify_pdf
-    report = verify_pdf(path, trusted_certificates(data_dir))
+    from sync.agency import revoked_certificates
+    report = verify_pdf(path, trusted_certificates(data_dir), revoked_certificates(data_dir))
     for line in report.lines():
         print(line, file=sys.stdout if report.exit_code == 0 else sys.stderr)
     return report.exit_code
@@ -430,7 +455,21 @@ PLAN_COMMANDS = {"create": _plan_create, "draw": _plan_draw, "verify": _plan_ver
 COMMANDS = {"plan": cmd_plan, "checklists": cmd_checklists, "inspections": cmd_inspections,
             "status": cmd_status, "demo": cmd_demo, "export": cmd_export,
             "import": cmd_import, "verify": cmd_verify, "office-key": cmd_office_key,
-            "pdf": cmd_pdf, "ledger": cmd_ledger, "hazards": cmd_hazards}
+            "pdf": cmd_pdf, "ledger": cmd_ledger, "hazards": cmd_hazards, "agency": cmd_agency}
+
+
+def _run_unlocking(store, args) -> int:
+    """Run the command; a locked key (no keyring, no FIELDCHECK_KEY_PASSPHRASE) is asked for
+    once on the terminal and the command run again (sync.keystore)."""
+    from sync.keystore import KeyLocked, unlock
+    try:
+        return COMMANDS[args.command](store, args)
+    except KeyLocked as exc:
+        if not sys.stdin.isatty() or exc.env != "FIELDCHECK_KEY_PASSPHRASE":
+            raise
+        import getpass
+        unlock(store.data_dir, getpass.getpass("本机密钥口令（至少 8 个字符）："))
+        return COMMANDS[args.command](store, args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -442,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         store = start_store(args.data_dir)
         try:
-            return COMMANDS[args.command](store, args)
+            return _run_unlocking(store, args)
         finally:
             store.close()
     except FieldCheckError as exc:

@@ -19,6 +19,7 @@ from pathlib import Path
 from asn1crypto import pkcs12 as asn1_pkcs12
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -26,11 +27,11 @@ from cryptography.x509.oid import NameOID
 from pyhanko.sign.signers import SimpleSigner
 
 from models.errors import FieldCheckError
-from models.paths import atomic_write_bytes
+from models.paths import AGENCY_CA_FILE, atomic_write_bytes
 
 KEYS_DIR = "keys"
 PAST_CERTS_DIR = "certificates"
-MIN_PASSPHRASE_LENGTH = 4
+MIN_PASSPHRASE_LENGTH = 8
 VALIDITY = timedelta(days=5 * 365 + 1)
 _SIGNING_KEYS = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey,
                  ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)
@@ -52,9 +53,11 @@ def identity_exists(data_dir: Path, inspector_id: uuid.UUID | str) -> bool:
 
 def create_inspector_identity(data_dir: Path, inspector_id: uuid.UUID | str, name: str,
                               certificate_no: str, passphrase: str, agency_name: str,
-                              now: datetime | None = None) -> Path:
-    """Make a key pair and a self-signed certificate; store them under the passphrase."""
-    _check_new_passphrase(passphrase)
+                              now: datetime | None = None, *, demo: bool = False) -> Path:
+    """Make a key pair and a self-signed certificate; store them under the passphrase (the
+    agency later issues its own certificate for the key: `agency request` / `join`)."""
+    if not demo:  # demo identities use the public DEMO_PASSPHRASE on purpose
+        _check_new_passphrase(passphrase)
     now = now or datetime.now(timezone.utc)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     cert = _self_signed_certificate(key, name, certificate_no, agency_name, now)
@@ -86,15 +89,90 @@ def load_identity(data_dir: Path, inspector_id: uuid.UUID | str, passphrase: str
     except OSError as exc:
         raise FieldCheckError(f"无法读取签名证书文件 {path}（{exc.strerror or exc}）",
                               "请检查数据文件夹是否可读") from exc
-    _open_pkcs12(data, passphrase, "请从备份恢复该执法人员的签名证书文件，或重新生成")
+    key, own = _open_pkcs12(data, passphrase, "请从备份恢复该执法人员的签名证书文件，或重新生成")
+    issued = _issued_certificate(data_dir, inspector_id, key)
+    if issued is not None:
+        # The agency's certificate for this key, with the agency's CA beside it: pdfsig and
+        # other readers can build the chain to the agency from the document alone.
+        cert, ca = issued
+        data = pkcs12.serialize_key_and_certificates(
+            b"fieldcheck", key, cert, [ca], serialization.NoEncryption())
+        return SimpleSigner.load_pkcs12_data(data, other_certs=[], passphrase=None)
     return SimpleSigner.load_pkcs12_data(data, other_certs=[],
                                          passphrase=passphrase.encode("utf-8"))
 
 
+def agency_certificate(data_dir: Path) -> x509.Certificate | None:
+    """The agency's CA certificate installed by `agency create` / `agency join`, if any."""
+    try:
+        return x509.load_pem_x509_certificate((Path(data_dir) / AGENCY_CA_FILE).read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def _issued_certificate(data_dir: Path, inspector_id, key):
+    ca = agency_certificate(data_dir)
+    try:
+        cert = x509.load_pem_x509_certificate(certificate_path(data_dir, inspector_id).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if ca is None or cert.issuer != ca.subject or cert.subject == cert.issuer:
+        return None
+    if _public_der(cert.public_key()) != _public_der(key.public_key()):
+        return None
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return None
+    return cert, ca
+
+
+def signing_request(data_dir: Path, inspector_id: uuid.UUID | str, name: str,
+                    certificate_no: str, passphrase: str, agency_name: str) -> str:
+    """A certificate request (PEM) for the inspector's key — made here first when the
+    inspector has none — for the office to sign (`agency enroll`)."""
+    if not identity_exists(data_dir, inspector_id):
+        create_inspector_identity(data_dir, inspector_id, name, certificate_no, passphrase,
+                                  agency_name)
+    key, _ = _open_pkcs12(key_path(data_dir, inspector_id).read_bytes(), passphrase,
+                          "请从备份恢复该执法人员的签名证书文件，或重新生成")
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name),
+                         x509.NameAttribute(NameOID.SERIAL_NUMBER, certificate_no)])
+    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def install_issued_certificate(data_dir: Path, inspector_id: uuid.UUID | str,
+                               cert: x509.Certificate) -> None:
+    """Keep the agency's certificate for an inspector's key (from an enrollment file); used
+    at the next signing. A certificate for a key other than the one held here is refused."""
+    try:
+        held = x509.load_pem_x509_certificate(certificate_path(data_dir, inspector_id).read_bytes())
+    except (OSError, ValueError):
+        held = None
+    if held is not None and _public_der(held.public_key()) != _public_der(cert.public_key()):
+        raise FieldCheckError("登记文件中执法人员的证书与本机保存的签名密钥不符",
+                              "请在本机重新运行 agency request，再向办公室登记")
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    try:
+        if held is not None:
+            atomic_write_bytes(certificate_path(data_dir, inspector_id), pem)
+        atomic_write_bytes(Path(data_dir) / KEYS_DIR / PAST_CERTS_DIR
+                           / f"{certificate_fingerprint(cert)}.crt", pem)
+    except OSError as exc:
+        raise FieldCheckError(f"无法保存签名证书（{exc.strerror or exc}）",
+                              "请检查数据文件夹是否可写、磁盘是否已满") from exc
+
+
 def trusted_certificates(data_dir: Path) -> list[asn1_x509.Certificate]:
-    """The certificates of every identity kept in this data folder (for verification)."""
+    """The certificates of every identity kept in this data folder and the agency's CA
+    (every certificate it issued chains to it), for verification."""
     folder = Path(data_dir) / KEYS_DIR
     found: dict[bytes, asn1_x509.Certificate] = {}
+    ca = agency_certificate(data_dir)
+    if ca is not None:
+        der = ca.public_bytes(serialization.Encoding.DER)
+        found[der] = asn1_x509.Certificate.load(der)
     for path in sorted(folder.rglob("*.crt")) if folder.is_dir() else []:
         try:
             der = x509.load_pem_x509_certificate(path.read_bytes()).public_bytes(
@@ -201,6 +279,9 @@ def _public_der(public_key) -> bytes:
 def _store(data_dir: Path, inspector_id, p12: bytes, cert: x509.Certificate) -> Path:
     target = key_path(data_dir, inspector_id)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if os.name == "posix":
+            os.chmod(target.parent, 0o700)  # key files 0600 in a 0700 folder
         atomic_write_bytes(target, p12)
         if os.name == "posix":
             os.chmod(target, 0o600)

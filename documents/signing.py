@@ -60,6 +60,8 @@ class SignatureCheck:
     fingerprint: str = ""        # SHA-256 of the signer's certificate
     problem: str = ""            # Chinese reason when not intact
     demo: bool = False           # signed with a demo certificate (演示数据)
+    issuer: str = ""             # who issued the certificate (the agency, when CA-issued)
+    revoked: str = ""            # Chinese reason when signed after its certificate was revoked
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,10 @@ class VerifyReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when signed and intact, 1 when altered or unsigned (the `verify` contract)."""
-        return 0 if self.signed and self.intact else 1
+        """0 when signed and intact, 1 when altered, unsigned, or signed with a certificate
+        already revoked (the `verify` contract)."""
+        revoked = any(s.revoked for s in self.signatures)
+        return 0 if self.signed and self.intact and not revoked else 1
 
     def lines(self) -> list[str]:
         """The report in Chinese, one line per fact, for the CLI and message boxes."""
@@ -88,7 +92,10 @@ class VerifyReport:
             return [self.problem or "文件未签名"]
         out = [DEMO_NOTE] if self.demo else []
         out += [f"签名 {i}：{_describe(s)}" for i, s in enumerate(self.signatures, 1)]
-        if self.intact:
+        revoked = [s.revoked for s in self.signatures if s.revoked]
+        if revoked:
+            out.append(f"结论：签名无效（{revoked[0]}）")
+        elif self.intact:
             out.append("结论：文件完整，签名后未被改动")
         else:
             out.append(f"结论：文件已被改动或签名无效（{self.problem}）")
@@ -130,8 +137,11 @@ def sign_pdf(pdf_bytes: bytes, signer: signers.Signer, field_name: str,
     return out.getvalue()
 
 
-def verify_pdf(source: bytes | str | PathLike, trust_roots: list | None = None) -> VerifyReport:
-    """Who signed, when, and whether the file is exactly as signed."""
+def verify_pdf(source: bytes | str | PathLike, trust_roots: list | None = None,
+               revoked: dict | None = None) -> VerifyReport:
+    """Who signed, when, and whether the file is exactly as signed. `revoked`: certificate
+    SHA-256 → (revoked at, reason); a signature made after that moment is refused, one made
+    before stays valid."""
     data = _read(source)
     try:
         with _quiet_pyhanko():
@@ -147,7 +157,20 @@ def verify_pdf(source: bytes | str | PathLike, trust_roots: list | None = None) 
         return VerifyReport(False, False, [], "文件未签名")
     with _quiet_pyhanko():
         checks = [_check(sig, data, list(trust_roots or [])) for sig in embedded]
+    checks = [_revocation(c, revoked or {}) for c in checks]
     return VerifyReport(True, *_judge(checks))
+
+
+def _revocation(check: SignatureCheck, revoked: dict) -> SignatureCheck:
+    from dataclasses import replace
+    if check.fingerprint not in revoked:
+        return check
+    at, reason = revoked[check.fingerprint]
+    # The PDF's signing time has whole seconds: the second of the revocation counts as after.
+    if check.signed_at is not None and check.signed_at < at.replace(microsecond=0):
+        return check  # signed before the revocation: stays valid
+    return replace(check, trusted=False,
+                   revoked=f"签名证书已于 {at.astimezone():%Y-%m-%d %H:%M} 被吊销（{reason}），此后的签名无效")
 
 
 def _judge(checks: list[SignatureCheck]) -> tuple[bool, list[SignatureCheck], str]:
@@ -183,8 +206,11 @@ def _signer(sig) -> dict:
     units = units if isinstance(units, list) else [units] if units else []
     demo = DEMO_CERT_UNIT in units
     number = subject.get("serial_number") or ("" if demo else _first(units))
+    issuer = cert.issuer.native
     return dict(signer_name=_first(subject.get("common_name")), certificate_no=number or "",
-                fingerprint=certificate_fingerprint(cert), demo=demo)
+                fingerprint=certificate_fingerprint(cert), demo=demo,
+                issuer="" if cert.issuer == cert.subject else (_first(issuer.get("organization_name"))
+                                                    or _first(issuer.get("common_name"))))
 
 
 def _field_name(sig) -> str:
@@ -330,9 +356,15 @@ def _describe(s: SignatureCheck) -> str:
     who = s.signer_name + (f"（证号 {s.certificate_no}）" if s.certificate_no else "")
     when = agency_text(s.signed_at, "%Y-%m-%d %H:%M:%S", "时间不明")
     state = "完好" if s.intact else f"无效：{s.problem}"
-    trust = ("，演示证书（演示数据）" if s.demo else
-             "，证书为本机已知执法人员" if s.trusted else "，证书不在本机信任列表中")
-    return f"{who}，签于 {when}，{state}{trust}"
+    if s.demo:
+        trust = "，演示证书（演示数据）"
+    elif s.trusted and s.issuer:
+        trust = f"，证书由 {s.issuer} 签发（本机构根证书验证通过）"
+    elif s.trusted:
+        trust = "，证书为本机已知执法人员"
+    else:
+        trust = "，证书不在本机信任列表中" + (f"（签发者：{s.issuer}）" if s.issuer else "")
+    return f"{who}，签于 {when}，{state}{trust}" + (f"；{s.revoked}" if s.revoked else "")
 
 
 def _read(source: bytes | str | PathLike) -> bytes:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from checklists.loader import latest_checklists
+from models.case_range import case_range, last_in_range, next_in_range
 from models.chain_anchor import case_serial_floor
 from models.checklist import Checklist, ChecklistItem
 from models.enterprise_rules import default_checklist_codes
@@ -261,6 +262,10 @@ def finalize_blockers(session: Session, inspection: Inspection) -> list[Blocker]
 
 
 def _next_case_serial(session: Session, year: int) -> int:
+    rng = case_range(session.info.get("data_dir"))
+    if rng is not None:  # enrolled: only inside the range the office gave this laptop
+        exported = case_serial_floor(session.info.get("data_dir"), year)
+        return next_in_range(rng, last_in_range(session, rng, year), exported)
     settings = session.scalar(select(AgencySettings))
     start = settings.serial_start if settings else 1
     last = session.scalar(select(func.max(Inspection.case_serial)).where(Inspection.case_year == year))

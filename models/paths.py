@@ -20,6 +20,9 @@ APP_NAME = "FieldCheck"
 ENV_DATA_DIR = "FIELDCHECK_DATA_DIR"
 DB_FILENAME = "fieldcheck.db"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Written by `agency create` / `agency join` (sync.agency); read by documents and case numbering.
+AGENCY_CA_FILE = "trust/agency-ca.crt"
+CASE_RANGE_FILE = "trust/case_range.json"
 
 
 def resolve_data_dir(cli_value: str | os.PathLike | None = None) -> Path:

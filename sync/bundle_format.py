@@ -20,7 +20,7 @@ from models.base import UTCDateTime
 from models.errors import FieldCheckError
 
 FORMAT_NAME = "fieldcheck-bundle"
-BUNDLE_VERSION = 1           # this program writes and reads version 1
+BUNDLE_VERSION = 2           # this program writes and reads version 2 (chain heads, certificates)
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_NAME = "manifest.sig"
 RECORDS_PREFIX = "records/"

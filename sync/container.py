@@ -11,7 +11,7 @@ import stat
 import zipfile
 import zlib
 from collections import Counter
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from models.store import SCHEMA_HEAD
 from sync import crypto
@@ -91,8 +91,9 @@ def _check_manifest_fields(manifest) -> None:
     if version > BUNDLE_VERSION or manifest.get("db_schema", "") > SCHEMA_HEAD:
         raise BundleError(f"导出包由更新版本的 FieldCheck 生成（格式版本 {version}），本版本无法读取",
                           NEWER_HINT)
-    if version < 1:
-        raise refuse(f"未知的格式版本 {version}")
+    if version < BUNDLE_VERSION:
+        raise refuse(f"导出包由旧版本 FieldCheck 生成（格式版本 {version}），不含来源签名",
+                     "请在导出电脑上升级 FieldCheck 后重新导出")
     for key in ("bundle_id", "device_id", "created_at"):
         if not isinstance(manifest.get(key), str):
             raise refuse(f"清单缺少 {key}")
@@ -105,7 +106,7 @@ def _check_manifest_fields(manifest) -> None:
         raise refuse("清单缺少签名人公钥")
 
 
-def read_manifest(zf: zipfile.ZipFile, names: dict, data_dir: Path | None) -> tuple[dict, bool]:
+def read_manifest(zf: zipfile.ZipFile, names: dict) -> dict:
     if MANIFEST_NAME not in names:
         raise refuse("缺少清单 manifest.json")
     if SIGNATURE_NAME not in names:
@@ -119,11 +120,7 @@ def read_manifest(zf: zipfile.ZipFile, names: dict, data_dir: Path | None) -> tu
     _check_manifest_fields(manifest)
     public = manifest["signer"].get("public_key")
     crypto.check_signature(raw, sig, public if isinstance(public, str) else "")
-    known = crypto.known_device_key(data_dir, manifest["device_id"]) if data_dir else None
-    if known is not None and known != public:
-        raise refuse(f"签名密钥与设备 {manifest['device_id']} 以前使用的不一致，导出包来源可疑",
-                     "请与导出方核实；如该电脑重装过，请由管理员确认后再导入")
-    return manifest, known is not None
+    return manifest  # whether its signer may send here: sync.trust
 
 
 def check_entries_match(manifest: dict, names: dict) -> dict[str, dict]:

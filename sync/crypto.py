@@ -1,9 +1,10 @@
 """Keys of sync: the device's Ed25519 signing key and the office's X25519 encryption key.
 
-Signing: each data folder has `keys/device-ed25519.pem` (made on first export, readable by
-its owner only). The manifest's exact bytes are signed; the public key travels inside the
-signed manifest, and an importing laptop remembers the key of each device it has seen
-(`sync/known_devices.json`) so a later bundle claiming that device with another key is refused.
+Signing: each data folder has `keys/device-ed25519.pem` (made on first export, encrypted and
+readable by its owner only: sync.keystore; its public half in `keys/device-ed25519.pub`). The
+manifest's exact bytes are signed; the public key travels inside the signed manifest. An
+importing store binds each device id to the first key it trusted for it
+(`sync/known_devices.json`); who is trusted at all is decided in sync.trust.
 
 Encryption ("FCENC1"): X25519 with a fresh ephemeral key per bundle, HKDF-SHA256 to an
 AES-256-GCM key, then the zip in 1 MiB chunks, each sealed with its counter as nonce and
@@ -26,10 +27,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from models.paths import atomic_write_bytes
+from sync import keystore
 from sync.bundle_format import BundleError, refuse
 
-DEVICE_KEY_FILE = "keys/device-ed25519.pem"
-OFFICE_PRIVATE_FILE = "keys/office-x25519.pem"
+DEVICE_KEY_NAME = "device-ed25519.pem"
+DEVICE_KEY_FILE = f"keys/{DEVICE_KEY_NAME}"
+DEVICE_PUBLIC_FILE = "keys/device-ed25519.pub"
+OFFICE_KEY_NAME = "office-x25519.pem"
+OFFICE_PRIVATE_FILE = f"keys/{OFFICE_KEY_NAME}"
 OFFICE_PUBLIC_FILE = "keys/office-public.pem"
 KNOWN_DEVICES_FILE = "sync/known_devices.json"
 SIGNATURE_ALGORITHM = "Ed25519"
@@ -43,29 +48,42 @@ _INFO = b"fieldcheck-bundle-encryption-v1"
 
 # --------------------------------------------------------------------------- signing
 
-def _private_file(target: Path, pem: bytes) -> None:
-    atomic_write_bytes(target, pem)
-    if os.name == "posix":
-        os.chmod(target, 0o600)
-
-
-def device_signing_key(data_dir: Path) -> ed25519.Ed25519PrivateKey:
-    """This data folder's signing key, made on first use."""
-    path = Path(data_dir) / DEVICE_KEY_FILE
-    if path.exists():
-        try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (OSError, ValueError) as exc:
-            raise BundleError(f"本机签名密钥文件 {path} 无法读取",
-                              "请从备份恢复该文件，或联系技术支持") from exc
-        if not isinstance(key, ed25519.Ed25519PrivateKey):
-            raise BundleError(f"本机签名密钥文件 {path} 类型不对", "请从备份恢复该文件")
-        return key
-    key = ed25519.Ed25519PrivateKey.generate()
-    _private_file(path, key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
+def device_signing_key(data_dir: Path, passphrase: str | None = None) -> ed25519.Ed25519PrivateKey:
+    """This data folder's signing key, made on first use, stored encrypted (sync.keystore)."""
+    key = keystore.load_key(data_dir, DEVICE_KEY_NAME, passphrase)
+    if key is None:
+        key = ed25519.Ed25519PrivateKey.generate()
+        keystore.save_key(data_dir, DEVICE_KEY_NAME, key, passphrase)
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise BundleError(f"本机签名密钥文件 {DEVICE_KEY_FILE} 类型不对", "请从备份恢复该文件")
+    _keep_public(data_dir, key)
     return key
+
+
+def _keep_public(data_dir: Path, key: ed25519.Ed25519PrivateKey) -> None:
+    path = Path(data_dir) / DEVICE_PUBLIC_FILE
+    text = public_key_text(key)
+    try:
+        if path.read_text("ascii").strip() == text:
+            return
+    except (OSError, ValueError):
+        pass
+    atomic_write_bytes(path, text.encode("ascii"))
+
+
+def device_public_key(data_dir: Path, create: bool = True) -> str | None:
+    """This laptop's public signing key (base64), without needing its passphrase; None when
+    it has none yet and `create` is False."""
+    if not create and not (Path(data_dir) / DEVICE_KEY_FILE).is_file():
+        return None
+    try:
+        text = (Path(data_dir) / DEVICE_PUBLIC_FILE).read_text("ascii").strip()
+        base64.b64decode(text, validate=True)
+        if (Path(data_dir) / DEVICE_KEY_FILE).is_file():
+            return text
+    except (OSError, ValueError):
+        pass
+    return public_key_text(device_signing_key(data_dir))
 
 
 def public_key_text(key: ed25519.Ed25519PrivateKey) -> str:
@@ -81,7 +99,7 @@ def fingerprint(public_key_b64: str) -> str:
 
 def device_fingerprint(data_dir: Path) -> str:
     """This laptop's export-signing key fingerprint (shown in 设置 and `status`)."""
-    return fingerprint(public_key_text(device_signing_key(data_dir)))
+    return fingerprint(device_public_key(data_dir))
 
 
 def sign_manifest(key: ed25519.Ed25519PrivateKey, manifest_bytes: bytes) -> bytes:
@@ -136,10 +154,8 @@ def create_office_key(data_dir: Path, public_out: Path) -> Path:
         raise BundleError(f"本机已有办公室密钥 {private_path}",
                           "如需重新导出公钥，请使用 office-key public --out 文件")
     key = x25519.X25519PrivateKey.generate()
-    _private_file(private_path, key.private_bytes(serialization.Encoding.PEM,
-                                                  serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
-    write_office_public(data_dir, public_out)
+    keystore.save_key(data_dir, OFFICE_KEY_NAME, key)
+    _write_public(key, public_out)
     return private_path
 
 
@@ -147,6 +163,10 @@ def write_office_public(data_dir: Path, public_out: Path) -> None:
     key = office_private_key(data_dir)
     if key is None:
         raise BundleError("本机没有办公室密钥", "请先在办公室电脑上运行 office-key create")
+    _write_public(key, public_out)
+
+
+def _write_public(key: x25519.X25519PrivateKey, public_out: Path) -> None:
     atomic_write_bytes(Path(public_out), key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
 
@@ -172,10 +192,7 @@ def office_public_key(data_dir: Path) -> x25519.X25519PublicKey | None:
 
 
 def office_private_key(data_dir: Path) -> x25519.X25519PrivateKey | None:
-    path = Path(data_dir) / OFFICE_PRIVATE_FILE
-    if not path.exists():
-        return None
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    key = keystore.load_key(data_dir, OFFICE_KEY_NAME)
     return key if isinstance(key, x25519.X25519PrivateKey) else None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import uuid
 import zipfile
@@ -27,7 +28,7 @@ from models.photo_store import photo_path
 from models.registry import Inspector
 from models.store import SCHEMA_HEAD, Store
 from models.tables import Base
-from sync import crypto
+from sync import agency, crypto, trust
 from sync.bundle_format import (
     BUNDLE_VERSION,
     DOCUMENTS_DIR,
@@ -189,7 +190,18 @@ def _records_entries(rows: dict[str, list[dict]]) -> dict[str, bytes]:
 
 def _manifest(store: Store, bundle_id: str, when: datetime, rows, entries, signer_key,
               inspector: dict | None, destination: str) -> bytes:
+    # Who signs what (docs/bundle-format.md, Trust): the device certificate the agency
+    # issued for this key, this laptop's earlier ids, a signed head per carried chain, and
+    # the agency's signed revocation list as held here.
+    own = trust.own_device_ids(store.data_dir)
+    certificate = agency.device_certificate(store.data_dir)
+    heads = trust.heads_for_export(store.data_dir, signer_key, own,
+                                   _chain_ends(rows.get("audit_event", [])), certificate)
     return canonical_json({
+        "device_certificate": certificate,
+        "previous_device_ids": [d for d in own if d != store.device_id],
+        "chain_heads": heads,
+        "revocations": agency.current_revocations(store.data_dir),
         "format": FORMAT_NAME, "bundle_version": BUNDLE_VERSION, "db_schema": SCHEMA_HEAD,
         "bundle_id": bundle_id, "created_at": when.isoformat(), "device_id": store.device_id,
         "inspector": inspector, "destination": destination,
@@ -198,6 +210,16 @@ def _manifest(store: Store, bundle_id: str, when: datetime, rows, entries, signe
         "signer": {"algorithm": crypto.SIGNATURE_ALGORITHM,
                    "public_key": crypto.public_key_text(signer_key)},
     })
+
+
+def _only_signed_chains(store: Store, rows: dict[str, list[dict]]) -> None:
+    """Carry another device's events only as far as a head it signed (what any importer
+    checks): a chain held from before heads existed stays here."""
+    own = set(trust.own_device_ids(store.data_dir)) | {store.device_id}
+    signed = {d: json.loads(h["payload"])["seq"] for d, h in trust.stored_heads(store.data_dir).items()}
+    if "audit_event" in rows:
+        rows["audit_event"] = [e for e in rows["audit_event"] if e["device_id"] in own
+                               or e["seq"] <= signed.get(e["device_id"], 0)]
 
 
 def _write_zip(target_fh, store, bundle_id, when, rows, inspector, destination, progress) -> int:
@@ -264,6 +286,7 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
         rows = select_rows(s, Base.metadata, inspection_ids, changed)
     if not rows:
         return ExportResult(path=out, bundle_id="", written=False)
+    _only_signed_chains(store, rows)
     office = crypto.office_public_key(store.data_dir) if encrypt in (None, True) else None
     if encrypt and office is None:
         raise BundleError("本机尚未安装办公室公钥，无法加密导出", "请先运行 office-key install 公钥文件")

@@ -34,7 +34,8 @@ from models.paths import atomic_write_bytes
 from models.photo_store import photo_path
 from models.store import Store
 from models.tables import Base
-from sync import crypto
+from sync import crypto, trust
+from sync.authority import check_authority
 from sync.bundle_format import (
     DOCUMENTS_DIR,
     DOCUMENTS_PREFIX,
@@ -369,19 +370,22 @@ def _save_conflicts(store: Store, bundle: Bundle, recorded: list[RowPlan]) -> No
 # --------------------------------------------------------------------------- the import
 
 def import_bundle(store: Store, path: Path, *, actor: str | None = None,
-                  progress: Progress | None = None) -> ImportReport:
-    """Verify `path` completely, then merge it in one transaction (all or nothing)."""
+                  progress: Progress | None = None,
+                  trust_new_device: str | list[str] | None = None) -> ImportReport:
+    """Verify `path` completely, then merge it in one transaction (all or nothing).
+    `trust_new_device`: the fingerprint(s) the user compared, to trust devices not yet known
+    to a store without an agency — the sender, or a laptop whose history it relays (sync.trust)."""
     remove_leftovers(store.data_dir / "tmp")  # an earlier import the laptop died in
     stage = store.data_dir / "tmp" / f"import-{uuid.uuid4().hex}"
     stage.mkdir(parents=True)
     try:
         bundle, report, recorded = read_bundle(
             Path(path), data_dir=store.data_dir, stage_dir=stage, progress=progress,
-            then=lambda bundle, wait_for_files: _merge(store, bundle, wait_for_files, actor))
+            then=lambda bundle, wait_for_files: _merge(store, bundle, wait_for_files, actor),
+            trust_new_device=trust_new_device)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    crypto.remember_device_key(store.data_dir, bundle.device_id,
-                               bundle.manifest["signer"]["public_key"])
+    trust.apply(store.data_dir, bundle.trust)
     _save_conflicts(store, bundle, recorded)
     return report
 
@@ -410,6 +414,7 @@ def _merge_or_raise(store: Store, bundle: Bundle, wait_for_files, actor: str | N
             s.connection().exec_driver_sql("BEGIN")
             s.execute(text("PRAGMA defer_foreign_keys = ON"))
             plan = plan_merge(s, bundle)
+            check_authority(s, bundle, plan)  # who may change or delete what
             _mark_recorded_before(s, plan)
             report = _report(bundle, plan, store)
             specs, recorded = _event_specs(s, plan, bundle, report)

@@ -25,6 +25,7 @@ class Bundle:
     files: dict[str, str] = field(default_factory=dict)     # entry name → sha256
     staged: dict[str, Path] = field(default_factory=dict)   # entry name → staged copy
     signer_known: bool = False
+    trust: object = None                                     # sync.trust.Trust, with a store
 
     @property
     def bundle_id(self) -> str:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from sync import crypto
+from sync import crypto, trust
 from sync.bundle_format import (FILES_PREFIX, MAX_JSON_BYTES, PHOTOS_PREFIX, RECORDS_PREFIX,
                                 BundleError, refuse)
 from sync.container import check_container, check_entries_match, read_limited, read_manifest
@@ -65,7 +65,8 @@ def _tmp_parent(data_dir: Path | None) -> Path | None:
 
 
 def read_bundle(path: Path, *, data_dir: Path | None = None, stage_dir: Path | None = None,
-                progress: Progress | None = None, then=None):
+                progress: Progress | None = None, then=None,
+                trust_new_device: str | list[str] | None = None):
     """Open and check everything that needs no store; stage the files when asked.
 
     Without `then`, returns the Bundle once every check passed. With `then`, calls
@@ -76,7 +77,8 @@ def read_bundle(path: Path, *, data_dir: Path | None = None, stage_dir: Path | N
     with plain_zip(path, data_dir) as plain:
         try:
             with zipfile.ZipFile(plain) as zf:
-                return _read_zip(zf, plain, data_dir, stage_dir, progress, then)
+                return _read_zip(zf, plain, data_dir, stage_dir, progress, then,
+                                 trust_new_device)
         except zipfile.BadZipFile as exc:
             raise refuse(f"文件不完整或已损坏（{exc}）",
                          "请重新从导出方复制该文件（拷贝可能中断或U盘已损坏）") from exc
@@ -87,13 +89,16 @@ def read_bundle(path: Path, *, data_dir: Path | None = None, stage_dir: Path | N
                               "请检查文件是否存在、U盘是否已插好") from exc
 
 
-def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then):
+def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then, trust_new_device=None):
     infos = zf.infolist()
     check_container(infos)
     names = {i.filename: i for i in infos}
-    manifest, known = read_manifest(zf, names, data_dir)
+    manifest = read_manifest(zf, names)
+    # Who signed it may send here at all? (before one record is read; sync.trust)
+    decision = trust.check_sender(data_dir, manifest, trust_new_device) if data_dir else None
     listed = check_entries_match(manifest, names)
-    bundle = Bundle(manifest=manifest, records={}, signer_known=known)
+    bundle = Bundle(manifest=manifest, records={}, trust=decision,
+                    signer_known=bool(decision and decision.sender_known))
     raw_records = {}
     for name, entry in sorted(listed.items()):
         if name.startswith(RECORDS_PREFIX):
@@ -110,6 +115,10 @@ def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then):
         try:
             bundle.records = decode_all(raw_records)
             check_audit_chains(bundle.records.get("audit_event", []))
+            if decision is not None:
+                trust.check_chains(data_dir, manifest, bundle.records.get("audit_event", []),
+                                   decision)
+                trust.check_signatures(data_dir, bundle.records, decision)
             result = then(bundle, staged.result) if then else bundle
         except BaseException:
             cancel.set()
@@ -162,6 +171,7 @@ class BundleReport:
     problem: str = ""
     manifest: dict = field(default_factory=dict)
     signer_known: bool = False
+    agency: str = ""        # the agency that enrolled the signer, when this store has one
 
     @property
     def exit_code(self) -> int:
@@ -173,8 +183,10 @@ class BundleReport:
         m = self.manifest
         counts = m.get("counts", {})
         who = m.get("inspector") or {}
+        source = (f"（来自本机构「{self.agency}」登记的设备）" if self.agency else
+                  "（签名设备已知）" if self.signer_known else "（首次见到该签名设备）")
         return [
-            "导出包完整，签名有效" + ("（签名设备已知）" if self.signer_known else "（首次见到该签名设备）")
+            "导出包完整，签名有效" + source
             + f"；签名指纹 {crypto.fingerprint(m['signer']['public_key'])}",
             f"导出时间：{m['created_at']}；设备：{m['device_id']}"
             + (f"；执法人员：{who.get('name')}" if who else ""),
@@ -198,4 +210,5 @@ def verify_bundle_file(path, store=None) -> BundleReport:
             check_files(bundle, lambda _name: False)
     except BundleError as exc:
         return BundleReport(valid=False, problem=exc.text())
-    return BundleReport(valid=True, manifest=bundle.manifest, signer_known=bundle.signer_known)
+    return BundleReport(valid=True, manifest=bundle.manifest, signer_known=bundle.signer_known,
+                        agency=bundle.trust.agency if bundle.trust is not None else "")

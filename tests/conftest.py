@@ -5,6 +5,10 @@ import os
 
 # Before any QApplication exists (STYLE.md pattern 6).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Keys at rest (sync.keystore): the tests take the unattended passphrase path, as CI does,
+# and never touch the developer's own keyring.
+os.environ.setdefault("FIELDCHECK_KEY_PASSPHRASE", "test-device-passphrase")
+os.environ.setdefault("FIELDCHECK_NO_KEYRING", "1")
 
 from datetime import datetime, timedelta, timezone  # noqa: E402
 

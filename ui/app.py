@@ -80,6 +80,7 @@ def open_data(app: QApplication, window: MainWindow, data_dir: str | None) -> No
         return
     if store.recovered_note:  # restored from a backup: say what happened and what to do
         QMessageBox.information(window, "本机数据已从备份恢复", store.recovered_note)
+    warn_case_range(store, window)
     from ui.first_run import maybe_run_first_setup
     maybe_run_first_setup(store, window)
     offer_resume(store, window)
@@ -99,6 +100,17 @@ def check_document_font(window: MainWindow) -> None:
         elif error is not None:
             raise error
     run_off_ui_thread(window, document_fonts, done)
+
+
+def warn_case_range(store, parent) -> None:
+    """Told in time: 90 % of this laptop's case-number range used (models.case_range)."""
+    from models.base import utcnow
+    from models.case_range import range_warning
+    from models.inspection_rules import local_date
+    with store.session() as s:
+        text = range_warning(s, store.data_dir, local_date((store.clock or utcnow)()).year)
+    if text:
+        QMessageBox.warning(parent, "文书编号段即将用完", text)
 
 
 def run_gui(data_dir: str | None) -> int:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
-from documents.keys import create_inspector_identity, identity_exists
+from documents.keys import identity_exists
 from documents.layout import wording
 from documents.print_set import copies_per_document, print_documents, print_parts, print_summary
 from documents.service import (KIND_LABEL, SigningInput, document_file, issue_case_documents,

@@ -190,6 +190,9 @@ class SettingsDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(self._agency_tab(), "执法机关")
         self.tabs.addTab(self._people_tab(), "执法人员")
+        from ui.trust_dialogs import AgencyPanel
+        self.agency_panel = AgencyPanel(store)
+        self.tabs.addTab(self.agency_panel, "机构与密钥")
         from ui.plan_settings_tabs import add_plan_tabs  # 计划执法 (#15): 在岗与回避, 计划规则
         self.plan_tabs = add_plan_tabs(self.tabs, store)
         self.problems = error_label()

@@ -113,4 +113,6 @@ class SummaryView(QWidget):
             show_error(self, exc, "无法定稿")
             self.refresh()
             return
+        from ui.app import warn_case_range
+        warn_case_range(self.store, self)  # 90 % of this laptop's case numbers used: say so now
         self.finalized.emit()

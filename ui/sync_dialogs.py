@@ -139,11 +139,23 @@ class _SyncDialog(QDialog):
     def _failed(self, error: Exception) -> None:
         self.worker.wait()
         self._busy(False)
+        if self._retry_after(error):
+            return
         if not isinstance(error, FieldCheckError):  # our bug: log + dialog, then say so
             sys.excepthook(type(error), error, error.__traceback__)
             error = FieldCheckError("程序内部错误，操作未完成", "已记录到日志，请把日志发给技术支持")
         self.report.setPlainText(f"{error.message}\n{error.hint}".strip())
         self.finished_work.emit(False)
+
+    def _retry_after(self, error: Exception) -> bool:
+        """A locked key: ask its passphrase once (ui.trust_dialogs) and run again."""
+        from sync.keystore import KeyLocked
+        if isinstance(error, KeyLocked) and error.env == "FIELDCHECK_KEY_PASSPHRASE":
+            from ui.trust_dialogs import ask_passphrase
+            if ask_passphrase(self, self.store.data_dir):
+                self.run()
+                return True
+        return False
 
     def reject(self) -> None:
         if self.worker is not None and self.worker.isRunning():
@@ -457,6 +469,8 @@ class ImportDialog(_SyncDialog):
     def __init__(self, store, parent: QWidget | None = None) -> None:
         super().__init__("导入检查记录", "校验并导入", parent)
         self.store = store
+        self.trusted_fingerprints: list[str] = []  # compared by the user for trust_path
+        self.trust_path: Path | None = None
         self.conflicts_button = QPushButton("查看冲突…")
         self.conflicts_button.clicked.connect(self.show_conflicts)
         self.buttons.addButton(self.conflicts_button, QDialogButtonBox.ButtonRole.ActionRole)
@@ -469,7 +483,24 @@ class ImportDialog(_SyncDialog):
 
     def work(self, path: Path) -> Callable:
         from sync.merge import import_bundle
-        return lambda progress: import_bundle(self.store, path, progress=progress)
+        if path != self.trust_path:  # fingerprints compared count for this file only
+            self.trust_path, self.trusted_fingerprints = path, []
+        trusted = list(self.trusted_fingerprints)
+        return lambda progress: import_bundle(self.store, path, progress=progress,
+                                              trust_new_device=trusted)
+
+    def _retry_after(self, error: Exception) -> bool:
+        """A device never trusted here: the user compares its fingerprint, then it runs again."""
+        from sync.trust import UntrustedDevice
+        if isinstance(error, UntrustedDevice):
+            from ui.trust_dialogs import TrustDeviceDialog
+            dialog = TrustDeviceDialog(error.device_id, error.fingerprint, self)
+            if dialog.exec() == QDialog.DialogCode.Accepted:
+                self.trusted_fingerprints.append(error.fingerprint)
+                self.run()
+                return True
+            return False
+        return super()._retry_after(error)
 
     def _busy(self, busy: bool) -> None:
         super()._busy(busy)

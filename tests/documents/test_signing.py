@@ -20,7 +20,7 @@ from models.errors import FieldCheckError
 
 AGENCY = "湘乡市应急管理局"
 ZHANG = dict(name="张卫东", certificate_no="43038120001", passphrase="zhang-2026")
-LI = dict(name="李晓红", certificate_no="43038120002", passphrase="li-2026")
+LI = dict(name="李晓红", certificate_no="43038120002", passphrase="lixh-2026")
 
 
 def small_pdf(text: str = "Inspection record 2026-11-02") -> bytes:
@@ -128,9 +128,9 @@ def test_missing_identity_says_to_set_one_up(tmp_path):
 
 
 def test_too_short_passphrase_is_refused(tmp_path):
-    """A passphrase shorter than four characters is refused before any key is made."""
-    with pytest.raises(FieldCheckError, match="口令至少"):
-        keys.create_inspector_identity(tmp_path, uuid.uuid4(), "张卫东", "1", "abc", AGENCY)
+    """A passphrase shorter than eight characters is refused before any key is made (#11)."""
+    with pytest.raises(FieldCheckError, match="口令至少需要 8 个字符"):
+        keys.create_inspector_identity(tmp_path, uuid.uuid4(), "张卫东", "1", "abcdefg", AGENCY)
     assert not (tmp_path / "keys").exists()
 
 

@@ -1,6 +1,14 @@
-"""Laptops and an office as data folders; a full dump to prove a store unchanged."""
+"""Laptops and an office as data folders; a full dump to prove a store unchanged.
+
+The office has created the agency (`agency create`) and enrolled both laptops the way a clerk
+does it — `agency request` on the laptop, `agency enroll` at the office, `agency join` on the
+laptop — so their bundles are accepted; tests of the refusals start from there (or from a
+store with no agency: `stranger`).
+"""
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -11,42 +19,84 @@ from sqlalchemy import select
 from models.demo import build_demo
 from models.startup import start_store
 from models.tables import Base
+from sync import agency, crypto
+from sync.agency_cli import join_file
 from sync.bundle_format import encode_value
+from sync.trust import own_device_ids
 
 DEMO_NOW = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+AGENCY = "湘乡市应急管理局"
+AGENCY_PASSPHRASE = "agency-passphrase-1"
+
+
+def enroll(office_dir: Path, laptop, tmp: Path, inspectors=()) -> Path:
+    """request → enroll → join, as a clerk runs them; returns the enrollment file."""
+    key = crypto.device_signing_key(laptop.data_dir)
+    previous = [d for d in own_device_ids(laptop.data_dir) if d != laptop.device_id]
+    request = agency.make_request(laptop.data_dir, laptop.device_id, previous, key, list(inspectors))
+    done = agency.enroll(office_dir, request, AGENCY_PASSPHRASE)
+    target = tmp / f"enrollment-{laptop.device_id[:8]}-{done.document['signature'][:8]}.json"
+    target.write_text(json.dumps(done.document, ensure_ascii=False), "utf-8")
+    join_file(laptop, target)
+    return target
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory) -> Path:
-    """A laptop data folder holding the demo (built once, copied for each test)."""
-    folder = tmp_path_factory.mktemp("template") / "laptop-a"
-    store = start_store(folder)
+def agency_templates(tmp_path_factory) -> dict[str, Path]:
+    """Data folders built once and copied for each test: the office (agency created), laptop A
+    with the demo and laptop B empty, both enrolled."""
+    root = tmp_path_factory.mktemp("template")
+    office = start_store(root / "office")
+    laptop_a = start_store(root / "laptop-a")
+    laptop_b = start_store(root / "laptop-b")
     try:
-        build_demo(store, now=DEMO_NOW)
+        agency.create_agency(office.data_dir, AGENCY, AGENCY_PASSPHRASE, office.device_id,
+                             crypto.public_key_text(crypto.device_signing_key(office.data_dir)))
+        build_demo(laptop_a, now=DEMO_NOW)
+        enroll(office.data_dir, laptop_a, root)
+        enroll(office.data_dir, laptop_b, root)
     finally:
-        store.close()
-    return folder
+        for store in (office, laptop_a, laptop_b):
+            store.close()
+    return {"office": root / "office", "laptop-a": root / "laptop-a", "laptop-b": root / "laptop-b"}
+
+
+def _copy(templates, name: str, tmp_path: Path):
+    folder = tmp_path / name
+    shutil.copytree(templates[name], folder)
+    return start_store(folder)
 
 
 @pytest.fixture
-def laptop_a(tmp_path, demo_template):
-    folder = tmp_path / "laptop-a"
-    shutil.copytree(demo_template, folder)
-    store = start_store(folder)
+def demo_template(agency_templates) -> Path:
+    return agency_templates["laptop-a"]
+
+
+@pytest.fixture
+def laptop_a(tmp_path, agency_templates):
+    store = _copy(agency_templates, "laptop-a", tmp_path)
     yield store
     store.close()
 
 
 @pytest.fixture
-def office(tmp_path):
-    store = start_store(tmp_path / "office")
+def office(tmp_path, agency_templates):
+    store = _copy(agency_templates, "office", tmp_path)
     yield store
     store.close()
 
 
 @pytest.fixture
-def laptop_b(tmp_path):
-    store = start_store(tmp_path / "laptop-b")
+def laptop_b(tmp_path, agency_templates):
+    store = _copy(agency_templates, "laptop-b", tmp_path)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def stranger(tmp_path):
+    """A store that belongs to no agency (trust by fingerprint only)."""
+    store = start_store(tmp_path / "stranger")
     yield store
     store.close()
 
@@ -60,7 +110,7 @@ def dump(store) -> dict:
                     for r in s.execute(select(table)).mappings()]
             out[table.name] = sorted(rows, key=lambda r: str(r["id"]))
     out["files"] = sorted(
-        (str(p.relative_to(store.data_dir)), p.stat().st_size)
-        for sub in ("photos", "documents", "signatures")
+        (str(p.relative_to(store.data_dir)), hashlib.sha256(p.read_bytes()).hexdigest())
+        for sub in ("photos", "documents", "signatures", "sync", "trust")
         for p in (store.data_dir / sub).rglob("*") if p.is_file())
     return out

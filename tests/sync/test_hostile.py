@@ -16,6 +16,7 @@ from sync import crypto
 from sync.bundle_format import BundleError
 from sync.export import export_bundle
 from sync.merge import import_bundle
+from sync.trust import sign_head
 from sync.verify import verify_bundle_file
 from tests.conftest import make_enterprise
 from tests.sync.conftest import dump
@@ -37,9 +38,34 @@ def write_zip(path: Path, entries, compress=zipfile.ZIP_STORED) -> None:
                 zf.writestr(name, data)
 
 
-def resigned(entries: dict[str, bytes], key, manifest_edit=None) -> dict[str, bytes]:
-    """Entries with a manifest that matches them again, signed by `key`."""
+def chain_ends(entries: dict[str, bytes]) -> dict[str, tuple[int, str]]:
+    name = next((n for n in entries if n.startswith("records/audit_event")), None)
+    if name is None:
+        return {}
+    doc = json.loads(entries[name])
+    col = {c: n for n, c in enumerate(doc["columns"])}
+    ends: dict[str, tuple[int, str]] = {}
+    for row in doc["rows"]:
+        device, seq = row[col["device_id"]], row[col["seq"]]
+        if seq > ends.get(device, (0, ""))[0]:
+            ends[device] = (seq, row[col["hash"]])
+    return ends
+
+
+def resigned(entries: dict[str, bytes], key, manifest_edit=None, heads_for=None) -> dict[str, bytes]:
+    """Entries with a manifest that matches them again, signed by `key` — and the chain heads
+    of the manifest's device (or of `heads_for`) signed again by `key` over the chains as they
+    are now: what an attacker holding that key can do."""
     manifest = json.loads(entries[MANIFEST])
+    ends = chain_ends(entries)
+    devices = set(heads_for if heads_for is not None else [manifest["device_id"]])
+    heads = [h for h in manifest.get("chain_heads", [])
+             if json.loads(h["payload"])["device_id"] not in devices]
+    for device in sorted(devices & set(ends)):
+        old = next((h for h in manifest.get("chain_heads", [])
+                    if json.loads(h["payload"])["device_id"] == device), {})
+        heads.append(sign_head(key, device, *ends[device], old.get("certificate")))
+    manifest["chain_heads"] = heads
     manifest["entries"] = sorted(
         ({"name": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()}
          for n, d in entries.items() if n not in (MANIFEST, SIG)), key=lambda e: e["name"])

@@ -28,7 +28,7 @@ from sync.bundle_format import BundleError
 from sync.export import EXPORTS_STATE_FILE, export_bundle
 from sync.merge import import_bundle
 from tests.conftest import Clock, make_enterprise, valid_credit_code
-from tests.sync.conftest import DEMO_NOW
+from tests.sync.conftest import DEMO_NOW, dump
 
 
 # A firm's mistyped credit code corrected on the laptop, then the freed code given to a
@@ -117,7 +117,10 @@ def test_closing_of_mapped_hazard_reaches_office(laptop_a, laptop_b, office, tmp
         item_b = next(i.id for i in inspection_items(s, draft) if i.code == code_x)
         answer_item(s, draft, item_b, AnswerResult.NONCOMPLIANT, "B 发现")
     export_bundle(laptop_b, tmp_path / "b.fcb")
-    import_bundle(office, tmp_path / "b.fcb")
+    # #11 point 3: a laptop adds nothing to another laptop's draft — B's bundle is refused
+    # whole (it used to be merged, B's hazard then mapped onto A's)
+    with pytest.raises(BundleError, match="无权修改其他设备的检查"):
+        import_bundle(office, tmp_path / "b.fcb")
     laptop_a.clock = lambda: DEMO_NOW + timedelta(hours=2)
     with laptop_a.transaction() as s:
         answer_item(s, draft, item_x, AnswerResult.NONCOMPLIANT, "A 发现")
@@ -127,8 +130,7 @@ def test_closing_of_mapped_hazard_reaches_office(laptop_a, laptop_b, office, tmp
         finalize_inspection(s, draft)
     (tmp_path / "a").mkdir()
     export_bundle(laptop_a, tmp_path / "a" / "2.fcb")
-    r2 = import_bundle(office, tmp_path / "a" / "2.fcb")
-    assert any(t == "hazard" for t, *_ in r2.merged)   # A's hazard mapped onto B's id
+    import_bundle(office, tmp_path / "a" / "2.fcb")
     # A re-inspects: everything rectified, closed
     laptop_a.clock = lambda: DEMO_NOW + timedelta(days=3)
     with laptop_a.session() as s:
@@ -230,9 +232,9 @@ def test_readded_team_member_relayed_through_office(laptop_a, office, laptop_b, 
     assert _team(laptop_b, draft) == team_a   # fails: B lacks the re-added member
 
 
-# A draft relayed from A to B is finalized on both laptops (two different finalized
-# versions of one visit). At the office the one arriving second is reported as a conflict only
-# if it is newer; an older rival finalized version is silently filed as 'superseded'.
+# A draft relayed from A to B is finalized on both laptops. It used to reach the office as
+# two rival finalized versions of one visit; since #11 point 3 a laptop may not change another
+# laptop's draft: B's finalized version is refused whole, A's is the record.
 def _finish(store, draft, note):
     with store.transaction() as s:
         done = {a.item_id for a in s.scalars(select(Answer).where(Answer.inspection_id == draft))}
@@ -242,7 +244,7 @@ def _finish(store, draft, note):
         finalize_inspection(s, draft)
 
 
-def test_older_rival_finalized_version_is_not_a_conflict(laptop_a, laptop_b, office, tmp_path):
+def test_a_laptop_cannot_finalize_another_laptops_draft(laptop_a, laptop_b, office, tmp_path):
     with laptop_a.session() as s:
         draft = s.scalar(select(Inspection.id).join(Answer, Answer.inspection_id == Inspection.id)
                          .where(Inspection.status == InspectionStatus.IN_PROGRESS))
@@ -254,20 +256,15 @@ def test_older_rival_finalized_version_is_not_a_conflict(laptop_a, laptop_b, off
     _finish(laptop_b, draft, "B 的结论")
     export_bundle(laptop_a, tmp_path / "a.fcb")
     export_bundle(laptop_b, tmp_path / "b.fcb")
-    import_bundle(office, tmp_path / "b.fcb")
-    report = import_bundle(office, tmp_path / "a.fcb")
-    print(report.lines(), report.counts)
-    # A's finalized version differs from the office's finalized one: a rival, to be shown
-    # the other order, at a second office: the same pair of versions IS a conflict
-    from models.startup import start_store
-    office2 = start_store(tmp_path / "office2")
-    try:
-        import_bundle(office2, tmp_path / "a.fcb")
-        other = import_bundle(office2, tmp_path / "b.fcb")
-    finally:
-        office2.close()
-    assert other.total("conflict") > 0
-    assert report.total("conflict") > 0   # fails: 0, filed as 较旧版本 (superseded)
+    before = dump(office)
+    with pytest.raises(BundleError, match="无权"):
+        import_bundle(office, tmp_path / "b.fcb")
+    assert dump(office) == before
+    import_bundle(office, tmp_path / "a.fcb")
+    with office.session() as s:
+        assert s.get(Inspection, draft).status == InspectionStatus.FINALIZED
+        notes = {a.note for a in s.scalars(select(Answer).where(Answer.inspection_id == draft))}
+    assert "A 的结论" in notes and "B 的结论" not in notes
 
 
 def test_saving_during_an_import_wins_and_the_import_asks_to_be_run_again(laptop_a, office,

@@ -20,8 +20,9 @@ from ui.conflicts_dialog import DIFF_BACKGROUND, HEADERS, ConflictsDialog
 from ui.main_window import MainWindow
 
 # The laptop and office data folders of the sync tests (a demo laptop, an empty office).
-demo_template, laptop_a, office = (sync_fixtures.demo_template, sync_fixtures.laptop_a,
-                                   sync_fixtures.office)
+agency_templates, demo_template, laptop_a, office = (
+    sync_fixtures.agency_templates, sync_fixtures.demo_template, sync_fixtures.laptop_a,
+    sync_fixtures.office)
 
 
 def click(qtbot, widget) -> None:

@@ -142,14 +142,16 @@ def test_settings_are_saved_and_shown_again(qtbot, store):
 
 
 def test_settings_show_the_fingerprint_the_office_checks(qtbot, store, tmp_path):
-    """The fingerprint in 设置 is the one an office import of this laptop's bundle shows."""
+    """The fingerprint in 设置 is the one an office import of this laptop's bundle shows —
+    and the one the office (no agency yet) confirms to trust this laptop (#11)."""
     dialog = SettingsDialog(store)
     qtbot.addWidget(dialog)
     make_enterprise(store)
     export_bundle(store, tmp_path / "b.fcb")
     office = start_store(tmp_path / "office")
     try:
-        report = import_bundle(office, tmp_path / "b.fcb")
+        report = import_bundle(office, tmp_path / "b.fcb",
+                               trust_new_device=dialog.fingerprint.text())
     finally:
         office.close()
     assert not report.signer_known

@@ -1,0 +1,130 @@
+"""Who may change what an import would change (docs/bundle-format.md, *Authority*).
+
+The signatures (sync.trust) say which device wrote which audit event; this says which of
+those changes that device was entitled to make. A bundle in which a device changes,
+deletes or adds to what it does not own is refused whole, the store untouched:
+
+* a row is owned by the device that created it (`device_id`, never changed by an import);
+  one laptop is every id it signed under (restored-backup successors share its key);
+* a *deletion* (a `delete` event) applies only to a row its deleting device owns;
+* an *update* of a row owned by another device than the sender is taken only where the
+  owner's own signed events set each changed field to the incoming value (a relay), or on
+  what is shared: the register (enterprises, inspectors) and a hazard's life after the visit
+  (status, deadlines, closing, 一单四制 — re-inspections and the office);
+* a *new* row that names another device as its creator needs that device's create event;
+  a new answer, photo, team member, checklist or hazard joins only an inspection of its own
+  device.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.flush_hooks import FROZEN_CHILD_TABLES, HAZARD_LIFECYCLE_KEYS
+from models.tables import Base
+from sync.bundle_format import encode_value, refuse
+from sync.merge_plan import IGNORED, IMPORT_LABEL, MergePlan
+
+SHARED_TABLES = frozenset({"enterprise", "inspector"})
+_HINT = "该导出包含有其无权作出的改动，未导入；本机数据未改动，请把导出包交给管理员核查"
+_NOT_CONTENT = frozenset({"id", "created_at", "updated_at"})
+
+
+class _History:
+    """The bundle's original (not import-echo) events, by entity."""
+
+    def __init__(self, events: list[dict]) -> None:
+        self.by_entity: dict[str, list[dict]] = defaultdict(list)
+        for event in events:
+            if event["label"] != IMPORT_LABEL:
+                self.by_entity[event["entity_id"]].append(event)
+
+    def latest_setting(self, entity_ids: list[str], key: str) -> tuple[str, object] | None:
+        """(device, JSON value) of the latest create/update event setting `key`."""
+        best = None
+        for entity in entity_ids:
+            for event in self.by_entity.get(entity, []):
+                if event["action"] not in ("create", "update"):
+                    continue
+                after = json.loads(event["after"])
+                if key in after and (best is None or (event["at"], event["seq"]) > best[0]):
+                    best = ((event["at"], event["seq"]), event["device_id"], after[key])
+        return None if best is None else (best[1], best[2])
+
+    def created_by(self, entity_ids: list[str], devices: set[str]) -> bool:
+        return any(e["action"] == "create" and e["device_id"] in devices
+                   for entity in entity_ids for e in self.by_entity.get(entity, []))
+
+
+def check_authority(s: Session, bundle, plan: MergePlan) -> None:
+    trust = bundle.trust
+    if trust is None:
+        return
+    sender = bundle.device_id
+    senders = trust.aliases(sender)
+    history = _History(bundle.records.get("audit_event", []))
+    incoming_ids: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for source, target in plan.id_map.items():
+        incoming_ids[target].append(str(source))
+    owners = _InspectionOwners(s, bundle, plan)
+    for p in plan.rows:
+        ids = [str(p.row["id"]), *incoming_ids.get(p.row["id"], [])]
+        if p.action in ("deleted", "superseded") and "deleted_by" in p.row:
+            # (an unauthorized deletion is refused even where it would not apply)
+            deleter, owner = p.row["deleted_by"], p.local["device_id"]
+            if owner not in trust.aliases(deleter):
+                raise refuse(f"设备 {deleter[:8]} 删除了设备 {owner[:8]} 的{p.table}记录 {p.row['id']}，"
+                             "无权删除（只能删除本设备的草稿记录）", _HINT)
+        elif p.action == "updated":
+            _check_update(p, trust, senders, history, ids, sender)
+        elif p.action == "new":
+            owner = p.row.get("device_id")
+            if owner not in senders and not history.created_by(ids, trust.aliases(owner)):
+                raise refuse(f"{p.table}记录 {p.row['id']} 标为设备 {str(owner)[:8]} 所建，"
+                             "但导出包中没有该设备签名的建立记录（疑似伪造）", _HINT)
+            if p.table in FROZEN_CHILD_TABLES:
+                parent = owners.owner(p.row["inspection_id"])
+                if parent is not None and parent not in trust.aliases(owner):
+                    raise refuse(f"设备 {str(owner)[:8]} 向设备 {parent[:8]} 的检查添加了{p.table}记录，"
+                                 "无权修改其他设备的检查", _HINT)
+
+
+def _check_update(p, trust, senders: set[str], history: _History, ids: list[str],
+                  sender: str) -> None:
+    owner = p.local["device_id"]
+    if not p.mapped and p.row.get("device_id") != owner:
+        raise refuse(f"{p.table}记录 {p.row['id']} 的建立设备被改为 {str(p.row.get('device_id'))[:8]}"
+                     "（记录归属不可更改）", _HINT)
+    if owner in senders or p.table in SHARED_TABLES:
+        return
+    ignore = IGNORED | _NOT_CONTENT | {"device_id"}
+    changed = {k for k in p.row if k not in ignore and p.row[k] != p.local.get(k)}
+    if p.table == "hazard" and changed <= HAZARD_LIFECYCLE_KEYS:
+        return
+    owner_ids = trust.aliases(owner)
+    for key in sorted(changed):
+        latest = history.latest_setting(ids, key)
+        if latest is None or latest[0] not in owner_ids or latest[1] != encode_value(None, p.row[key]):
+            who = latest[0][:8] if latest else sender[:8]
+            raise refuse(f"设备 {who} 改动了设备 {owner[:8]} 的{p.table}记录 {p.row['id']}（{key}），"
+                         "无权修改其他设备的记录", _HINT)
+
+
+class _InspectionOwners:
+    def __init__(self, s: Session, bundle, plan: MergePlan) -> None:
+        self.s, self.plan = s, plan
+        self.incoming = {plan.id_map.get(r["id"], r["id"]): r["device_id"]
+                         for r in bundle.records.get("inspection", [])}
+        self.cache: dict = {}
+
+    def owner(self, inspection_id) -> str | None:
+        if inspection_id not in self.cache:
+            table = Base.metadata.tables["inspection"]
+            local = self.s.execute(select(table.c.device_id).where(
+                table.c.id == inspection_id)).scalar()
+            self.cache[inspection_id] = local or self.incoming.get(inspection_id)
+        return self.cache[inspection_id]

@@ -14,6 +14,9 @@
     python main.py verify FILE.pdf                   who signed, when, intact (exit 0) or not (1)
     python main.py ledger --out FILE.xlsx            the hazard ledger (隐患台账) as Excel
     python main.py hazards --json                    every ordered hazard with the ledger's fields
+    python main.py migrate --database-url URL        upgrade the office database's schema
+  --database-url URL (or FIELDCHECK_DATABASE_URL), before or after the subcommand: the office's
+  PostgreSQL database instead of the data folder's SQLite file (files stay in the data folder).
 """
 from __future__ import annotations
 
@@ -25,8 +28,12 @@ from models.errors import FieldCheckError
 
 
 def _add_data_dir(parser: argparse.ArgumentParser, default) -> None:
+    """The global options, accepted before and after the subcommand."""
     parser.add_argument("--data-dir", metavar="DIR", default=default,
                         help="数据文件夹（默认：用户数据目录，或环境变量 FIELDCHECK_DATA_DIR）")
+    parser.add_argument("--database-url", metavar="URL", default=default,
+                        help="办公室 PostgreSQL 数据库，如 postgresql+psycopg://fc@/fieldcheck?host=/run/postgresql"
+                             "（或环境变量 FIELDCHECK_DATABASE_URL；默认：数据文件夹中的本机数据库）")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     hazards = sub.add_parser("hazards", help="列出隐患台账中的全部隐患")
     _add_data_dir(hazards, argparse.SUPPRESS)
     hazards.add_argument("--json", action="store_true", help="以 JSON 输出")
+    migrate = sub.add_parser("migrate", help="升级办公室数据库的结构（请先备份）")
+    _add_data_dir(migrate, argparse.SUPPRESS)
     gui = sub.add_parser("gui", help="启动图形界面（默认）")
     _add_data_dir(gui, argparse.SUPPRESS)
     return parser
@@ -300,7 +309,13 @@ def cmd_hazards(store, args) -> int:
     return 0
 
 
-COMMANDS = {"checklists": cmd_checklists, "inspections": cmd_inspections,
+def cmd_migrate(store, args) -> int:
+    from models.store import SCHEMA_HEAD
+    print(f"数据库结构已是最新（{SCHEMA_HEAD}）：{store.location}")
+    return 0
+
+
+COMMANDS = {"migrate": cmd_migrate, "checklists": cmd_checklists, "inspections": cmd_inspections,
             "status": cmd_status, "demo": cmd_demo, "export": cmd_export,
             "import": cmd_import, "verify": cmd_verify, "office-key": cmd_office_key,
             "pdf": cmd_pdf, "ledger": cmd_ledger, "hazards": cmd_hazards}
@@ -310,10 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in (None, "gui"):
         from ui.app import run_gui
-        return run_gui(args.data_dir)
+        return run_gui(args.data_dir, args.database_url)
     from models.startup import start_store
     try:
-        store = start_store(args.data_dir)
+        store = start_store(args.data_dir, args.database_url, upgrade=args.command == "migrate")
         try:
             return COMMANDS[args.command](store, args)
         finally:

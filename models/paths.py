@@ -17,6 +17,8 @@ from models.errors import StoreError
 
 APP_NAME = "FieldCheck"
 ENV_DATA_DIR = "FIELDCHECK_DATA_DIR"
+# At the office: the PostgreSQL database (the data folder then holds only files and keys).
+ENV_DATABASE_URL = "FIELDCHECK_DATABASE_URL"
 DB_FILENAME = "fieldcheck.db"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +37,12 @@ def resolve_data_dir(cli_value: str | os.PathLike | None = None) -> Path:
             "请检查该位置是否可写，或用 --data-dir 指定其他文件夹",
         ) from exc
     return path
+
+
+def resolve_database_url(cli_value: str | None = None) -> str | None:
+    """The office database to use: `--database-url`, then FIELDCHECK_DATABASE_URL; None (the
+    laptop's SQLite file in the data folder) when neither is given."""
+    return (cli_value or os.environ.get(ENV_DATABASE_URL) or "").strip() or None
 
 
 def resources_dir() -> Path:

@@ -60,11 +60,12 @@ def offer_resume(store, window: MainWindow) -> None:
         window.open_inspection(inspection_id, item_id)
 
 
-def open_data(app: QApplication, window: MainWindow, data_dir: str | None) -> None:
+def open_data(app: QApplication, window: MainWindow, data_dir: str | None,
+              database_url: str | None = None) -> None:
     """Open the store behind the shown window; a damaged or unusable one gets a clear message."""
     from models.startup import start_store
     try:
-        store = start_store(data_dir)
+        store = start_store(data_dir, database_url)
     except FieldCheckError as exc:
         QMessageBox.critical(window, "无法打开数据", f"{exc.message}\n\n{exc.hint}")
         app.exit(2)
@@ -109,7 +110,7 @@ def install_qt_chinese(app: QApplication) -> bool:
     return app.installTranslator(translator)
 
 
-def run_gui(data_dir: str | None) -> int:
+def run_gui(data_dir: str | None, database_url: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("FieldCheck")
     install_qt_chinese(app)
@@ -119,5 +120,5 @@ def run_gui(data_dir: str | None) -> int:
     if os.environ.get(EXIT_AFTER_SHOW):
         QTimer.singleShot(0, app.quit)
     else:
-        QTimer.singleShot(0, lambda: open_data(app, window, data_dir))
+        QTimer.singleShot(0, lambda: open_data(app, window, data_dir, database_url))
     return app.exec()

@@ -38,15 +38,16 @@ def laptop_a(tmp_path, demo_template):
 
 
 @pytest.fixture
-def office(tmp_path):
-    store = start_store(tmp_path / "office")
+def office(tmp_path, store_maker):
+    """The office: on the server under --backend postgresql (laptops stay on SQLite)."""
+    store = store_maker.open(tmp_path / "office", "office")
     yield store
     store.close()
 
 
 @pytest.fixture
-def laptop_b(tmp_path):
-    store = start_store(tmp_path / "laptop-b")
+def laptop_b(tmp_path, store_maker):
+    store = store_maker.open(tmp_path / "laptop-b", "laptop-b", server=False)
     yield store
     store.close()
 

@@ -39,9 +39,12 @@ def resolve_data_dir(cli_value: str | os.PathLike | None = None) -> Path:
     return path
 
 
+DATABASE_FILE = "database.json"  # in an office data folder: the database its files belong to
+
+
 def resolve_database_url(cli_value: str | None = None) -> str | None:
-    """The office database to use: `--database-url`, then FIELDCHECK_DATABASE_URL; None (the
-    laptop's SQLite file in the data folder) when neither is given."""
+    """The office database asked for: `--database-url`, then FIELDCHECK_DATABASE_URL; None
+    when neither is given (then the data folder's own choice, see models.startup)."""
     return (cli_value or os.environ.get(ENV_DATABASE_URL) or "").strip() or None
 
 

@@ -2,11 +2,35 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from checklists.loader import load_checklists
 from models.chain_anchor import anchor_problem
-from models.paths import resolve_data_dir, resolve_database_url, rotate_device_id
-from models.store import Store, open_store
+from models.errors import StoreError
+from models.paths import (DATABASE_FILE, DB_FILENAME, read_json_dict, resolve_data_dir,
+                          resolve_database_url, rotate_device_id, write_json)
+from models.store import Store, open_store, server_url
+
+
+def _database_of(folder: Path, asked: str | None) -> str | None:
+    """Which database goes with this data folder. An office folder remembers its server (its
+    photos and documents belong to that database), so a later start without --database-url
+    finds it; a laptop folder (no database.json) stays on its SQLite file."""
+    remembered = read_json_dict(folder / DATABASE_FILE).get("url")
+    if asked is None:
+        return remembered if isinstance(remembered, str) and remembered else None
+    if isinstance(remembered, str) and remembered and _key(remembered) != _key(asked):
+        raise StoreError(f"数据文件夹 {folder} 属于数据库 {_key(remembered)}，不是 {_key(asked)}",
+                         "请用 --data-dir 指定该数据库自己的数据文件夹（照片和文书与数据库一一对应）")
+    if not remembered and (folder / DB_FILENAME).exists():
+        raise StoreError(f"数据文件夹 {folder} 是一台笔记本电脑的本机数据，不能用于办公室数据库",
+                         "请为办公室数据库另建一个空的数据文件夹（--data-dir），笔记本数据请导出后导入")
+    return asked
+
+
+def _key(url: str) -> str:
+    """The database a URL names, without its password (never written to the folder)."""
+    return server_url(url).set(password=None).render_as_string(hide_password=False)
 
 
 def start_store(data_dir: str | os.PathLike | None = None, database_url: str | None = None, *,
@@ -16,8 +40,10 @@ def start_store(data_dir: str | os.PathLike | None = None, database_url: str | N
     `database_url` (else FIELDCHECK_DATABASE_URL) puts the records on the office's PostgreSQL
     server; `upgrade` lets an older server schema be migrated (the `migrate` command)."""
     folder = resolve_data_dir(data_dir)
-    url = resolve_database_url(database_url)
+    url = _database_of(folder, resolve_database_url(database_url))
     store = open_store(folder, url, upgrade=upgrade)
+    if url and not (folder / DATABASE_FILE).exists():
+        write_json(folder / DATABASE_FILE, {"url": _key(url)})
     with store.session() as s:
         rolled_back = anchor_problem(s, folder, store.device_id)
     if rolled_back:  # restored from a backup after its chain was exported: go on under a new id

@@ -114,6 +114,7 @@ def _server_revision(conn) -> str | None:
 # One number for "someone is migrating this database": two clerks starting FieldCheck on a new
 # database at the same moment create the schema once, the second waits and finds it done.
 _MIGRATION_LOCK = 0x46430001
+_IMPORT_LOCK = 0x46430002
 
 
 def migrate_server(engine: Engine, *, upgrade: bool = False,
@@ -178,6 +179,11 @@ def begin_import(session: Session) -> None:
         conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
     else:
         conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
+        # Imports into one database plan and write one after another (their file checks run
+        # at the same time): bundles of different laptops share records (the register, the
+        # checklists), and two plans made side by side would both decide "new" for them.
+        # Readers are never blocked: an advisory lock stops only the next import.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _IMPORT_LOCK})
 
 
 def lock_for_device(session: Session, device: str) -> None:
@@ -319,6 +325,14 @@ _KNOWN_STORAGE = (
     ("locked", "数据库正被另一个 FieldCheck 窗口使用", "请关闭其他 FieldCheck 窗口后重试"),
     ("disk i/o", "读写磁盘出错，刚才的修改没有保存", "请检查U盘或硬盘是否已拔出，然后重试"),
 )
+
+
+def concurrent_write(exc: BaseException) -> bool:
+    """The StoreError of a transaction that lost to another writer on the same store (SQLite's
+    lock, or this device's audit chain moved on): nothing was saved, running it again works."""
+    cause = exc.__cause__
+    return (isinstance(cause, IntegrityError) and _chain_clash(cause)) or (
+        isinstance(cause, OperationalError) and "locked" in str(cause).lower())
 
 
 def _chain_clash(exc: IntegrityError) -> bool:

@@ -32,7 +32,7 @@ from models.errors import StoreError
 from models.flush_hooks import session_now
 from models.paths import atomic_write_bytes
 from models.photo_store import photo_path
-from models.store import Store, begin_import
+from models.store import Store, begin_import, concurrent_write
 from models.tables import Base
 from sync import crypto
 from sync.bundle_format import (
@@ -426,7 +426,7 @@ def _merge_or_raise(store: Store, bundle: Bundle, wait_for_files, actor: str | N
         raise BundleError(f"无法把导入的文件写入数据文件夹（{exc.strerror or exc}），未导入任何记录",
                           "请检查磁盘空间后重试") from exc
     except StoreError as exc:
-        if "locked" not in str(exc.__cause__).lower():
+        if not concurrent_write(exc):
             raise
         # Someone saved on this laptop while the files were checked: this import's plan is
         # out of date, so it changes nothing; their work stands.

@@ -12,11 +12,8 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from datetime import datetime, timedelta, timezone  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-
-import models.startup  # noqa: E402
 
 from models.enterprise_rules import EnterpriseInput, create_enterprise, credit_check_char  # noqa: E402
 from models.inspection_rules import NewInspection, start_inspection  # noqa: E402
@@ -78,22 +75,13 @@ def store_maker(backend, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _isolated_data_dir(tmp_path, monkeypatch, request):
-    """No test may touch the real user data folder or a real server; a folder a fixture put
-    on the test server stays there when the test opens it again (CLI, GUI, a reopen)."""
+def _isolated_data_dir(tmp_path, monkeypatch, store_maker):
+    """No test may touch the real user data folder or a real server; the test's databases on
+    the throwaway server are dropped after it."""
     monkeypatch.setenv("FIELDCHECK_DATA_DIR", str(tmp_path / "default-data"))
     monkeypatch.delenv("FIELDCHECK_DATABASE_URL", raising=False)
-    if request.config.getoption("--backend") != "postgresql":
-        yield
-        return
-    maker = request.getfixturevalue("store_maker")
-    real_open = models.startup.open_store
-
-    def open_store(folder, url=None, **kw):
-        return real_open(folder, url or maker.servers.get(Path(folder).resolve()), **kw)
-    monkeypatch.setattr(models.startup, "open_store", open_store)
     yield
-    maker.end_test()
+    store_maker.end_test()
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from models.paths import DATABASE_FILE, write_json
+
 PG_CTL = os.environ.get("FIELDCHECK_PG_CTL", "/usr/lib/postgresql/15/bin/pg_ctl")
 PG_CTL_WRAPPER = Path(__file__).with_name("pg_ctl_as_postgres")
 # A throwaway server: nothing it holds must survive a power cut, so it may skip the fsyncs.
@@ -45,7 +47,24 @@ class PostgresServer:
             logfile=str(self.folder / "server.log"), startparams="-w", dbname="postgres",
             user="postgres", postgres_options=PG_OPTIONS)
         self.executor.start()
+        self._wait_until_ready()
         self._names = itertools.count(1)
+
+    def _wait_until_ready(self, seconds: float = 30) -> None:
+        """pg_ctl -w returns when the port answers; "the database system is starting up" may
+        still refuse the first logins for a moment."""
+        import time
+
+        import psycopg
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                self.admin("SELECT 1")
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@/{database}?host={self.folder}&port={self.port}"
@@ -72,15 +91,15 @@ class PostgresServer:
 
 
 class StoreMaker:
-    """Opens stores for tests from per-role templates; remembers which folder is on which
-    database, as the clerk's --database-url would say it, for every later start_store."""
+    """Opens stores for tests from per-role templates; a folder on the server remembers its
+    database (database.json, as the first start with --database-url leaves it), so a
+    reopen, the CLI or the GUI in the test finds it again."""
 
     def __init__(self, backend: str, root: Path) -> None:
         self.backend = backend
         self.root = root
         self._server: PostgresServer | None = None
         self._templates: dict[str, tuple[Path, str | None]] = {}
-        self.servers: dict[Path, str] = {}   # data folder → database URL (this test's)
         self._databases: list[str] = []
 
     @property
@@ -112,7 +131,7 @@ class StoreMaker:
             database = self.server.new_database(template_db)
             self._databases.append(database)
             url = self.server.url(database)
-            self.servers[Path(folder).resolve()] = url
+            write_json(Path(folder) / DATABASE_FILE, {"url": url})
         return start_store(folder, url)
 
     def empty_database(self) -> str:
@@ -122,7 +141,6 @@ class StoreMaker:
         return self.server.url(database)
 
     def end_test(self) -> None:
-        self.servers.clear()
         databases, self._databases = self._databases, []
         for name in databases:
             self.server.drop_database(name)

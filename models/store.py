@@ -61,7 +61,7 @@ def server_url(raw: str):
     if url.get_backend_name() != "postgresql":
         raise StoreError(f"数据库地址 {url.render_as_string(hide_password=True)} 不是 PostgreSQL",
                          "办公室数据库请用 postgresql+psycopg://用户@主机/数据库；笔记本电脑不用 --database-url")
-    if url.get_driver_name() in ("", "postgresql", "psycopg2"):
+    if url.drivername == "postgresql" or url.get_driver_name() == "psycopg2":
         url = url.set(drivername="postgresql+psycopg")
     return url
 

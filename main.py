@@ -2,7 +2,7 @@
 
     python main.py [--data-dir DIR]                  start the application
     python main.py checklists --json                 every checklist item as JSON
-    python main.py demo                              fill the store with demo data
+    python main.py demo [--laptop N]                 fill the store with demo data (N-th laptop)
     python main.py inspections --json                every inspection with hazard counts
     python main.py status --json                     counts and the audit-chain check
     python main.py export --out FILE [--all]         write a signed bundle for the office
@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         _add_data_dir(cmd, argparse.SUPPRESS)
         if name != "demo":
             cmd.add_argument("--json", action="store_true", help="以 JSON 输出")
+        else:
+            cmd.add_argument("--laptop", type=int, default=1, metavar="N",
+                             help="同一演示执法单位的第 N 台笔记本（自己的检查组和案件编号段）")
     _add_sync_commands(sub)
     pdf = sub.add_parser("pdf", help="导出某次检查的执法文书（PDF）")
     pdf.add_argument("inspection_id", metavar="INSPECTION_ID")
@@ -151,7 +154,9 @@ def cmd_status(store, args) -> int:
 
 def cmd_demo(store, args) -> int:
     from models.demo import build_demo
-    if build_demo(store):
+    if args.laptop < 1:
+        raise FieldCheckError(f"笔记本编号不对：{args.laptop}", "请用 1 或更大的数，例如 --laptop 2")
+    if build_demo(store, laptop=args.laptop):
         print(f"已写入演示数据：{store.data_dir}")
     else:
         print("演示数据已存在，未重复写入")

@@ -40,6 +40,8 @@ class PostgresServer:
         if os.geteuid() == 0:
             shutil.chown(self.folder, "postgres")
         self.port = get_port(None)
+        self._admin = None
+        self._dropper = None
         # The wrapper runs FIELDCHECK_PG_CTL if set, else Debian's pg_ctl (PG_CTL).
         self.executor = PostgreSQLExecutor(
             executable=str(PG_CTL_WRAPPER), host="127.0.0.1", port=self.port,
@@ -69,11 +71,15 @@ class PostgresServer:
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@/{database}?host={self.folder}&port={self.port}"
 
-    def admin(self, sql: str) -> None:
+    def _connect(self):
         import psycopg
-        with psycopg.connect(host=str(self.folder), port=self.port, user="postgres",
-                             dbname="postgres", autocommit=True) as conn:
-            conn.execute(sql)
+        return psycopg.connect(host=str(self.folder), port=self.port, user="postgres",
+                               dbname="postgres", autocommit=True)
+
+    def admin(self, sql: str) -> None:
+        if self._admin is None:
+            self._admin = self._connect()
+        self._admin.execute(sql)
 
     def new_database(self, template: str | None = None) -> str:
         name = f"fc_{os.getpid()}_{next(self._names)}"
@@ -81,9 +87,28 @@ class PostgresServer:
         return name
 
     def drop_database(self, name: str) -> None:
-        self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        """Dropped behind the next test's back (a thread of its own): the test waits for
+        nothing, and the disk holds only a few databases at a time."""
+        if self._dropper is None:
+            import queue
+            import threading
+            self._drops = queue.Queue()
+            self._dropper = threading.Thread(target=self._drop_loop, daemon=True)
+            self._dropper.start()
+        self._drops.put(name)
+
+    def _drop_loop(self) -> None:
+        conn = self._connect()
+        while (name := self._drops.get()) is not None:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
 
     def stop(self) -> None:
+        if self._dropper is not None:
+            self._drops.put(None)
+            self._dropper.join(timeout=60)
+        if self._admin is not None:
+            self._admin.close()
         try:
             self.executor.stop()
         finally:

@@ -15,6 +15,7 @@
     python main.py ledger --out FILE.xlsx            the hazard ledger (隐患台账) as Excel
     python main.py hazards --json                    every ordered hazard with the ledger's fields
     python main.py migrate --database-url URL        upgrade the office database's schema
+    python main.py backup --out DIR / restore DIR    the database and the data folder's files
   --database-url URL (or FIELDCHECK_DATABASE_URL), before or after the subcommand: the office's
   PostgreSQL database instead of the data folder's SQLite file (files stay in the data folder).
 """
@@ -63,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     hazards.add_argument("--json", action="store_true", help="以 JSON 输出")
     migrate = sub.add_parser("migrate", help="升级办公室数据库的结构（请先备份）")
     _add_data_dir(migrate, argparse.SUPPRESS)
+    backup = sub.add_parser("backup", help="备份数据库和数据文件夹")
+    backup.add_argument("--out", metavar="DIR", required=True, help="新的或空的备份文件夹")
+    _add_data_dir(backup, argparse.SUPPRESS)
+    restore = sub.add_parser("restore", help="从备份恢复到空的数据文件夹（办公室：空数据库）")
+    restore.add_argument("backup_dir", metavar="DIR")
+    _add_data_dir(restore, argparse.SUPPRESS)
     gui = sub.add_parser("gui", help="启动图形界面（默认）")
     _add_data_dir(gui, argparse.SUPPRESS)
     return parser
@@ -314,13 +321,29 @@ def cmd_hazards(store, args) -> int:
     return 0
 
 
+def cmd_backup(store, args) -> int:
+    from models.backup import backup_store
+    manifest = backup_store(store, args.out)
+    print(f"已备份到 {args.out}：数据库及 {len(manifest['files'])} 个文件")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    """Before any store is opened: the target folder and database must still be empty."""
+    from models.backup import restore_store
+    from models.paths import resolve_data_dir, resolve_database_url
+    print(restore_store(args.backup_dir, resolve_data_dir(args.data_dir),
+                        resolve_database_url(args.database_url)))
+    return 0
+
+
 def cmd_migrate(store, args) -> int:
     from models.store import SCHEMA_HEAD
     print(f"数据库结构已是最新（{SCHEMA_HEAD}）：{store.location}")
     return 0
 
 
-COMMANDS = {"migrate": cmd_migrate, "checklists": cmd_checklists, "inspections": cmd_inspections,
+COMMANDS = {"migrate": cmd_migrate, "backup": cmd_backup, "checklists": cmd_checklists, "inspections": cmd_inspections,
             "status": cmd_status, "demo": cmd_demo, "export": cmd_export,
             "import": cmd_import, "verify": cmd_verify, "office-key": cmd_office_key,
             "pdf": cmd_pdf, "ledger": cmd_ledger, "hazards": cmd_hazards}
@@ -333,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_gui(args.data_dir, args.database_url)
     from models.startup import start_store
     try:
+        if args.command == "restore":
+            return cmd_restore(args)
         store = start_store(args.data_dir, args.database_url, upgrade=args.command == "migrate")
         try:
             return COMMANDS[args.command](store, args)

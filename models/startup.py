@@ -19,8 +19,8 @@ def _database_of(folder: Path, asked: str | None) -> str | None:
     remembered = read_json_dict(folder / DATABASE_FILE).get("url")
     if asked is None:
         return remembered if isinstance(remembered, str) and remembered else None
-    if isinstance(remembered, str) and remembered and _key(remembered) != _key(asked):
-        raise StoreError(f"数据文件夹 {folder} 属于数据库 {_key(remembered)}，不是 {_key(asked)}",
+    if isinstance(remembered, str) and remembered and database_key(remembered) != database_key(asked):
+        raise StoreError(f"数据文件夹 {folder} 属于数据库 {database_key(remembered)}，不是 {database_key(asked)}",
                          "请用 --data-dir 指定该数据库自己的数据文件夹（照片和文书与数据库一一对应）")
     if not remembered and (folder / DB_FILENAME).exists():
         raise StoreError(f"数据文件夹 {folder} 是一台笔记本电脑的本机数据，不能用于办公室数据库",
@@ -28,7 +28,7 @@ def _database_of(folder: Path, asked: str | None) -> str | None:
     return asked
 
 
-def _key(url: str) -> str:
+def database_key(url: str) -> str:
     """The database a URL names, without its password (never written to the folder)."""
     return server_url(url).set(password=None).render_as_string(hide_password=False)
 
@@ -43,7 +43,7 @@ def start_store(data_dir: str | os.PathLike | None = None, database_url: str | N
     url = _database_of(folder, resolve_database_url(database_url))
     store = open_store(folder, url, upgrade=upgrade)
     if url and not (folder / DATABASE_FILE).exists():
-        write_json(folder / DATABASE_FILE, {"url": _key(url)})
+        write_json(folder / DATABASE_FILE, {"url": database_key(url)})
     with store.session() as s:
         rolled_back = anchor_problem(s, folder, store.device_id)
     if rolled_back:  # restored from a backup after its chain was exported: go on under a new id

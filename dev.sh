@@ -14,8 +14,10 @@ APT_START=(python3 python3-venv python3-pip libxcb-icccm4 libxcb-keysyms1 libxcb
   libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
   libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libpulse0 fonts-wqy-microhei
   fonts-arphic-gbsn00lp)
-# pdffonts/pdftotext/pdfsig check the generated documents.
-APT_TEST=(poppler-utils libnss3-tools)  # libnss3-tools: certutil, for pdfsig with the agency CA
+# pdffonts/pdftotext/pdfsig check the generated documents (libnss3-tools: certutil, for pdfsig
+# with the agency CA); postgresql-15 gives pg_ctl for the throwaway server of the office tests
+# (started by the tests themselves, no systemd needed).
+APT_TEST=(poppler-utils libnss3-tools postgresql-15)
 
 need_apt() {
   local missing=()
@@ -61,7 +63,16 @@ case "${1:-start}" in
     shift || true
     need_apt "${APT_START[@]}" "${APT_TEST[@]}"
     ensure_venv
-    QT_QPA_PLATFORM=offscreen exec "$VENV/bin/python" -m pytest "$@"
+    if [ $# -gt 0 ]; then
+      QT_QPA_PLATFORM=offscreen exec "$VENV/bin/python" -m pytest "$@"
+    fi
+    # The whole suite on the laptop's SQLite, then the store, rule, ledger and sync tests again
+    # on PostgreSQL (the office); both run, the exit code fails if either failed.
+    status=0
+    QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest || status=$?
+    echo "==> PostgreSQL（办公室）：tests/models tests/sync"
+    QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest --backend postgresql tests/models tests/sync || status=$?
+    exit $status
     ;;
   *)
     echo "用法：bash dev.sh start|test" >&2; exit 2 ;;

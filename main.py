@@ -3,7 +3,7 @@
     python main.py [--data-dir DIR]                  start the application
     python main.py checklists --json                 every checklist item as JSON
     python main.py checklists --unverified           every citation not checked against a text (待核)
-    python main.py demo                              fill the store with demo data
+    python main.py demo [--laptop N]                 fill the store with demo data (N-th laptop)
     python main.py inspections --json                every inspection with hazard counts
     python main.py status --json                     counts and the audit-chain check
     python main.py export --out FILE [--all]         write a signed bundle for the office
@@ -16,6 +16,11 @@
     python main.py ledger --out FILE.xlsx            the hazard ledger (隐患台账) as Excel
     python main.py hazards --json                    every ordered hazard with the ledger's fields
     python main.py agency create|request|enroll|join|revoke|show|certificate   the agency root
+    python main.py plan create|draw|verify|publish|show|list   计划执法 and 双随机 draws (office)
+    python main.py migrate --database-url URL        upgrade the office database's schema
+    python main.py backup --out DIR / restore DIR    the database and the data folder's files
+  --database-url URL (or FIELDCHECK_DATABASE_URL), before or after the subcommand: the office's
+  PostgreSQL database instead of the data folder's SQLite file (files stay in the data folder).
 """
 from __future__ import annotations
 
@@ -27,8 +32,12 @@ from models.errors import FieldCheckError
 
 
 def _add_data_dir(parser: argparse.ArgumentParser, default) -> None:
+    """The global options, accepted before and after the subcommand."""
     parser.add_argument("--data-dir", metavar="DIR", default=default,
                         help="数据文件夹（默认：用户数据目录，或环境变量 FIELDCHECK_DATA_DIR）")
+    parser.add_argument("--database-url", metavar="URL", default=default,
+                        help="办公室 PostgreSQL 数据库，如 postgresql+psycopg://fc@/fieldcheck?host=/run/postgresql"
+                             "（或环境变量 FIELDCHECK_DATABASE_URL；默认：数据文件夹中的本机数据库）")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
             cmd.add_argument("--json", action="store_true", help="以 JSON 输出")
         if name == "checklists":
             cmd.add_argument("--unverified", action="store_true", help="列出未能核对出处的法律依据（待核）")
+        if name == "demo":
+            cmd.add_argument("--laptop", type=int, default=1, metavar="N",
+                             help="同一演示执法单位的第 N 台笔记本（自己的检查组和案件编号段）")
     _add_sync_commands(sub)
     pdf = sub.add_parser("pdf", help="导出某次检查的执法文书（PDF）")
     pdf.add_argument("inspection_id", metavar="INSPECTION_ID")
@@ -56,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(hazards, argparse.SUPPRESS)
     hazards.add_argument("--json", action="store_true", help="以 JSON 输出")
     _add_plan_commands(sub)
+    migrate = sub.add_parser("migrate", help="升级办公室数据库的结构（请先备份）")
+    _add_data_dir(migrate, argparse.SUPPRESS)
+    backup = sub.add_parser("backup", help="备份数据库和数据文件夹")
+    backup.add_argument("--out", metavar="DIR", required=True, help="新的或空的备份文件夹")
+    _add_data_dir(backup, argparse.SUPPRESS)
+    restore = sub.add_parser("restore", help="从备份恢复到空的数据文件夹（办公室：空数据库）")
+    restore.add_argument("backup_dir", metavar="DIR")
+    _add_data_dir(restore, argparse.SUPPRESS)
     gui = sub.add_parser("gui", help="启动图形界面（默认）")
     _add_data_dir(gui, argparse.SUPPRESS)
     return parser
@@ -199,7 +219,9 @@ def cmd_status(store, args) -> int:
 
 def cmd_demo(store, args) -> int:
     from models.demo import build_demo
-    if build_demo(store):
+    if args.laptop < 1:
+        raise FieldCheckError(f"笔记本编号不对：{args.laptop}", "请用 1 或更大的数，例如 --laptop 2")
+    if build_demo(store, laptop=args.laptop):
         print(f"已写入演示数据：{store.data_dir}")
     else:
         print("演示数据已存在，未重复写入")
@@ -353,6 +375,28 @@ def cmd_hazards(store, args) -> int:
     return 0
 
 
+def cmd_backup(store, args) -> int:
+    from models.backup import backup_store
+    manifest = backup_store(store, args.out)
+    print(f"已备份到 {args.out}：数据库及 {len(manifest['files'])} 个文件")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    """Before any store is opened: the target folder and database must still be empty."""
+    from models.backup import restore_store
+    from models.paths import resolve_data_dir, resolve_database_url
+    print(restore_store(args.backup_dir, resolve_data_dir(args.data_dir),
+                        resolve_database_url(args.database_url)))
+    return 0
+
+
+def cmd_migrate(store, args) -> int:
+    from models.store import SCHEMA_HEAD
+    print(f"数据库结构已是最新（{SCHEMA_HEAD}）：{store.location}")
+    return 0
+
+
 def cmd_plan(store, args) -> int:
     return PLAN_COMMANDS[args.plan_command](store, args)
 
@@ -452,7 +496,7 @@ PLAN_COMMANDS = {"create": _plan_create, "draw": _plan_draw, "verify": _plan_ver
                  "publish": _plan_publish, "show": _plan_show, "list": _plan_list}
 
 
-COMMANDS = {"plan": cmd_plan, "checklists": cmd_checklists, "inspections": cmd_inspections,
+COMMANDS = {"plan": cmd_plan, "migrate": cmd_migrate, "backup": cmd_backup, "checklists": cmd_checklists, "inspections": cmd_inspections,
             "status": cmd_status, "demo": cmd_demo, "export": cmd_export,
             "import": cmd_import, "verify": cmd_verify, "office-key": cmd_office_key,
             "pdf": cmd_pdf, "ledger": cmd_ledger, "hazards": cmd_hazards, "agency": cmd_agency}
@@ -476,10 +520,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in (None, "gui"):
         from ui.app import run_gui
-        return run_gui(args.data_dir)
+        return run_gui(args.data_dir, args.database_url)
     from models.startup import start_store
     try:
-        store = start_store(args.data_dir)
+        if args.command == "restore":
+            return cmd_restore(args)
+        store = start_store(args.data_dir, args.database_url, upgrade=args.command == "migrate")
         try:
             return _run_unlocking(store, args)
         finally:

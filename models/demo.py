@@ -43,6 +43,17 @@ ENTERPRISES = [
      dict(has_confined_space=True), RiskColour.BLUE),
 ]
 INSPECTORS = [("张卫东", "43038120001"), ("李晓红", "43038120002"), ("王建军", "43038120003")]
+# `demo --laptop N` (N ≥ 2): another laptop of the same agency — the same register, its own
+# two-person team and its own range of case numbers, so its bundles meet laptop 1's at the office.
+LAPTOP_TEAMS = [("赵志刚", "谢丽娟"), ("黄振华", "罗敏"), ("邓永红", "蒋文博"), ("唐国平", "彭雪梅")]
+LAPTOP_SERIALS = 1000  # laptop N numbers its cases from (N - 1) × 1000 + 1
+
+
+def laptop_team(laptop: int) -> list[tuple[str, str]]:
+    if laptop == 1:
+        return INSPECTORS
+    first, second = LAPTOP_TEAMS[(laptop - 2) % len(LAPTOP_TEAMS)]
+    return [(first, f"4303812{laptop:03d}1"), (second, f"4303812{laptop:03d}2")]
 
 
 def demo_photo(label: str, taken: datetime, orientation: int = 1) -> bytes:
@@ -76,12 +87,17 @@ def _refuse_certificate_clash(session) -> None:
             "请另建一个空文件夹写入演示数据（python main.py demo --data-dir 新文件夹）")
 
 
-def build_demo(store: Store, now: datetime | None = None) -> bool:
+def build_demo(store: Store, now: datetime | None = None, laptop: int = 1) -> bool:
     """Fill the store with the demo; False when it is already there (run twice: no change).
-    Refused on a store that holds records and is not a demo store (models.store_mode)."""
+    Refused on a store that holds records and is not a demo store (models.store_mode).
+    `laptop` N ≥ 2: the N-th laptop of the same demo agency (see LAPTOP_TEAMS)."""
+    if laptop < 1:
+        raise ValueError("laptop numbers start at 1")
     now = now or datetime.now(timezone.utc)
     with store.session() as s:
         begin_demo(s, store.data_dir)
+    if laptop > 1:
+        return _build_other_laptop(store, now, laptop)
     with store.transaction(actor="演示数据", label="demo") as s:
         if s.scalar(select(Enterprise.id).where(Enterprise.credit_code == demo_credit_code(0))):
             return False
@@ -149,3 +165,35 @@ def _walk(store: Store, enterprise_id, team, place, start: datetime, *, fail: se
         with store.transaction(actor=actor, label="finalize_inspection") as s:
             s.info["clock"] = _at(start + timedelta(minutes=2 * len(items) + 10))
             finalize_inspection(s, inspection.id)
+
+
+def _build_other_laptop(store: Store, now: datetime, laptop: int) -> bool:
+    with store.transaction(actor="演示数据", label="demo") as s:
+        if s.scalar(select(Enterprise.id).where(Enterprise.credit_code == demo_credit_code(0))):
+            return False
+        settings = s.scalar(select(AgencySettings)) or AgencySettings()
+        settings.agency_name = settings.agency_name or "湘乡市应急管理局"
+        settings.region_short = settings.region_short or "湘乡"
+        settings.reconsideration_government = settings.reconsideration_government or "湘乡市人民政府"
+        settings.court = settings.court or "湘乡市人民法院"
+        settings.serial_start = LAPTOP_SERIALS * (laptop - 1) + 1
+        s.add(settings)
+        people = [Inspector(name=n, certificate_no=c) for n, c in laptop_team(laptop)]
+        s.add_all(people)
+        firms = [create_enterprise(s, EnterpriseInput(
+            name=name, credit_code=demo_credit_code(i), address=addr, legal_representative=rep,
+            representative_post=post, phone=phone, risk_colour=colour, **flags))
+            for i, (name, addr, rep, post, phone, flags, colour) in enumerate(ENTERPRISES)]
+        team = [p.id for p in people]
+    # Its own visits: other firms first, other days, other findings than laptop 1's.
+    shift = timedelta(hours=laptop)
+    order = [firms[(i + laptop - 1) % len(firms)] for i in range(len(firms))]
+    _walk(store, order[0].id, team, "生产车间、除尘系统", now - timedelta(days=30) + shift,
+          fail={"DUST-01", "CS-03"}, photos=True, finish=True)
+    _walk(store, order[1].id, team, "仓库、有限空间作业点", now - timedelta(days=9) + shift,
+          fail={"CS-05"}, photos=True, finish=True)
+    _walk(store, order[2].id, team, "厂区全面检查", now - timedelta(days=2) + shift,
+          fail=set(), finish=True)
+    _walk(store, order[3].id, team, "车间现场", now - timedelta(hours=3) + shift,
+          fail={"DUST-02"}, photos=True, finish=False, answer_share=0.4)
+    return True

@@ -18,6 +18,8 @@ from models.errors import StoreError
 
 APP_NAME = "FieldCheck"
 ENV_DATA_DIR = "FIELDCHECK_DATA_DIR"
+# At the office: the PostgreSQL database (the data folder then holds only files and keys).
+ENV_DATABASE_URL = "FIELDCHECK_DATABASE_URL"
 DB_FILENAME = "fieldcheck.db"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Written by `agency create` / `agency join` (sync.agency); read by documents and case numbering.
@@ -67,6 +69,15 @@ def check_writable(folder: Path) -> None:
         target = folder / name
         if target.exists() and not os.access(target, os.W_OK):
             raise _read_only(target)
+
+
+DATABASE_FILE = "database.json"  # in an office data folder: the database its files belong to
+
+
+def resolve_database_url(cli_value: str | None = None) -> str | None:
+    """The office database asked for: `--database-url`, then FIELDCHECK_DATABASE_URL; None
+    when neither is given (then the data folder's own choice, see models.startup)."""
+    return (cli_value or os.environ.get(ENV_DATABASE_URL) or "").strip() or None
 
 
 def resources_dir() -> Path:

@@ -1,4 +1,9 @@
-"""The local store: one SQLite file, checked and migrated at start, opened crash-safe."""
+"""The store: one SQLite file on a laptop, or a PostgreSQL database at the office.
+
+The one dialect-aware place (STYLE.md pattern 7's sibling for databases): pragmas, integrity
+checks, file backups and deferred foreign keys differ between the two backends here and
+nowhere else; everything above it speaks SQLAlchemy and sees the same types on both.
+"""
 from __future__ import annotations
 
 import shutil
@@ -8,8 +13,9 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Engine, create_engine, event, inspect as sa_inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 import models.flush_hooks  # noqa: F401  (every session gets stamped, guarded and audited)
@@ -20,7 +26,7 @@ from models.paths import DB_FILENAME, device_id
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest migration's revision. Checked against Alembic's own view in the tests; lets a
 # start-up with an up-to-date file skip importing Alembic (~0.1 s on a laptop).
-SCHEMA_HEAD = "0004_docs"
+SCHEMA_HEAD = "0004_office"
 BACKUPS_KEPT = 5
 
 
@@ -40,7 +46,156 @@ def make_engine(db_path: Path) -> Engine:
     return engine
 
 
-def quick_check(db_path: Path) -> None:
+# --------------------------------------------------------------------------- the office server
+
+SERVER_HINT = "请确认 PostgreSQL 服务已启动、连接地址正确（见 README「办公室：PostgreSQL」），或去掉 --database-url 使用本机数据"
+
+
+def server_url(raw: str):
+    """The URL given by --database-url / FIELDCHECK_DATABASE_URL, for the psycopg 3 driver."""
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise StoreError(f"数据库地址格式不对：{raw}",
+                         "例如 postgresql+psycopg://fc@/fieldcheck?host=/run/postgresql") from exc
+    if url.get_backend_name() != "postgresql":
+        raise StoreError(f"数据库地址 {url.render_as_string(hide_password=True)} 不是 PostgreSQL",
+                         "办公室数据库请用 postgresql+psycopg://用户@主机/数据库；笔记本电脑不用 --database-url")
+    if url.drivername == "postgresql" or url.get_driver_name() == "psycopg2":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def make_server_engine(raw_url: str) -> Engine:
+    # pool_pre_ping: a server restarted overnight costs the GUI one reconnect, not an error.
+    return create_engine(server_url(raw_url), pool_pre_ping=True,
+                         connect_args={"connect_timeout": 10, "application_name": "FieldCheck"})
+
+
+def where(engine: Engine) -> str:
+    """The database for messages: the file, or the server URL without its password."""
+    if engine.dialect.name == "sqlite":
+        return str(engine.url.database)
+    return engine.url.render_as_string(hide_password=True)
+
+
+_SERVER_REFUSALS = (
+    ("password authentication failed", "数据库服务器拒绝登录（口令不对）",
+     "请检查连接地址中的用户名和口令，或 pg_hba.conf 的设置"),
+    ("no password supplied", "数据库服务器要求口令，连接地址中没有",
+     "请在连接地址中写上口令（postgresql+psycopg://用户:口令@主机/数据库），或使用 ~/.pgpass"),
+    ("peer authentication failed", "数据库服务器拒绝登录（本机用户名与数据库用户名不同）",
+     "请以同名的系统用户运行，或在 pg_hba.conf 中为该用户设置口令登录"),
+    ("role", "数据库服务器上没有该用户",
+     "请按 README「办公室：PostgreSQL」一节用 createuser 创建该用户"),
+    ("database", "数据库服务器上没有该数据库",
+     "请按 README「办公室：PostgreSQL」一节用 createdb 创建该数据库"),
+    ("no pg_hba.conf entry", "数据库服务器不允许从本机登录",
+     "请在服务器的 pg_hba.conf 中允许本机连接后重新加载配置"),
+)
+
+
+def server_unreachable(engine: Engine, exc: BaseException) -> StoreError:
+    """A server that is down, refuses the login or lacks the database: one line, what to do."""
+    detail = _one_line(exc)
+    low = detail.lower()
+    for needle, message, hint in _SERVER_REFUSALS:
+        if needle in low and (needle not in ("role", "database") or "does not exist" in low):
+            return StoreError(f"{message}：{where(engine)}（{detail}）", hint)
+    return StoreError(f"无法连接数据库服务器 {where(engine)}（{detail}）", SERVER_HINT)
+
+
+def _server_revision(conn) -> str | None:
+    if not sa_inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+# One number for "someone is migrating this database": two clerks starting FieldCheck on a new
+# database at the same moment create the schema once, the second waits and finds it done.
+_MIGRATION_LOCK = 0x46430001
+_IMPORT_LOCK = 0x46430002
+
+
+def migrate_server(engine: Engine, *, upgrade: bool = False,
+                   script_location: Path = MIGRATIONS_DIR) -> bool:
+    """An empty database gets the schema; an older one is refused unless `upgrade` (the
+    `migrate` command, after a backup). PostgreSQL runs DDL in the transaction, so a failed
+    migration leaves the database exactly as it was. Returns True when something was done."""
+    try:
+        conn = engine.connect()
+    except OperationalError as exc:
+        raise server_unreachable(engine, exc) from exc
+    with conn:
+        if script_location == MIGRATIONS_DIR:  # the usual start: up to date, no Alembic import
+            current = _server_revision(conn)
+            conn.rollback()
+            if current == SCHEMA_HEAD:
+                return False
+        from alembic import command
+        from alembic.script import ScriptDirectory
+        cfg = _alembic_config(script_location)
+        script = ScriptDirectory.from_config(cfg)
+        head = script.get_current_head()
+        with conn.begin():
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            current = _server_revision(conn)
+            if current == head:
+                return False
+            known = {r.revision for r in script.walk_revisions()}
+            if current is not None and current not in known:
+                raise StoreError(
+                    f"数据库 {where(engine)} 由更新版本的 FieldCheck 创建（结构版本 {current}），本版本无法使用",
+                    "请安装最新版本的 FieldCheck 后再连接")
+            if current is not None and not upgrade:
+                raise StoreError(
+                    f"数据库 {where(engine)} 的结构是旧版本（{current}，本程序需要 {head}）",
+                    "请先备份（python main.py backup --out 文件夹），再运行 python main.py migrate "
+                    "（加同样的 --database-url）升级后重新启动")
+            if current is None and sa_inspect(conn).get_table_names():
+                raise StoreError(f"数据库 {where(engine)} 中已有其他程序的表，不是 FieldCheck 数据库",
+                                 "请为 FieldCheck 新建一个空数据库（createdb）后再连接")
+            try:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+            except Exception as exc:
+                raise StoreError(
+                    f"数据库升级失败，已恢复为升级前的状态（{_one_line(exc)}）",
+                    "数据未受影响；请把该信息发给技术支持，并继续使用旧版本程序") from exc
+    return True
+
+
+def begin_import(session: Session) -> None:
+    """Open the import's transaction with foreign keys checked at the commit (a re-inspection
+    may sort before its original): SQLite's defer_foreign_keys, PostgreSQL's SET CONSTRAINTS
+    (its foreign keys are DEFERRABLE since migration 0004_office)."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        # pysqlite opens a transaction only at the first write, and any statement outside one
+        # switches defer_foreign_keys off again: open it now, so the plan is made on one
+        # snapshot. Deferred, not IMMEDIATE: the write lock is taken only after the files are
+        # checked, so the team can go on saving meanwhile.
+        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+    else:
+        conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
+        # Imports into one database plan and write one after another (their file checks run
+        # at the same time): bundles of different laptops share records (the register, the
+        # checklists), and two plans made side by side would both decide "new" for them.
+        # Readers are never blocked: an advisory lock stops only the next import.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _IMPORT_LOCK})
+
+
+def lock_for_device(session: Session, device: str) -> None:
+    """Serialize writers of one device's records and audit chain until the transaction ends
+    (PostgreSQL: a transaction-scoped advisory lock; readers are never blocked by it). SQLite
+    serializes all writers by itself."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:d, 0))"), {"d": device})
+
+
+def quick_check(db_path: Path) -> None:  # SQLite only: the server checks its own pages
     """Refuse a damaged file with a message that says what to do."""
     if not db_path.exists() or db_path.stat().st_size == 0:
         return
@@ -88,7 +243,7 @@ def _stored_revision(db_path: Path) -> str | None:
 
 def _has_tables(engine: Engine) -> bool:
     with engine.connect() as conn:
-        return bool(conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar())
+        return bool(sa_inspect(conn).get_table_names())
 
 
 def _alembic_config(script_location: Path):
@@ -172,10 +327,34 @@ _KNOWN_STORAGE = (
 )
 
 
+def concurrent_write(exc: BaseException) -> bool:
+    """The StoreError of a transaction that lost to another writer on the same store (SQLite's
+    lock, or this device's audit chain moved on): nothing was saved, running it again works."""
+    cause = exc.__cause__
+    return (isinstance(cause, IntegrityError) and _chain_clash(cause)) or (
+        isinstance(cause, OperationalError) and "locked" in str(cause).lower())
+
+
+def _chain_clash(exc: IntegrityError) -> bool:
+    text_ = str(exc.orig)
+    return ("audit_event.device_id, audit_event.seq" in text_           # SQLite
+            or "uq_audit_event_device_id" in text_)                     # PostgreSQL
+
+
+_KNOWN_SERVER = (
+    ("server closed the connection", "与数据库服务器的连接中断，刚才的修改没有保存",
+     "请确认服务器正在运行、网络已连通后重试"),
+    ("connection refused", "无法连接数据库服务器，刚才的修改没有保存", "请确认服务器正在运行后重试"),
+    ("terminating connection", "数据库服务器正在关闭，刚才的修改没有保存", "请稍后服务器恢复后重试"),
+    ("no space left", "数据库服务器磁盘已满，刚才的修改没有保存", "请联系管理员腾出服务器磁盘空间后重试"),
+    ("deadlock detected", "数据正被另一项操作同时修改，本次保存未完成", "请稍候片刻后重试"),
+)
+
+
 def known_storage_error(exc: OperationalError) -> StoreError | None:
     """The user's environment (disk full, read-only, locked) as a StoreError; None for our bugs."""
     text = str(getattr(exc, "orig", exc)).lower()
-    for needle, message, hint in _KNOWN_STORAGE:
+    for needle, message, hint in _KNOWN_STORAGE + _KNOWN_SERVER:
         if needle in text:
             return StoreError(message, hint)
     return None
@@ -207,6 +386,8 @@ class Store:
     """An opened data folder: the database, the photo folder, this device's id."""
 
     def __init__(self, data_dir: Path, engine: Engine, device: str) -> None:
+        # db_path: the SQLite file; at the office (engine on PostgreSQL) the data folder
+        # holds only photos, documents and keys, and db_path is never created.
         self.data_dir = data_dir
         self.db_path = data_dir / DB_FILENAME
         self.photos_dir = data_dir / "photos"
@@ -217,6 +398,15 @@ class Store:
         self.instance_lock = None  # models.leftovers.InstanceLock, set by start_store
         self.removed_leftovers: list[Path] = []  # what the start found a crash had left
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def backend(self) -> str:
+        """"sqlite" on a laptop, "postgresql" at the office."""
+        return self.engine.dialect.name
+
+    @property
+    def location(self) -> str:
+        return where(self.engine)
 
     def session(self, actor: str | None = None, label: str = "") -> Session:
         s = self._sessions()
@@ -236,7 +426,7 @@ class Store:
                 raise
             raise known from exc
         except IntegrityError as exc:
-            if "audit_event.device_id, audit_event.seq" not in str(exc.orig):
+            if not _chain_clash(exc):
                 raise
             # Another writer on this folder (an import, a second window) took the same place
             # in the chain between this one's read and its write: nothing was saved.
@@ -250,8 +440,17 @@ class Store:
             self.instance_lock = None
 
 
-def open_store(data_dir: Path) -> Store:
-    """Check, back up, migrate and open the store in `data_dir`."""
+def open_store(data_dir: Path, database_url: str | None = None, *, upgrade: bool = False) -> Store:
+    """Check, back up, migrate and open the store in `data_dir` — or, given `database_url`,
+    the office's PostgreSQL database with `data_dir` for the files."""
+    if database_url:
+        engine = make_server_engine(database_url)
+        try:
+            migrate_server(engine, upgrade=upgrade)
+        except BaseException:
+            engine.dispose()
+            raise
+        return Store(data_dir, engine, device_id(data_dir))
     db_path = data_dir / DB_FILENAME
     quick_check(db_path)
     engine = make_engine(db_path)

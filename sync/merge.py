@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,7 @@ from models.errors import StoreError
 from models.flush_hooks import session_now
 from models.paths import atomic_write_bytes
 from models.photo_store import photo_path
-from models.store import Store
+from models.store import Store, begin_import, concurrent_write
 from models.tables import Base
 from sync import crypto, trust
 from sync.authority import check_authority
@@ -231,6 +231,8 @@ def _prepare_insert(s: Session, table_name: str, rows: list[dict]) -> _Insert | 
                          [None if v is None else conv(v) for v in values])
     params = list(zip(*by_column))
     sql = str(insert(table).compile(dialect=dialect, column_keys=names))
+    if dialect.paramstyle in ("named", "pyformat"):  # psycopg: %(name)s, so one dict per row
+        params = [dict(zip(names, p)) for p in params]
     return _Insert(table_name, sql, params)
 
 
@@ -405,14 +407,11 @@ def _merge_or_raise(store: Store, bundle: Bundle, wait_for_files, actor: str | N
                     placed: list[Path]):
     try:
         with store.transaction(actor=actor or "导入", label="import_bundle") as s:
-            # pysqlite opens a transaction only at the first write, and any statement outside
-            # one switches defer_foreign_keys off again: open it now, so the plan is made on
-            # one snapshot and the references are checked at the commit (a re-inspection may
-            # sort before its original). Deferred, not IMMEDIATE: the write lock is taken only
-            # after the files are checked, so the team can go on saving meanwhile (a write
-            # of theirs in between makes this import stop with "busy", never lose theirs).
-            s.connection().exec_driver_sql("BEGIN")
-            s.execute(text("PRAGMA defer_foreign_keys = ON"))
+            # One snapshot for the plan, references checked at the commit (a re-inspection may
+            # sort before its original). On SQLite the write lock is taken only after the files
+            # are checked, so the team can go on saving meanwhile (a write of theirs in between
+            # makes this import stop with "busy", never lose theirs).
+            begin_import(s)
             plan = plan_merge(s, bundle)
             check_authority(s, bundle, plan)  # who may change or delete what
             _mark_recorded_before(s, plan)
@@ -432,7 +431,7 @@ def _merge_or_raise(store: Store, bundle: Bundle, wait_for_files, actor: str | N
         raise BundleError(f"无法把导入的文件写入数据文件夹（{exc.strerror or exc}），未导入任何记录",
                           "请检查磁盘空间后重试") from exc
     except StoreError as exc:
-        if "locked" not in str(exc.__cause__).lower():
+        if not concurrent_write(exc):
             raise
         # Someone saved on this laptop while the files were checked: this import's plan is
         # out of date, so it changes nothing; their work stands.

@@ -1,4 +1,9 @@
-"""Shared fixtures: a fresh store in tmp_path per test, a controllable clock, a team."""
+"""Shared fixtures: a fresh store in tmp_path per test, a controllable clock, a team.
+
+`--backend postgresql` puts the stores of the tests on a throwaway PostgreSQL server (see
+tests/support/stores.py); tests marked `sqlite_only` (the laptop's file itself) then skip,
+`postgresql_only` ones run only there.
+"""
 from __future__ import annotations
 
 import os
@@ -17,7 +22,7 @@ import pytest  # noqa: E402
 from models.enterprise_rules import EnterpriseInput, create_enterprise, credit_check_char  # noqa: E402
 from models.inspection_rules import NewInspection, start_inspection  # noqa: E402
 from models.registry import Inspector  # noqa: E402
-from models.startup import start_store  # noqa: E402
+from tests.support.stores import StoreMaker  # noqa: E402
 
 T0 = datetime(2026, 11, 2, 1, 30, tzinfo=timezone.utc)  # 09:30 in Beijing
 
@@ -41,10 +46,57 @@ class Clock:
         self.now += timedelta(**kwargs)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--backend", choices=("sqlite", "postgresql"), default="sqlite",
+                     help="stores on SQLite (the laptop, default) or on a throwaway PostgreSQL "
+                          "server (the office)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: about the laptop's SQLite file itself")
+    config.addinivalue_line("markers", "postgresql_only: needs the PostgreSQL server")
+
+
+# The fixtures whose store is on the server under --backend postgresql.
+SERVER_STORES = {"store", "office"}
+
+
+def pytest_collection_modifyitems(config, items):
+    backend = config.getoption("--backend")
+    if backend == "postgresql":
+        # A test with no store on the server runs exactly as in the SQLite pass: not twice.
+        same = [i for i in items if not SERVER_STORES & set(i.fixturenames)
+                and not i.get_closest_marker("postgresql_only")]
+        if same:
+            config.hook.pytest_deselected(items=same)
+            items[:] = [i for i in items if i not in same]
+    for item in items:
+        if backend == "postgresql" and item.get_closest_marker("sqlite_only"):
+            item.add_marker(pytest.mark.skip(reason="SQLite only (the laptop's file)"))
+        if backend == "sqlite" and item.get_closest_marker("postgresql_only"):
+            item.add_marker(pytest.mark.skip(reason="needs --backend postgresql"))
+
+
+@pytest.fixture(scope="session")
+def backend(request) -> str:
+    return request.config.getoption("--backend")
+
+
+@pytest.fixture(scope="session")
+def store_maker(backend, tmp_path_factory):
+    maker = StoreMaker(backend, tmp_path_factory.mktemp("store-templates"))
+    yield maker
+    maker.close()
+
+
 @pytest.fixture(autouse=True)
-def _isolated_data_dir(tmp_path, monkeypatch):
-    """No test may touch the real user data folder."""
+def _isolated_data_dir(tmp_path, monkeypatch, store_maker):
+    """No test may touch the real user data folder or a real server; the test's databases on
+    the throwaway server are dropped after it."""
     monkeypatch.setenv("FIELDCHECK_DATA_DIR", str(tmp_path / "default-data"))
+    monkeypatch.delenv("FIELDCHECK_DATABASE_URL", raising=False)
+    yield
+    store_maker.end_test()
 
 
 @pytest.fixture(autouse=True)
@@ -62,8 +114,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path, clock):
-    s = start_store(tmp_path / "data")
+def store(tmp_path, clock, store_maker):
+    s = store_maker.open(tmp_path / "data")
     s.clock = clock
     yield s
     s.close()

@@ -62,11 +62,12 @@ def offer_resume(store, window: MainWindow) -> None:
         window.open_inspection(inspection_id, item_id)
 
 
-def open_data(app: QApplication, window: MainWindow, data_dir: str | None) -> None:
+def open_data(app: QApplication, window: MainWindow, data_dir: str | None,
+              database_url: str | None = None) -> None:
     """Open the store behind the shown window; a damaged or unusable one gets a clear message."""
     from models.startup import start_store
     try:
-        store = start_store(data_dir)
+        store = start_store(data_dir, database_url)
     except FieldCheckError as exc:
         QMessageBox.critical(window, "无法打开数据", f"{exc.message}\n\n{exc.hint}")
         app.exit(2)
@@ -113,7 +114,7 @@ def warn_case_range(store, parent) -> None:
         QMessageBox.warning(parent, "文书编号段即将用完", text)
 
 
-def run_gui(data_dir: str | None) -> int:
+def run_gui(data_dir: str | None, database_url: str | None = None) -> int:
     app = chinese_application(sys.argv)
     app.setApplicationName("FieldCheck")
     apply_style(app)
@@ -122,5 +123,5 @@ def run_gui(data_dir: str | None) -> int:
     if os.environ.get(EXIT_AFTER_SHOW):
         QTimer.singleShot(0, app.quit)
     else:
-        QTimer.singleShot(0, lambda: open_data(app, window, data_dir))
+        QTimer.singleShot(0, lambda: open_data(app, window, data_dir, database_url))
     return app.exec()

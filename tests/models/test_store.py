@@ -17,7 +17,7 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from models.tables import Base
@@ -51,6 +51,13 @@ def _sql(db_path: Path, query: str, *params) -> list[tuple]:
         return con.execute(query, params).fetchall()
     finally:
         con.close()
+
+
+def _rows(store, query: str, **params) -> list[tuple]:
+    """Read through a connection of its own, behind the app's back, on either backend."""
+    from sqlalchemy import text
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(query), params)]
 
 
 def _tables(db_path: Path) -> set[str]:
@@ -122,6 +129,7 @@ def downgrade() -> None:
 
 # ---------------------------------------------------------------- a fresh folder
 
+@pytest.mark.sqlite_only
 def test_fresh_folder_gets_database_at_current_schema(tmp_path):
     """Starting on an empty folder creates fieldcheck.db with every table, at the newest schema."""
     data_dir = tmp_path / "fresh"
@@ -135,6 +143,7 @@ def test_fresh_folder_gets_database_at_current_schema(tmp_path):
         store.close()
 
 
+@pytest.mark.sqlite_only
 def test_every_connection_is_crash_safe(store):
     """Each connection uses WAL, FULL sync and enforced foreign keys, not just the first one."""
     with store.engine.connect() as first, store.engine.connect() as second:
@@ -145,6 +154,7 @@ def test_every_connection_is_crash_safe(store):
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
+@pytest.mark.sqlite_only
 def test_foreign_keys_are_enforced(store):
     """A row pointing at a missing parent is refused by the database itself."""
     with pytest.raises(IntegrityError, match="FOREIGN KEY"):
@@ -216,6 +226,7 @@ def test_cli_data_dir_works_before_or_after_the_command(tmp_path, order):
 
 # ---------------------------------------------------------------- migrations
 
+@pytest.mark.sqlite_only
 def test_failed_migration_puts_the_database_back(store, enterprise_id, tmp_path):
     """A migration that dies half-way leaves the old data and schema, with a backup kept aside."""
     scripts = _migrations_with(tmp_path, "9901_broken.py", _BROKEN_REVISION)
@@ -246,6 +257,7 @@ def test_failed_migration_puts_the_database_back(store, enterprise_id, tmp_path)
         again.close()
 
 
+@pytest.mark.sqlite_only
 def test_successful_migration_backs_up_first(store, enterprise_id, tmp_path):
     """Before a schema upgrade the old file is copied to backups/, and the data carries over."""
     scripts = _migrations_with(tmp_path, "9901_extra.py", _GOOD_REVISION)
@@ -265,6 +277,7 @@ def test_successful_migration_backs_up_first(store, enterprise_id, tmp_path):
     assert len(list((store.data_dir / "backups").glob("*.db"))) == 1
 
 
+@pytest.mark.sqlite_only
 def test_database_from_newer_version_is_refused(store, enterprise_id):
     """A file stamped by a newer FieldCheck is not touched; the user is told to update."""
     with store.engine.begin() as conn:
@@ -320,6 +333,7 @@ def test_damaged_pages_are_refused_with_advice(tmp_path):
     assert str(data_dir.resolve() / "fieldcheck.db") in err.value.text()
 
 
+@pytest.mark.sqlite_only
 def test_damage_message_names_the_latest_backup(tmp_path, store, enterprise_id):
     """When backups exist, the damage message points at the newest one."""
     scripts = _migrations_with(tmp_path, "9901_extra.py", _GOOD_REVISION)
@@ -398,10 +412,10 @@ def test_every_row_carries_device_uuid_and_utc_times(store, inspection_id, clock
         assert answer.updated_at == clock()
     assert {"enterprise", "inspector", "inspection", "answer", "hazard", "audit_event",
             "checklist", "checklist_item"} <= seen_tables
-    # Stored as text UUIDs in the file, readable by any tool.
+    # Stored as UUIDs (text in the SQLite file, uuid on PostgreSQL), readable by any tool.
     for table in ("enterprise", "answer", "audit_event"):
-        for row_id, device in _sql(store.db_path, f"SELECT id, device_id FROM {table}"):
-            uuid.UUID(row_id)
+        for row_id, device in _rows(store, f"SELECT id, device_id FROM {table}"):
+            uuid.UUID(str(row_id))
             assert device == store.device_id
 
 
@@ -423,8 +437,8 @@ def _chain(store):
 
 
 def _event_count(store) -> int:
-    return _sql(store.db_path, "SELECT COUNT(*) FROM audit_event WHERE device_id = ?",
-                store.device_id)[0][0]
+    return _rows(store, "SELECT COUNT(*) FROM audit_event WHERE device_id = :d",
+                 d=store.device_id)[0][0]
 
 
 def test_chain_is_intact_after_normal_work(store, inspection_id, clock):
@@ -441,9 +455,9 @@ def test_edited_event_is_reported(store, inspection_id, clock):
     _do_some_work(store, inspection_id, clock)
     seq = _event_count(store) // 2
     with store.engine.begin() as conn:
-        changed = conn.exec_driver_sql(
+        changed = conn.execute(text(
             "UPDATE audit_event SET \"after\" = '{\"result\":\"compliant\"}' "
-            "WHERE device_id = ? AND seq = ?", (store.device_id, seq)).rowcount
+            "WHERE device_id = :d AND seq = :s"), {"d": store.device_id, "s": seq}).rowcount
     assert changed == 1
     report = _chain(store)
     assert not report.intact
@@ -456,8 +470,8 @@ def test_deleted_event_is_reported(store, inspection_id, clock):
     total = _event_count(store)
     seq = total // 2
     with store.engine.begin() as conn:
-        conn.exec_driver_sql("DELETE FROM audit_event WHERE device_id = ? AND seq = ?",
-                             (store.device_id, seq))
+        conn.execute(text("DELETE FROM audit_event WHERE device_id = :d AND seq = :s"),
+                     {"d": store.device_id, "s": seq})
     report = _chain(store)
     assert not report.intact
     assert report.events == total - 1
@@ -467,7 +481,7 @@ def test_deleted_event_is_reported(store, inspection_id, clock):
 def test_events_cannot_be_changed_through_the_app(store, inspection_id, clock):
     """Editing or deleting an audit event through the ORM is refused and nothing changes."""
     _do_some_work(store, inspection_id, clock)
-    before = _sql(store.db_path, "SELECT * FROM audit_event ORDER BY seq")
+    before = _rows(store, "SELECT * FROM audit_event ORDER BY seq")
     with pytest.raises(FinalizedRecordError) as err:
         with store.transaction() as s:
             event = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).first()
@@ -476,7 +490,7 @@ def test_events_cannot_be_changed_through_the_app(store, inspection_id, clock):
     with pytest.raises(FinalizedRecordError):
         with store.transaction() as s:
             s.delete(s.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first())
-    assert _sql(store.db_path, "SELECT * FROM audit_event ORDER BY seq") == before
+    assert _rows(store, "SELECT * FROM audit_event ORDER BY seq") == before
     assert _chain(store).intact
 
 
@@ -488,7 +502,7 @@ def test_failed_transaction_leaves_no_trace(store, enterprise_id, clock):
             s.get(Enterprise, enterprise_id).name = "改名中"
             s.flush()
             raise RuntimeError("power cut")
-    assert _enterprise_names(store.db_path) == ["湘乡市测试木业有限公司"]
+    assert _rows(store, "SELECT name FROM enterprise") == [("湘乡市测试木业有限公司",)]
     assert _event_count(store) == events
     assert _chain(store).intact
 
@@ -521,6 +535,7 @@ def downgrade() -> None:
 '''
 
 
+@pytest.mark.sqlite_only
 def test_migration_failure_message_is_one_line(store, enterprise_id, tmp_path):
     """A failed upgrade is reported on one line, fit for a message box or stderr."""
     scripts = _migrations_with(tmp_path, "9901_bad_sql.py", _SQL_FAILING_REVISION)

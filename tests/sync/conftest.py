@@ -80,8 +80,10 @@ def laptop_a(tmp_path, agency_templates):
 
 
 @pytest.fixture
-def office(tmp_path, agency_templates):
-    store = _copy(agency_templates, "office", tmp_path)
+def office(tmp_path, agency_templates, store_maker):
+    """The office (agency created, laptops enrolled): its records on the server under
+    --backend postgresql (laptops stay on SQLite)."""
+    store = store_maker.open_copy(agency_templates["office"], tmp_path / "office", "office")
     yield store
     store.close()
 

@@ -307,6 +307,10 @@ COMMANDS = {"checklists": cmd_checklists, "inspections": cmd_inspections,
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sync.staging import CHILD_ARGUMENT, child_main  # standard library only: cheap
+    if (sys.argv[1:] if argv is None else argv) == [CHILD_ARGUMENT]:  # a frozen build's child
+        child_main()
+        return 0
     args = build_parser().parse_args(argv)
     if args.command in (None, "gui"):
         from ui.app import run_gui

@@ -14,6 +14,7 @@
     python main.py verify FILE.pdf                   who signed, when, intact (exit 0) or not (1)
     python main.py ledger --out FILE.xlsx            the hazard ledger (隐患台账) as Excel
     python main.py hazards --json                    every ordered hazard with the ledger's fields
+    python main.py release keygen|sign|verify …      sign an update (office) / verify one
 """
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     hazards = sub.add_parser("hazards", help="列出隐患台账中的全部隐患")
     _add_data_dir(hazards, argparse.SUPPRESS)
     hazards.add_argument("--json", action="store_true", help="以 JSON 输出")
+    from release.cli import add_parser as add_release_parser
+    add_release_parser(sub)
     gui = sub.add_parser("gui", help="启动图形界面（默认）")
     _add_data_dir(gui, argparse.SUPPRESS)
     return parser
@@ -315,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (None, "gui"):
         from ui.app import run_gui
         return run_gui(args.data_dir)
+    if args.command == "release":  # software updates: no store involved
+        from release.cli import run
+        return run(args)
     from models.startup import start_store
     try:
         store = start_store(args.data_dir)

@@ -10,9 +10,9 @@ PY_VERSIONS=(3.11 3.12 3.13)
 VERSION=$(sed -n 's/^version *= *//p' "$ROOT/setup.cfg")
 SECONDS=0
 rm -rf "$KIT" "$ROOT/build/windows-kit"
-mkdir -p "$KIT/wheels"
+mkdir -p "$KIT/wheels" "$ROOT/build/windows-kit"
 echo "==> FieldCheck 自身的 wheel"
-"$PYTHON" -m pip wheel -q --no-deps --no-build-isolation -w "$KIT/wheels" "$ROOT"
+"$PYTHON" -m pip wheel -q --no-deps -w "$KIT/wheels" "$ROOT"
 WHEEL=$(ls "$KIT"/wheels/fieldcheck-*.whl)
 for v in "${PY_VERSIONS[@]}"; do
   echo "==> 下载 CPython $v win_amd64 的依赖"
@@ -25,7 +25,9 @@ done
 printf '%s\n' "$VERSION" > "$KIT/VERSION"
 for v in "${PY_VERSIONS[@]}"; do
   echo "==> 只用安装包解析 CPython $v（pip --dry-run --no-index）"
-  "$PYTHON" -m pip install -q --dry-run --no-index --find-links "$KIT/wheels" \
+  # No pip configuration of this machine (its find-links, indexes): the kit alone.
+  env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+    "$PYTHON" -m pip install -q --dry-run --no-index --find-links "$KIT/wheels" \
     --platform win_amd64 --python-version "$v" --implementation cp --only-binary=:all: \
     --target "$ROOT/build/windows-kit/target-$v" --report "$ROOT/build/windows-kit/report-$v.json" \
     fieldcheck=="$VERSION"

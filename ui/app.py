@@ -12,9 +12,11 @@ import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QLibraryInfo, QTimer, QTranslator
+from PySide6.QtGui import QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from models.errors import FieldCheckError
+from models.paths import resources_dir
 from ui.main_window import MainWindow
 from ui.messages import confirm
 from ui.style import apply_style
@@ -109,9 +111,22 @@ def install_qt_chinese(app: QApplication) -> bool:
     return app.installTranslator(translator)
 
 
+def install_bundled_fonts() -> list[str]:
+    """The fonts in resources/fonts (the package brings WenQuanYi Micro Hei) join the
+    system's: the screen reads Chinese on a laptop that has no Chinese font installed."""
+    folder = resources_dir() / "fonts"
+    families: list[str] = []
+    for path in sorted(folder.glob("*.tt[cf]")) if folder.is_dir() else []:
+        families += QFontDatabase.applicationFontFamilies(QFontDatabase.addApplicationFont(str(path)))
+    return families
+
+
 def run_gui(data_dir: str | None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("FieldCheck")
+    app.setDesktopFileName("fieldcheck")  # the .deb's desktop entry: icon and name in the dock
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "fieldcheck.svg")))
+    install_bundled_fonts()
     install_qt_chinese(app)
     apply_style(app)
     window = MainWindow()

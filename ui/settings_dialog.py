@@ -172,6 +172,8 @@ class SettingsDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(self._agency_tab(), "执法机关")
         self.tabs.addTab(self._people_tab(), "执法人员")
+        from ui.update_panel import UpdatePanel
+        self.tabs.addTab(UpdatePanel(store.data_dir), "软件更新")
         self.problems = error_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)

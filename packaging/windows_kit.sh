@@ -19,6 +19,17 @@ for v in "${PY_VERSIONS[@]}"; do
   "$PYTHON" -m pip download -q --dest "$KIT/wheels" --platform win_amd64 \
     --python-version "$v" --implementation cp --only-binary=:all: "$WHEEL"
 done
+# pip judged the markers as Linux: add what Windows needs besides (tzdata for tzlocal, ...).
+closure() { "$PYTHON" "$ROOT/packaging/kit_closure.py" "$KIT/wheels" "$1" "fieldcheck==$VERSION"; }
+for v in "${PY_VERSIONS[@]}"; do
+  for _round in 1 2 3; do
+    mapfile -t LACKING < <(closure "$v")
+    [ ${#LACKING[@]} -eq 0 ] && break
+    echo "==> CPython $v 在 Windows 上还需要：${LACKING[*]}"
+    "$PYTHON" -m pip download -q --dest "$KIT/wheels" --platform win_amd64 \
+      --python-version "$v" --implementation cp --only-binary=:all: "${LACKING[@]}"
+  done
+done
 # Windows PowerShell 5.1 reads a script without a BOM in the ANSI code page (GBK): the
 # Chinese messages need UTF-8 with a BOM.
 { printf '\xEF\xBB\xBF'; cat "$ROOT/packaging/install.ps1"; } > "$KIT/install.ps1"
@@ -32,11 +43,14 @@ for v in "${PY_VERSIONS[@]}"; do
     --target "$ROOT/build/windows-kit/target-$v" --report "$ROOT/build/windows-kit/report-$v.json" \
     fieldcheck=="$VERSION"
   "$PYTHON" - "$ROOT/build/windows-kit/report-$v.json" "$v" <<'PY'
-import json, sys
+import json, re, sys
 items = json.load(open(sys.argv[1]))["install"]
-names = sorted(i["metadata"]["name"].lower() for i in items)
+names = sorted(re.sub(r"[-_.]+", "-", i["metadata"]["name"]).lower() for i in items)
 assert "fieldcheck" in names and "pyside6-essentials" in names, names
-print(f"    CPython {sys.argv[2]}: {len(names)} 个包全部在安装包中")
+print(f"    CPython {sys.argv[2]}: pip 解析出 {len(names)} 个包，全部在安装包中")
 PY
+  LACKING=$(closure "$v")
+  [ -z "$LACKING" ] || { echo "安装包不完整（按 Windows 判断依赖条件）：CPython $v 缺 $LACKING" >&2; exit 1; }
+  echo "    CPython $v: 按 Windows 的依赖条件逐个核对，没有缺少的包"
 done
 echo "==> $KIT：$(ls "$KIT/wheels" | wc -l) 个 wheel，$(du -sh "$KIT" | cut -f1)，用时 ${SECONDS}s"

@@ -4,6 +4,7 @@
 #   packaging/build_deb.sh [--src DIR] [--version V] [--reuse] [--out DIR]
 # --src     the source tree to freeze (default: this checkout; an older tree works too)
 # --version the package version (default: setup.cfg of the source tree)
+# --work    the build folder (default build/deb), so an older tree's build keeps apart
 # --reuse   skip PyInstaller and repackage the last frozen folder (e.g. stamped lower)
 # --compress "xz -z3" (default) | "gzip -z9" | "none": measured on this 2-core machine
 #           under load, 276 MB installed: xz -z6 89 MB in 323 s, xz -z3 97 MB in 193 s,
@@ -11,7 +12,7 @@
 # PYTHON is the interpreter with PyInstaller and FieldCheck's dependencies (default .venv).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SRC=$ROOT VERSION= REUSE= OUT=$ROOT/dist COMPRESS="xz -z3"
+SRC=$ROOT VERSION= REUSE= OUT=$ROOT/dist COMPRESS="xz -z3" WORK=$ROOT/build/deb
 while [ $# -gt 0 ]; do
   case "$1" in
     --src) SRC=$(cd "$2" && pwd); shift 2 ;;
@@ -19,12 +20,12 @@ while [ $# -gt 0 ]; do
     --reuse) REUSE=1; shift ;;
     --out) OUT=$2; shift 2 ;;
     --compress) COMPRESS=$2; shift 2 ;;
+    --work) WORK=$(mkdir -p "$2" && cd "$2" && pwd); shift 2 ;;
     *) echo "未知参数：$1" >&2; exit 2 ;;
   esac
 done
 PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
 [ -n "$VERSION" ] || VERSION=$(sed -n 's/^version *= *//p' "$SRC/setup.cfg")
-WORK=$ROOT/build/deb
 FROZEN=$WORK/freeze/dist/fieldcheck
 # The documents' and the screen's Chinese font, copied from the build machine's Debian
 # package: WenQuanYi Micro Hei is Apache-2.0 or GPL-3+ with the font exception, both allow

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke test of the .deb on this machine, as root; leaves nothing installed.
-#   packaging/smoke_deb.sh dist/fieldcheck_<v>_amd64.deb [--old OLDER.deb]
-# 1. installs an older package (default: the same frozen build stamped with a lower version),
+#   packaging/smoke_deb.sh dist/fieldcheck_<v>_amd64.deb [--old OLDER.deb | --old-ref GITREF]
+# 1. installs an older package — given, or built from an older commit (--old-ref), or by
+#    default the same frozen build stamped with a lower version —
 #    fills the default data folder with `fieldcheck-cli demo`, notes `status --json`;
 # 2. installs the new package over it: same data folder, same counts, audit chain intact,
 #    and a backup in backups/ when the schema was migrated;
@@ -11,9 +12,13 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 NEW=$(realpath "$1"); shift
-OLD=
+OLD= OLD_REF=
 while [ $# -gt 0 ]; do
-  case "$1" in --old) OLD=$(realpath "$2"); shift 2 ;; *) echo "未知参数：$1" >&2; exit 2 ;; esac
+  case "$1" in
+    --old) OLD=$(realpath "$2"); shift 2 ;;
+    --old-ref) OLD_REF=$2; shift 2 ;;
+    *) echo "未知参数：$1" >&2; exit 2 ;;
+  esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "冒烟测试需要 root（apt-get install）" >&2; exit 2; }
 if dpkg-query -W -f='${Status}' fieldcheck 2>/dev/null | grep -q "install ok installed"; then
@@ -35,7 +40,15 @@ cleanup() {
 trap cleanup EXIT
 
 NEW_VERSION=$(dpkg-deb -f "$NEW" Version)
-if [ -z "$OLD" ]; then
+if [ -z "$OLD" ] && [ -n "$OLD_REF" ]; then
+  step "旧版本包：冻结 $OLD_REF 的源码"
+  mkdir -p "$OUT/old-src"
+  git -C "$ROOT" archive "$OLD_REF" | tar -x -C "$OUT/old-src"
+  OLD_VERSION="$(sed -n 's/^version *= *//p' "$OUT/old-src/setup.cfg")~smoke0"
+  bash "$ROOT/packaging/build_deb.sh" --src "$OUT/old-src" --work "$OUT/old-work" \
+    --version "$OLD_VERSION" --compress none --out "$OUT" >/dev/null
+  OLD=$OUT/fieldcheck_${OLD_VERSION}_amd64.deb
+elif [ -z "$OLD" ]; then
   step "旧版本包：同一冻结结果，版本号 ${NEW_VERSION}~smoke0"
   bash "$ROOT/packaging/build_deb.sh" --reuse --version "${NEW_VERSION}~smoke0" \
     --compress none --out "$OUT" >/dev/null
@@ -48,7 +61,8 @@ fieldcheck-cli demo
 fieldcheck-cli status --json > "$OUT/status-old.json"
 revision() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select version_num from alembic_version').fetchone()[0])" "$DATA/fieldcheck.db"; }
 OLD_REV=$(revision)
-BACKUPS_BEFORE=$(ls "$DATA/backups" 2>/dev/null | wc -l)
+backups() { if [ -d "$DATA/backups" ]; then find "$DATA/backups" -type f | wc -l; else echo 0; fi; }
+BACKUPS_BEFORE=$(backups)
 
 step "升级到 $NEW_VERSION"
 apt-get install -y -qq "$NEW" >/dev/null
@@ -67,7 +81,7 @@ print(f"    数据完好：{new['data_dir']}，企业 {new['enterprises']}，检
 PY
 NEW_REV=$(revision)
 if [ "$OLD_REV" != "$NEW_REV" ]; then
-  [ "$(ls "$DATA/backups" | wc -l)" -gt "$BACKUPS_BEFORE" ] || fail "迁移 $OLD_REV→$NEW_REV 之前没有备份"
+  [ "$(backups)" -gt "$BACKUPS_BEFORE" ] || fail "迁移 $OLD_REV→$NEW_REV 之前没有备份"
   echo "    数据库已迁移 $OLD_REV → $NEW_REV，迁移前备份：$(ls -t "$DATA/backups" | head -1)"
 else
   echo "    两个版本的数据库结构相同（$NEW_REV），无需迁移"

@@ -4,7 +4,8 @@
 $ErrorActionPreference = "Stop"
 $Kit = Split-Path -Parent $MyInvocation.MyCommand.Path
 $Version = (Get-Content (Join-Path $Kit "VERSION")).Trim()
-$Target = Join-Path $env:LOCALAPPDATA "FieldCheck\app"
+# The program apart from the data folder (%LOCALAPPDATA%\FieldCheck), which an update keeps.
+$Target = Join-Path $env:LOCALAPPDATA "Programs\FieldCheck"
 
 $Python = $null
 foreach ($v in "3.13", "3.12", "3.11") {
@@ -15,7 +16,9 @@ if (-not $Python) {
     exit 2
 }
 Write-Host "使用 Python：$($Python -join ' ')；安装到 $Target"
-# A new virtualenv each time: the user's data folder (%LOCALAPPDATA%\FieldCheck) is not in it.
+# Started by 「检查更新」: let the running FieldCheck close first (its files are in use).
+Get-Process fieldcheck -ErrorAction SilentlyContinue | Wait-Process -Timeout 300 -ErrorAction SilentlyContinue
+# A new virtualenv each time; the data folder is not in it.
 if (Test-Path $Target) { Remove-Item -Recurse -Force $Target }
 & $Python[0] $Python[1] -m venv $Target
 if ($LASTEXITCODE -ne 0) { Write-Host "无法创建虚拟环境：$Target" -ForegroundColor Red; exit 2 }

@@ -5,8 +5,9 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from PySide6.QtCore import QProcess
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QProcess, QTimer
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMessageBox,
+                               QPushButton, QVBoxLayout, QWidget)
 
 from models.errors import FieldCheckError
 from release import signature, update
@@ -67,7 +68,7 @@ class UpdatePanel(QWidget):
         self.verified = (release, copy)
         self.install_button.setEnabled(True)
         self._say(f"签名有效：FieldCheck {release.version}（{release.name}），发布密钥 {release.signer}，"
-                  f"签于 {release.signed_at}。点击「安装」开始安装，完成后请重新启动 FieldCheck。", GREEN)
+                  f"签于 {release.signed_at}。点击「安装」开始安装（FieldCheck 会先关闭）。", GREEN)
 
     def _say(self, text: str, colour: str) -> None:
         self.result.setStyleSheet(f"color: {colour};")
@@ -78,6 +79,10 @@ class UpdatePanel(QWidget):
             return
         command = update.install_command(*self.verified)
         if QProcess.startDetached(command[0], command[1:])[0]:
-            self._say("安装程序已启动（可能要求输入管理员密码）。安装完成后请关闭并重新启动 FieldCheck。", GREEN)
+            # The installer replaces this program's files: FieldCheck closes (everything
+            # entered is already on disk) and is started again once the install is done.
+            QMessageBox.information(self, "正在安装更新", "安装程序已启动（可能要求输入管理员密码）。"
+                                    "FieldCheck 现在关闭；安装完成后请重新打开。")
+            QTimer.singleShot(0, QApplication.quit)
         else:
             self._say(f"无法启动安装程序。请以管理员身份运行：{shlex.join(command)}", RED)

@@ -7,6 +7,7 @@ installed here; install_command says what the caller may start once the user agr
 from __future__ import annotations
 
 import configparser
+import re
 import shutil
 import sys
 import uuid
@@ -29,6 +30,17 @@ def current_version() -> str:
     return cfg.get("metadata", "version", fallback="未知")
 
 
+def _release_number(version: str) -> tuple[int, ...]:
+    """The leading dotted numbers ("0.2.0~rc1" → (0, 2, 0)): enough to see a downgrade."""
+    match = re.match(r"\d+(\.\d+)*", version)
+    return tuple(int(p) for p in match.group(0).split(".")) if match else ()
+
+
+def is_downgrade(candidate: str, current: str) -> bool:
+    old, new = _release_number(current), _release_number(candidate)
+    return bool(old and new) and new < old
+
+
 def locate(chosen: Path) -> Path:
     """The package or kit folder the user pointed at: the file itself, its .sig, or the
     kit's install.ps1."""
@@ -40,9 +52,11 @@ def locate(chosen: Path) -> Path:
     return chosen
 
 
-def receive_update(chosen: Path, data_dir: Path, keys=None) -> tuple[Release, Path]:
+def receive_update(chosen: Path, data_dir: Path, keys=None,
+                   current: str | None = None) -> tuple[Release, Path]:
     """Copy the update and its signature into data_dir/updates/, verify the copy; on any
-    refusal the copy is removed and UpdateRefused raised."""
+    refusal the copy is removed and UpdateRefused raised. An older version than the running
+    one is refused too: a store already migrated forward cannot be opened by it."""
     source = locate(chosen)
     if not source.exists():
         raise UpdateRefused(f"找不到 {source}")
@@ -63,6 +77,10 @@ def receive_update(chosen: Path, data_dir: Path, keys=None) -> tuple[Release, Pa
             raise FieldCheckError(f"无法从 {source.parent} 复制更新（{exc.strerror or exc}）",
                                   "请检查U盘和本机磁盘空间后重试") from exc
         release = verify_release(copy, keys=keys)
+        running = current or current_version()
+        if is_downgrade(release.version, running):
+            raise UpdateRefused(f"这是旧版本 {release.version}（本机已是 {running}），"
+                                "装回旧版本可能打不开已升级的数据")
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -153,3 +153,16 @@ def test_wrong_passphrase_says_so(deb, tmp_path, monkeypatch, capsys):
                       str(tmp_path / "keys" / "release-private.pem")]) == 2
     assert "口令" in capsys.readouterr().err
     assert not signature.signature_path(deb).exists()
+
+
+def test_older_signed_version_is_refused(tmp_path, office_key):
+    """A genuine but older package (a store migrated forward would not open) is refused."""
+    old = tmp_path / "fieldcheck_0.1.0_amd64.deb"
+    old.write_bytes(b"!<arch>\nold")
+    sign_release(old, office_key)
+    with pytest.raises(UpdateRefused, match="旧版本 0.1.0"):
+        update.receive_update(old, tmp_path / "data", keys=[office_key.public_key()],
+                              current="0.2.0")
+    release, _copy = update.receive_update(old, tmp_path / "data2", keys=[office_key.public_key()],
+                                           current="0.1.0")
+    assert release.version == "0.1.0"  # the same version again: a repair install

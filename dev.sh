@@ -52,6 +52,27 @@ ensure_venv() {
   fi
 }
 
+# ---- packaging (issue #16): `bash dev.sh package`, `bash dev.sh package-windows` ----------
+# dpkg-shlibdeps (dpkg-dev) and file derive the .deb's Depends; PyInstaller needs the
+# interpreter's shared library; xvfb runs the smoke test's GUI (packaging/smoke_deb.sh).
+apt_package() {
+  local pyver
+  pyver=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  echo dpkg-dev file xvfb "libpython$pyver"
+}
+
+ensure_package_tools() {
+  ensure_venv
+  local stamp="$VENV/.fieldcheck-package-installed" want
+  want=$(sha256sum setup.cfg | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "==> 安装打包工具（PyInstaller）"
+    "$VENV/bin/python" -m pip install -q -e ".[test,package]"
+    echo "$want" > "$stamp"
+  fi
+}
+# ---- end packaging -------------------------------------------------------------------------
+
 case "${1:-start}" in
   start)
     shift || true
@@ -74,6 +95,18 @@ case "${1:-start}" in
     QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest --backend postgresql tests/models tests/sync || status=$?
     exit $status
     ;;
+  package)  # dist/fieldcheck_<version>_amd64.deb (packaging/build_deb.sh)
+    shift || true
+    # shellcheck disable=SC2046
+    need_apt "${APT_START[@]}" $(apt_package)
+    ensure_package_tools
+    PYTHON=$PWD/$VENV/bin/python exec bash packaging/build_deb.sh "$@"
+    ;;
+  package-windows)  # dist/fieldcheck-windows-kit/ (packaging/windows_kit.sh)
+    shift || true
+    ensure_package_tools
+    PYTHON=$PWD/$VENV/bin/python exec bash packaging/windows_kit.sh "$@"
+    ;;
   *)
-    echo "用法：bash dev.sh start|test" >&2; exit 2 ;;
+    echo "用法：bash dev.sh start|test|package|package-windows" >&2; exit 2 ;;
 esac

@@ -21,6 +21,7 @@
     python main.py backup --out DIR / restore DIR    the database and the data folder's files
   --database-url URL (or FIELDCHECK_DATABASE_URL), before or after the subcommand: the office's
   PostgreSQL database instead of the data folder's SQLite file (files stay in the data folder).
+    python main.py release keygen|sign|verify …      sign an update (office) / verify one
 """
 from __future__ import annotations
 
@@ -76,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", help="从备份恢复到空的数据文件夹（办公室：空数据库）")
     restore.add_argument("backup_dir", metavar="DIR")
     _add_data_dir(restore, argparse.SUPPRESS)
+    from release.cli import add_parser as add_release_parser
+    add_release_parser(sub)
     gui = sub.add_parser("gui", help="启动图形界面（默认）")
     _add_data_dir(gui, argparse.SUPPRESS)
     return parser
@@ -517,10 +520,17 @@ def _run_unlocking(store, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sync.staging import CHILD_ARGUMENT, child_main  # standard library only: cheap
+    if (sys.argv[1:] if argv is None else argv) == [CHILD_ARGUMENT]:  # a frozen build's child
+        child_main()
+        return 0
     args = build_parser().parse_args(argv)
     if args.command in (None, "gui"):
         from ui.app import run_gui
         return run_gui(args.data_dir, args.database_url)
+    if args.command == "release":  # software updates: no store involved
+        from release.cli import run
+        return run(args)
     from models.startup import start_store
     try:
         if args.command == "restore":

@@ -32,6 +32,8 @@ READ_CHUNK = 1024 * 1024
 PROCESS_THRESHOLD = 32 * 1024 * 1024
 PROGRESS_EVERY = 0.1  # seconds between progress messages from the child
 PARENT_GONE_EXIT = 3  # the child's exit status when its parent went away
+# How a frozen build's own executable is asked to be the child (see main.main).
+CHILD_ARGUMENT = "--staging-child"
 
 Job = tuple[str, int]                     # entry name, declared size
 Progress = Callable[[int, int], None]
@@ -212,6 +214,10 @@ def _exit_when_parent_goes(stdin) -> None:
 def _child_command() -> tuple[list[str], dict]:
     # A plain interpreter running this module only: multiprocessing's spawn would first
     # re-import the caller's __main__ (a GUI, a benchmark) — slow, and unsafe without a guard.
+    if getattr(sys, "frozen", False):
+        # A frozen build's executable is FieldCheck itself, which takes no `-c`: main.py
+        # hands this argument straight to child_main, before anything else is imported.
+        return [sys.executable, CHILD_ARGUMENT], dict(os.environ)
     root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)

@@ -195,6 +195,8 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.agency_panel, "机构与密钥")
         from ui.plan_settings_tabs import add_plan_tabs  # 计划执法 (#15): 在岗与回避, 计划规则
         self.plan_tabs = add_plan_tabs(self.tabs, store)
+        from ui.update_panel import UpdatePanel
+        self.tabs.addTab(UpdatePanel(store.data_dir), "软件更新")
         self.problems = error_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)

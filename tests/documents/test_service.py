@@ -125,7 +125,7 @@ def test_issuing_without_court_is_refused_before_anything_is_written(store, fina
     it in; no PDF, no signature image, no row is made."""
     set_agency(store, court="")
     with pytest.raises(FieldCheckError, match="设置 → 执法机关"):
-        issue_case_documents(store, finalized, demo_signing_input(store, finalized))
+        issue_case_documents(store, finalized, people_signing(store, finalized))
     assert not (store.data_dir / "documents").exists() and not (store.data_dir / "signatures").exists()
     with store.session() as s:
         assert s.scalars(select(Document)).all() == []

@@ -3,6 +3,7 @@ exactly what the thread refuses, stage the same bytes, report progress and stop 
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 import zipfile
 from datetime import datetime, timedelta, timezone
@@ -238,3 +239,24 @@ def test_staging_child_never_outlives_its_parent(tmp_path):
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_frozen_build_starts_its_own_executable_as_the_child(bundle, tmp_path, monkeypatch):
+    """A frozen (PyInstaller) build has no interpreter for `-c`: its own executable — like
+    /usr/bin/fieldcheck-cli, a program that runs main.py — must do the staging in a child."""
+    marker = tmp_path / "started-as"
+    launcher = tmp_path / "fieldcheck-cli"
+    repo = Path(__file__).resolve().parents[2]
+    launcher.write_text(f'#!/bin/sh\necho "$@" > "{marker}"\n'
+                        f'cd "{repo}" && exec "{sys.executable}" main.py "$@"\n')
+    launcher.chmod(0o755)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(launcher))
+    jobs = photo_jobs(bundle)
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    result = staging.run_staging(bundle, jobs, stage, threshold=0)
+    assert marker.read_text().split() == [staging.CHILD_ARGUMENT]
+    with zipfile.ZipFile(bundle) as zf:
+        for name, _size in jobs:
+            assert result[name].path.read_bytes() == zf.read(name)

@@ -203,3 +203,17 @@ def test_store_restored_from_a_backup_is_told_at_start(qtbot, tmp_path, shown, m
         assert shown[0][1] == "本机数据已从备份恢复" and "新的设备编号" in shown[0][2]
     finally:
         window.store.close()
+
+
+def test_bundled_font_draws_chinese_on_screen(qapp, tmp_path, monkeypatch):
+    """A package's resources/fonts/ font is known to Qt, so labels need no system CJK font."""
+    import shutil
+
+    from PySide6.QtGui import QFont, QFontMetrics
+    fonts = tmp_path / "resources" / "fonts"
+    fonts.mkdir(parents=True)
+    shutil.copy("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", fonts)
+    monkeypatch.setattr(ui.app, "resources_dir", lambda: tmp_path / "resources")
+    families = ui.app.install_bundled_fonts()
+    assert "WenQuanYi Micro Hei" in families
+    assert QFontMetrics(QFont("WenQuanYi Micro Hei")).inFont("检")

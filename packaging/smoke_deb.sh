@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Smoke test of the .deb on this machine, as root; leaves nothing installed.
+#   packaging/smoke_deb.sh dist/fieldcheck_<v>_amd64.deb [--old OLDER.deb | --old-ref GITREF]
+# 1. installs an older package — given, or built from an older commit (--old-ref), or by
+#    default the same frozen build stamped with a lower version —
+#    fills the default data folder with `fieldcheck-cli demo`, notes `status --json`;
+# 2. installs the new package over it: same data folder, same counts, audit chain intact,
+#    and a backup in backups/ when the schema was migrated;
+# 3. the frozen executable as the staging child, a signed PDF with the bundled font;
+# 4. the GUI for ten seconds under Xvfb (screenshot in build/smoke/gui.png);
+# 5. removes the package (the user's data folder stays).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+NEW=$(realpath "$1"); shift
+OLD= OLD_REF=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --old) OLD=$(realpath "$2"); shift 2 ;;
+    --old-ref) OLD_REF=$2; shift 2 ;;
+    *) echo "未知参数：$1" >&2; exit 2 ;;
+  esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "冒烟测试需要 root（apt-get install）" >&2; exit 2; }
+if dpkg-query -W -f='${Status}' fieldcheck 2>/dev/null | grep -q "install ok installed"; then
+  echo "本机已安装 fieldcheck，冒烟测试不会覆盖它；请先卸载" >&2; exit 2
+fi
+OUT=$ROOT/build/smoke
+rm -rf "$OUT"; mkdir -p "$OUT/home"
+export HOME=$OUT/home DEBIAN_FRONTEND=noninteractive
+unset FIELDCHECK_DATA_DIR XDG_DATA_HOME
+DATA=$HOME/.local/share/FieldCheck
+SECONDS=0
+step() { echo "==> [${SECONDS}s] $*"; }
+fail() { echo "冒烟测试失败：$*" >&2; exit 1; }
+cleanup() {
+  if dpkg-query -W -f='${Status}' fieldcheck 2>/dev/null | grep -q "installed"; then
+    apt-get remove -y -qq --purge fieldcheck >/dev/null || dpkg --purge fieldcheck || true
+  fi
+}
+trap cleanup EXIT
+
+NEW_VERSION=$(dpkg-deb -f "$NEW" Version)
+if [ -z "$OLD" ] && [ -n "$OLD_REF" ]; then
+  step "旧版本包：冻结 $OLD_REF 的源码"
+  mkdir -p "$OUT/old-src"
+  git -C "$ROOT" archive "$OLD_REF" | tar -x -C "$OUT/old-src"
+  OLD_VERSION="$(sed -n 's/^version *= *//p' "$OUT/old-src/setup.cfg")~smoke0"
+  bash "$ROOT/packaging/build_deb.sh" --src "$OUT/old-src" --work "$OUT/old-work" \
+    --version "$OLD_VERSION" --compress none --out "$OUT" >/dev/null
+  OLD=$OUT/fieldcheck_${OLD_VERSION}_amd64.deb
+elif [ -z "$OLD" ]; then
+  step "旧版本包：同一冻结结果，版本号 ${NEW_VERSION}~smoke0"
+  bash "$ROOT/packaging/build_deb.sh" --reuse --version "${NEW_VERSION}~smoke0" \
+    --compress none --out "$OUT" >/dev/null
+  OLD=$OUT/fieldcheck_${NEW_VERSION}~smoke0_amd64.deb
+fi
+
+step "安装旧版本 $(dpkg-deb -f "$OLD" Version)"
+apt-get install -y -qq "$OLD" >/dev/null
+fieldcheck-cli demo
+fieldcheck-cli status --json > "$OUT/status-old.json"
+revision() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select version_num from alembic_version').fetchone()[0])" "$DATA/fieldcheck.db"; }
+OLD_REV=$(revision)
+backups() { if [ -d "$DATA/backups" ]; then find "$DATA/backups" -type f | wc -l; else echo 0; fi; }
+BACKUPS_BEFORE=$(backups)
+
+step "升级到 $NEW_VERSION"
+apt-get install -y -qq "$NEW" >/dev/null
+[ "$(dpkg-query -W -f='${Version}' fieldcheck)" = "$NEW_VERSION" ] || fail "升级后版本不对"
+fieldcheck-cli status --json > "$OUT/status-new.json"
+python3 - "$OUT/status-old.json" "$OUT/status-new.json" <<'PY'
+import json, sys
+old, new = (json.load(open(p)) for p in sys.argv[1:3])
+assert new["audit_chain"]["intact"], new["audit_chain"]
+for key in ("enterprises", "inspections", "hazards", "photos", "documents", "device_id",
+            "device_fingerprint", "data_dir"):
+    assert old[key] == new[key], (key, old[key], new[key])
+assert new["audit_events"] >= old["audit_events"]
+print(f"    数据完好：{new['data_dir']}，企业 {new['enterprises']}，检查 {new['inspections']}，"
+      f"执法记录 {new['audit_events']} 条，记录链完整")
+PY
+NEW_REV=$(revision)
+if [ "$OLD_REV" != "$NEW_REV" ]; then
+  [ "$(backups)" -gt "$BACKUPS_BEFORE" ] || fail "迁移 $OLD_REV→$NEW_REV 之前没有备份"
+  echo "    数据库已迁移 $OLD_REV → $NEW_REV，迁移前备份：$(ls -t "$DATA/backups" | head -1)"
+else
+  echo "    两个版本的数据库结构相同（$NEW_REV），无需迁移"
+fi
+
+step "冻结程序作为导入的读取子进程（--staging-child）"
+python3 - "$OUT" <<'PY'
+import hashlib, json, os, subprocess, sys, zipfile
+out = sys.argv[1]
+payload = os.urandom(3 * 1024 * 1024)
+with zipfile.ZipFile(f"{out}/child.zip", "w") as zf:
+    zf.writestr("files/photo.jpg", payload)
+os.makedirs(f"{out}/stage", exist_ok=True)
+job = {"zip": f"{out}/child.zip", "jobs": [["files/photo.jpg", len(payload)]], "stage": f"{out}/stage"}
+lines = subprocess.run(["fieldcheck-cli", "--staging-child"], input=json.dumps(job).encode(),
+                       capture_output=True, check=True, timeout=60).stdout.decode().splitlines()
+done = json.loads(lines[-1])
+assert done[0] == "done", lines
+size, sha, path = done[1]["files/photo.jpg"]
+assert sha == hashlib.sha256(payload).hexdigest() and open(path, "rb").read() == payload
+print("    子进程读取、校验并暂存了 3 MB，哈希一致")
+PY
+
+step "签章 PDF（随包字体）"
+ID=$(fieldcheck-cli inspections --json | python3 -c "import json,sys; print([r['id'] for r in json.load(sys.stdin) if r['status']=='finalized'][0])")
+fieldcheck-cli pdf "$ID" --out "$OUT/pdf" >/dev/null
+PDF=$(ls "$OUT"/pdf/*.pdf | head -1)
+fieldcheck-cli verify "$PDF" >/dev/null || fail "PDF 签名校验失败"
+if command -v pdffonts >/dev/null; then
+  pdffonts "$PDF" | grep -q "WenQuanYiMicroHei.*yes yes" || fail "PDF 未嵌入文泉驿字体"
+fi
+echo "    $(basename "$PDF")：签名有效，字体已嵌入"
+
+step "图形界面在 Xvfb 下运行 10 秒"
+command -v xvfb-run >/dev/null || fail "缺少 xvfb-run（apt-get install xvfb）"
+xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
+  fieldcheck > "$0/gui.log" 2>&1 & pid=$!
+  sleep 10
+  command -v import >/dev/null && import -window root "$0/gui.png" 2>/dev/null
+  kill -0 $pid || { echo "界面进程已退出：$(cat "$0/gui.log")" >&2; exit 1; }
+  kill $pid; wait $pid || true' "$OUT"
+if grep -q -E "ERROR|Traceback|Could not load the Qt platform plugin" "$OUT/gui.log" "$DATA/fieldcheck.log" 2>/dev/null; then
+  fail "界面日志中有错误：$(cat "$OUT/gui.log")"
+fi
+echo "    界面运行 10 秒无错误$( [ -f "$OUT/gui.png" ] && echo "，截图 $OUT/gui.png")"
+
+step "卸载"
+apt-get remove -y -qq --purge fieldcheck >/dev/null
+[ ! -e /opt/fieldcheck ] && [ ! -e /usr/bin/fieldcheck ] || fail "卸载后仍有文件"
+[ -f "$DATA/fieldcheck.db" ] || fail "卸载删掉了用户数据"
+echo "==> 冒烟测试通过（${SECONDS}s）：升级保留数据，卸载不留程序文件、保留用户数据"
+# Counted by CI like a test runner's closing line: the six steps above.
+echo "smoke: 6 passed, 0 failed"

@@ -142,6 +142,7 @@ def test_draw_with_a_typed_seed_shows_tasks_and_exclusions(qtbot, page, store):
     assert db(store, "select count(*) from plan_draw") == [(0,)]
     dialog = draw_with(qtbot, page, "见证人抽签 0427")
     assert not dialog.isVisible()
+    assert "从企业名录 15 家中" in dialog.summary.text() and "在岗执法人员 4 名" in dialog.summary.text()
     [(seed, result)] = db(store, "select seed, result_json from plan_draw")
     assert seed == "见证人抽签 0427"
     assert page.tasks.rowCount() == len(json.loads(result)) > 0

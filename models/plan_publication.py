@@ -6,6 +6,7 @@ no certificate numbers, no personal names (of the enterprise's staff or of inspe
 """
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import tempfile
@@ -129,9 +130,13 @@ def write_publication_xlsx(pub: Publication, out: Path) -> None:
 
 def _save_atomically(wb: Workbook, out: Path) -> None:
     out = Path(out)
+    # Into memory first: a write-only workbook left unsaved when the file cannot be opened
+    # keeps half-run sheet writers that fail later, far from here.
+    data = io.BytesIO()
+    wb.save(data)
     try:
         with tempfile.NamedTemporaryFile(dir=out.parent, suffix=".partial", delete=False) as tmp:
-            wb.save(tmp.name)
+            tmp.write(data.getvalue())
         shutil.move(tmp.name, out)
     except OSError as exc:
         raise FieldCheckError(f"无法写入文件：{out}（{exc.strerror or exc}）",

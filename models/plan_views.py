@@ -70,6 +70,14 @@ class DrawView:
         return f"第 {self.round} 轮 · {self.drawn_at.astimezone():%Y-%m-%d %H:%M} · 种子 {self.seed}{state}"
 
 
+def draw_pool(session: Session) -> tuple[int, int]:
+    """What a draw now picks from: enterprises in the register, inspectors who can be drawn."""
+    firms = len(session.scalars(select(Enterprise.id)).all())
+    people = len(session.scalars(select(Inspector.id).where(Inspector.active.is_(True),
+                                                             Inspector.available.is_(True))).all())
+    return firms, people
+
+
 def plan_years(session: Session) -> list[int]:
     return list(session.scalars(select(InspectionPlan.year).order_by(InspectionPlan.year)))
 
@@ -84,7 +92,8 @@ def plan_overview(session: Session, year: int) -> PlanOverview | None:
     names = _enterprise_names(session)
     return PlanOverview(
         id=plan.id, year=plan.year, rounds=rules.rounds,
-        months=[MonthRow(m["month"], m["inspections"], m["teams"]) for m in json.loads(plan.summary_json)],
+        months=[MonthRow(m["month"], m["inspections"], m["teams"])
+                for m in json.loads(plan.summary_json)],
         focus=[names.get(f, "？") for f in json.loads(plan.focus_json)],
         next_round=nxt, next_round_months=round_months(nxt, rules.rounds) if nxt else None)
 

@@ -106,3 +106,16 @@ def test_bad_input_is_one_chinese_line(capsys, office, tmp_path):
     code, _, err = run(capsys, "plan", "publish", "00000000-0000-0000-0000-000000000000",
                        "--out", str(tmp_path / "x.xlsx"), "--data-dir", str(office))
     assert code == 2 and "找不到该执法计划" in err
+
+
+def test_publish_refuses_another_file_type(capsys, office, tmp_path):
+    """`--out x.txt`: one Chinese line, exit 2, no file (the ending is checked in one place)."""
+    code, out, _ = run(capsys, "plan", "list", "--data-dir", str(office))
+    plan_id = out.split()[1] if out.strip() else None
+    if plan_id is None:
+        code, out, _ = run(capsys, "plan", "create", "--year", "2031", "--json", "--data-dir", str(office))
+        plan_id = json.loads(out)["plan_id"]
+    code, _, err = run(capsys, "plan", "publish", plan_id, "--out", str(tmp_path / "x.txt"),
+                       "--data-dir", str(office))
+    assert code == 2 and "不支持的公示文件类型：x.txt" in err
+    assert not (tmp_path / "x.txt").exists()

@@ -87,8 +87,7 @@ class DelayedSave(QObject):
     def discard(self) -> None:
         """What was waiting has been stored another way (e.g. with the answer)."""
         self._timer.stop()
-        if self.dirty:
-            self.mark_saved()
+        self.mark_saved()
 
     def mark_saved(self) -> None:
         """The page stored these fields itself (a choice saved at once): say so."""

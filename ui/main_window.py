@@ -194,7 +194,6 @@ class MainWindow(QMainWindow):
         from ui.new_inspection_dialog import NewInspectionDialog
         dialog = NewInspectionDialog(self.store, self, enterprise_id=enterprise_id, team=team,
                                      task_id=task_id)
-        self.new_inspection_dialog = dialog  # tests reach the open dialog here
         if dialog.exec() and dialog.inspection_id is not None:
             self.open_inspection(dialog.inspection_id)
 

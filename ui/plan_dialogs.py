@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QPushBut
 
 from models.errors import FieldCheckError, ValidationError
 from models.plan_rules import create_plan, draw_round
+from models.plan_views import draw_pool
 from models.register_queries import list_enterprises
 from models.store import Store
 from ui.enterprise_page import make_table
@@ -106,7 +107,8 @@ class CreatePlanDialog(QDialog):
             with self.store.transaction(actor=OFFICE, label="plan_create") as s:
                 plan_id = create_plan(s, self.year, focus).id
         except ValidationError as exc:
-            show_problems(self.problems, [exc.message, *exc.problems, *([exc.hint] if exc.hint else [])])
+            hint = [exc.hint] if exc.hint else []
+            show_problems(self.problems, [exc.message, *exc.problems, *hint])
             return
         except FieldCheckError as exc:
             show_error(self, exc)
@@ -197,7 +199,10 @@ class DrawDialog(QDialog):
         show_problems(self.seed_error, problems)
         if problems:
             return
-        lines = [f"将以种子 {seed} 进行{self.round_text}的抽取。",
+        with self.store.session() as s:
+            firms, people = draw_pool(s)
+        lines = [f"将以种子 {seed} 进行{self.round_text}的抽取：从企业名录 {firms} 家中按风险等级抽取企业，"
+                 f"从在岗执法人员 {people} 名中选派（避开回避）。",
                  "抽取结果、所用名录及每条排除原因将记入执法全过程记录，不能撤销或修改。"]
         if self.redraw_of is not None:
             lines.append(f"原抽取结果保留并标为“已被重抽取代”。重抽理由：{reason}")

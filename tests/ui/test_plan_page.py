@@ -142,6 +142,7 @@ def test_draw_with_a_typed_seed_shows_tasks_and_exclusions(qtbot, page, store):
     assert db(store, "select count(*) from plan_draw") == [(0,)]
     dialog = draw_with(qtbot, page, "见证人抽签 0427")
     assert not dialog.isVisible()
+    assert "从企业名录 15 家中" in dialog.summary.text() and "在岗执法人员 4 名" in dialog.summary.text()
     [(seed, result)] = db(store, "select seed, result_json from plan_draw")
     assert seed == "见证人抽签 0427"
     assert page.tasks.rowCount() == len(json.loads(result)) > 0
@@ -317,3 +318,18 @@ def test_focus_list_ticks_once_wherever_the_row_is_clicked_or_space_pressed(qtbo
     qtbot.keyClick(table, Qt.Key.Key_Down)
     qtbot.keyClick(table, Qt.Key.Key_Space)
     assert dialog.count.text() == "已选重点检查企业 2 家"
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".pdf"])
+def test_publish_where_no_file_can_go_says_what_to_do(qtbot, page, tmp_path, suffix):
+    """A "folder" that is a file: one Chinese message with what to do, no file, no crash."""
+    create_with_focus(qtbot, page, "测试企业07")
+    (tmp_path / "一个文件").write_text("x")
+    out = tmp_path / "一个文件" / f"公示{suffix}"
+    page.ask_publish_path = lambda: str(out)
+    said = []
+    when_modal_opens(lambda box: (said.append((box.text(), box.informativeText())), box.reject()))
+    click(qtbot, page.publish_button)
+    assert said and said[0][0].startswith("无法写入文件") and "可写" in said[0][1]
+    assert (tmp_path / "一个文件").read_text() == "x"
+    assert "已保存" not in page.result.text()

@@ -41,9 +41,11 @@ def open_preview(parent, path: Path, title: str) -> None:
     PdfPreviewDialog(path, title, parent).exec()
 
 
-def choose_printer(parent) -> QPrinter | None:
-    """The printer the user picks in the print dialog — replaced in tests by a PDF printer."""
+def choose_printer(parent, copies: int = 1) -> QPrinter | None:
+    """The printer the user picks in the print dialog, which offers `copies` copies —
+    replaced in tests by a printer that writes a PDF file."""
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setCopyCount(copies)
     return printer if QPrintDialog(printer, parent).exec() else None
 
 
@@ -294,9 +296,13 @@ class DocumentsPanel(QWidget):
         text = "将按以下顺序打印本案全部文书：\n\n" + print_summary(parts, copies)
         if not confirm(self, "打印全部", text, yes="打印", no="取消"):
             return
-        printer = choose_printer(self)
+        printer = choose_printer(self, copies)
         if printer is None:
             return
+        # Whole sets are printed here, one after another (collated on every printer and in a
+        # PDF); a count changed in the dialog is the number of sets.
+        copies = max(1, printer.copyCount())
+        printer.setCopyCount(1)
         pages = [(loaded[p.path], page) for p in parts for page in range(p.first, p.end)]
         try:
             printed = print_pages(pages * copies, printer)

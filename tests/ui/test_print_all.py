@@ -51,8 +51,9 @@ def pdf_printer(tmp_path, monkeypatch):
     """The print dialog answered with a printer that writes a PDF file."""
     out = tmp_path / "printed.pdf"
 
-    def choose(_parent):
+    def choose(_parent, copies=1):
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setCopyCount(copies)  # as the dialog offers it, left as it is
         printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
         printer.setOutputFileName(str(out))
         return printer

@@ -6,23 +6,21 @@ import uuid
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
 from documents.keys import create_inspector_identity, identity_exists
-from documents.layout import wording
-from documents.print_set import copies_per_document, print_documents, print_parts, print_summary
 from documents.service import (KIND_LABEL, SigningInput, document_file, issue_case_documents,
                                issued_documents, render_documents)
 from models.errors import FieldCheckError
 from models.inspection_rules import get_inspection
 from models.paths import atomic_write_bytes
 from models.settings_rules import get_agency_settings
-from ui.messages import confirm, show_error
-from ui.pdf_preview import PdfPreviewDialog, annex_start, load_pdf, print_pages, print_pdf
+from ui.messages import show_error
+from ui.pdf_preview import PdfPreviewDialog, load_pdf, print_pdf
 from ui.photo_ingest import run_off_ui_thread
+from ui.print_all import choose_printer, print_case
 from ui.signature_pad import SignatureDialog
 
 DocIdRole = Qt.ItemDataRole.UserRole + 1
@@ -39,14 +37,6 @@ def ask_signature(parent, label: str, allow_refusal: bool = False):
 def open_preview(parent, path: Path, title: str) -> None:
     """Modal preview — replaced in tests by a recorder."""
     PdfPreviewDialog(path, title, parent).exec()
-
-
-def choose_printer(parent, copies: int = 1) -> QPrinter | None:
-    """The printer the user picks in the print dialog, which offers `copies` copies —
-    replaced in tests by a printer that writes a PDF file."""
-    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-    printer.setCopyCount(copies)
-    return printer if QPrintDialog(printer, parent).exec() else None
 
 
 def ask_text(parent, title: str, label: str, secret: bool = False) -> str | None:
@@ -287,39 +277,12 @@ class DocumentsPanel(QWidget):
     def print_all(self) -> None:
         """The case's signed documents in order, one set per copy the template asks for."""
         try:
-            parts, copies, loaded = self._print_plan()
-        except FieldCheckError as exc:
-            show_error(self, exc, "无法打印")
-            return
-        if not parts:
-            return
-        text = "将按以下顺序打印本案全部文书：\n\n" + print_summary(parts, copies)
-        if not confirm(self, "打印全部", text, yes="打印", no="取消"):
-            return
-        printer = choose_printer(self, copies)
-        if printer is None:
-            return
-        # Whole sets are printed here, one after another (collated on every printer and in a
-        # PDF); a count changed in the dialog is the number of sets.
-        copies = max(1, printer.copyCount())
-        printer.setCopyCount(1)
-        pages = [(loaded[p.path], page) for p in parts for page in range(p.first, p.end)]
-        try:
-            printed = print_pages(pages * copies, printer)
+            said = print_case(self, self.store, self.inspection_id)
         except FieldCheckError as exc:
             show_error(self, exc, "打印失败")
             return
-        self._say(f"已发送打印：本案全部文书 {copies} 套，共 {printed} 页。")
-
-    def _print_plan(self):
-        with self.store.session() as s:
-            docs = print_documents(s, self.store.data_dir, self.inspection_id)
-            copies = copies_per_document(s)
-        loaded = {d.path: load_pdf(d.path, self) for d in docs}
-        annex_title = wording("common")["annex_title"]
-        parts = print_parts(docs, [loaded[d.path].pageCount() for d in docs],
-                            [annex_start(loaded[d.path], annex_title) for d in docs], annex_title)
-        return parts, copies, loaded
+        if said:
+            self._say(said)
 
     def save_as(self) -> None:
         chosen = self._selected()

@@ -1,6 +1,7 @@
 """The page every enforcement document shares.
 
-A4; the title centred and bold with the number right-aligned under it on the first page; on
+A4; 「安全生产行政执法文书」 above the title, the title centred and bold, the number
+right-aligned under it on the first page (the 2016 template); on
 every further page a shorter header (title + （续页） + number); "共 N 页 第 n 页" at the foot of
 every page, drawn by a canvas that holds the pages back until it knows how many there are.
 The output is deterministic: reportlab's invariant mode, and the PDF dates come from the data.

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from checklists.loader import latest_checklists
@@ -88,7 +88,8 @@ def save_agency_settings(session: Session, *, agency_name: str, region_short: st
         if getattr(settings, key) != value:  # unchanged fields make no audit noise
             setattr(settings, key, value)
     session.flush()
-    use_agency_zone(settings.time_zone)
+    zone = settings.time_zone  # shown from the moment it is stored, not before
+    event.listen(session, "after_commit", lambda _s: use_agency_zone(zone), once=True)
     return settings
 
 

@@ -6,14 +6,11 @@ import uuid
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
 from documents.keys import identity_exists
-from documents.layout import wording
-from documents.print_set import copies_per_document, print_documents, print_parts, print_summary
 from documents.service import (KIND_LABEL, SigningInput, document_file, issue_case_documents,
                                issued_documents, render_documents, unlock_signer)
 from models.errors import FieldCheckError
@@ -21,9 +18,10 @@ from models.inspection_rules import get_inspection
 from models.paths import atomic_write_bytes
 from models.settings_rules import check_ready_to_issue, get_agency_settings
 from ui.certificate_import import create_certificate
-from ui.messages import confirm, show_error
-from ui.pdf_preview import PdfPreviewDialog, annex_start, load_pdf, print_pages, print_pdf
+from ui.messages import show_error
+from ui.pdf_preview import PdfPreviewDialog, load_pdf, print_pdf
 from ui.photo_ingest import run_off_ui_thread
+from ui.print_all import choose_printer, print_case
 from ui.signature_pad import SignatureDialog
 
 DocIdRole = Qt.ItemDataRole.UserRole + 1
@@ -40,12 +38,6 @@ def ask_signature(parent, label: str, allow_refusal: bool = False):
 def open_preview(parent, path: Path, title: str) -> None:
     """Modal preview — replaced in tests by a recorder."""
     PdfPreviewDialog(path, title, parent).exec()
-
-
-def choose_printer(parent) -> QPrinter | None:
-    """The printer the user picks in the print dialog — replaced in tests by a PDF printer."""
-    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-    return printer if QPrintDialog(printer, parent).exec() else None
 
 
 def ask_text(parent, title: str, label: str, secret: bool = False) -> str | None:
@@ -292,35 +284,12 @@ class DocumentsPanel(QWidget):
     def print_all(self) -> None:
         """The case's signed documents in order, one set per copy the template asks for."""
         try:
-            parts, copies, loaded = self._print_plan()
-        except FieldCheckError as exc:
-            show_error(self, exc, "无法打印")
-            return
-        if not parts:
-            return
-        text = "将按以下顺序打印本案全部文书：\n\n" + print_summary(parts, copies)
-        if not confirm(self, "打印全部", text, yes="打印", no="取消"):
-            return
-        printer = choose_printer(self)
-        if printer is None:
-            return
-        pages = [(loaded[p.path], page) for p in parts for page in range(p.first, p.end)]
-        try:
-            printed = print_pages(pages * copies, printer)
+            said = print_case(self, self.store, self.inspection_id)
         except FieldCheckError as exc:
             show_error(self, exc, "打印失败")
             return
-        self._say(f"已发送打印：本案全部文书 {copies} 套，共 {printed} 页。")
-
-    def _print_plan(self):
-        with self.store.session() as s:
-            docs = print_documents(s, self.store.data_dir, self.inspection_id)
-            copies = copies_per_document(s)
-        loaded = {d.path: load_pdf(d.path, self) for d in docs}
-        annex_title = wording("common")["annex_title"]
-        parts = print_parts(docs, [loaded[d.path].pageCount() for d in docs],
-                            [annex_start(loaded[d.path], annex_title) for d in docs], annex_title)
-        return parts, copies, loaded
+        if said:
+            self._say(said)
 
     def save_as(self) -> None:
         chosen = self._selected()

@@ -62,3 +62,12 @@ def test_unknown_zone_is_refused_with_the_reason(store):
     with store.session() as s:
         assert get_agency_settings(s).time_zone == "Asia/Shanghai"
     assert agency_text(LATE_UTC) == "2026-11-03 04:00"
+
+
+def test_zone_of_a_rolled_back_save_is_not_used(store):
+    """A save that is rolled back (another field refused later) leaves the clock as it was."""
+    with pytest.raises(RuntimeError):
+        with store.transaction() as s:
+            save_agency_settings(s, **AGENCY, time_zone="Asia/Urumqi")
+            raise RuntimeError("later step failed")
+    assert agency_text(LATE_UTC) == "2026-11-03 04:00"

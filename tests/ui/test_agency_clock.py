@@ -3,9 +3,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
-from sqlalchemy import select
 
 from models.inspection import Inspection
 from models.settings_rules import get_agency_settings
@@ -67,3 +65,22 @@ def test_settings_take_the_zone_and_the_copies(qtbot, store, machine_tz):
     with store.session() as s:
         settings = get_agency_settings(s)
         assert (settings.time_zone, settings.document_copies) == ("Asia/Urumqi", 3)
+
+
+def test_reinspection_start_time_is_on_the_agency_clock(qtbot, store, enterprise_id, team,
+                                                         clock, machine_tz):
+    """The re-inspection's start editor shows Beijing time and stores the moment shown."""
+    from models.reinspection_rules import reviews
+    from tests.models.test_ledger import ordered_case
+    from ui.reinspection_page import ReinspectionPage
+    original, _hazards = ordered_case(store, enterprise_id, team, clock)
+    clock.now = T0 + timedelta(days=20)  # 01:30 UTC
+    page = ReinspectionPage(store, None, original_id=original)
+    qtbot.addWidget(page)
+    page.show()
+    assert page.started_at.text() == "2026-11-22 09:30"
+    click(qtbot, page.start_button)
+    with store.session() as s:
+        started = s.get(Inspection, page.reinspection_id).started_at
+        assert reviews(s, page.reinspection_id)
+    assert started == clock.now

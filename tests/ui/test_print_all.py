@@ -19,7 +19,9 @@ from models.photo_store import attach_photo
 from models.settings_rules import save_agency_settings
 from tests.documents import AGENCY, marked_photo
 from tests.ui.test_settings_dialogs import when_modal_opens
+import ui.print_all as print_module
 from ui.documents_panel import DocumentsPanel
+from ui.print_all import case_print_plan
 
 
 @pytest.fixture
@@ -51,12 +53,13 @@ def pdf_printer(tmp_path, monkeypatch):
     """The print dialog answered with a printer that writes a PDF file."""
     out = tmp_path / "printed.pdf"
 
-    def choose(_parent):
+    def choose(_parent, copies=1):
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setCopyCount(copies)  # as the dialog offers it, left as it is
         printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
         printer.setOutputFileName(str(out))
         return printer
-    monkeypatch.setattr(panel_module, "choose_printer", choose)
+    monkeypatch.setattr(print_module, "choose_printer", choose)
     return out
 
 
@@ -99,7 +102,7 @@ def test_print_all_prints_two_sets_in_template_order(qtbot, store, issued, pdf_p
         next(b for b in box.findChildren(QPushButton) if b.text() == "打印").click()
     when_modal_opens(answer)
     qtbot.mouseClick(panel.print_all_button, Qt.MouseButton.LeftButton)
-    parts, copies, loaded = panel._print_plan()
+    parts, copies, loaded = case_print_plan(panel, store, issued)
     assert copies == 2
     assert [p.label for p in parts] == ["现场检查记录", "责令限期整改指令书", "现场处理措施决定书",
                                         "照片附页"]
@@ -134,7 +137,7 @@ def test_copies_follow_the_setting(qtbot, store, issued, pdf_printer):
     when_modal_opens(lambda box: next(b for b in box.findChildren(QPushButton)
                                       if b.text() == "打印").click())
     qtbot.mouseClick(panel.print_all_button, Qt.MouseButton.LeftButton)
-    parts, copies, _loaded = panel._print_plan()
+    parts, copies, _loaded = case_print_plan(panel, store, issued)
     assert copies == 3
     assert _load(pdf_printer, panel).pageCount() == 3 * sum(p.pages for p in parts)
 

@@ -76,8 +76,7 @@ def read_limited(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> tupl
     except EntryTooLarge:
         raise refuse(f"条目 {info.filename!r} 的实际大小超过声明的大小") from None
     except (zlib.error, zipfile.BadZipFile, EOFError) as exc:  # damaged deflate data, bad CRC
-        raise refuse(f"条目 {info.filename!r} 已损坏，无法解压（{type(exc).__name__}）",
-                     DAMAGED_HINT) from exc
+        raise refuse(f"条目 {info.filename!r} 已损坏，无法解压", DAMAGED_HINT) from exc
 
 
 # --------------------------------------------------------------------------- the manifest

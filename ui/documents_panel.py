@@ -183,8 +183,8 @@ class DocumentsPanel(QWidget):
         said at once, naming them, and asked again — before the next person signs."""
         pid, name, cert = person
         if not identity_exists(self.store.data_dir, pid):  # not set up in 设置: do it now
-            if create_certificate(self, self.store.data_dir, pid, name, cert, agency) is None:
-                return None
+            made = create_certificate(self, self.store.data_dir, pid, name, cert, agency)
+            return None if made is None else unlock_signer(self.store.data_dir, pid, name, made)
         while True:
             passphrase = ask_text(self, "签名口令", f"请 {name} 输入签名口令：", secret=True)
             if passphrase is None:

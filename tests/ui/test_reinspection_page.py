@@ -137,8 +137,12 @@ def test_opinion_is_signed_and_issued_like_the_other_documents(qtbot, store, pag
     click(qtbot, page.finish_button)
     panel = page.documents
     assert panel is not None and panel.sign_button.isVisible()
+    import ui.certificate_import as cert_module
+    from tests.documents import set_agency
+    set_agency(store)  # the opinion's remedy notice names the government and the court
     monkeypatch.setattr(panel_module, "ask_signature", lambda *a, **k: (squiggle_png(3), False))
-    monkeypatch.setattr(panel_module, "ask_text", lambda *a, **k: "口令1234")
+    monkeypatch.setattr(panel_module, "ask_text", lambda *a, **k: "口令-12345678")
+    monkeypatch.setattr(cert_module, "ask_secret", lambda *a, **k: "口令-12345678")
     with qtbot.waitSignal(panel.issued, timeout=60000):
         click(qtbot, panel.sign_button)
     assert panel.list.count() == 1 and "整改复查意见书" in panel.list.item(0).text()

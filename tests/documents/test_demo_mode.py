@@ -13,6 +13,7 @@ from models.errors import FieldCheckError
 from models.inspection import AnswerResult
 from models.inspection_rules import answer_item, finalize_inspection, inspection_items
 from tests.conftest import make_enterprise, people_signing
+from tests.documents import set_agency
 
 
 def _finalize(store, inspection_id):
@@ -24,6 +25,7 @@ def _finalize(store, inspection_id):
                         AnswerResult.NONCOMPLIANT if n == 0 else AnswerResult.COMPLIANT)
     with store.transaction() as s:
         finalize_inspection(s, inspection_id)
+    set_agency(store)  # issuing needs the remedy bodies (settings_rules.check_ready_to_issue)
     return inspection_id
 
 

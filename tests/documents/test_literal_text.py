@@ -5,6 +5,7 @@ from documents.service import document_file, issue_case_documents
 from models.inspection import AnswerResult
 from models.inspection_rules import NewInspection, answer_item, finalize_inspection, inspection_items, start_inspection
 from tests.conftest import make_enterprise, people_signing
+from tests.documents import set_agency
 
 HOSTILE = "<font size=30 color=red>A&B</font>有限公司"
 NOTE = "<b>粗体</b>&amp;=1+2"
@@ -25,6 +26,7 @@ def test_documents_print_markup_like_text_as_typed(store, team, clock):
                         NOTE if n == 0 else None)
     with store.transaction() as s:
         finalize_inspection(s, inspection)
+    set_agency(store)
     docs = issue_case_documents(store, inspection, people_signing(store, inspection))
     for doc in docs[:2]:
         text = "".join(p.extract_text() for p in PdfReader(document_file(store.data_dir, doc)).pages)

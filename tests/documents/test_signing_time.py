@@ -8,7 +8,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import select
 
 from documents import keys
-from documents.demo_signing import demo_signing_input
+from tests.conftest import people_signing
 from documents.service import document_file, issue_case_documents
 from documents.signing import sign_pdf, verify_pdf
 from models.base import utcnow
@@ -39,7 +39,7 @@ def test_issued_documents_carry_the_moment_of_signing(store, finalized):  # noqa
     """Both PAdES signatures of every document hold the moment the team signed; the store
     records that same moment, read back through a second connection."""
     before = utcnow().replace(microsecond=0)
-    docs = issue_case_documents(store, finalized, demo_signing_input(store, finalized))
+    docs = issue_case_documents(store, finalized, people_signing(store, finalized))
     after = utcnow()
     with store.session() as s:  # a fresh session: what was committed
         stored = {(row.document_id, row.role): row.signed_at

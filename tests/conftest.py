@@ -168,6 +168,18 @@ def pad_stroke(seed: int) -> bytes:
     return out.getvalue()
 
 
+def _fill_remedy_bodies(store) -> None:
+    """The reconsideration authority and court an office fills in at first run (issuing is
+    refused without them); left as they are when a test set them, blank ones included."""
+    from sqlalchemy import select
+    from models.registry import AgencySettings
+    with store.transaction() as s:
+        settings = s.scalar(select(AgencySettings))
+        if settings is None:
+            s.add(AgencySettings(agency_name="湘乡市应急管理局", region_short="湘乡",
+                                 reconsideration_government="湘乡市人民政府", court="湘乡市人民法院"))
+
+
 def people_signing(store, inspection_id):
     """What a team gives at the signing step: each inspector's own key under a passphrase
     (made here on first use, as 设置 → 执法人员 does), strokes on the pad."""
@@ -183,6 +195,7 @@ def people_signing(store, inspection_id):
         if not identity_exists(store.data_dir, pid):
             create_inspector_identity(store.data_dir, pid, name, cert, PEOPLE_PASSPHRASE,
                                       "湘乡市应急管理局")
+    _fill_remedy_bodies(store)
     images = {f"inspector{n}": pad_stroke(n) for n in range(1, len(people) + 1)}
     images["representative"] = pad_stroke(9)
     return SigningInput(images=images, passphrases={pid: PEOPLE_PASSPHRASE for pid, *_ in people},

@@ -175,6 +175,10 @@ class SettingsDialog(QDialog):
         from ui.trust_dialogs import AgencyPanel
         self.agency_panel = AgencyPanel(store)
         self.tabs.addTab(self.agency_panel, "机构与密钥")
+        from models.case_range import case_range
+        if case_range(store.data_dir) is not None:  # enrolled: the office's range counts
+            self.serial_start.setEnabled(False)
+            self.serial_start.setToolTip("本机已由办公室登记，文书编号使用登记文件中的编号段")
         self.problems = error_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)

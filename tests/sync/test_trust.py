@@ -463,3 +463,24 @@ def test_verify_names_the_agency_that_enrolled_the_sender(laptop_a, office, tmp_
     office.close()
     assert _cli("verify", tmp_path / "a.fcb", "--data-dir", office.data_dir) == 0
     assert "来自本机构「湘乡市应急管理局」登记的设备" in capsys.readouterr().out
+
+
+def test_laptop_enrolled_in_another_agency_is_refused(office, tmp_path):
+    rogue = start_store(tmp_path / "rogue-office")
+    laptop = start_store(tmp_path / "rogue-laptop")
+    try:
+        agency.create_agency(rogue.data_dir, "另一个应急管理局", "rogue-passphrase", rogue.device_id,
+                             crypto.public_key_text(crypto.device_signing_key(rogue.data_dir)))
+        key = crypto.device_signing_key(laptop.data_dir)
+        doc = agency.enroll(rogue.data_dir, agency.make_request(
+            laptop.data_dir, laptop.device_id, [], key, []), "rogue-passphrase").document
+        (tmp_path / "e.json").write_text(json.dumps(doc), "utf-8")
+        from sync.agency_cli import join_file
+        join_file(laptop, tmp_path / "e.json")
+        from tests.conftest import make_enterprise
+        make_enterprise(laptop)
+        export_bundle(laptop, tmp_path / "x.fcb")
+    finally:
+        rogue.close()
+        laptop.close()
+    _refused(office, tmp_path / "x.fcb", "未在本机构（湘乡市应急管理局）登记")

@@ -133,3 +133,10 @@ def test_enrollment_file_installed_from_settings(qtbot, office, stranger, tmp_pa
     settings.grab().save(str(tmp_path / "settings.png"))
     assert not panel.join(path)              # the same file again: a replay
     assert "不比本机已安装的" in panel.result.text()
+
+
+def test_enrolled_laptop_cannot_edit_its_first_serial(qtbot, laptop_a):
+    settings = SettingsDialog(laptop_a)
+    qtbot.addWidget(settings)
+    assert not settings.serial_start.isEnabled()
+    assert "编号段" in settings.serial_start.toolTip()

@@ -300,7 +300,9 @@ def enroll(data_dir: Path, request: dict, passphrase: str | None,
     now = _now(now)
     registry = _registry(data_dir)
     device = body["device_id"]
-    if any(r.get("kind") == "device" and r.get("device_id") == device for r in registry["revoked"]):
+    if any(r.get("kind") == "device" and (r.get("device_id") == device
+                                          or r.get("public_key") == body["public_key"])
+           for r in registry["revoked"]):
         raise FieldCheckError(f"设备 {device[:8]} 已被吊销，不能再次登记",
                               "请在该电脑上重新安装 FieldCheck 后以新设备登记")
     known = registry["devices"].get(device)

@@ -484,3 +484,12 @@ def test_laptop_enrolled_in_another_agency_is_refused(office, tmp_path):
         rogue.close()
         laptop.close()
     _refused(office, tmp_path / "x.fcb", "未在本机构（湘乡市应急管理局）登记")
+
+
+def test_revoked_laptop_cannot_enroll_again_under_a_new_id(laptop_b, office, tmp_path):
+    agency.revoke(office.data_dir, AGENCY_PASSPHRASE, device_id=laptop_b.device_id, reason="丢失")
+    key = crypto.device_signing_key(laptop_b.data_dir)
+    request = agency.make_request(laptop_b.data_dir, str(uuid.uuid4()), [laptop_b.device_id], key, [])
+    from models.errors import FieldCheckError
+    with pytest.raises(FieldCheckError, match="已被吊销"):
+        agency.enroll(office.data_dir, request, AGENCY_PASSPHRASE)

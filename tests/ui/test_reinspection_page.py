@@ -119,7 +119,7 @@ def test_opinion_is_signed_and_issued_like_the_other_documents(qtbot, store, pag
     panel = page.documents
     assert panel is not None and panel.sign_button.isVisible()
     monkeypatch.setattr(panel_module, "ask_signature", lambda *a, **k: (squiggle_png(3), False))
-    monkeypatch.setattr(panel_module, "ask_text", lambda *a, **k: "口令1234")
+    monkeypatch.setattr(panel_module, "ask_text", lambda *a, **k: "口令12345678")
     with qtbot.waitSignal(panel.issued, timeout=60000):
         click(qtbot, panel.sign_button)
     assert panel.list.count() == 1 and "整改复查意见书" in panel.list.item(0).text()

@@ -493,3 +493,16 @@ def test_revoked_laptop_cannot_enroll_again_under_a_new_id(laptop_b, office, tmp
     from models.errors import FieldCheckError
     with pytest.raises(FieldCheckError, match="已被吊销"):
         agency.enroll(office.data_dir, request, AGENCY_PASSPHRASE)
+
+
+def test_cli_import_with_the_compared_fingerprint(laptop_a, stranger, tmp_path, capsys):
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    fp = crypto.device_fingerprint(laptop_a.data_dir)
+    stranger.close()
+    before = (stranger.data_dir / "fieldcheck.db").read_bytes()
+    assert _cli("import", tmp_path / "a.fcb", "--data-dir", stranger.data_dir) == 2
+    assert f"--trust-new-device {fp}" in capsys.readouterr().err
+    assert (stranger.data_dir / "fieldcheck.db").read_bytes() == before   # byte for byte
+    assert _cli("import", tmp_path / "a.fcb", "--data-dir", stranger.data_dir,
+                "--trust-new-device", fp) == 0
+    assert "首次导入该设备的导出包" in capsys.readouterr().out

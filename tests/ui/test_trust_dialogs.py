@@ -56,7 +56,7 @@ def test_new_device_is_trusted_only_after_typing_its_fingerprint(qtbot, laptop_a
     dialog = ImportDialog(stranger)
     qtbot.addWidget(dialog)
     _when_modal(qtbot, TrustDeviceDialog, compare)
-    assert _run(qtbot, dialog, tmp_path / "a.fcb")
+    assert _run(qtbot, dialog, tmp_path / "a.fcb"), dialog.report.toPlainText()
     assert seen["wrong"] == (False, "指纹不一致：不要导入该导出包，并报告管理员") and seen["right"]
     assert "新增" in dialog.report.toPlainText() and fp in dialog.report.toPlainText()
     assert crypto.known_device_key(stranger.data_dir, laptop_a.device_id) is not None

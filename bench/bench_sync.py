@@ -39,6 +39,10 @@ import zipfile
 from datetime import timedelta
 from pathlib import Path
 
+# Unattended: the keys-at-rest passphrase path (sync.keystore), never the user's keyring.
+os.environ.setdefault("FIELDCHECK_KEY_PASSPHRASE", "bench-passphrase")
+os.environ.setdefault("FIELDCHECK_NO_KEYRING", "1")
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image  # noqa: E402
@@ -52,6 +56,7 @@ from models.startup import start_store  # noqa: E402
 from models.tables import (Answer, AnswerResult, Enterprise, Inspection,  # noqa: E402
                            InspectionChecklist, InspectionInspector, InspectionStatus, Inspector,
                            Photo)
+from sync.crypto import device_fingerprint  # noqa: E402
 from sync.export import export_bundle  # noqa: E402
 from sync.merge import import_bundle  # noqa: E402
 
@@ -211,7 +216,10 @@ def run(root: Path, inspections: int, photos: int, repeat: int) -> None:
         t, _ = timed(lambda: plain_unzip(stick / f"plain{n}.zip", root / f"unzipped{n}"))
         times["unzip"].append(t)
         office = start_store(root / f"office{n}")
-        t, report = timed(lambda: import_bundle(office, stick / f"bundle{n}.fcb"))
+        # the office compared the laptop's fingerprint (#11: no bundle from an unknown device)
+        trusted = device_fingerprint(laptop.data_dir)
+        t, report = timed(lambda: import_bundle(office, stick / f"bundle{n}.fcb",
+                                                trust_new_device=trusted))
         office.close()
         times["import"].append(t)
     med = {k: statistics.median(v) for k, v in times.items()}

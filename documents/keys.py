@@ -27,7 +27,8 @@ from cryptography.x509.oid import NameOID
 from pyhanko.sign.signers import SimpleSigner
 
 from models.errors import FieldCheckError
-from models.paths import AGENCY_CA_FILE, atomic_write_bytes
+from models.paths import (AGENCY_CA_FILE, REVOKED_CERTIFICATES_FILE, atomic_write_bytes,
+                          read_json_dict)
 
 KEYS_DIR = "keys"
 PAST_CERTS_DIR = "certificates"
@@ -91,6 +92,7 @@ def load_identity(data_dir: Path, inspector_id: uuid.UUID | str, passphrase: str
                               "请检查数据文件夹是否可读") from exc
     key, own = _open_pkcs12(data, passphrase, "请从备份恢复该执法人员的签名证书文件，或重新生成")
     issued = _issued_certificate(data_dir, inspector_id, key)
+    _refuse_revoked(data_dir, issued[0] if issued else own)
     if issued is not None:
         # The agency's certificate for this key, with the agency's CA beside it: pdfsig and
         # other readers can build the chain to the agency from the document alone.
@@ -100,6 +102,15 @@ def load_identity(data_dir: Path, inspector_id: uuid.UUID | str, passphrase: str
         return SimpleSigner.load_pkcs12_data(data, other_certs=[], passphrase=None)
     return SimpleSigner.load_pkcs12_data(data, other_certs=[],
                                          passphrase=passphrase.encode("utf-8"))
+
+
+def _refuse_revoked(data_dir: Path, cert: x509.Certificate) -> None:
+    revoked = read_json_dict(Path(data_dir) / REVOKED_CERTIFICATES_FILE).get(
+        certificate_fingerprint(cert))
+    if isinstance(revoked, dict):
+        raise FieldCheckError(f"该执法人员的签名证书已于 {str(revoked.get('at'))[:10]} 被机构吊销"
+                              f"（{revoked.get('reason')}），不能再签署文书",
+                              "请由其他执法人员签署，或向办公室申请新的证书")
 
 
 def agency_certificate(data_dir: Path) -> x509.Certificate | None:

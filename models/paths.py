@@ -25,6 +25,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Written by `agency create` / `agency join` (sync.agency); read by documents and case numbering.
 AGENCY_CA_FILE = "trust/agency-ca.crt"
 CASE_RANGE_FILE = "trust/case_range.json"
+# Inspectors' certificates the agency revoked, from its signed list (checked on arrival):
+# SHA-256 → {"at", "reason"}; documents.keys refuses to sign with them.
+REVOKED_CERTIFICATES_FILE = "trust/revoked-certificates.json"
 
 
 def resolve_data_dir(cli_value: str | os.PathLike | None = None) -> Path:

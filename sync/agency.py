@@ -33,7 +33,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from models.errors import FieldCheckError
-from models.paths import AGENCY_CA_FILE, CASE_RANGE_FILE, read_json_dict, write_json
+from models.paths import (AGENCY_CA_FILE, CASE_RANGE_FILE, REVOKED_CERTIFICATES_FILE,
+                          read_json_dict, write_json)
 from sync import keystore
 
 CA_KEY_NAME = "agency-ca.pem"
@@ -299,7 +300,9 @@ def enroll(data_dir: Path, request: dict, passphrase: str | None,
     now = _now(now)
     registry = _registry(data_dir)
     device = body["device_id"]
-    if any(r.get("kind") == "device" and r.get("device_id") == device for r in registry["revoked"]):
+    if any(r.get("kind") == "device" and (r.get("device_id") == device
+                                          or r.get("public_key") == body["public_key"])
+           for r in registry["revoked"]):
         raise FieldCheckError(f"设备 {device[:8]} 已被吊销，不能再次登记",
                               "请在该电脑上重新安装 FieldCheck 后以新设备登记")
     known = registry["devices"].get(device)
@@ -489,6 +492,7 @@ def write_revocations(data_dir: Path, key, registry: dict, now: datetime) -> dic
                               "issued_at": now.isoformat(), "revoked": registry["revoked"]})
     _save_registry(data_dir, registry)
     write_json(Path(data_dir) / REVOCATIONS_FILE, doc)
+    _keep_revoked_certificates(data_dir)
     return doc
 
 
@@ -508,7 +512,16 @@ def accept_revocations(data_dir: Path, doc) -> bool:
     if check_revocations(data_dir, doc) is None:
         return False
     write_json(Path(data_dir) / REVOCATIONS_FILE, doc)
+    _keep_revoked_certificates(data_dir)
     return True
+
+
+def _keep_revoked_certificates(data_dir: Path) -> None:
+    """The checked list's inspector certificates, for documents.keys (which refuses to sign
+    with them and knows nothing of the agency's signatures)."""
+    write_json(Path(data_dir) / REVOKED_CERTIFICATES_FILE,
+               {fp: {"at": at.isoformat(), "reason": reason}
+                for fp, (at, reason) in revoked_certificates(data_dir).items()})
 
 
 def revoke(data_dir: Path, passphrase: str | None, *, device_id: str | None = None,

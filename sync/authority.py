@@ -21,27 +21,43 @@ import json
 import uuid
 from collections import defaultdict
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.flush_hooks import FROZEN_CHILD_TABLES, HAZARD_LIFECYCLE_KEYS
 from models.tables import Base
 from sync.bundle_format import encode_value, refuse
 from sync.merge_plan import IGNORED, IMPORT_LABEL, MergePlan
+from sync.selection import fetch_in
 
 SHARED_TABLES = frozenset({"enterprise", "inspector"})
 _HINT = "该导出包含有其无权作出的改动，未导入；本机数据未改动，请把导出包交给管理员核查"
 _NOT_CONTENT = frozenset({"id", "created_at", "updated_at"})
 
 
+class _Aliases:
+    def __init__(self, trust) -> None:
+        self.trust, self.cache = trust, {}
+
+    def __call__(self, device) -> set[str]:
+        if device not in self.cache:
+            self.cache[device] = self.trust.aliases(device)
+        return self.cache[device]
+
+
 class _History:
-    """The bundle's original (not import-echo) events, by entity."""
+    """The bundle's original (not import-echo) events, by entity — indexed on first use."""
 
     def __init__(self, events: list[dict]) -> None:
-        self.by_entity: dict[str, list[dict]] = defaultdict(list)
-        for event in events:
-            if event["label"] != IMPORT_LABEL:
-                self.by_entity[event["entity_id"]].append(event)
+        self.events, self._by_entity = events, None
+
+    @property
+    def by_entity(self) -> dict[str, list[dict]]:
+        if self._by_entity is None:
+            self._by_entity = defaultdict(list)
+            for event in self.events:
+                if event["label"] != IMPORT_LABEL:
+                    self._by_entity[event["entity_id"]].append(event)
+        return self._by_entity
 
     def latest_setting(self, entity_ids: list[str], key: str) -> tuple[str, object] | None:
         """(device, JSON value) of the latest create/update event setting `key`."""
@@ -71,7 +87,17 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
     for source, target in plan.id_map.items():
         incoming_ids[target].append(str(source))
     owners = _InspectionOwners(s, bundle, plan)
+    aliases = _Aliases(trust)
     for p in plan.rows:
+        if p.action == "new" and p.row.get("device_id") in senders:
+            if p.table in FROZEN_CHILD_TABLES:  # the sender's own row: on its own inspection?
+                parent = owners.owner(p.row["inspection_id"])
+                if parent is not None and parent not in senders:
+                    raise refuse(f"设备 {sender[:8]} 向设备 {parent[:8]} 的检查添加了{p.table}记录，"
+                                 "无权修改其他设备的检查", _HINT)
+            continue  # (the common case, kept cheap: a large import is mostly new rows)
+        if p.action not in ("new", "updated", "deleted", "superseded"):
+            continue
         ids = [str(p.row["id"]), *incoming_ids.get(p.row["id"], [])]
         if p.action in ("deleted", "superseded") and "deleted_by" in p.row:
             # (an unauthorized deletion is refused even where it would not apply)
@@ -88,7 +114,7 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
                              "但导出包中没有该设备签名的建立记录（疑似伪造）", _HINT)
             if p.table in FROZEN_CHILD_TABLES:
                 parent = owners.owner(p.row["inspection_id"])
-                if parent is not None and parent not in trust.aliases(owner):
+                if parent is not None and parent not in aliases(owner):
                     raise refuse(f"设备 {str(owner)[:8]} 向设备 {parent[:8]} 的检查添加了{p.table}记录，"
                                  "无权修改其他设备的检查", _HINT)
 
@@ -115,16 +141,16 @@ def _check_update(p, trust, senders: set[str], history: _History, ids: list[str]
 
 
 class _InspectionOwners:
+    """The creating device of each inspection new child rows join: the local row where there
+    is one (an import never changes it), else the incoming one — fetched in one go."""
+
     def __init__(self, s: Session, bundle, plan: MergePlan) -> None:
-        self.s, self.plan = s, plan
         self.incoming = {plan.id_map.get(r["id"], r["id"]): r["device_id"]
                          for r in bundle.records.get("inspection", [])}
-        self.cache: dict = {}
+        wanted = {p.row["inspection_id"] for p in plan.rows
+                  if p.action == "new" and p.table in FROZEN_CHILD_TABLES}
+        table = Base.metadata.tables["inspection"]
+        self.local = {r["id"]: r["device_id"] for r in fetch_in(s, table, table.c.id, wanted)}
 
     def owner(self, inspection_id) -> str | None:
-        if inspection_id not in self.cache:
-            table = Base.metadata.tables["inspection"]
-            local = self.s.execute(select(table.c.device_id).where(
-                table.c.id == inspection_id)).scalar()
-            self.cache[inspection_id] = local or self.incoming.get(inspection_id)
-        return self.cache[inspection_id]
+        return self.local.get(inspection_id) or self.incoming.get(inspection_id)

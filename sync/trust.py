@@ -246,6 +246,9 @@ def check_chains(data_dir: Path, manifest: dict, events: list[dict], trust: Trus
                          "无法排除被转交方伪造或改写", "请让该设备重新导出；本机数据未改动")
         payload, doc = match[0]
         key = payload["public_key"]
+        if device in mine and my_key is None:
+            raise refuse(f"导出包含有本机编号 {device[:8]} 的执法记录，但本机从未签发过（疑似伪造）",
+                         "请勿导入并报告管理员；本机数据未改动")
         expected = (my_key if device in mine else trust.device_keys.get(device)
                     or crypto.known_device_key(data_dir, device) or trust.bind.get(device))
         if expected is None and ca is not None:

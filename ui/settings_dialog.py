@@ -197,6 +197,10 @@ class SettingsDialog(QDialog):
         self.plan_tabs = add_plan_tabs(self.tabs, store)
         from ui.update_panel import UpdatePanel
         self.tabs.addTab(UpdatePanel(store.data_dir), "软件更新")
+        from models.case_range import case_range
+        if case_range(store.data_dir) is not None:  # enrolled: the office's range counts
+            self.serial_start.setEnabled(False)
+            self.serial_start.setToolTip("本机已由办公室登记，文书编号使用登记文件中的编号段")
         self.problems = error_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs, 1)

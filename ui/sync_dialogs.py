@@ -99,6 +99,7 @@ class _SyncDialog(QDialog):
         self.layout_.addWidget(self.buttons)
         self.worker: SyncWorker | None = None
         self.result = None  # what the last successful run returned
+        self.pending: QDialog | None = None  # a question asked before running again
 
     def choose_file(self) -> None:  # pragma: no cover - a native dialog
         raise NotImplementedError
@@ -141,20 +142,48 @@ class _SyncDialog(QDialog):
         self._busy(False)
         if self._retry_after(error):
             return
+        self._show_failure(error)
+
+    def _show_failure(self, error: Exception) -> None:
         if not isinstance(error, FieldCheckError):  # our bug: log + dialog, then say so
             sys.excepthook(type(error), error, error.__traceback__)
             error = FieldCheckError("程序内部错误，操作未完成", "已记录到日志，请把日志发给技术支持")
         self.report.setPlainText(f"{error.message}\n{error.hint}".strip())
         self.finished_work.emit(False)
 
+    def _ask_then_run(self, dialog: QDialog, error: Exception, accepted: Callable) -> bool:
+        """Show `dialog` (window-modal, no nested event loop); on OK do `accepted` and run
+        again, on cancel show the original refusal."""
+        self.pending = dialog
+
+        def ok() -> None:
+            self.pending = None
+            if accepted(dialog):
+                self.run()
+            else:
+                self._show_failure(error)
+
+        def cancel() -> None:
+            self.pending = None
+            self._show_failure(error)
+        dialog.accepted.connect(ok)
+        dialog.rejected.connect(cancel)
+        dialog.open()
+        return True
+
     def _retry_after(self, error: Exception) -> bool:
-        """A locked key: ask its passphrase once (ui.trust_dialogs) and run again."""
+        """A locked key: ask its passphrase (ui.trust_dialogs) and run again."""
         from sync.keystore import KeyLocked
         if isinstance(error, KeyLocked) and error.env == "FIELDCHECK_KEY_PASSPHRASE":
-            from ui.trust_dialogs import ask_passphrase
-            if ask_passphrase(self, self.store.data_dir):
-                self.run()
+            from sync.keystore import unlock
+            from ui.trust_dialogs import PassphraseDialog
+
+            def remember(dialog) -> bool:
+                if not dialog.passphrase.text():
+                    return False
+                unlock(self.store.data_dir, dialog.passphrase.text())
                 return True
+            return self._ask_then_run(PassphraseDialog(self), error, remember)
         return False
 
     def reject(self) -> None:
@@ -494,12 +523,12 @@ class ImportDialog(_SyncDialog):
         from sync.trust import UntrustedDevice
         if isinstance(error, UntrustedDevice):
             from ui.trust_dialogs import TrustDeviceDialog
-            dialog = TrustDeviceDialog(error.device_id, error.fingerprint, self)
-            if dialog.exec() == QDialog.DialogCode.Accepted:
+
+            def trust(_dialog) -> bool:
                 self.trusted_fingerprints.append(error.fingerprint)
-                self.run()
                 return True
-            return False
+            return self._ask_then_run(TrustDeviceDialog(error.device_id, error.fingerprint, self),
+                                      error, trust)
         return super()._retry_after(error)
 
     def _busy(self, busy: bool) -> None:

@@ -35,7 +35,8 @@ def enroll(office_dir: Path, laptop, tmp: Path, inspectors=()) -> Path:
     previous = [d for d in own_device_ids(laptop.data_dir) if d != laptop.device_id]
     request = agency.make_request(laptop.data_dir, laptop.device_id, previous, key, list(inspectors))
     done = agency.enroll(office_dir, request, AGENCY_PASSPHRASE)
-    target = tmp / f"enrollment-{laptop.device_id[:8]}-{done.document['signature'][:8]}.json"
+    digest = hashlib.sha256(done.document["signature"].encode()).hexdigest()[:8]
+    target = tmp / f"enrollment-{laptop.device_id[:8]}-{digest}.json"
     target.write_text(json.dumps(done.document, ensure_ascii=False), "utf-8")
     join_file(laptop, target)
     return target

@@ -83,6 +83,10 @@ def test_revoked_inspector_earlier_documents_valid_later_refused(issued, office,
     time.sleep(1.1)  # signing times have whole seconds
     agency.revoke(office.data_dir, AGENCY_PASSPHRASE, certificate_no="43038120001", reason="调离")
     assert agency.accept_revocations(laptop.data_dir, agency.current_revocations(office.data_dir))
+    with pytest.raises(FieldCheckError, match="被机构吊销（调离），不能再签署文书"):
+        keys.load_identity(laptop.data_dir, inspector, PASS)   # this laptop knows: refuses
+    # a laptop that has not received the list yet still signs; verify then refuses it
+    (laptop.data_dir / "trust" / "revoked-certificates.json").unlink()
     after = sign_pdf(small_pdf("after"), keys.load_identity(laptop.data_dir, inspector, PASS),
                      "inspector1")
     assert _verify(laptop, before).exit_code == 0

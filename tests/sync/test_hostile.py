@@ -1,6 +1,7 @@
 """Hostile or broken bundles are refused with a Chinese reason and the store unchanged."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import stat
@@ -195,6 +196,29 @@ def _signed_by_stranger(entries, key, target):
     write_zip(target, changed.items())
 
 
+def _forge_head_signature(manifest):
+    head = manifest["chain_heads"][0]
+    sig = bytearray(base64.b64decode(head["signature"]))
+    sig[0] ^= 1
+    head["signature"] = base64.b64encode(bytes(sig)).decode()
+
+
+def _head_claims_more(manifest):
+    """The head's payload edited to cover more events than it was signed for."""
+    head = manifest["chain_heads"][0]
+    payload = json.loads(head["payload"])
+    payload["seq"] += 1
+    head["payload"] = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+
+def _other_laptops_certificate(manifest):
+    """laptop B's genuine certificate (public in every bundle B sends), on A's bundle."""
+    manifest["device_certificate"] = OTHER_CERTIFICATE[0]
+
+
+OTHER_CERTIFICATE: list[str] = []
+
+
 CASES = [
     ("path_traversal", _extra("../evil.txt"), "导出包以外"),
     ("absolute_path", _extra("/tmp/evil.txt"), "导出包以外"),
@@ -218,11 +242,24 @@ CASES = [
     ("unlisted_entry", _extra("files/documents/extra.pdf"), "不在清单中"),
     ("tampered_audit_event", _replace("records/audit_event", _tamper_event), "执法记录"),
     ("not_a_bundle", lambda e, k, t: t.write_bytes(b"hello"), "不完整或已损坏"),
+    # #11: who signed what (docs/bundle-format.md, Trust)
+    ("chain_heads_left_out", _manifest_edit(lambda m: m.update(chain_heads=[])),
+     "没有该设备本身的链头签名"),
+    ("chain_head_signature_forged", _manifest_edit(_forge_head_signature), "链头签名无效"),
+    ("chain_head_claims_more", _manifest_edit(_head_claims_more), "链头签名无效"),
+    ("device_certificate_left_out", _manifest_edit(lambda m: m.update(device_certificate=None)),
+     "未在本机构"),
+    ("device_certificate_of_another_laptop", _manifest_edit(_other_laptops_certificate),
+     "未在本机构"),
+    ("bundle_of_the_version_before_trust", _manifest_edit(lambda m: m.update(bundle_version=1)),
+     "旧版本"),
 ]
 
 
 @pytest.fixture
-def good_bundle(laptop_a, tmp_path) -> Path:
+def good_bundle(laptop_a, laptop_b, tmp_path) -> Path:
+    from sync.agency import device_certificate
+    OTHER_CERTIFICATE[:] = [device_certificate(laptop_b.data_dir)]
     path = tmp_path / "good.fcb"
     export_bundle(laptop_a, path)
     return path

@@ -463,3 +463,46 @@ def test_verify_names_the_agency_that_enrolled_the_sender(laptop_a, office, tmp_
     office.close()
     assert _cli("verify", tmp_path / "a.fcb", "--data-dir", office.data_dir) == 0
     assert "来自本机构「湘乡市应急管理局」登记的设备" in capsys.readouterr().out
+
+
+def test_laptop_enrolled_in_another_agency_is_refused(office, tmp_path):
+    rogue = start_store(tmp_path / "rogue-office")
+    laptop = start_store(tmp_path / "rogue-laptop")
+    try:
+        agency.create_agency(rogue.data_dir, "另一个应急管理局", "rogue-passphrase", rogue.device_id,
+                             crypto.public_key_text(crypto.device_signing_key(rogue.data_dir)))
+        key = crypto.device_signing_key(laptop.data_dir)
+        doc = agency.enroll(rogue.data_dir, agency.make_request(
+            laptop.data_dir, laptop.device_id, [], key, []), "rogue-passphrase").document
+        (tmp_path / "e.json").write_text(json.dumps(doc), "utf-8")
+        from sync.agency_cli import join_file
+        join_file(laptop, tmp_path / "e.json")
+        from tests.conftest import make_enterprise
+        make_enterprise(laptop)
+        export_bundle(laptop, tmp_path / "x.fcb")
+    finally:
+        rogue.close()
+        laptop.close()
+    _refused(office, tmp_path / "x.fcb", "未在本机构（湘乡市应急管理局）登记")
+
+
+def test_revoked_laptop_cannot_enroll_again_under_a_new_id(laptop_b, office, tmp_path):
+    agency.revoke(office.data_dir, AGENCY_PASSPHRASE, device_id=laptop_b.device_id, reason="丢失")
+    key = crypto.device_signing_key(laptop_b.data_dir)
+    request = agency.make_request(laptop_b.data_dir, str(uuid.uuid4()), [laptop_b.device_id], key, [])
+    from models.errors import FieldCheckError
+    with pytest.raises(FieldCheckError, match="已被吊销"):
+        agency.enroll(office.data_dir, request, AGENCY_PASSPHRASE)
+
+
+def test_cli_import_with_the_compared_fingerprint(laptop_a, stranger, tmp_path, capsys):
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    fp = crypto.device_fingerprint(laptop_a.data_dir)
+    stranger.close()
+    before = (stranger.data_dir / "fieldcheck.db").read_bytes()
+    assert _cli("import", tmp_path / "a.fcb", "--data-dir", stranger.data_dir) == 2
+    assert f"--trust-new-device {fp}" in capsys.readouterr().err
+    assert (stranger.data_dir / "fieldcheck.db").read_bytes() == before   # byte for byte
+    assert _cli("import", tmp_path / "a.fcb", "--data-dir", stranger.data_dir,
+                "--trust-new-device", fp) == 0
+    assert "首次导入该设备的导出包" in capsys.readouterr().out

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 from sync import agency, crypto, keystore
 from sync.export import export_bundle
@@ -21,21 +21,15 @@ agency_templates, laptop_a, office, stranger = (
     sync_fixtures.stranger)
 
 
-def _when_modal(qtbot, kind, act) -> None:
-    """Act on the modal dialog of `kind` as soon as it is shown (it runs its own loop)."""
-    def poll():
-        widget = QApplication.activeModalWidget()
-        if isinstance(widget, kind):
-            act(widget)
-        else:
-            QTimer.singleShot(50, poll)
-    QTimer.singleShot(50, poll)
-
-
-def _run(qtbot, dialog, path) -> bool:
+def _run_answering(qtbot, dialog, path, answer) -> bool:
+    """Start; when the dialog asks (its `pending` question is shown), answer it as the user
+    would; wait for the end."""
     dialog.path.setText(str(path))
     with qtbot.waitSignal(dialog.finished_work, timeout=60000) as blocker:
         qtbot.mouseClick(dialog.start, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.pending is not None and dialog.pending.isVisible(),
+                        timeout=30000)
+        answer(dialog.pending)
     return blocker.args[0]
 
 
@@ -55,8 +49,7 @@ def test_new_device_is_trusted_only_after_typing_its_fingerprint(qtbot, laptop_a
         qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
     dialog = ImportDialog(stranger)
     qtbot.addWidget(dialog)
-    _when_modal(qtbot, TrustDeviceDialog, compare)
-    assert _run(qtbot, dialog, tmp_path / "a.fcb")
+    assert _run_answering(qtbot, dialog, tmp_path / "a.fcb", compare), dialog.report.toPlainText()
     assert seen["wrong"] == (False, "指纹不一致：不要导入该导出包，并报告管理员") and seen["right"]
     assert "新增" in dialog.report.toPlainText() and fp in dialog.report.toPlainText()
     assert crypto.known_device_key(stranger.data_dir, laptop_a.device_id) is not None
@@ -66,8 +59,11 @@ def test_cancelled_fingerprint_check_imports_nothing(qtbot, laptop_a, stranger, 
     export_bundle(laptop_a, tmp_path / "a.fcb")
     dialog = ImportDialog(stranger)
     qtbot.addWidget(dialog)
-    _when_modal(qtbot, TrustDeviceDialog, lambda d: d.reject())
-    assert not _run(qtbot, dialog, tmp_path / "a.fcb")
+
+    def cancel(d):
+        assert isinstance(d, TrustDeviceDialog)
+        qtbot.mouseClick(d.findChildren(QPushButton)[-1], Qt.MouseButton.LeftButton)  # 取消
+    assert not _run_answering(qtbot, dialog, tmp_path / "a.fcb", cancel)
     assert "首次收到设备" in dialog.report.toPlainText()
     assert crypto.known_device_key(stranger.data_dir, laptop_a.device_id) is None
 
@@ -78,13 +74,13 @@ def test_export_asks_the_key_passphrase_when_there_is_no_keyring(qtbot, laptop_a
     keystore.forget(laptop_a.data_dir)
 
     def type_it(dialog: PassphraseDialog):
+        assert isinstance(dialog, PassphraseDialog)
         qtbot.keyClicks(dialog.passphrase, "test-device-passphrase")
         qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
     dialog = ExportDialog(laptop_a)
     qtbot.addWidget(dialog)
-    _when_modal(qtbot, PassphraseDialog, type_it)
     try:
-        assert _run(qtbot, dialog, tmp_path / "a.fcb")
+        assert _run_answering(qtbot, dialog, tmp_path / "a.fcb", type_it)
     finally:
         keystore.forget(laptop_a.data_dir)
     assert "已导出到" in dialog.report.toPlainText()
@@ -133,3 +129,10 @@ def test_enrollment_file_installed_from_settings(qtbot, office, stranger, tmp_pa
     settings.grab().save(str(tmp_path / "settings.png"))
     assert not panel.join(path)              # the same file again: a replay
     assert "不比本机已安装的" in panel.result.text()
+
+
+def test_enrolled_laptop_cannot_edit_its_first_serial(qtbot, laptop_a):
+    settings = SettingsDialog(laptop_a)
+    qtbot.addWidget(settings)
+    assert not settings.serial_start.isEnabled()
+    assert "编号段" in settings.serial_start.toolTip()

@@ -8,15 +8,18 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEB=$(realpath "$1")
-CH=${2:-/var/tmp/fieldcheck-fresh-bookworm}
+BASE=${2:-/var/tmp/fieldcheck-fresh-bookworm}   # the untouched debootstrap, reused
+CH=$BASE.run                                   # a copy of it for this run only
 OUT=$ROOT/build/fresh
 rm -rf "$OUT"; mkdir -p "$OUT"
 SECONDS=0
-[ -x "$CH/bin/bash" ] || debootstrap --variant=minbase bookworm "$CH" http://deb.debian.org/debian
+[ -x "$BASE/bin/bash" ] || debootstrap --variant=minbase bookworm "$BASE" http://deb.debian.org/debian
+rm -rf "$CH"; cp -a "$BASE" "$CH"
 mounted=()
 cleanup() {
   [ -n "${XPID:-}" ] && kill "$XPID" 2>/dev/null || true
   for ((i=${#mounted[@]}-1; i>=0; i--)); do umount "${mounted[$i]}" 2>/dev/null || true; done
+  [ ${#mounted[@]} -eq 0 ] || ! mount | grep -q " $CH/" && rm -rf "$CH"
 }
 trap cleanup EXIT
 for m in proc sys dev tmp/.X11-unix; do

@@ -6,7 +6,8 @@
 #    fills the default data folder with `fieldcheck-cli demo`, notes `status --json`;
 # 2. installs the new package over it: same data folder, same counts, audit chain intact,
 #    and a backup in backups/ when the schema was migrated;
-# 3. the frozen executable as the staging child, a signed PDF with the bundled font;
+# 3. the frozen executable as the staging child, a signed PDF with the bundled font, and
+#    `release verify` refusing an unsigned update and one signed by another key;
 # 4. the GUI for ten seconds under Xvfb (screenshot in build/smoke/gui.png);
 # 5. removes the package (the user's data folder stays).
 set -euo pipefail
@@ -72,9 +73,10 @@ python3 - "$OUT/status-old.json" "$OUT/status-new.json" <<'PY'
 import json, sys
 old, new = (json.load(open(p)) for p in sys.argv[1:3])
 assert new["audit_chain"]["intact"], new["audit_chain"]
-for key in ("enterprises", "inspections", "hazards", "photos", "documents", "device_id",
-            "device_fingerprint", "data_dir"):
+for key in ("enterprises", "inspections", "hazards", "photos", "documents", "data_dir"):
     assert old[key] == new[key], (key, old[key], new[key])
+for key in ("device_id", "device_fingerprint"):  # an older version may not print them
+    assert old.get(key, new[key]) == new[key], (key, old[key], new[key])
 assert new["audit_events"] >= old["audit_events"]
 print(f"    数据完好：{new['data_dir']}，企业 {new['enterprises']}，检查 {new['inspections']}，"
       f"执法记录 {new['audit_events']} 条，记录链完整")
@@ -115,6 +117,17 @@ if command -v pdffonts >/dev/null; then
 fi
 echo "    $(basename "$PDF")：签名有效，字体已嵌入"
 
+step "检查更新：安装的程序拒绝未签名、或非本单位发布密钥签名的更新"
+cp "$NEW" "$OUT/"
+UPD=$OUT/$(basename "$NEW")
+if fieldcheck-cli release verify "$UPD" 2>"$OUT/verify.err"; then fail "未签名的更新被接受"; fi
+grep -q "未签名" "$OUT/verify.err" || fail "未签名：$(cat "$OUT/verify.err")"
+FIELDCHECK_RELEASE_PASSPHRASE=smoke fieldcheck-cli release keygen --out "$OUT/stranger-key" >/dev/null
+FIELDCHECK_RELEASE_PASSPHRASE=smoke fieldcheck-cli release sign "$UPD" --key "$OUT/stranger-key/release-private.pem" >/dev/null
+if fieldcheck-cli release verify "$UPD" 2>"$OUT/verify.err"; then fail "他人密钥签名的更新被接受"; fi
+grep -q "不是本单位发布密钥" "$OUT/verify.err" || fail "他人密钥：$(cat "$OUT/verify.err")"
+echo "    $(cat "$OUT/verify.err")"
+
 step "图形界面在 Xvfb 下运行 10 秒"
 command -v xvfb-run >/dev/null || fail "缺少 xvfb-run（apt-get install xvfb）"
 xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
@@ -133,5 +146,5 @@ apt-get remove -y -qq --purge fieldcheck >/dev/null
 [ ! -e /opt/fieldcheck ] && [ ! -e /usr/bin/fieldcheck ] || fail "卸载后仍有文件"
 [ -f "$DATA/fieldcheck.db" ] || fail "卸载删掉了用户数据"
 echo "==> 冒烟测试通过（${SECONDS}s）：升级保留数据，卸载不留程序文件、保留用户数据"
-# Counted by CI like a test runner's closing line: the six steps above.
-echo "smoke: 6 passed, 0 failed"
+# Counted by CI like a test runner's closing line: the seven steps above.
+echo "smoke: 7 passed, 0 failed"

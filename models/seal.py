@@ -30,7 +30,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent, canonical_json
-from models.checklist import ChecklistItem
+from models.checklist import Checklist, ChecklistItem
 from models.documents import Document, Signature
 from models.inspection import (HAZARD_LIFECYCLE_KEYS, Answer, Hazard, HazardReview, Inspection,
                                InspectionChecklist, InspectionInspector, Photo, case_label)
@@ -42,15 +42,25 @@ SEAL_LABEL = "seal_content"
 # the order.
 _UNSEALED = {"updated_at"}
 _UNSEALED_BY_TABLE = {"inspection": {"current_item_id"}, "hazard": HAZARD_LIFECYCLE_KEYS}
+# The checklist versions an inspection was walked with are shared and content-keyed: each
+# store keeps its own row of the same content (its own id, stamps and version number), so
+# only their content is sealed.
+_CONTENT_ONLY = {"checklist": ("code", "content_hash"),
+                 "checklist_item": ("code", "position", "area", "question", "how_to_check",
+                                    "legal_basis", "major", "major_clause", "rectification",
+                                    "finding", "deadline_days", "seed_refs")}
 _BY_INSPECTION = (InspectionInspector, InspectionChecklist, Answer, Hazard, HazardReview, Photo,
                   Document)
 LABELS = {"inspection": "检查记录", "inspection_inspector": "检查人员", "inspection_checklist": "检查表",
           "answer": "检查项结果", "hazard": "隐患", "hazard_review": "复查结论", "photo": "照片",
-          "document": "文书", "signature": "签名"}
+          "document": "文书", "signature": "签名", "checklist": "检查表版本",
+          "checklist_item": "检查项内容"}
 _MAX_VARIANTS = 64  # id-map combinations tried per record (normally 1)
 
 
 def sealed_columns(table: Table) -> list[str]:
+    if table.name in _CONTENT_ONLY:
+        return list(_CONTENT_ONLY[table.name])
     skip = _UNSEALED | _UNSEALED_BY_TABLE.get(table.name, set())
     return [c.name for c in table.columns if c.name not in skip]
 
@@ -79,6 +89,10 @@ def _case_rows(session: Session, inspection_id: uuid.UUID) -> dict[str, dict[str
     signature = Signature.__table__
     doc_ids = [uuid.UUID(i) for i in out["document"]]
     out["signature"] = _rows(session, signature, signature.c.document_id.in_(doc_ids)) if doc_ids else {}
+    checklist, item = Checklist.__table__, ChecklistItem.__table__
+    used = [r["checklist_id"] for r in out["inspection_checklist"].values()]
+    out["checklist"] = _rows(session, checklist, checklist.c.id.in_(used)) if used else {}
+    out["checklist_item"] = _rows(session, item, item.c.checklist_id.in_(used)) if used else {}
     return out
 
 
@@ -100,7 +114,8 @@ def seal_content(session: Session, inspection_id: uuid.UUID) -> dict:
 
 
 def _tables() -> dict[str, Table]:
-    return {m.__table__.name: m.__table__ for m in (Inspection, *_BY_INSPECTION, Signature)}
+    return {m.__table__.name: m.__table__
+            for m in (Inspection, *_BY_INSPECTION, Signature, Checklist, ChecklistItem)}
 
 
 # ----------------------------------------------------------------------------- checking
@@ -132,20 +147,42 @@ def _aliases(value, reverse: dict[str, set[str]]) -> list:
 
 def _digests(table: Table, row: Mapping, reverse: dict[str, set[str]]):
     """The record's digest under every combination of its references' former ids."""
-    fk_columns = [c.name for c in table.columns if c.foreign_keys and c.name in row]
+    sealed = set(sealed_columns(table))
+    fk_columns = [c.name for c in table.columns if c.foreign_keys and c.name in sealed]
     choices = [_aliases(row[name], reverse) for name in fk_columns]
     for combo in itertools.islice(itertools.product(*choices), _MAX_VARIANTS):
         yield record_digest(table, {**row, **dict(zip(fk_columns, combo))})
 
 
-def _sealed_union(seals: list[dict], reverse: dict[str, set[str]]) -> dict[str, dict[str, set]]:
-    forward = {old: new for new, olds in reverse.items() for old in olds}
+def _sealed_union(seals: list[dict], reverse: dict[str, set[str]],
+                  current: dict[str, dict[str, Mapping]]) -> dict[str, dict[str, set]]:
+    """table → id here → digests sealed for it; a sealed id another store mapped (over one
+    import or several relayed ones) is taken under the id it has here."""
+    forward: dict[str, set[str]] = defaultdict(set)
+    for new, olds in reverse.items():
+        for old in olds:
+            forward[old].add(new)
     union: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
     for records in seals:
         for table, rows in records.items():
+            here = current.get(table, {})
             for rid, digest in rows.items():
-                union[table][forward.get(rid, rid)].add(digest)
+                union[table][_local_id(rid, forward, here)].add(digest)
     return union
+
+
+def _local_id(rid: str, forward: dict[str, set[str]], here: Mapping) -> str:
+    if rid in here or rid not in forward:
+        return rid
+    seen, todo = {rid}, [rid]
+    while todo:
+        for new in forward.get(todo.pop(), ()):
+            if new in here:
+                return new
+            if new not in seen:
+                seen.add(new)
+                todo.append(new)
+    return rid
 
 
 def _case_name(session: Session, rows: dict[str, dict[str, Mapping]], inspection_id: str) -> str:
@@ -178,7 +215,7 @@ def _compare(session: Session, inspection_id: str, seals: list[dict],
              reverse: dict[str, set[str]]) -> list[str]:
     tables = _tables()
     current = _case_rows(session, uuid.UUID(inspection_id))
-    sealed = _sealed_union(seals, reverse)
+    sealed = _sealed_union(seals, reverse, current)
     name = _case_name(session, current, inspection_id)
     problems = []
     for table_name, table in tables.items():

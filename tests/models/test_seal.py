@@ -96,6 +96,7 @@ def test_untouched_case_is_intact(capsys, store, issued):
     ("UPDATE inspection SET place = '别处'", "检查记录"),
     ("UPDATE inspection SET status = 'in_progress', finalized_at = NULL", "检查记录"),
     ("UPDATE inspection_inspector SET position = 9 WHERE position = 1", "检查人员"),
+    ("UPDATE checklist_item SET question = '随便看看' WHERE code = 'DUST-01'", "检查项内容"),
 ])
 def test_direct_edit_of_a_finalized_record_is_reported(capsys, store, issued, attack, expected):
     """An UPDATE on the file beside the app: status exits 1 and names what changed.

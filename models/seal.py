@@ -232,19 +232,30 @@ def _compare(session: Session, inspection_id: str, seals: list[dict],
 
 
 def _file_problems(data_dir: Path, session: Session, inspection_ids: list[str]) -> list[str]:
+    """Issued PDFs and evidence photos of sealed cases whose file is gone or differs."""
+    from models.photo_store import photo_path
     problems = []
     ids = [uuid.UUID(i) for i in inspection_ids]
     for start in range(0, len(ids), 500):
-        for doc in session.scalars(select(Document).where(Document.inspection_id.in_(ids[start:start + 500]))):
-            path = Path(data_dir) / doc.file_name
-            try:
-                digest = _file_sha256(path)
-            except OSError:
-                problems.append(f"文书 {doc.number} 的文件 {doc.file_name} 缺失或无法读取")
-                continue
-            if digest != doc.sha256:
-                problems.append(f"文书 {doc.number} 的文件 {doc.file_name} 与签发时不同（被改动或替换）")
+        chunk = ids[start:start + 500]
+        for doc in session.scalars(select(Document).where(Document.inspection_id.in_(chunk))):
+            problem = _file_problem(Path(data_dir) / doc.file_name, doc.sha256)
+            if problem:
+                problems.append(f"文书 {doc.number} 的文件 {doc.file_name} {problem}")
+        for photo in session.scalars(select(Photo).where(Photo.inspection_id.in_(chunk))):
+            path = photo_path(Path(data_dir) / "photos", photo.sha256, photo.file_ext)
+            problem = _file_problem(path, photo.sha256)
+            if problem:
+                problems.append(f"照片 {photo.original_name or photo.sha256[:12]} 的文件 {problem}")
     return problems
+
+
+def _file_problem(path: Path, sha256: str) -> str:
+    try:
+        digest = _file_sha256(path)
+    except OSError:
+        return "缺失或无法读取"
+    return "" if digest == sha256 else "与记录时不同（被改动或替换）"
 
 
 def _file_sha256(path: Path) -> str:

@@ -108,9 +108,10 @@ def seal_records(session: Session, inspection_id: uuid.UUID) -> dict[str, dict[s
 
 
 def seal_content(session: Session, inspection_id: uuid.UUID) -> dict:
-    """What a seal event records (its `after`)."""
+    """What a seal event records (its `after`): the digests, and which tables it covers —
+    a later version sealing more never reports an older seal's case as incomplete."""
     records = seal_records(session, inspection_id)
-    return {"content_hash": content_hash(records), "records": records}
+    return {"content_hash": content_hash(records), "tables": sorted(_tables()), "records": records}
 
 
 def _tables() -> dict[str, Table]:
@@ -154,6 +155,10 @@ def _digests(table: Table, row: Mapping, reverse: dict[str, set[str]]):
         yield record_digest(table, {**row, **dict(zip(fk_columns, combo))})
 
 
+def _covered(seals: list[dict]) -> set[str]:
+    return {t for seal in seals for t in (seal.get("tables") or seal["records"])}
+
+
 def _sealed_union(seals: list[dict], reverse: dict[str, set[str]],
                   current: dict[str, dict[str, Mapping]]) -> dict[str, dict[str, set]]:
     """table → id here → digests sealed for it; a sealed id another store mapped (over one
@@ -163,8 +168,8 @@ def _sealed_union(seals: list[dict], reverse: dict[str, set[str]],
         for old in olds:
             forward[old].add(new)
     union: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-    for records in seals:
-        for table, rows in records.items():
+    for seal in seals:
+        for table, rows in seal["records"].items():
             here = current.get(table, {})
             for rid, digest in rows.items():
                 union[table][_local_id(rid, forward, here)].add(digest)
@@ -218,7 +223,10 @@ def _compare(session: Session, inspection_id: str, seals: list[dict],
     sealed = _sealed_union(seals, reverse, current)
     name = _case_name(session, current, inspection_id)
     problems = []
+    covered = _covered(seals)
     for table_name, table in tables.items():
+        if table_name not in covered:
+            continue
         held, now = sealed.get(table_name, {}), current.get(table_name, {})
         for rid, row in now.items():
             if rid not in held:
@@ -288,8 +296,11 @@ def seal_problems(session: Session, data_dir: Path | None) -> list[str]:
     for entity_id, after in session.execute(
             select(AuditEvent.entity_id, AuditEvent.after).where(AuditEvent.action == SEAL_ACTION)):
         try:
-            seals[entity_id].append(json.loads(after)["records"])
-        except (ValueError, KeyError, TypeError):
+            seal = json.loads(after)
+            if not isinstance(seal.get("records"), dict):
+                raise ValueError("no records")
+            seals[entity_id].append(seal)
+        except (ValueError, KeyError, TypeError, AttributeError):
             broken.append(f"检查 {entity_id[:8]} 的封存记录无法读取")
     problems = broken + _finalized_without_record(session)
     if not seals:

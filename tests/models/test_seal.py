@@ -79,7 +79,7 @@ def test_untouched_case_is_intact(capsys, store, issued):
         records = seal_records(s, issued)
     assert len(seals) == 2 and {e.entity_id for e in seals} == {str(issued)}
     last = json.loads(seals[-1].after)
-    assert last["records"] == records
+    assert last["records"] == records and "checklist_item" in last["tables"]
     assert {"inspection", "inspection_inspector", "answer", "hazard", "photo", "document",
             "signature"} <= set(records)
     assert status(capsys, store) == (0, [])

@@ -293,7 +293,11 @@ def cmd_pdf(store, args) -> int:
     out = Path(args.out)
     for doc, data in documents_to_hand_out(store, _uuid_arg(args.inspection_id)):
         target = out / f"{KIND_LABEL[doc.kind]}_{doc.number}.pdf"
-        atomic_write_bytes(target, data)
+        try:
+            atomic_write_bytes(target, data)
+        except OSError as exc:
+            raise FieldCheckError(f"无法写入 {target}（{exc.strerror or exc}）",
+                                  "请检查输出文件夹是否可写、磁盘是否已满") from None
         print(target)
     return 0
 

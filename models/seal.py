@@ -30,7 +30,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent, canonical_json
-from models.checklist import ChecklistItem
+from models.checklist import Checklist, ChecklistItem
 from models.documents import Document, Signature
 from models.inspection import (HAZARD_LIFECYCLE_KEYS, Answer, Hazard, HazardReview, Inspection,
                                InspectionChecklist, InspectionInspector, Photo, case_label)
@@ -42,15 +42,25 @@ SEAL_LABEL = "seal_content"
 # the order.
 _UNSEALED = {"updated_at"}
 _UNSEALED_BY_TABLE = {"inspection": {"current_item_id"}, "hazard": HAZARD_LIFECYCLE_KEYS}
+# The checklist versions an inspection was walked with are shared and content-keyed: each
+# store keeps its own row of the same content (its own id, stamps and version number), so
+# only their content is sealed.
+_CONTENT_ONLY = {"checklist": ("code", "content_hash"),
+                 "checklist_item": ("code", "position", "area", "question", "how_to_check",
+                                    "legal_basis", "major", "major_clause", "rectification",
+                                    "finding", "deadline_days", "seed_refs")}
 _BY_INSPECTION = (InspectionInspector, InspectionChecklist, Answer, Hazard, HazardReview, Photo,
                   Document)
 LABELS = {"inspection": "检查记录", "inspection_inspector": "检查人员", "inspection_checklist": "检查表",
           "answer": "检查项结果", "hazard": "隐患", "hazard_review": "复查结论", "photo": "照片",
-          "document": "文书", "signature": "签名"}
+          "document": "文书", "signature": "签名", "checklist": "检查表版本",
+          "checklist_item": "检查项内容"}
 _MAX_VARIANTS = 64  # id-map combinations tried per record (normally 1)
 
 
 def sealed_columns(table: Table) -> list[str]:
+    if table.name in _CONTENT_ONLY:
+        return list(_CONTENT_ONLY[table.name])
     skip = _UNSEALED | _UNSEALED_BY_TABLE.get(table.name, set())
     return [c.name for c in table.columns if c.name not in skip]
 
@@ -79,6 +89,10 @@ def _case_rows(session: Session, inspection_id: uuid.UUID) -> dict[str, dict[str
     signature = Signature.__table__
     doc_ids = [uuid.UUID(i) for i in out["document"]]
     out["signature"] = _rows(session, signature, signature.c.document_id.in_(doc_ids)) if doc_ids else {}
+    checklist, item = Checklist.__table__, ChecklistItem.__table__
+    used = [r["checklist_id"] for r in out["inspection_checklist"].values()]
+    out["checklist"] = _rows(session, checklist, checklist.c.id.in_(used)) if used else {}
+    out["checklist_item"] = _rows(session, item, item.c.checklist_id.in_(used)) if used else {}
     return out
 
 
@@ -94,13 +108,15 @@ def seal_records(session: Session, inspection_id: uuid.UUID) -> dict[str, dict[s
 
 
 def seal_content(session: Session, inspection_id: uuid.UUID) -> dict:
-    """What a seal event records (its `after`)."""
+    """What a seal event records (its `after`): the digests, and which tables it covers —
+    a later version sealing more never reports an older seal's case as incomplete."""
     records = seal_records(session, inspection_id)
-    return {"content_hash": content_hash(records), "records": records}
+    return {"content_hash": content_hash(records), "tables": sorted(_tables()), "records": records}
 
 
 def _tables() -> dict[str, Table]:
-    return {m.__table__.name: m.__table__ for m in (Inspection, *_BY_INSPECTION, Signature)}
+    return {m.__table__.name: m.__table__
+            for m in (Inspection, *_BY_INSPECTION, Signature, Checklist, ChecklistItem)}
 
 
 # ----------------------------------------------------------------------------- checking
@@ -132,20 +148,46 @@ def _aliases(value, reverse: dict[str, set[str]]) -> list:
 
 def _digests(table: Table, row: Mapping, reverse: dict[str, set[str]]):
     """The record's digest under every combination of its references' former ids."""
-    fk_columns = [c.name for c in table.columns if c.foreign_keys and c.name in row]
+    sealed = set(sealed_columns(table))
+    fk_columns = [c.name for c in table.columns if c.foreign_keys and c.name in sealed]
     choices = [_aliases(row[name], reverse) for name in fk_columns]
     for combo in itertools.islice(itertools.product(*choices), _MAX_VARIANTS):
         yield record_digest(table, {**row, **dict(zip(fk_columns, combo))})
 
 
-def _sealed_union(seals: list[dict], reverse: dict[str, set[str]]) -> dict[str, dict[str, set]]:
-    forward = {old: new for new, olds in reverse.items() for old in olds}
+def _covered(seals: list[dict]) -> set[str]:
+    return {t for seal in seals for t in (seal.get("tables") or seal["records"])}
+
+
+def _sealed_union(seals: list[dict], reverse: dict[str, set[str]],
+                  current: dict[str, dict[str, Mapping]]) -> dict[str, dict[str, set]]:
+    """table → id here → digests sealed for it; a sealed id another store mapped (over one
+    import or several relayed ones) is taken under the id it has here."""
+    forward: dict[str, set[str]] = defaultdict(set)
+    for new, olds in reverse.items():
+        for old in olds:
+            forward[old].add(new)
     union: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-    for records in seals:
-        for table, rows in records.items():
+    for seal in seals:
+        for table, rows in seal["records"].items():
+            here = current.get(table, {})
             for rid, digest in rows.items():
-                union[table][forward.get(rid, rid)].add(digest)
+                union[table][_local_id(rid, forward, here)].add(digest)
     return union
+
+
+def _local_id(rid: str, forward: dict[str, set[str]], here: Mapping) -> str:
+    if rid in here or rid not in forward:
+        return rid
+    seen, todo = {rid}, [rid]
+    while todo:
+        for new in forward.get(todo.pop(), ()):
+            if new in here:
+                return new
+            if new not in seen:
+                seen.add(new)
+                todo.append(new)
+    return rid
 
 
 def _case_name(session: Session, rows: dict[str, dict[str, Mapping]], inspection_id: str) -> str:
@@ -178,10 +220,13 @@ def _compare(session: Session, inspection_id: str, seals: list[dict],
              reverse: dict[str, set[str]]) -> list[str]:
     tables = _tables()
     current = _case_rows(session, uuid.UUID(inspection_id))
-    sealed = _sealed_union(seals, reverse)
+    sealed = _sealed_union(seals, reverse, current)
     name = _case_name(session, current, inspection_id)
     problems = []
+    covered = _covered(seals)
     for table_name, table in tables.items():
+        if table_name not in covered:
+            continue
         held, now = sealed.get(table_name, {}), current.get(table_name, {})
         for rid, row in now.items():
             if rid not in held:
@@ -195,19 +240,30 @@ def _compare(session: Session, inspection_id: str, seals: list[dict],
 
 
 def _file_problems(data_dir: Path, session: Session, inspection_ids: list[str]) -> list[str]:
+    """Issued PDFs and evidence photos of sealed cases whose file is gone or differs."""
+    from models.photo_store import photo_path
     problems = []
     ids = [uuid.UUID(i) for i in inspection_ids]
     for start in range(0, len(ids), 500):
-        for doc in session.scalars(select(Document).where(Document.inspection_id.in_(ids[start:start + 500]))):
-            path = Path(data_dir) / doc.file_name
-            try:
-                digest = _file_sha256(path)
-            except OSError:
-                problems.append(f"文书 {doc.number} 的文件 {doc.file_name} 缺失或无法读取")
-                continue
-            if digest != doc.sha256:
-                problems.append(f"文书 {doc.number} 的文件 {doc.file_name} 与签发时不同（被改动或替换）")
+        chunk = ids[start:start + 500]
+        for doc in session.scalars(select(Document).where(Document.inspection_id.in_(chunk))):
+            problem = _file_problem(Path(data_dir) / doc.file_name, doc.sha256)
+            if problem:
+                problems.append(f"文书 {doc.number} 的文件 {doc.file_name} {problem}")
+        for photo in session.scalars(select(Photo).where(Photo.inspection_id.in_(chunk))):
+            path = photo_path(Path(data_dir) / "photos", photo.sha256, photo.file_ext)
+            problem = _file_problem(path, photo.sha256)
+            if problem:
+                problems.append(f"照片 {photo.original_name or photo.sha256[:12]} 的文件 {problem}")
     return problems
+
+
+def _file_problem(path: Path, sha256: str) -> str:
+    try:
+        digest = _file_sha256(path)
+    except OSError:
+        return "缺失或无法读取"
+    return "" if digest == sha256 else "与记录时不同（被改动或替换）"
 
 
 def _file_sha256(path: Path) -> str:
@@ -240,8 +296,11 @@ def seal_problems(session: Session, data_dir: Path | None) -> list[str]:
     for entity_id, after in session.execute(
             select(AuditEvent.entity_id, AuditEvent.after).where(AuditEvent.action == SEAL_ACTION)):
         try:
-            seals[entity_id].append(json.loads(after)["records"])
-        except (ValueError, KeyError, TypeError):
+            seal = json.loads(after)
+            if not isinstance(seal.get("records"), dict):
+                raise ValueError("no records")
+            seals[entity_id].append(seal)
+        except (ValueError, KeyError, TypeError, AttributeError):
             broken.append(f"检查 {entity_id[:8]} 的封存记录无法读取")
     problems = broken + _finalized_without_record(session)
     if not seals:

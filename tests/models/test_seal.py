@@ -21,7 +21,7 @@ from models.photo_store import attach_photo
 from models.reinspection_rules import (finalize_reinspection, record_review, reviews,
                                        set_major_tracking, start_reinspection)
 from models.seal import SEAL_ACTION, seal_records
-from tests.conftest import people_signing
+from tests.conftest import T0, people_signing
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,7 +79,7 @@ def test_untouched_case_is_intact(capsys, store, issued):
         records = seal_records(s, issued)
     assert len(seals) == 2 and {e.entity_id for e in seals} == {str(issued)}
     last = json.loads(seals[-1].after)
-    assert last["records"] == records
+    assert last["records"] == records and "checklist_item" in last["tables"]
     assert {"inspection", "inspection_inspector", "answer", "hazard", "photo", "document",
             "signature"} <= set(records)
     assert status(capsys, store) == (0, [])
@@ -96,6 +96,7 @@ def test_untouched_case_is_intact(capsys, store, issued):
     ("UPDATE inspection SET place = '别处'", "检查记录"),
     ("UPDATE inspection SET status = 'in_progress', finalized_at = NULL", "检查记录"),
     ("UPDATE inspection_inspector SET position = 9 WHERE position = 1", "检查人员"),
+    ("UPDATE checklist_item SET question = '随便看看' WHERE code = 'DUST-01'", "检查项内容"),
 ])
 def test_direct_edit_of_a_finalized_record_is_reported(capsys, store, issued, attack, expected):
     """An UPDATE on the file beside the app: status exits 1 and names what changed.
@@ -135,7 +136,7 @@ def test_document_file_replaced_on_disk_is_reported(capsys, store, issued):
     target = store.data_dir / files[0]
     shutil.copyfile(store.data_dir / files[1], target)
     code, problems = status(capsys, store)
-    assert code == 1 and any("与签发时不同" in p for p in problems), problems
+    assert code == 1 and any("与记录时不同" in p for p in problems), problems
     target.unlink()
     code, problems = status(capsys, store)
     assert code == 1 and any("缺失" in p for p in problems), problems
@@ -203,3 +204,14 @@ def test_a_draft_marked_finalized_beside_the_app_is_reported(capsys, store, insp
     sql(store, "UPDATE inspection SET status = 'finalized', case_year = 2026, case_serial = 99")
     code, problems = status(capsys, store)
     assert code == 1 and problems == ["检查 2026年第99号 标为已定稿，但执法记录中没有定稿操作"]
+
+
+def test_evidence_photo_replaced_on_disk_is_reported(capsys, store, issued):
+    """The photo file under its content address overwritten with other bytes is found."""
+    from models.photo_store import photo_path
+    con = sqlite3.connect(store.db_path)
+    sha, ext = con.execute("SELECT sha256, file_ext FROM photo").fetchone()
+    con.close()
+    photo_path(store.photos_dir, sha, ext).write_bytes(demo_photo("别的照片", T0))
+    code, problems = status(capsys, store)
+    assert code == 1 and any("照片 IMG_0001.jpg 的文件 与记录时不同" in p for p in problems), problems

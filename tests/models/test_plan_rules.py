@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 from collections import Counter
 
 import pytest
@@ -186,38 +185,37 @@ def test_an_enterprise_is_not_planned_past_its_cap(store, register):
     assert seen and max(seen.values()) == 1
 
 
-def _tamper(store, sql, *params):
-    con = sqlite3.connect(store.db_path)
-    con.execute(sql, params)
-    con.commit()
-    con.close()
+def _tamper(store, statement):
+    """A clerk with SQL: straight to the database, past the store's hooks and audit."""
+    with store.engine.begin() as conn:
+        conn.execute(statement)
 
 
 @pytest.mark.parametrize("what", ["result", "task", "inputs", "task_deleted"])
 def test_a_tampered_draw_is_caught_by_verify(store, register, what):
     """An edit of the recorded result, a task, the recorded lists, or a deleted task: found."""
+    from sqlalchemy import delete, update
+    from models.draw import canonical, digest
     firms, people = register
     plan_id = _plan(store)
     draw_id, tasks = _draw(store, plan_id, "77")
-    hexid = draw_id.hex
+    draws, task_table = PlanDraw.__table__, PlanTask.__table__
+    with store.session() as s:
+        d = s.get(PlanDraw, draw_id)
+        inputs = json.loads(d.inputs_json)
+        one_task = min(t.id for t in s.scalars(select(PlanTask).where(PlanTask.draw_id == draw_id)))
     if what == "result":
         forged = json.dumps([dict(tasks[0], inspector_ids=[str(people[0]), str(people[1])])] + tasks[1:])
-        _tamper(store, "UPDATE plan_draw SET result_json = ? WHERE id = ?", forged, hexid)
+        _tamper(store, update(draws).where(draws.c.id == draw_id).values(result_json=forged))
     elif what == "task":
-        _tamper(store, "UPDATE plan_task SET inspector_ids = ? WHERE draw_id = ? AND id = "
-                "(SELECT min(id) FROM plan_task WHERE draw_id = ?)",
-                json.dumps([str(people[2]), str(people[3])]), hexid, hexid)
+        _tamper(store, update(task_table).where(task_table.c.id == one_task)
+                .values(inspector_ids=json.dumps([str(people[2]), str(people[3])])))
     elif what == "inputs":
-        with store.session() as s:
-            d = s.get(PlanDraw, draw_id)
-            inputs = json.loads(d.inputs_json)
         inputs["avoidances"] = []
-        from models.draw import canonical, digest
-        _tamper(store, "UPDATE plan_draw SET inputs_json = ?, inputs_hash = ? WHERE id = ?",
-                canonical(inputs), digest(inputs), hexid)
+        _tamper(store, update(draws).where(draws.c.id == draw_id)
+                .values(inputs_json=canonical(inputs), inputs_hash=digest(inputs)))
     else:
-        _tamper(store, "DELETE FROM plan_task WHERE draw_id = ? AND id = "
-                "(SELECT max(id) FROM plan_task WHERE draw_id = ?)", hexid, hexid)
+        _tamper(store, delete(task_table).where(task_table.c.id == one_task))
     with store.session() as s:
         problems = verify_plan(s, plan_id)
     assert problems, what

@@ -184,6 +184,7 @@ def _build_other_laptop(store: Store, now: datetime, laptop: int) -> bool:
             name=name, credit_code=demo_credit_code(i), address=addr, legal_representative=rep,
             representative_post=post, phone=phone, risk_colour=colour, **flags))
             for i, (name, addr, rep, post, phone, flags, colour) in enumerate(ENTERPRISES)]
+        add_planning_register(s, firms, None)  # the same 名录库 (the office holds the people)
         team = [p.id for p in people]
     # Its own visits: other firms first, other days, other findings than laptop 1's.
     shift = timedelta(hours=laptop)

@@ -37,8 +37,10 @@ def extra_credit_code(n: int) -> str:
     return first17 + credit_check_char(first17)
 
 
-def add_planning_register(session: Session, firms: list[Enterprise], people: list[Inspector]) -> None:
-    """Townships for the first six, 26 more enterprises, four more inspectors, 回避 entries."""
+def add_planning_register(session: Session, firms: list[Enterprise],
+                          people: list[Inspector] | None) -> None:
+    """Townships for the first six, 26 more enterprises; with `people` (the first laptop and
+    the office), four more inspectors and 回避 entries."""
     for firm, township in zip(firms, TOWNSHIPS_OF_FIRST_SIX):
         firm.township = township
     extra = []
@@ -51,6 +53,8 @@ def add_planning_register(session: Session, firms: list[Enterprise], people: lis
             representative_post="", phone="", risk_colour=colour, **flags))
         firm.township = township
         extra.append(firm)
+    if people is None:
+        return
     more = [Inspector(name=name, certificate_no=cert) for name, cert in EXTRA_INSPECTORS]
     more[-1].available = False
     more[-1].unavailable_reason = "脱产培训至年底"

@@ -190,8 +190,10 @@ def test_legitimate_changes_after_finalizing_raise_no_alarm(capsys, store, issue
         re = start_reinspection(s, issued, team, clock())
     with store.transaction() as s:
         for n, review in enumerate(reviews(s, re.id)):
+            # never before the deadline in force (models.reinspection_rules)
             record_review(s, re.id, review.hazard_id, rectified=n == 0,
-                          new_deadline=None if n == 0 else clock().date() + timedelta(days=10))
+                          new_deadline=None if n == 0 else (review.hazard.current_deadline or review.hazard.deadline) + timedelta(days=10),
+                          note="现场复查：已按要求整改" if n == 0 else "")
     with store.transaction() as s:
         finalize_reinspection(s, re.id)
     issue_case_documents(store, re.id, people_signing(store, re.id))

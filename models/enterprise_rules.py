@@ -55,10 +55,11 @@ class EnterpriseInput:
     has_ammonia: bool = False
     has_confined_space: bool = False
     risk_colour: RiskColour = RiskColour.BLUE
+    township: str = ""  # 乡镇/街道
 
     def normalized(self) -> EnterpriseInput:
         return replace(
-            self, name=self.name.strip(), credit_code=self.credit_code.strip().upper(),
+            self, name=self.name.strip(), township=self.township.strip(), credit_code=self.credit_code.strip().upper(),
             address=self.address.strip(), legal_representative=self.legal_representative.strip(),
             representative_post=self.representative_post.strip(),
             phone=self.phone.strip().replace(" ", ""),

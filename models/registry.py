@@ -71,3 +71,5 @@ class Enterprise(Record):
     has_ammonia: Mapped[bool] = mapped_column(default=False)
     has_confined_space: Mapped[bool] = mapped_column(default=False)
     risk_colour: Mapped[RiskColour] = mapped_column(str_enum(RiskColour), default=RiskColour.BLUE)
+    # 乡镇/街道: the office's statistics and 交办 go by township (added in 0004_office).
+    township: Mapped[str] = mapped_column(String(50), default="", server_default="")

@@ -1,4 +1,5 @@
-"""the office on PostgreSQL: foreign keys checkable at the commit; Chinese search indexes
+"""the office: enterprise township; foreign keys checkable at the commit on PostgreSQL;
+Chinese search indexes
 
 Revision ID: 0004_office
 Revises: 0003
@@ -25,6 +26,10 @@ def _foreign_keys(bind):
 
 def upgrade() -> None:
     bind = op.get_bind()
+    # 乡镇/街道 of an enterprise: the office counts and assigns by it. Added in place.
+    with op.batch_alter_table('enterprise', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('township', sa.String(length=50), nullable=False,
+                                      server_default=''))
     if bind.dialect.name == 'postgresql':
         # An import writes a bundle's rows table by table and checks the references at the
         # commit (a re-inspection may come before its original): SQLite's defer_foreign_keys
@@ -45,8 +50,10 @@ def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != 'postgresql':
         drop_sqlite_search(bind)
-        return
-    for name, _table, _column in PG_TRGM_INDEXES:
-        op.execute(f'DROP INDEX IF EXISTS {name}')
-    for table, name in _foreign_keys(bind):
-        op.execute(f'ALTER TABLE "{table}" ALTER CONSTRAINT "{name}" NOT DEFERRABLE')
+    else:
+        for name, _table, _column in PG_TRGM_INDEXES:
+            op.execute(f'DROP INDEX IF EXISTS {name}')
+        for table, name in _foreign_keys(bind):
+            op.execute(f'ALTER TABLE "{table}" ALTER CONSTRAINT "{name}" NOT DEFERRABLE')
+    with op.batch_alter_table('enterprise', schema=None) as batch_op:
+        batch_op.drop_column('township')

@@ -19,6 +19,7 @@
     python main.py plan create|draw|verify|publish|show|list   计划执法 and 双随机 draws (office)
     python main.py migrate --database-url URL        upgrade the office database's schema
     python main.py backup --out DIR / restore DIR    the database and the data folder's files
+    python main.py office-report --from D --to D --out DIR   通报 of major hazards + statistics
   --database-url URL (or FIELDCHECK_DATABASE_URL), before or after the subcommand: the office's
   PostgreSQL database instead of the data folder's SQLite file (files stay in the data folder).
     python main.py release keygen|sign|verify …      sign an update (office) / verify one
@@ -71,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plan_commands(sub)
     migrate = sub.add_parser("migrate", help="升级办公室数据库的结构（请先备份）")
     _add_data_dir(migrate, argparse.SUPPRESS)
+    report = sub.add_parser("office-report", help="办公室：重大事故隐患通报（Excel 和 PDF）与分类统计")
+    report.add_argument("--from", dest="found_from", required=True, metavar="YYYY-MM-DD")
+    report.add_argument("--to", dest="found_to", required=True, metavar="YYYY-MM-DD")
+    report.add_argument("--out", metavar="DIR", required=True, help="写入通报的文件夹")
+    report.add_argument("--json", action="store_true", help="统计以 JSON 输出")
+    _add_data_dir(report, argparse.SUPPRESS)
     backup = sub.add_parser("backup", help="备份数据库和数据文件夹")
     backup.add_argument("--out", metavar="DIR", required=True, help="新的或空的备份文件夹")
     _add_data_dir(backup, argparse.SUPPRESS)
@@ -382,6 +389,16 @@ def cmd_hazards(store, args) -> int:
     return 0
 
 
+def cmd_office_report(store, args) -> int:
+    from models.office_views import run_office_report
+    summary = run_office_report(store, args.out, args.found_from, args.found_to, _today(store))
+    if args.json:
+        _print_json(summary)
+    else:
+        print(f"已写入重大事故隐患通报 {summary['major_hazards']} 项：{summary['xlsx']}、{summary['pdf']}")
+    return 0
+
+
 def cmd_backup(store, args) -> int:
     from models.backup import backup_store
     manifest = backup_store(store, args.out)
@@ -501,7 +518,7 @@ PLAN_COMMANDS = {"create": _plan_create, "draw": _plan_draw, "verify": _plan_ver
                  "publish": _plan_publish, "show": _plan_show, "list": _plan_list}
 
 
-COMMANDS = {"plan": cmd_plan, "migrate": cmd_migrate, "backup": cmd_backup, "checklists": cmd_checklists, "inspections": cmd_inspections,
+COMMANDS = {"plan": cmd_plan, "migrate": cmd_migrate, "backup": cmd_backup, "office-report": cmd_office_report, "checklists": cmd_checklists, "inspections": cmd_inspections,
             "status": cmd_status, "demo": cmd_demo, "export": cmd_export,
             "import": cmd_import, "verify": cmd_verify, "office-key": cmd_office_key,
             "pdf": cmd_pdf, "ledger": cmd_ledger, "hazards": cmd_hazards, "agency": cmd_agency}

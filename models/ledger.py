@@ -30,6 +30,7 @@ from models.checklist import ChecklistItem
 from models.inspection import Hazard, HazardStatus, Inspection, InspectionStatus
 from models.local_time import agency_date, agency_zone
 from models.registry import AgencySettings, Enterprise
+from models.search import text_matches
 
 TO_RECTIFY, DUE, OVERDUE, CLOSED, NOT_RECTIFIED = "待整改", "待复查", "逾期", "已销号", "整改不合格"
 STATUSES = (TO_RECTIFY, OVERDUE, DUE, CLOSED, NOT_RECTIFIED)
@@ -51,7 +52,7 @@ class LedgerFilter:
     major_only: bool = False
     found_from: date | None = None          # local calendar days, inclusive
     found_to: date | None = None
-    search: str = ""                        # enterprise name, item code or description
+    search: str = ""                        # enterprise name or address, item code, description
 
 
 @dataclass(frozen=True)
@@ -177,10 +178,10 @@ def _ledger_conditions(flt: LedgerFilter, today: date, due_days: int) -> list:
         term = flt.search.strip()
         conds.append(or_(
             Hazard.enterprise_id.in_(select(Enterprise.id).where(
-                Enterprise.name.icontains(term, autoescape=True))),
+                text_matches("enterprise", (Enterprise.name, Enterprise.address), term))),
             Hazard.item_id.in_(select(ChecklistItem.id).where(
                 ChecklistItem.code.icontains(term, autoescape=True))),
-            Hazard.description.icontains(term, autoescape=True)))
+            text_matches("hazard", (Hazard.description,), term)))
     return conds
 
 

@@ -19,6 +19,7 @@ from models.local_time import agency_date
 from models.ledger import DUE_ON, STILL_OPEN
 from models.registry import Enterprise, RiskColour
 from models.reports import list_inspections
+from models.search import text_matches
 
 # Hazards of these inspections count as open; a future "cancelled" status would not.
 LIVE_INSPECTIONS = (InspectionStatus.IN_PROGRESS, InspectionStatus.FINALIZED)
@@ -93,9 +94,9 @@ def list_enterprises(session: Session, search: str = "") -> list[EnterpriseRow]:
              .order_by(Enterprise.name))
     if search.strip():
         term = search.strip()
-        query = query.where(or_(*(column.icontains(term, autoescape=True) for column in
-                                  (Enterprise.name, Enterprise.credit_code, Enterprise.address,
-                                   Enterprise.township))))
+        query = query.where(or_(text_matches("enterprise", (Enterprise.name, Enterprise.address), term),
+                                Enterprise.credit_code.icontains(term, autoescape=True),
+                                Enterprise.township.icontains(term, autoescape=True)))
     return [_enterprise_row(e, n, last, open_n) for e, n, last, open_n in session.execute(query)]
 
 

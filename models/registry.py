@@ -80,4 +80,5 @@ class Enterprise(Record):
     risk_colour: Mapped[RiskColour] = mapped_column(str_enum(RiskColour), default=RiskColour.BLUE)
     # 检查对象名录库: why the class was set by hand ("" when it follows the 设置 rules).
     risk_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # 乡镇/街道: 回避 by township, the office's statistics and 交办 (added in 0004_plan).
     township: Mapped[str] = mapped_column(String(100), default="", server_default="")

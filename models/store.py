@@ -372,6 +372,8 @@ def _upgrade_without_fk_enforcement(engine: Engine, cfg, command) -> None:
         try:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+            from models.search import ensure_sqlite_search
+            ensure_sqlite_search(conn)  # a batch migration may have copied a searched table
             dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if dangling:
                 raise RuntimeError(f"foreign key check failed after migration: {dangling[:3]}")

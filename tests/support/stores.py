@@ -28,7 +28,7 @@ PG_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c 
 class PostgresServer:
     """One PostgreSQL server for the test run, on a Unix socket in its own folder."""
 
-    def __init__(self) -> None:
+    def __init__(self, options: str = PG_OPTIONS) -> None:
         from port_for import get_port
         from pytest_postgresql.executors import PostgreSQLExecutor
         if not Path(PG_CTL).is_file():
@@ -47,7 +47,7 @@ class PostgresServer:
             executable=str(PG_CTL_WRAPPER), host="127.0.0.1", port=self.port,
             datadir=str(self.folder / "data"), unixsocketdir=str(self.folder),
             logfile=str(self.folder / "server.log"), startparams="-w", dbname="postgres",
-            user="postgres", postgres_options=PG_OPTIONS)
+            user="postgres", postgres_options=options)
         self.executor.start()
         self._wait_until_ready()
         self._names = itertools.count(1)

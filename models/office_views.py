@@ -1,0 +1,191 @@
+"""The office's own views across every laptop: statistics by team, township, area, risk colour
+and month; the major hazards with overdue ones first; the period's 通报 (Excel here, the PDF in
+documents.office_report). Pure queries over the ledger (models.ledger), `today` a parameter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from sqlalchemy import ColumnElement, String, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+
+from models.errors import FieldCheckError
+from models.inspection import Hazard, InspectionInspector
+from models.ledger import DUE_ON, STILL_OPEN, LedgerFilter, LedgerRow, _base, due_days_setting, iter_ledger
+from models.registry import Enterprise, Inspector, RiskColour
+
+NO_TOWNSHIP = "（未填乡镇/街道）"
+
+
+class LocalMonth(ColumnElement[str]):
+    """"YYYY-MM" of a UTC time column on the local clock (China has one fixed offset)."""
+
+    type = String()
+    inherit_cache = True
+
+    def __init__(self, column) -> None:
+        self.column = column
+
+
+def _offset_hours() -> int:
+    offset = datetime.now().astimezone().utcoffset()
+    return int(offset.total_seconds() // 3600) if offset else 0
+
+
+@compiles(LocalMonth)
+def _month_pg(element: LocalMonth, compiler, **kw) -> str:
+    col = compiler.process(element.column, **kw)
+    return f"to_char({col} + interval '{_offset_hours()} hours', 'YYYY-MM')"
+
+
+@compiles(LocalMonth, "sqlite")
+def _month_sqlite(element: LocalMonth, compiler, **kw) -> str:
+    col = compiler.process(element.column, **kw)
+    return f"strftime('%Y-%m', {col}, '{_offset_hours():+d} hours')"
+
+
+@dataclass(frozen=True)
+class Tally:
+    label: str
+    hazards: int
+    major: int
+    overdue: int
+
+
+def _tallies(session: Session, key, flt: LedgerFilter, today: date, due_days: int) -> list[tuple]:
+    n = func.count(Hazard.id)
+    major = func.count(Hazard.id).filter(Hazard.is_major.is_(True))
+    overdue = func.count(Hazard.id).filter(STILL_OPEN, DUE_ON < today)
+    query = _base((key, n, major, overdue), flt, today, due_days).group_by(key)
+    return list(session.execute(query))
+
+
+def office_statistics(session: Session, today: date,
+                      flt: LedgerFilter = LedgerFilter()) -> dict[str, list[Tally]]:
+    """Hazard counts (all, major, overdue) by team, township, area, risk colour and month."""
+    due_days = due_days_setting(session)
+    out = {
+        "township": [Tally(k or NO_TOWNSHIP, *v) for k, *v in
+                     _tallies(session, Enterprise.township, flt, today, due_days)],
+        "area": [Tally(k, *v) for k, *v in _tallies(session, _area(), flt, today, due_days)],
+        "risk_colour": [Tally(RiskColour(k).label if not isinstance(k, RiskColour) else k.label, *v)
+                        for k, *v in _tallies(session, Enterprise.risk_colour, flt, today, due_days)],
+        "month": [Tally(k, *v) for k, *v in
+                  _tallies(session, LocalMonth(Hazard.found_at), flt, today, due_days)],
+    }
+    # The team of an inspection is its inspectors, in their order: counted per inspection in
+    # SQL, named here (a handful of rows per inspection).
+    per_inspection = _tallies(session, Hazard.inspection_id, flt, today, due_days)
+    teams = _teams(session, [row[0] for row in per_inspection])
+    by_team: dict[str, list[int]] = {}
+    for inspection_id, *counts in per_inspection:
+        acc = by_team.setdefault(teams.get(inspection_id, "（未知）"), [0, 0, 0])
+        for i, c in enumerate(counts):
+            acc[i] += c
+    out["team"] = [Tally(k, *v) for k, v in by_team.items()]
+    for key in out:
+        out[key].sort(key=(lambda t: t.label) if key == "month" else (lambda t: (-t.hazards, t.label)))
+    return out
+
+
+def _area():
+    from models.checklist import ChecklistItem
+    return ChecklistItem.area
+
+
+def _teams(session: Session, inspection_ids: list) -> dict:
+    names: dict = {}
+    for start in range(0, len(inspection_ids), 500):
+        chunk = inspection_ids[start:start + 500]
+        rows = session.execute(
+            select(InspectionInspector.inspection_id, Inspector.name)
+            .join(Inspector, Inspector.id == InspectionInspector.inspector_id)
+            .where(InspectionInspector.inspection_id.in_(chunk))
+            .order_by(InspectionInspector.inspection_id, InspectionInspector.position))
+        for inspection_id, name in rows:
+            names.setdefault(inspection_id, []).append(name)
+    return {k: "、".join(v) for k, v in names.items()}
+
+
+def major_hazards(session: Session, today: date, found_from: date | None = None,
+                  found_to: date | None = None) -> list[LedgerRow]:
+    """The major hazards of the period, overdue first (longest overdue on top), then by the
+    deadline in force; closed ones last."""
+    rows = list(iter_ledger(session, LedgerFilter(major_only=True, found_from=found_from,
+                                                  found_to=found_to), today))
+    return sorted(rows, key=lambda r: (r.closed_on is not None, -r.days_overdue, r.deadline,
+                                       r.enterprise))
+
+
+REPORT_COLUMNS = ("序号", "企业", "乡镇/街道", "隐患描述", "判定依据", "发现日期", "整改期限",
+                  "状态", "逾期天数", "交办单位", "台账编号", "销号日期", "责令整改指令书")
+
+
+def report_rows(session: Session, rows: list[LedgerRow]) -> list[list]:
+    townships = {k: v for k, v in session.execute(select(Enterprise.id, Enterprise.township).where(
+        Enterprise.id.in_({r.enterprise_id for r in rows})))} if rows else {}
+    return [[n, r.enterprise, townships.get(r.enterprise_id) or "", r.description, r.major_clause,
+             r.found_on, r.deadline, r.status, r.days_overdue or "", r.assigned_to, r.ledger_no,
+             r.closed_on or "", r.order_number] for n, r in enumerate(rows, 1)]
+
+
+def write_major_report_xlsx(session: Session, out: Path, today: date, found_from: date,
+                            found_to: date, agency: str = "") -> int:
+    """The 通报 of the period's major hazards as Excel; returns the number of hazards."""
+    rows = report_rows(session, major_hazards(session, today, found_from, found_to))
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "重大事故隐患通报"
+    ws.append([f"{agency}重大事故隐患通报（{found_from:%Y年%m月%d日}至{found_to:%Y年%m月%d日}）"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([f"共 {len(rows)} 项，其中逾期未整改 {sum(1 for r in rows if r[8])} 项；"
+               f"统计日期 {today:%Y年%m月%d日}"])
+    ws.append(list(REPORT_COLUMNS))
+    for cell in ws[3]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append(row)
+    for col, width in zip("ABCDEFGHIJKLM", (6, 28, 14, 40, 30, 12, 12, 10, 9, 18, 14, 12, 26)):
+        ws.column_dimensions[col].width = width
+    for row in ws.iter_rows(min_row=4):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if isinstance(cell.value, date):
+                cell.number_format = "yyyy-mm-dd"
+    try:
+        wb.save(out)
+    except OSError as exc:
+        raise FieldCheckError(f"无法写入 {out}（{exc.strerror or exc}）", "请检查文件夹是否可写、文件是否已在 Excel 中打开") from exc
+    return len(rows)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FieldCheckError(f"日期格式不对：{text}", "请写成 YYYY-MM-DD，例如 2026-11-01") from None
+
+
+def run_office_report(store, out_dir, found_from: str, found_to: str, today: date) -> dict:
+    """`office-report`: the period's 通报 (Excel and PDF) and the statistics, as a summary."""
+    from documents.office_report import write_major_report_pdf
+    from models.registry import AgencySettings
+    start, end = _day(found_from), _day(found_to)
+    if end < start:
+        raise FieldCheckError("结束日期早于开始日期", "请检查 --from 和 --to")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"重大事故隐患通报_{start:%Y%m%d}-{end:%Y%m%d}"
+    with store.session() as s:
+        settings = s.scalar(select(AgencySettings))
+        agency = settings.agency_name if settings else ""
+        n = write_major_report_xlsx(s, out / f"{stem}.xlsx", today, start, end, agency)
+        write_major_report_pdf(s, out / f"{stem}.pdf", today, start, end, agency)
+        stats = office_statistics(s, today, LedgerFilter(found_from=start, found_to=end))
+    return {"major_hazards": n, "xlsx": str(out / f"{stem}.xlsx"), "pdf": str(out / f"{stem}.pdf"),
+            "statistics": {k: [vars(t) for t in v] for k, v in stats.items()}}

@@ -166,7 +166,9 @@ class StoreMaker:
         shutil.copytree(source, folder)
         if self.backend != "postgresql":
             return start_store(folder)
-        for name in (DB_FILENAME, f"{DB_FILENAME}-wal", f"{DB_FILENAME}-shm"):
+        from models.chain_anchor import HEAD_FILE
+        # The records and what describes them (the chain head kept beside them) stay behind.
+        for name in (DB_FILENAME, f"{DB_FILENAME}-wal", f"{DB_FILENAME}-shm", HEAD_FILE):
             (Path(folder) / name).unlink(missing_ok=True)
         _, template_db = self._template(role, True)
         database = self.server.new_database(template_db)

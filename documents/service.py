@@ -15,7 +15,7 @@ from sqlalchemy import select
 from documents import collect_case, documents_for_case
 from documents.keys import WRONG_PASSPHRASE, certificate_fingerprint, load_identity
 from documents.reinspection_content import reinspection_opinion_pdf
-from documents.signing import sha256_hex, sign_pdf
+from documents.signing import is_demo_signer, sha256_hex, sign_pdf
 from models.documents import Document, DocumentKind, Signature
 from models.base import utcnow
 from models.errors import FieldCheckError, ValidationError
@@ -119,8 +119,8 @@ def _store_image(data_dir: Path, png: bytes) -> str:
 def issue_case_documents(store: Store, inspection_id: uuid.UUID, sign: SigningInput,
                          actor: str | None = None, correction: bool = False) -> list[Document]:
     """Render, sign and store every document of a finalized inspection or re-inspection."""
-    if sign.signers and not is_demo_store(store.data_dir):
-        # Preloaded signers are the demo's; outside a demo store only people's own keys sign.
+    if any(map(is_demo_signer, sign.signers.values())) and not is_demo_store(store.data_dir):
+        # Signers unlocked at entry are people's own; demo ones sign only in a demo store.
         raise FieldCheckError("只有演示数据可以使用演示签名", "请由执法人员用本人的签名证书签署")
     with store.session() as s:
         inspection = get_inspection(s, inspection_id)

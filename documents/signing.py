@@ -199,6 +199,14 @@ def _check(sig, data: bytes, trust_roots: list) -> SignatureCheck:
         trusted=bool(status.trusted), problem=problem, field_name=_field_name(sig), **who)
 
 
+def is_demo_signer(signer) -> bool:
+    """A signer (pyhanko SimpleSigner) whose certificate is one of the demo's."""
+    subject = signer.signing_cert.subject.native
+    units = subject.get("organizational_unit_name")
+    units = units if isinstance(units, list) else [units] if units else []
+    return DEMO_CERT_UNIT in units
+
+
 def _signer(sig) -> dict:
     cert = sig.signer_cert
     subject = cert.subject.native

@@ -390,7 +390,7 @@ def cmd_hazards(store, args) -> int:
 
 
 def cmd_office_report(store, args) -> int:
-    from models.office_views import run_office_report
+    from documents.office_report import run_office_report
     summary = run_office_report(store, args.out, args.found_from, args.found_to, _today(store))
     if args.json:
         _print_json(summary)

@@ -14,7 +14,11 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from documents.fonts import document_fonts
 from models.errors import FieldCheckError
-from models.office_views import REPORT_COLUMNS, major_hazards, report_rows
+from sqlalchemy import select
+
+from models.ledger import LedgerFilter
+from models.office_views import (REPORT_COLUMNS, major_hazards, office_statistics, report_rows,
+                                 write_major_report_xlsx)
 
 PDF_COLUMNS = (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11)  # the Excel's columns minus basis and order
 WIDTHS = (10, 42, 22, 72, 20, 20, 16, 12, 26, 20, 20)
@@ -57,3 +61,31 @@ def _text(value) -> str:
     if isinstance(value, date):
         return f"{value:%Y-%m-%d}"
     return (str(value) if value not in (None, "") else "").replace("&", "&amp;").replace("<", "&lt;")
+
+
+# The `office-report` command: here, not in models/, because it renders (models knows no
+# documents/).
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FieldCheckError(f"日期格式不对：{text}", "请写成 YYYY-MM-DD，例如 2026-11-01") from None
+
+
+def run_office_report(store, out_dir, found_from: str, found_to: str, today: date) -> dict:
+    """`office-report`: the period's 通报 (Excel and PDF) and the statistics, as a summary."""
+    from models.registry import AgencySettings
+    start, end = _day(found_from), _day(found_to)
+    if end < start:
+        raise FieldCheckError("结束日期早于开始日期", "请检查 --from 和 --to")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"重大事故隐患通报_{start:%Y%m%d}-{end:%Y%m%d}"
+    with store.session() as s:
+        settings = s.scalar(select(AgencySettings))
+        agency = settings.agency_name if settings else ""
+        n = write_major_report_xlsx(s, out / f"{stem}.xlsx", today, start, end, agency)
+        write_major_report_pdf(s, out / f"{stem}.pdf", today, start, end, agency)
+        stats = office_statistics(s, today, LedgerFilter(found_from=start, found_to=end))
+    return {"major_hazards": n, "xlsx": str(out / f"{stem}.xlsx"), "pdf": str(out / f"{stem}.pdf"),
+            "statistics": {k: [vars(t) for t in v] for k, v in stats.items()}}

@@ -162,30 +162,3 @@ def write_major_report_xlsx(session: Session, out: Path, today: date, found_from
     except OSError as exc:
         raise FieldCheckError(f"无法写入 {out}（{exc.strerror or exc}）", "请检查文件夹是否可写、文件是否已在 Excel 中打开") from exc
     return len(rows)
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise FieldCheckError(f"日期格式不对：{text}", "请写成 YYYY-MM-DD，例如 2026-11-01") from None
-
-
-def run_office_report(store, out_dir, found_from: str, found_to: str, today: date) -> dict:
-    """`office-report`: the period's 通报 (Excel and PDF) and the statistics, as a summary."""
-    from documents.office_report import write_major_report_pdf
-    from models.registry import AgencySettings
-    start, end = _day(found_from), _day(found_to)
-    if end < start:
-        raise FieldCheckError("结束日期早于开始日期", "请检查 --from 和 --to")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"重大事故隐患通报_{start:%Y%m%d}-{end:%Y%m%d}"
-    with store.session() as s:
-        settings = s.scalar(select(AgencySettings))
-        agency = settings.agency_name if settings else ""
-        n = write_major_report_xlsx(s, out / f"{stem}.xlsx", today, start, end, agency)
-        write_major_report_pdf(s, out / f"{stem}.pdf", today, start, end, agency)
-        stats = office_statistics(s, today, LedgerFilter(found_from=start, found_to=end))
-    return {"major_hazards": n, "xlsx": str(out / f"{stem}.xlsx"), "pdf": str(out / f"{stem}.pdf"),
-            "statistics": {k: [vars(t) for t in v] for k, v in stats.items()}}

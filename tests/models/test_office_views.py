@@ -9,7 +9,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from models.demo import build_demo
-from models.office_views import major_hazards, office_statistics, run_office_report
+from documents.office_report import run_office_report
+from models.office_views import major_hazards, office_statistics
 from models.registry import Enterprise
 from tests.sync.conftest import DEMO_NOW
 

@@ -11,7 +11,7 @@ from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QPushButton
 
 import ui.documents_panel as panel_module
-from documents.demo_signing import demo_signing_input
+from tests.conftest import people_signing
 from documents.service import issue_case_documents
 from models.inspection import AnswerResult
 from models.inspection_rules import answer_item, finalize_inspection, inspection_items
@@ -44,7 +44,7 @@ def issued(store, inspection_id):
                                  caption="现场情况")
     with store.transaction() as s:
         finalize_inspection(s, inspection_id)
-    issue_case_documents(store, inspection_id, demo_signing_input(store, inspection_id))
+    issue_case_documents(store, inspection_id, people_signing(store, inspection_id))
     return inspection_id
 
 

@@ -7,3 +7,11 @@ def _app_style(qapp):
     """What run_gui applies at start: fonts, style sheet, record text never read as markup."""
     from ui.style import apply_style
     apply_style(qapp)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_modal_pollers():
+    """A `when_modal_opens` poller that saw no dialog stops with its test."""
+    yield
+    from tests.ui.test_settings_dialogs import PENDING_POLLS
+    PENDING_POLLS.clear()

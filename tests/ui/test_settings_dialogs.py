@@ -47,15 +47,25 @@ def click(qtbot, button):
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
+# Pollers still waiting for a modal dialog; tests/ui/conftest.py stops them when a test ends,
+# so one that saw no dialog (as some tests expect) never answers the next test's dialog.
+PENDING_POLLS: list[list] = []
+
+
 def when_modal_opens(act):
-    """Run `act(dialog)` on the next modal dialog, from inside its exec() loop."""
+    """Run `act(dialog)` on the next modal dialog, from inside its exec() loop, during this
+    test only."""
     seen = []
+    PENDING_POLLS.append(seen)
 
     def poll():
+        if not any(p is seen for p in PENDING_POLLS):
+            return  # the test that asked has ended
         dialog = QApplication.activeModalWidget()
         if dialog is None:
             QTimer.singleShot(10, poll)
             return
+        PENDING_POLLS[:] = [p for p in PENDING_POLLS if p is not seen]
         seen.append(dialog)
         act(dialog)
     QTimer.singleShot(0, poll)

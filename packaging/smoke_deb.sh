@@ -98,8 +98,19 @@ with zipfile.ZipFile(f"{out}/child.zip", "w") as zf:
     zf.writestr("files/photo.jpg", payload)
 os.makedirs(f"{out}/stage", exist_ok=True)
 job = {"zip": f"{out}/child.zip", "jobs": [["files/photo.jpg", len(payload)]], "stage": f"{out}/stage"}
-lines = subprocess.run(["fieldcheck-cli", "--staging-child"], input=json.dumps(job).encode(),
-                       capture_output=True, check=True, timeout=60).stdout.decode().splitlines()
+# As the import runs it: the job on stdin, kept open until the answer (its end tells the child
+# that its parent is gone: sync/staging.py).
+child = subprocess.Popen(["fieldcheck-cli", "--staging-child"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+child.stdin.write(json.dumps(job).encode() + b"\n")
+child.stdin.flush()
+lines = []
+for raw in child.stdout:
+    lines.append(raw.decode())
+    if json.loads(lines[-1])[0] in ("done", "error"):
+        break
+child.stdin.close()
+assert child.wait(timeout=60) in (0, 3), lines  # 3: it saw stdin close after its answer
 done = json.loads(lines[-1])
 assert done[0] == "done", lines
 size, sha, path = done[1]["files/photo.jpg"]

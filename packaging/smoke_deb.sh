@@ -110,7 +110,7 @@ for raw in child.stdout:
     if json.loads(lines[-1])[0] in ("done", "error"):
         break
 child.stdin.close()
-assert child.wait(timeout=60) in (0, 3), lines  # 3: it saw stdin close after its answer
+assert child.wait(timeout=60) in (0, 3), lines  # 3: it saw stdin close before it left
 done = json.loads(lines[-1])
 assert done[0] == "done", lines
 size, sha, path = done[1]["files/photo.jpg"]

@@ -201,6 +201,10 @@ def child_main() -> None:
         send(["error", exc.kind, exc.entry, exc.detail, exc.errno])
     except BaseException as exc:  # noqa: BLE001 — anything else still reaches the parent
         send(["error", "read", "", f"{type(exc).__name__}: {exc}", None])
+    # Straight out: a normal interpreter shutdown would wait on the stdin buffer the watcher
+    # thread is blocked reading, and abort ("could not acquire lock … at interpreter shutdown").
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def _exit_when_parent_goes(stdin) -> None:

@@ -119,8 +119,12 @@ print("    子进程读取、校验并暂存了 3 MB，哈希一致")
 PY
 
 step "签章 PDF（随包字体）"
-ID=$(fieldcheck-cli inspections --json | python3 -c "import json,sys; print([r['id'] for r in json.load(sys.stdin) if r['status']=='finalized'][0])")
-fieldcheck-cli pdf "$ID" --out "$OUT/pdf" >/dev/null
+# A demo store made by this version (the one above predates the demo marker, so it is a real
+# store now and hands out only documents people signed).
+DEMO_NEW=$OUT/demo-new
+fieldcheck-cli demo --data-dir "$DEMO_NEW" >/dev/null
+ID=$(fieldcheck-cli inspections --json --data-dir "$DEMO_NEW" | python3 -c "import json,sys; print([r['id'] for r in json.load(sys.stdin) if r['status']=='finalized'][0])")
+fieldcheck-cli pdf "$ID" --out "$OUT/pdf" --data-dir "$DEMO_NEW" >/dev/null
 PDF=$(ls "$OUT"/pdf/*.pdf | head -1)
 fieldcheck-cli verify "$PDF" >/dev/null || fail "PDF 签名校验失败"
 if command -v pdffonts >/dev/null; then

@@ -205,11 +205,16 @@ def test_a_tampered_draw_is_caught_by_verify(store, register, what):
         inputs = json.loads(d.inputs_json)
         one_task = min(t.id for t in s.scalars(select(PlanTask).where(PlanTask.draw_id == draw_id)))
     if what == "result":
-        forged = json.dumps([dict(tasks[0], inspector_ids=[str(people[0]), str(people[1])])] + tasks[1:])
+        drawn = tasks[0]["inspector_ids"]
+        other = next(str(p) for p in people[:5] if str(p) not in drawn)  # never the drawn team
+        forged = json.dumps([dict(tasks[0], inspector_ids=[other, drawn[1]])] + tasks[1:])
         _tamper(store, update(draws).where(draws.c.id == draw_id).values(result_json=forged))
     elif what == "task":
+        with store.session() as s:
+            drawn = json.loads(s.get(PlanTask, one_task).inspector_ids)
+        other = next(str(p) for p in people[:5] if str(p) not in drawn)  # never the drawn team
         _tamper(store, update(task_table).where(task_table.c.id == one_task)
-                .values(inspector_ids=json.dumps([str(people[2]), str(people[3])])))
+                .values(inspector_ids=json.dumps([other, drawn[1]])))
     elif what == "inputs":
         inputs["avoidances"] = []
         _tamper(store, update(draws).where(draws.c.id == draw_id)

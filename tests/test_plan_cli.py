@@ -88,7 +88,8 @@ def test_verify_exits_1_on_a_tampered_store(capsys, tmp_path):
                        "--data-dir", str(folder))
     assert code == 0 and json.loads(out)["seed"] != "random"
     con = sqlite3.connect(folder / "fieldcheck.db")
-    con.execute("UPDATE plan_task SET enterprise_id = (SELECT min(id) FROM enterprise) "
+    con.execute("UPDATE plan_task SET enterprise_id = (SELECT min(id) FROM enterprise WHERE id "
+                "NOT IN (SELECT enterprise_id FROM plan_task)) "  # a firm that was not drawn
                 "WHERE id = (SELECT max(id) FROM plan_task WHERE kind = 'draw')")
     con.commit()
     con.close()

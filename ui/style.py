@@ -63,11 +63,18 @@ def install_wheel_guard(app: QApplication) -> WheelGuard:
     return guard
 
 
+SCREEN_FAMILIES = ("Microsoft YaHei", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+                   "Noto Sans CJK SC", "SimHei")
+
+
 def apply_style(app: QApplication) -> None:
     from ui.plain_text import install
     install(app)  # record text is never read as markup (ui.plain_text)
     install_wheel_guard(app)
     font = QFont(app.font())
     font.setPointSize(BASE_POINT_SIZE)
+    # A sans-serif (黑体-like) face on screen: once the documents' 宋体 font is installed,
+    # fontconfig may hand it to the whole UI, and thin serifs read badly at a glance.
+    font.setFamilies([*SCREEN_FAMILIES, font.family()])
     app.setFont(font)
     app.setStyleSheet(STYLESHEET)

@@ -6,6 +6,7 @@ Header rows are frozen and filtered; dates are real Excel dates. Opens in Excel 
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from datetime import date
@@ -54,14 +55,19 @@ STATUS_COLUMN = [h for h, _w, _f in LEDGER_COLUMNS].index("状态")
 _FORMULA_START = ("=", "+", "-", "@")
 
 
-def text_cell(ws, text: str) -> WriteOnlyCell:
-    """Record text as a text cell, whatever its first character: openpyxl would store
-    "=1+2" (or "=HYPERLINK(…)") as a live formula; quotePrefix keeps it text when edited."""
-    cell = WriteOnlyCell(ws, value=text)
-    cell.data_type = "s"
-    if text.startswith(_FORMULA_START):
-        cell.quotePrefix = True
+def keep_text(cell):
+    """Record text stays text, whatever its first character: openpyxl would store "=1+2"
+    (or "=HYPERLINK(…)") as a live formula; quotePrefix keeps it text when edited."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        if cell.value.startswith(_FORMULA_START):
+            cell.quotePrefix = True
     return cell
+
+
+def text_cell(ws, text: str) -> WriteOnlyCell:
+    """A write-only sheet's cell holding record text (see keep_text)."""
+    return keep_text(WriteOnlyCell(ws, value=text))
 
 
 def _cells(ws, values: list) -> list:
@@ -142,11 +148,11 @@ def export_ledger(session: Session, path: Path, today: date,
     _finish(major, MAJOR_COLUMNS, m)
     _summary(wb.create_sheet("统计"), ledger_statistics(session, today, flt, due_days=due_days),
              today)
-    _save(wb, Path(path))
+    save_workbook(wb, Path(path))
     return n
 
 
-def _save(wb: Workbook, path: Path) -> None:
+def save_workbook(wb: Workbook, path: Path) -> None:
     """Build the file in the temp folder (a write-only workbook cannot be saved twice), then
     copy it next to the target and rename: the target is never left half-written."""
     with tempfile.TemporaryDirectory() as folder:
@@ -157,6 +163,7 @@ def _save(wb: Workbook, path: Path) -> None:
             shutil.copyfile(built, part)
             part.replace(path)
         except OSError as exc:
-            part.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # the folder may not even exist
+                part.unlink(missing_ok=True)
             raise FieldCheckError(f"无法写入 Excel 文件 {path}（{exc.strerror or exc}）",
                                   "请确认该文件没有在 Excel/WPS 中打开，且文件夹存在、可写") from exc

@@ -14,8 +14,8 @@ from sqlalchemy import ColumnElement, String, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
-from models.errors import FieldCheckError
 from models.inspection import Hazard, InspectionInspector
+from models.excel_ledger import keep_text, save_workbook
 from models.ledger import DUE_ON, STILL_OPEN, LedgerFilter, LedgerRow, _base, due_days_setting, iter_ledger
 from models.registry import Enterprise, Inspector, RiskColour
 
@@ -154,11 +154,9 @@ def write_major_report_xlsx(session: Session, out: Path, today: date, found_from
         ws.column_dimensions[col].width = width
     for row in ws.iter_rows(min_row=4):
         for cell in row:
+            keep_text(cell)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             if isinstance(cell.value, date):
                 cell.number_format = "yyyy-mm-dd"
-    try:
-        wb.save(out)
-    except OSError as exc:
-        raise FieldCheckError(f"无法写入 {out}（{exc.strerror or exc}）", "请检查文件夹是否可写、文件是否已在 Excel 中打开") from exc
+    save_workbook(wb, Path(out))
     return len(rows)

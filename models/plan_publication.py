@@ -6,10 +6,7 @@ no certificate numbers, no personal names (of the enterprise's staff or of inspe
 """
 from __future__ import annotations
 
-import io
 import json
-import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -22,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.errors import FieldCheckError
+from models.excel_ledger import save_workbook, text_cell
 from models.inspection import Hazard, HazardStatus
 from models.plan_rules import active_draws, get_plan, task_inspections
 from models.planning import PlanTask
@@ -96,11 +93,8 @@ RESULT_COLUMNS = (("序号", 7), ("被检查单位", 34), ("统一社会信用�
                   ("检查单位", 24), ("问题数", 8), ("重大隐患数", 11), ("整改情况", 22))
 
 
-def _text(ws, value, font: Font | None = None) -> WriteOnlyCell:
-    """Record text is text: never a formula, whatever its first character."""
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
+def _text(ws, value: str, font: Font | None = None) -> WriteOnlyCell:
+    cell = text_cell(ws, value)  # record text is text (models.excel_ledger)
     if font is not None:
         cell.font = font
     cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -125,19 +119,5 @@ def write_publication_xlsx(pub: Publication, out: Path) -> None:
         date_cell.number_format = "yyyy-mm-dd"
         ws.append([n, _text(ws, r.enterprise), _text(ws, r.credit_code), date_cell,
                    _text(ws, r.unit), r.problems, r.major, _text(ws, r.rectification)])
-    _save_atomically(wb, out)
+    save_workbook(wb, Path(out))
 
-
-def _save_atomically(wb: Workbook, out: Path) -> None:
-    out = Path(out)
-    # Into memory first: a write-only workbook left unsaved when the file cannot be opened
-    # keeps half-run sheet writers that fail later, far from here.
-    data = io.BytesIO()
-    wb.save(data)
-    try:
-        with tempfile.NamedTemporaryFile(dir=out.parent, suffix=".partial", delete=False) as tmp:
-            tmp.write(data.getvalue())
-        shutil.move(tmp.name, out)
-    except OSError as exc:
-        raise FieldCheckError(f"无法写入文件：{out}（{exc.strerror or exc}）",
-                              "请检查文件夹是否存在、可写且有足够空间") from exc

@@ -64,3 +64,16 @@ def test_report_writes_excel_and_pdf_of_the_period(store, tmp_path):
     empty = run_office_report(store, tmp_path / "none", "2020-01-01", "2020-01-31", TODAY)
     assert empty["major_hazards"] == 0
     assert name
+
+
+def test_report_writes_record_text_as_text(store, tmp_path):
+    """An enterprise named like a formula stays text in the office's 通报 (#11 point 8)."""
+    _demo(store)
+    with store.transaction() as s:
+        for firm in s.scalars(select(Enterprise)):
+            firm.name = "=HYPERLINK(\"http://x\",\"点此\")" + firm.name
+    summary = run_office_report(store, tmp_path, "2026-01-01", "2026-12-31", TODAY)
+    sheet = load_workbook(summary["xlsx"])["重大事故隐患通报"]
+    names = [c for row in sheet.iter_rows(min_row=4) for c in row
+             if isinstance(c.value, str) and c.value.startswith("=HYPERLINK")]
+    assert names and all(c.data_type == "s" and c.quotePrefix for c in names)

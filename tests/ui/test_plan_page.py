@@ -330,6 +330,6 @@ def test_publish_where_no_file_can_go_says_what_to_do(qtbot, page, tmp_path, suf
     said = []
     when_modal_opens(lambda box: (said.append((box.text(), box.informativeText())), box.reject()))
     click(qtbot, page.publish_button)
-    assert said and said[0][0].startswith("无法写入文件") and "可写" in said[0][1]
+    assert said and said[0][0].startswith("无法写入") and "可写" in said[0][1]
     assert (tmp_path / "一个文件").read_text() == "x"
     assert "已保存" not in page.result.text()

@@ -153,6 +153,22 @@ def signing_request(data_dir: Path, inspector_id: uuid.UUID | str, name: str,
     return csr.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
+
+def _keep_certificate(data_dir: Path, inspector_id, cert, *, current: bool) -> None:
+    """Write the inspector's certificate (as the current one when `current`) and keep it
+    among the past ones: documents signed before a key was replaced still show as signed
+    by a known inspector."""
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    if current:
+        atomic_write_bytes(certificate_path(data_dir, inspector_id), pem)
+    atomic_write_bytes(Path(data_dir) / KEYS_DIR / PAST_CERTS_DIR
+                       / f"{certificate_fingerprint(cert)}.crt", pem)
+
+
+def _cannot_save(exc: OSError) -> FieldCheckError:
+    return FieldCheckError(f"无法保存签名证书（{exc.strerror or exc}）",
+                           "请检查数据文件夹是否可写、磁盘是否已满")
+
 def install_issued_certificate(data_dir: Path, inspector_id: uuid.UUID | str,
                                cert: x509.Certificate) -> None:
     """Keep the agency's certificate for an inspector's key (from an enrollment file); used
@@ -164,15 +180,10 @@ def install_issued_certificate(data_dir: Path, inspector_id: uuid.UUID | str,
     if held is not None and _public_der(held.public_key()) != _public_der(cert.public_key()):
         raise FieldCheckError("登记文件中执法人员的证书与本机保存的签名密钥不符",
                               "请在本机重新运行 agency request，再向办公室登记")
-    pem = cert.public_bytes(serialization.Encoding.PEM)
     try:
-        if held is not None:
-            atomic_write_bytes(certificate_path(data_dir, inspector_id), pem)
-        atomic_write_bytes(Path(data_dir) / KEYS_DIR / PAST_CERTS_DIR
-                           / f"{certificate_fingerprint(cert)}.crt", pem)
+        _keep_certificate(data_dir, inspector_id, cert, current=held is not None)
     except OSError as exc:
-        raise FieldCheckError(f"无法保存签名证书（{exc.strerror or exc}）",
-                              "请检查数据文件夹是否可写、磁盘是否已满") from exc
+        raise _cannot_save(exc) from exc
 
 
 def trusted_certificates(data_dir: Path) -> list[asn1_x509.Certificate]:
@@ -296,13 +307,7 @@ def _store(data_dir: Path, inspector_id, p12: bytes, cert: x509.Certificate) -> 
         atomic_write_bytes(target, p12)
         if os.name == "posix":
             os.chmod(target, 0o600)
-        pem = cert.public_bytes(serialization.Encoding.PEM)
-        atomic_write_bytes(certificate_path(data_dir, inspector_id), pem)
-        # Every certificate ever used stays known, so documents signed before a key was
-        # replaced still show as signed by a known inspector.
-        atomic_write_bytes(Path(data_dir) / KEYS_DIR / PAST_CERTS_DIR
-                           / f"{certificate_fingerprint(cert)}.crt", pem)
+        _keep_certificate(data_dir, inspector_id, cert, current=True)
     except OSError as exc:
-        raise FieldCheckError(f"无法保存签名证书（{exc.strerror or exc}）",
-                              "请检查数据文件夹是否可写、磁盘是否已满") from exc
+        raise _cannot_save(exc) from exc
     return target

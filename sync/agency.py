@@ -374,9 +374,26 @@ class Joined:
     number: int
 
 
+class CAUnconfirmed(FieldCheckError):
+    """A first enrollment names a CA this laptop has never seen: whoever can hand over a file
+    could otherwise make the laptop trust their own "agency". The user compares the
+    fingerprint with the office's and confirms it (`--ca-fingerprint`, the dialog)."""
+
+    def __init__(self, agency: str, fingerprint: str) -> None:
+        super().__init__(f"首次加入机构须核对根证书指纹：该登记文件中「{agency}」的根证书指纹为 {fingerprint}",
+                         f"请与办公室 agency show 显示的逐字核对，一致后加 --ca-fingerprint {fingerprint} "
+                         "再运行；未作任何改动")
+        self.agency, self.fingerprint = agency, fingerprint
+
+
+def normal_ca_fingerprint(text: str) -> str:
+    return "".join(c for c in text.upper() if c in "0123456789ABCDEF")
+
+
 def read_enrollment(data_dir: Path, doc, device_id: str, aliases: list[str],
-                    public_key: str) -> tuple[dict, x509.Certificate]:
-    """Check an enrollment file for this laptop; returns (payload, CA)."""
+                    public_key: str, ca_fingerprint: str | None = None) -> tuple[dict, x509.Certificate]:
+    """Check an enrollment file for this laptop; returns (payload, CA). A first enrollment
+    needs `ca_fingerprint`, the CA fingerprint the user compared with the office's."""
     try:
         embedded = json.loads(doc["payload"])["ca_certificate"]
     except (KeyError, TypeError, ValueError) as exc:
@@ -411,6 +428,14 @@ def read_enrollment(data_dir: Path, doc, device_id: str, aliases: list[str],
     if not (isinstance(rng.get("start"), int) and isinstance(rng.get("end"), int)
             and 1 <= rng["start"] <= rng["end"]):
         raise FieldCheckError("登记文件中的文书编号段无效", _ENROLL_HINT)
+    if mine is None:  # asked last: only a file otherwise sound is put to the user
+        offered_fp = cert_fingerprint(offered)
+        if ca_fingerprint is None:
+            raise CAUnconfirmed(agency_name(offered), offered_fp)
+        if normal_ca_fingerprint(ca_fingerprint) != normal_ca_fingerprint(offered_fp):
+            raise FieldCheckError(
+                f"登记文件中的机构根证书指纹为 {offered_fp}，与核对的 {ca_fingerprint} 不符，未作任何改动",
+                "该文件可能被调换；请向办公室当面索取登记文件并核对指纹")
     return payload, offered
 
 

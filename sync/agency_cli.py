@@ -46,6 +46,8 @@ def add_parser(sub, add_data_dir) -> None:
                         help="给已登记的电脑一个新的编号段（原编号段将用完时）")
     join = actions.add_parser("join", help="（电脑）安装办公室签发的登记文件")
     join.add_argument("file", metavar="FILE")
+    join.add_argument("--ca-fingerprint", metavar="指纹",
+                      help="首次加入时：与办公室 agency show 显示的机构根证书指纹核对后填写")
     revoke = actions.add_parser("revoke", help="（办公室）吊销一台电脑或一名执法人员的证书")
     who = revoke.add_mutually_exclusive_group(required=True)
     who.add_argument("--device", metavar="设备编号")
@@ -148,23 +150,27 @@ def _enroll(store, args) -> int:
     _write_json(args.out, done.document)
     print(f"已签发登记文件：{args.out}")
     print(f"设备 {done.device_id}；导出签名指纹 {done.fingerprint}（请与该电脑 status 显示的核对）")
+    ca = agency.installed_ca(store.data_dir)
+    print(f"本机构根证书指纹 {agency.cert_fingerprint(ca)}：该电脑首次安装登记文件时须核对"
+          f"（agency join FILE --ca-fingerprint {agency.cert_fingerprint(ca)}）")
     print(f"文书编号段 {done.case_range[0]}–{done.case_range[1]}；执法人员证书 {len(done.inspectors)} 张"
           + (f"：{'、'.join(done.inspectors)}" if done.inspectors else ""))
     return 0
 
 
-def join_file(store, path: str | Path) -> agency.Joined:
-    """Check and install an enrollment file on this laptop (the CLI and 设置 share it)."""
+def join_file(store, path: str | Path, ca_fingerprint: str | None = None) -> agency.Joined:
+    """Check and install an enrollment file on this laptop (the CLI and 设置 share it).
+    A first enrollment raises agency.CAUnconfirmed unless `ca_fingerprint` matches."""
     from sync.trust import own_device_ids
     doc = _read_json(str(path), "登记文件")
     aliases = [d for d in own_device_ids(store.data_dir) if d != store.device_id]
     payload, ca = agency.read_enrollment(store.data_dir, doc, store.device_id, aliases,
-                                         crypto.device_public_key(store.data_dir))
+                                         crypto.device_public_key(store.data_dir), ca_fingerprint)
     return agency.install_enrollment(store.data_dir, doc, payload, ca)
 
 
 def _join(store, args) -> int:
-    joined = join_file(store, args.file)
+    joined = join_file(store, args.file, args.ca_fingerprint)
     print(f"已加入机构：{joined.agency}（根证书指纹 {joined.fingerprint}，登记文件第 {joined.number} 号）")
     print(f"本机文书编号段 {joined.case_range[0]}–{joined.case_range[1]}"
           + (f"；已安装执法人员证书：{'、'.join(p['name'] for p in joined.inspectors)}"

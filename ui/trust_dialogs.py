@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel,
-                               QLineEdit, QPushButton, QVBoxLayout, QWidget)
+                               QLineEdit, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from models.errors import FieldCheckError
+from sync import agency
 from sync.trust import normal_fingerprint
 
 
@@ -159,20 +160,37 @@ class AgencyPanel(QWidget):
             self.status.setText(f"所属机构：{agency.agency_name(ca)}（根证书指纹 {agency.cert_fingerprint(ca)}）"
                                 + (f"\n本机文书编号段：{rng.start}–{rng.end}" if rng else ""))
 
+    def confirm_ca(self, agency_name: str, fingerprint: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, "核对机构根证书指纹",
+                          f"这是本机第一次加入机构。登记文件中的机构：\n\n{agency_name}\n\n"
+                          f"根证书指纹：{fingerprint}\n\n请与办公室电脑「设置 → 机构与密钥」或 agency show "
+                          "显示的指纹逐字核对。只有完全一致时才点「一致，加入」；不一致说明文件可能被调换。",
+                          parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        join = box.addButton("一致，加入", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("不一致，取消", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        return box.clickedButton() is join
+
     def choose_enrollment(self) -> None:  # pragma: no cover - a native dialog
         name, _ = QFileDialog.getOpenFileName(self, "选择登记文件", "", "登记文件 (*.json);;所有文件 (*)")
         if name:
             self.join(name)
 
-    def join(self, path) -> bool:
+    def join(self, path, ca_fingerprint: str | None = None) -> bool:
         from sync.agency_cli import join_file
         from sync.keystore import KeyLocked
         try:
-            joined = join_file(self.store, path)
+            joined = join_file(self.store, path, ca_fingerprint)
         except KeyLocked:
             if not ask_passphrase(self, self.store.data_dir):
                 return False
-            return self.join(path)
+            return self.join(path, ca_fingerprint)
+        except agency.CAUnconfirmed as exc:
+            if not self.confirm_ca(exc.agency, exc.fingerprint):
+                self.result.setText("未加入机构：根证书指纹未经核对确认；未作任何改动")
+                return False
+            return self.join(path, exc.fingerprint)
         except FieldCheckError as exc:
             self.result.setText(exc.text())
             return False

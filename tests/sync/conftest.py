@@ -38,7 +38,8 @@ def enroll(office_dir: Path, laptop, tmp: Path, inspectors=()) -> Path:
     digest = hashlib.sha256(done.document["signature"].encode()).hexdigest()[:8]
     target = tmp / f"enrollment-{laptop.device_id[:8]}-{digest}.json"
     target.write_text(json.dumps(done.document, ensure_ascii=False), "utf-8")
-    join_file(laptop, target)
+    # The clerk compares the CA fingerprint the office shows (agency show) on a first join.
+    join_file(laptop, target, agency.cert_fingerprint(agency.installed_ca(office_dir)))
     return target
 
 

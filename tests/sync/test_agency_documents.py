@@ -32,7 +32,7 @@ def issued(office, stranger, tmp_path):
         {"id": str(inspector), "name": "张卫东", "certificate_no": "43038120001", "csr": csr}])
     done = agency.enroll(office.data_dir, request, AGENCY_PASSPHRASE)
     (tmp_path / "enroll.json").write_text(json.dumps(done.document), "utf-8")
-    join_file(stranger, tmp_path / "enroll.json")
+    join_file(stranger, tmp_path / "enroll.json", agency.cert_fingerprint(agency.installed_ca(office.data_dir)))
     return stranger, inspector
 
 

@@ -336,6 +336,38 @@ def test_replayed_old_enrollment_is_refused(laptop_a, office, tmp_path):
     _join_refused(laptop_a, old, "不比本机已安装的")
 
 
+def test_first_join_needs_the_ca_fingerprint_compared(office, stranger, tmp_path):
+    """Whoever hands a laptop its first enrollment file could have made their own 'agency':
+    the laptop installs it only with the CA fingerprint the clerk compared with the office's."""
+    path = tmp_path / "first.json"
+    path.write_text(json.dumps(_enrollment_doc(office, stranger, tmp_path)), "utf-8")
+    office_fp = agency.cert_fingerprint(agency.installed_ca(office.data_dir))
+    _join_refused(stranger, path, f"根证书指纹为 {office_fp}")
+    from sync.agency_cli import join_file
+    from models.errors import FieldCheckError
+    before = _trust_files(stranger)
+    wrong = "0000-" + office_fp[5:]
+    with pytest.raises(FieldCheckError, match="不符"):
+        join_file(stranger, path, wrong)
+    assert _trust_files(stranger) == before
+    joined = join_file(stranger, path, office_fp.lower().replace("-", " "))  # as typed, any grouping
+    assert joined.fingerprint == office_fp
+    assert agency.installed_ca(stranger.data_dir) is not None
+
+
+def test_cli_first_join_refuses_without_fingerprint(office, stranger, tmp_path, capsys):
+    path = tmp_path / "first.json"
+    path.write_text(json.dumps(_enrollment_doc(office, stranger, tmp_path)), "utf-8")
+    office_fp = agency.cert_fingerprint(agency.installed_ca(office.data_dir))
+    stranger.close()
+    capsys.readouterr()
+    assert _cli("agency", "join", path, "--data-dir", stranger.data_dir) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and office_fp in err and "--ca-fingerprint" in err
+    assert _cli("agency", "join", path, "--data-dir", stranger.data_dir, "--ca-fingerprint", office_fp) == 0
+    assert "已加入机构：湘乡市应急管理局" in capsys.readouterr().out
+
+
 def test_enrollment_not_signed_by_the_agency_is_refused(laptop_a, office, tmp_path):
     """A changed range (signature broken), one signed by another 'agency', one for another
     laptop: all refused, nothing installed."""
@@ -476,7 +508,7 @@ def test_laptop_enrolled_in_another_agency_is_refused(office, tmp_path):
             laptop.data_dir, laptop.device_id, [], key, []), "rogue-passphrase").document
         (tmp_path / "e.json").write_text(json.dumps(doc), "utf-8")
         from sync.agency_cli import join_file
-        join_file(laptop, tmp_path / "e.json")
+        join_file(laptop, tmp_path / "e.json", agency.cert_fingerprint(agency.installed_ca(rogue.data_dir)))
         from tests.conftest import make_enterprise
         make_enterprise(laptop)
         export_bundle(laptop, tmp_path / "x.fcb")

@@ -12,6 +12,7 @@ from sync import agency, crypto, keystore
 from sync.export import export_bundle
 from tests.sync import conftest as sync_fixtures
 from tests.sync.conftest import AGENCY_PASSPHRASE
+from tests.ui.test_settings_dialogs import when_modal_opens
 from ui.settings_dialog import SettingsDialog
 from ui.sync_dialogs import ExportDialog, ImportDialog
 from ui.trust_dialogs import ChangePassphraseDialog, PassphraseDialog, TrustDeviceDialog
@@ -122,6 +123,20 @@ def test_enrollment_file_installed_from_settings(qtbot, office, stranger, tmp_pa
     qtbot.addWidget(settings)
     panel = settings.agency_panel
     assert "尚未加入机构" in panel.status.text()
+    ca_fp = agency.cert_fingerprint(agency.installed_ca(office.data_dir))
+    shown = []
+
+    def refuse(box):
+        shown.append(box.text())
+        next(b for b in box.buttons() if b.text() == "不一致，取消").click()
+    when_modal_opens(refuse)
+    assert not panel.join(path)              # a first join asks to compare the CA fingerprint
+    assert ca_fp in shown[0] and "湘乡市应急管理局" in shown[0]
+    assert "未加入机构" in panel.result.text() and agency.installed_ca(stranger.data_dir) is None
+
+    def accept(box):
+        next(b for b in box.buttons() if b.text() == "一致，加入").click()
+    when_modal_opens(accept)
     assert panel.join(path)
     assert "已加入机构：湘乡市应急管理局" in panel.result.text()
     assert f"{done.case_range[0]}–{done.case_range[1]}" in panel.status.text()

@@ -124,6 +124,16 @@ def installed_ca(data_dir: Path) -> x509.Certificate | None:
         raise FieldCheckError(f"机构根证书文件 {path} 已损坏", "请从备份恢复，或重新加入机构") from exc
 
 
+def expired_on(cert: x509.Certificate, now: datetime | None = None) -> str | None:
+    """The date a certificate stopped (or has not yet started) being valid, None while valid."""
+    now = _now(now)
+    if cert.not_valid_after_utc < now:
+        return f"{cert.not_valid_after_utc:%Y-%m-%d} 到期"
+    if cert.not_valid_before_utc > now + timedelta(days=1):  # a laptop clock a little ahead
+        return f"{cert.not_valid_before_utc:%Y-%m-%d} 才生效"
+    return None
+
+
 def is_office(data_dir: Path) -> bool:
     return (Path(data_dir) / keystore.KEYS_DIR / CA_KEY_NAME).is_file()
 
@@ -415,6 +425,9 @@ def read_enrollment(data_dir: Path, doc, device_id: str, aliases: list[str],
     cert = load_cert(device.get("certificate", ""), "本机设备证书")
     if not issued_by(cert, offered) or device_of_certificate(cert) != (device["device_id"], public_key):
         raise FieldCheckError("登记文件中的本机设备证书无效", _ENROLL_HINT)
+    if (when := expired_on(cert)) is not None:
+        raise FieldCheckError(f"登记文件中的本机设备证书已于 {when}，未作任何改动",
+                              "请检查本机日期，或请办公室重新签发登记文件")
     held = read_json_dict(Path(data_dir) / ENROLLMENT_FILE)
     try:
         held_number = json.loads(held["payload"])["number"] if held else 0

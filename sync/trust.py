@@ -198,6 +198,12 @@ def check_sender(data_dir: Path, manifest: dict, trust_new_device) -> Trust:
         if certified is None:
             raise refuse(f"设备 {sender[:8]}（签名指纹 {fp}）未在本机构（{trust.agency}）登记，"
                          "导出包未导入", _ENROLL_HINT)
+        # The sender's enrollment must be current when it sends; history it relays from other
+        # devices was signed while theirs were, and stays acceptable.
+        if (when := agency.expired_on(agency.load_cert(manifest["device_certificate"]))) is not None:
+            raise refuse(f"设备 {sender[:8]} 的机构登记证书已于 {when}，导出包未导入",
+                         "请该电脑 agency request 重新申请、办公室 agency enroll 后 agency join；"
+                         "该电脑上的数据仍在，重新登记后再导出；本机数据未改动")
         for device in {sender, certified}:
             bound = crypto.known_device_key(data_dir, device)
             if bound is not None and bound != key:

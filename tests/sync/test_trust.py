@@ -538,3 +538,20 @@ def test_cli_import_with_the_compared_fingerprint(laptop_a, stranger, tmp_path, 
     assert _cli("import", tmp_path / "a.fcb", "--data-dir", stranger.data_dir,
                 "--trust-new-device", fp) == 0
     assert "首次导入该设备的导出包" in capsys.readouterr().out
+
+
+def test_bundle_from_a_laptop_whose_enrollment_expired_is_refused(laptop_a, office, tmp_path):
+    """Device certificates run five years; one that ran out certifies nothing new (was: its
+    dates were never looked at)."""
+    from datetime import datetime, timedelta, timezone
+    from sync import keystore
+    from models.paths import write_json
+    ca = agency.installed_ca(office.data_dir)
+    ca_key = keystore.load_agency_key(office.data_dir, agency.CA_KEY_NAME, AGENCY_PASSPHRASE)
+    long_ago = datetime.now(timezone.utc) - agency.CERT_VALIDITY - timedelta(days=2)
+    stale = agency._device_certificate(ca_key, ca, laptop_a.device_id,
+                                       crypto.device_public_key(laptop_a.data_dir), long_ago)
+    write_json(laptop_a.data_dir / agency.DEVICE_CERT_FILE, {"certificate": agency.cert_pem(stale)})
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    text = _refused(office, tmp_path / "a.fcb", "机构登记证书已于")
+    assert "到期" in text and "重新申请" in text

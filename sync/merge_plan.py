@@ -24,7 +24,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, UniqueConstraint, select
+from sqlalchemy import Table, UniqueConstraint, and_, or_, select
 from sqlalchemy.orm import Session
 
 from models.flush_hooks import FROZEN_CHILD_TABLES, HAZARD_LIFECYCLE_KEYS
@@ -46,6 +46,8 @@ NEVER_MAPPED = frozenset({"inspection"})
 # Register records whose natural key a user may correct (a mistyped credit code …).
 KEY_EDITABLE = frozenset({"enterprise", "inspector"})
 _AUDIT_STRETCH = 5000  # audit positions compared per query
+_KEY_PARAMS = 500      # bound values per key lookup: well under SQLite's parameter limit
+_KEY_GROUPS = 50       # OR-ed groups per key lookup: well under SQLite's expression depth
 
 
 @dataclass
@@ -257,11 +259,14 @@ class _Planner:
             self.plan.rows.append(self._decide(table, final, target, mapped))
 
     def _local_by_keys(self, table: Table, rows: list[dict]) -> dict:
+        """The local rows holding one of the bundle's own keys, by (key, values): looked up
+        by the whole key through its unique index, so the cost follows the bundle, not the
+        store (by the first column alone an inspection's year fetched every inspection)."""
         out = {}
         for key in unique_keys(table):
-            first = table.c[key[0]]
-            values = {r[key[0]] for r in rows if r[key[0]] is not None}
-            for local in fetch_in(self.s, table, first, values):
+            wanted = sorted({tuple(r[k] for k in key) for r in rows
+                             if all(r[k] is not None for k in key)}, key=repr)
+            for local in _fetch_by_key(self.s, table, key, wanted):
                 out[(key, tuple(local[k] for k in key))] = local
         return out
 
@@ -429,6 +434,33 @@ class _Planner:
         if inspection in self.incoming_final and not self._inspection_frozen(inspection):
             return True  # the finalized inspection beats the draft here
         return row["updated_at"] > local["updated_at"]  # e.g. a hazard's life after the visit
+
+
+def _fetch_by_key(session: Session, table: Table, key: tuple[str, ...],
+                  values: list[tuple]) -> list[dict]:
+    """Rows whose `key` columns hold one of `values`, through the key's unique index: for a
+    key of several columns as (a = … AND b IN (…)) OR … — SQLite scans the whole table for a
+    row value (a, b) IN (VALUES …), but searches the index for each of these."""
+    *prefix, last = [table.c[k] for k in key]
+    groups: dict[tuple, list] = defaultdict(list)
+    for value in values:
+        groups[value[:-1]].append(value[-1])
+    conditions, size, rows = [], 0, []
+    for head, lasts in groups.items():
+        for start in range(0, len(lasts), _KEY_PARAMS):
+            part = lasts[start:start + _KEY_PARAMS]
+            conditions.append(and_(*(c == v for c, v in zip(prefix, head)), last.in_(part)))
+            size += len(part) + len(head)
+            if size >= _KEY_PARAMS or len(conditions) >= _KEY_GROUPS:
+                rows += _fetch_where(session, table, conditions)
+                conditions, size = [], 0
+    if conditions:
+        rows += _fetch_where(session, table, conditions)
+    return rows
+
+
+def _fetch_where(session: Session, table: Table, conditions: list) -> list[dict]:
+    return [dict(r) for r in session.execute(select(table).where(or_(*conditions))).mappings()]
 
 
 def plan_merge(session: Session, bundle: Bundle) -> MergePlan:

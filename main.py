@@ -329,7 +329,7 @@ def cmd_verify(store, args) -> int:
         raise FieldCheckError(f"无法读取文件 {args.file}（{exc.strerror or exc}）", "请检查文件路径") from exc
     if is_pdf:
         return verify_pdf_file(args.file, store.data_dir)
-    from sync.verify import verify_bundle_file
+    from sync.verify_command import verify_bundle_file
     report = verify_bundle_file(args.file, store)
     if args.json:
         _print_json({"valid": report.valid, "problem": report.problem,

@@ -506,11 +506,10 @@ def _plan_show(store, args) -> int:
 
 
 def _plan_list(store, args) -> int:
-    from sqlalchemy import select
-    from models.planning import InspectionPlan
+    from models.plan_views import plans_by_year
     with store.session() as s:
-        for plan in s.scalars(select(InspectionPlan).order_by(InspectionPlan.year)):
-            print(f"{plan.year}  {plan.id}")
+        for year, plan_id in plans_by_year(s):
+            print(f"{year}  {plan_id}")
     return 0
 
 

@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from checklists.loader import latest_checklists  # noqa: E402
+from models.checklist_library import latest_checklists  # noqa: E402
 from models.audit import AuditEvent, canonical_json, chain_head, event_hash  # noqa: E402
 from models.base import utcnow  # noqa: E402
 from models.photo_store import photo_path  # noqa: E402

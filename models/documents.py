@@ -5,8 +5,8 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Record
 from models.record_policy import Merge, TablePolicy
@@ -55,3 +55,10 @@ class Signature(Record):
 
     document: Mapped[Document] = relationship(back_populates="signatures")
 
+
+def issued_documents(session: Session, inspection_id: uuid.UUID) -> list[Document]:
+    """The documents in force for an inspection (the latest of each kind)."""
+    docs = session.scalars(select(Document).where(Document.inspection_id == inspection_id)
+                           .order_by(Document.created_at)).all()
+    replaced = {d.supersedes_id for d in docs if d.supersedes_id}
+    return [d for d in docs if d.id not in replaced]

@@ -18,8 +18,10 @@ from models.registry import Enterprise, Inspector, str_enum
 # (re-inspections, the office's 一单四制); its record_policy lets only these through.
 HAZARD_LIFECYCLE_KEYS = frozenset({"status", "closed_at", "current_deadline", "escalated",
                                    "assigned_to", "ledger_no", "reported_on"})
-# Rows of a visit: frozen once it is finalized, and it gains no more of them.
+
+
 def _of_the_visit(label: str, rank: int) -> TablePolicy:
+    """Rows of a visit: frozen once it is finalized, and it gains no more of them."""
     return TablePolicy(label, Merge.ROW, frozen_with="inspection", shown_rank=rank,
                        refusal="该检查")
 

@@ -34,7 +34,7 @@ from models.inspection import (Answer, AnswerResult, Hazard, HazardReview, Hazar
                                InspectionKind, InspectionStatus, Photo, case_label)
 from models.local_time import agency_text
 from models.planning import PlanTask
-from models.record_policy import policy
+from models.record_policy import Merge, policy
 from models.registry import Enterprise, Inspector, RiskColour
 from models.tables import Base
 from sync.bundle_format import DOCUMENTS_DIR
@@ -83,16 +83,19 @@ COLUMN_LABELS = {
 
 
 
-def _can_be_kept_aside(table) -> bool:
-    """Only frozen rows conflict (or new ones under a frozen parent): models.record_policy."""
+def can_be_kept_aside(table) -> bool:
+    """Only frozen rows conflict (or new ones under a frozen parent): models.record_policy.
+    Audit events never do: another version of one refuses the whole bundle."""
     declared = policy(table)
+    if declared.merge is Merge.CHAINED:
+        return False
     return declared.finalized is not None or declared.frozen_with is not None
 
 
 # Columns holding another record's id → the table that record lives in: the foreign keys
 # of the tables whose versions an import can keep aside.
 LINK_TABLES = {fk.parent.name: fk.column.table.name for t in Base.metadata.sorted_tables
-               if _can_be_kept_aside(t) for fk in t.foreign_keys}
+               if can_be_kept_aside(t) for fk in t.foreign_keys}
 SHORT_ID_CHARS = 8
 LINK_NAME_CHARS = 30   # a question or hazard description, cut to this inside a link
 _LOOKUP_CHUNK = 500    # ids per IN (…): well under SQLite's parameter limit

@@ -90,6 +90,8 @@ case "${1:-start}" in
     # The whole suite on the laptop's SQLite, then the store, rule, ledger and sync tests again
     # on PostgreSQL (the office); both run, the exit code fails if either failed.
     status=0
+    # The layers (.importlinter): which package may import which, who speaks SQL (#13).
+    "$VENV/bin/lint-imports" --no-logo || status=$?
     QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest || status=$?
     echo "==> PostgreSQL（办公室）：tests/models tests/sync"
     QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest --backend postgresql tests/models tests/sync || status=$?

@@ -329,7 +329,7 @@ def cmd_verify(store, args) -> int:
         raise FieldCheckError(f"无法读取文件 {args.file}（{exc.strerror or exc}）", "请检查文件路径") from exc
     if is_pdf:
         return verify_pdf_file(args.file, store.data_dir)
-    from sync.verify import verify_bundle_file
+    from sync.verify_command import verify_bundle_file
     report = verify_bundle_file(args.file, store)
     if args.json:
         _print_json({"valid": report.valid, "problem": report.problem,
@@ -506,11 +506,10 @@ def _plan_show(store, args) -> int:
 
 
 def _plan_list(store, args) -> int:
-    from sqlalchemy import select
-    from models.planning import InspectionPlan
+    from models.plan_views import plans_by_year
     with store.session() as s:
-        for plan in s.scalars(select(InspectionPlan).order_by(InspectionPlan.year)):
-            print(f"{plan.year}  {plan.id}")
+        for year, plan_id in plans_by_year(s):
+            print(f"{year}  {plan_id}")
     return 0
 
 

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert  # noqa: E402
 
-from checklists.loader import latest_checklists  # noqa: E402
+from models.checklist_library import latest_checklists  # noqa: E402
 from models.excel_ledger import export_ledger  # noqa: E402
 from models.inspection_rules import local_date  # noqa: E402
 from models.ledger import (CLOSED, DUE, OVERDUE, LedgerFilter,  # noqa: E402

@@ -40,7 +40,7 @@ from sqlalchemy import insert, text  # noqa: E402
 
 import bench.bench_ledger as bench_ledger  # noqa: E402
 from bench.bench_sync import base_jpeg, create_events, stamp  # noqa: E402
-from checklists.loader import latest_checklists  # noqa: E402
+from models.checklist_library import latest_checklists  # noqa: E402
 from models.audit import AuditEvent, chain_head  # noqa: E402
 from models.base import utcnow  # noqa: E402
 from models.ledger import OVERDUE, TO_RECTIFY, LedgerFilter, ledger_page  # noqa: E402

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, func, insert, select  # noqa: E402
 
-from checklists.loader import latest_checklists  # noqa: E402
+from models.checklist_library import latest_checklists  # noqa: E402
 from models.tables import (Answer, AnswerResult, Enterprise, Hazard, HazardStatus,  # noqa: E402
                     Inspection, InspectionChecklist, InspectionInspector, InspectionStatus,
                     Inspector, RiskColour)

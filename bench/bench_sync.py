@@ -21,6 +21,7 @@ A benchmark prints; it never fails.
 
     .venv/bin/python bench/bench_sync.py                        # 1,000 inspections, 5,000 photos
     .venv/bin/python bench/bench_sync.py --inspections 100 --photos 500   # quick look
+    .venv/bin/python bench/bench_sync.py --growth     # import time against the store's size (#13)
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from checklists.loader import latest_checklists  # noqa: E402
+from models.checklist_library import latest_checklists  # noqa: E402
 from models.audit import AuditEvent, canonical_json, chain_head, event_hash  # noqa: E402
 from models.base import utcnow  # noqa: E402
 from models.photo_store import photo_path  # noqa: E402
@@ -234,5 +235,84 @@ def run(root: Path, inspections: int, photos: int, repeat: int) -> None:
     laptop.close()
 
 
+# ---- import growth (issue #13, point 2): the same bundle into ever larger stores ------------
+GROWTH_SIZES = (0, 10_000, 100_000)
+GROWTH_TARGET = 1.5  # into the largest store, at most this × the time into an empty one
+
+
+def fill_inspections(store, inspections: int) -> None:
+    """A target store of `inspections` finalized inspections of the bundle's case year (with
+    their create events): what an office holds after some years."""
+    now, dev = utcnow(), store.device_id
+    firms = [{**stamp(dev, now), "name": f"存量企业{n:03d}", "credit_code": f"91439999GROW{n:06d}",
+              "address": "湘乡市", "legal_representative": "李四", "representative_post": "厂长",
+              "phone": "13900000001", "has_dust": False, "has_ammonia": False,
+              "has_confined_space": False, "risk_colour": "blue"} for n in range(50)]
+    rows = [{**stamp(dev, now), "enterprise_id": firms[n % 50]["id"], "place": "仓库",
+             "started_at": now, "ended_at": now, "status": InspectionStatus.FINALIZED,
+             "finalized_at": now, "case_year": 2026, "case_serial": 100_000 + n,
+             "current_item_id": None, "follows_inspection_id": None} for n in range(inspections)]
+    tables = ((Enterprise, firms), (Inspection, rows))
+    with store.transaction(label="bench_fill") as s:
+        for model, table_rows in tables:
+            for start in range(0, len(table_rows), 20_000):
+                s.execute(insert(model.__table__), table_rows[start:start + 20_000])
+        s.execute(insert(AuditEvent.__table__), create_events(dev, tables, *chain_head(s, dev)))
+
+
+def growth(root: Path, repeat: int) -> None:
+    """Per-bundle import time of one 20-inspection bundle with photos into stores of
+    GROWTH_SIZES inspections, each round on a fresh copy of the filled store, interleaved."""
+    laptop = start_store(root / "growth-laptop")
+    fill(laptop, 20, 60, random.Random(11))
+    bundle = root / "growth.fcb"
+    export_bundle(laptop, bundle, everything=True)
+    trusted = device_fingerprint(laptop.data_dir)
+    laptop.close()
+    filled = {}
+    for size in GROWTH_SIZES:
+        filled[size] = root / f"growth-store-{size}"
+        store = start_store(filled[size])
+        fill_inspections(store, size)
+        store.close()
+    times: dict[int, list[float]] = {size: [] for size in GROWTH_SIZES}
+    load = [os.getloadavg()[0]]
+    for n in range(repeat):
+        for size in GROWTH_SIZES:
+            copy = root / f"growth-{size}-{n}"
+            shutil.copytree(filled[size], copy)
+            store = start_store(copy)
+            t, report = timed(lambda: import_bundle(store, bundle, trust_new_device=trusted))
+            store.close()
+            shutil.rmtree(copy, ignore_errors=True)
+            assert report.total("new") and not report.total("conflict")
+            times[size].append(t)
+        load.append(os.getloadavg()[0])
+    med = {size: statistics.median(v) for size, v in times.items()}
+    print(f"import growth: one bundle of 20 inspections / 60 photos, median of {repeat} "
+          f"interleaved rounds; load average {min(load):.2f}–{max(load):.2f} on "
+          f"{os.cpu_count()} cores")
+    for size in GROWTH_SIZES:
+        ratio = med[size] / med[0]
+        print(f"  into {size:>7,} inspections   {med[size]:6.3f} s   {ratio:5.2f}× the empty store's"
+              + ("   (baseline)" if size == 0 else ""))
+    largest = GROWTH_SIZES[-1]
+    verdict = "met" if med[largest] <= GROWTH_TARGET * med[0] else "NOT met"
+    print(f"  target ≤ {GROWTH_TARGET}× into {largest:,} vs into empty: {verdict}")
+
+
+def growth_main() -> None:
+    parser = argparse.ArgumentParser(description="import time against the target store's size")
+    parser.add_argument("--growth", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds (median shown)")
+    args, _rest = parser.parse_known_args()
+    root = Path(tempfile.mkdtemp(prefix="fc-bench-growth-"))
+    try:
+        growth(root, args.repeat)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+# ---- end import growth ------------------------------------------------------------------------
+
+
 if __name__ == "__main__":
-    main()
+    growth_main() if "--growth" in sys.argv else main()

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
+from models.checklist_library import UNVERIFIED, latest_checklists
 
-from checklists.loader import UNVERIFIED, latest_checklists
+if TYPE_CHECKING:  # annotations only: the checklists package speaks no SQL
+    from sqlalchemy.orm import Session
 
 
 def unverified_citations(session: Session) -> list[dict]:

@@ -9,9 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from models.documents import DocumentKind
 from models.errors import FieldCheckError
@@ -20,8 +18,11 @@ from models.inspection_rules import get_inspection
 from models.local_time import agency_time
 from models.photo_rules import photos_for
 from models.photo_store import photo_path
-from models.registry import AgencySettings
+from models.settings_rules import stored_agency_settings
 from models.walk_queries import walk_items
+
+if TYPE_CHECKING:  # annotations only: documents speak no SQL
+    from sqlalchemy.orm import Session
 
 ABBREVIATIONS = {
     DocumentKind.INSPECTION_RECORD: "检记",
@@ -189,7 +190,7 @@ class ReinspectionContent:
 
 
 def _agency(session: Session) -> Agency:
-    s = session.scalar(select(AgencySettings))  # read only: never create the row here
+    s = stored_agency_settings(session)  # read only: never create the row here
     if s is None:
         return Agency("", "", "", "")
     return Agency(s.agency_name, s.region_short, s.reconsideration_government, s.court)

@@ -22,15 +22,14 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from PIL import Image, ImageDraw
 from pyhanko.sign.signers import SimpleSigner
-from sqlalchemy import select
 
 from documents.service import SigningInput
 from documents.signing import DEMO_CERT_UNIT
 from models.errors import FieldCheckError
 from models.inspection_rules import get_inspection
 from models.paths import atomic_write_bytes
-from models.registry import AgencySettings
 from models.store import Store
+from models.settings_rules import stored_agency_settings
 from models.store_mode import is_demo_store
 
 DEMO_KEYS_DIR = "demo_keys"
@@ -90,7 +89,7 @@ def demo_signing_input(store: Store, inspection_id: uuid.UUID) -> SigningInput:
                               "请在程序中定稿并由执法人员和被检查单位负责人签字后生成文书")
     with store.session() as s:
         inspection = get_inspection(s, inspection_id)
-        agency = s.scalar(select(AgencySettings))
+        agency = stored_agency_settings(s)
         people = [(m.inspector.id, m.inspector.name, m.inspector.certificate_no)
                   for m in inspection.team][:2]
         representative = inspection.enterprise.legal_representative

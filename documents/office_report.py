@@ -14,11 +14,10 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from documents.fonts import document_fonts
 from models.errors import FieldCheckError
-from sqlalchemy import select
-
 from models.ledger import LedgerFilter
 from models.office_views import (REPORT_COLUMNS, major_hazards, office_statistics, report_rows,
                                  write_major_report_xlsx)
+from models.settings_rules import stored_agency_settings
 
 PDF_COLUMNS = (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11)  # the Excel's columns minus basis and order
 WIDTHS = (10, 42, 22, 72, 20, 20, 16, 12, 26, 20, 20)
@@ -74,7 +73,6 @@ def _day(text: str) -> date:
 
 def run_office_report(store, out_dir, found_from: str, found_to: str, today: date) -> dict:
     """`office-report`: the period's 通报 (Excel and PDF) and the statistics, as a summary."""
-    from models.registry import AgencySettings
     start, end = _day(found_from), _day(found_to)
     if end < start:
         raise FieldCheckError("结束日期早于开始日期", "请检查 --from 和 --to")
@@ -82,7 +80,7 @@ def run_office_report(store, out_dir, found_from: str, found_to: str, today: dat
     out.mkdir(parents=True, exist_ok=True)
     stem = f"重大事故隐患通报_{start:%Y%m%d}-{end:%Y%m%d}"
     with store.session() as s:
-        settings = s.scalar(select(AgencySettings))
+        settings = stored_agency_settings(s)
         agency = settings.agency_name if settings else ""
         n = write_major_report_xlsx(s, out / f"{stem}.xlsx", today, start, end, agency)
         write_major_report_pdf(s, out / f"{stem}.pdf", today, start, end, agency)

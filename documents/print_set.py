@@ -10,11 +10,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-
 from documents.service import KIND_LABEL, document_file, issued_documents
 from models.documents import DocumentKind
-from models.registry import AgencySettings
+from models.settings_rules import stored_agency_settings
 
 PRINT_ORDER = (DocumentKind.INSPECTION_RECORD, DocumentKind.RECTIFICATION_ORDER,
                DocumentKind.ONSITE_MEASURES, DocumentKind.REINSPECTION_OPINION)
@@ -52,7 +50,8 @@ def print_documents(session, data_dir: Path, inspection_id: uuid.UUID) -> list[P
 
 def copies_per_document(session) -> int:
     """How many sets the agency prints (设置 → 打印份数; the template says 一式两份)."""
-    copies = session.scalar(select(AgencySettings.document_copies))
+    settings = stored_agency_settings(session)
+    copies = settings.document_copies if settings is not None else None
     return copies if copies and copies > 0 else DEFAULT_COPIES
 
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from documents.content import (Officer, PhotoFacts, ReinspectedItem, ReinspectionContent,
                                Signatures, _agency, _enterprise, document_number)
@@ -18,6 +17,9 @@ from models.documents import DocumentKind
 from models.errors import FieldCheckError
 from models.inspection import HazardReview, Inspection, InspectionKind, Photo
 from models.inspection_rules import get_inspection
+
+if TYPE_CHECKING:  # annotations only: documents speak no SQL
+    from sqlalchemy.orm import Session
 from models.local_time import agency_date, agency_time
 from models.photo_store import photo_path
 from models.reinspection_rules import after_photos, reinspection_round, reviews

@@ -10,13 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
 from documents import collect_case, documents_for_case
 from documents.keys import WRONG_PASSPHRASE, certificate_fingerprint, load_identity
 from documents.reinspection_content import reinspection_opinion_pdf
 from documents.signing import is_demo_signer, sha256_hex, sign_pdf
-from models.documents import Document, DocumentKind, Signature
+from models.documents import Document, DocumentKind, Signature, issued_documents
 from models.base import utcnow
 from models.errors import FieldCheckError, ValidationError
 from models.flush_hooks import session_now
@@ -55,14 +53,6 @@ class SigningInput:
 
 def document_file(data_dir: Path, doc: Document) -> Path:
     return Path(data_dir) / doc.file_name
-
-
-def issued_documents(session, inspection_id: uuid.UUID) -> list[Document]:
-    """The documents in force for an inspection (the latest of each kind)."""
-    docs = session.scalars(select(Document).where(Document.inspection_id == inspection_id)
-                           .order_by(Document.created_at)).all()
-    replaced = {d.supersedes_id for d in docs if d.supersedes_id}
-    return [d for d in docs if d.id not in replaced]
 
 
 def render_documents(session, inspection, photos_dir: Path,

@@ -6,24 +6,28 @@ deleted or re-ordered event breaks its chain.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from enum import Enum
+from datetime import datetime
 
 from sqlalchemy import String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Record
+# The hash of an event is part of the one record policy (objects and raw rows alike).
+from models.record_policy import (GENESIS_HASH, Merge, TablePolicy, canonical_json, event_hash,
+                                  to_jsonable)
 
-GENESIS_HASH = "0" * 64
+__all__ = ["GENESIS_HASH", "AuditEvent", "ChainReport", "canonical_json", "chain_head",
+           "event_hash", "make_event", "to_jsonable", "verify_chain"]
 
 
 class AuditEvent(Record):
     __tablename__ = "audit_event"
     __table_args__ = (UniqueConstraint("device_id", "seq"),)
+    # Append-only: every stored event is frozen; chains merge by device and position.
+    record_policy = TablePolicy("执法全过程记录", Merge.CHAINED, finalized=lambda row: True,
+                                refusal="执法全过程记录")
 
     seq: Mapped[int]
     at: Mapped[datetime]
@@ -36,37 +40,6 @@ class AuditEvent(Record):
     after: Mapped[str] = mapped_column(Text)   # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
-
-
-def to_jsonable(value):
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
-
-
-def canonical_json(data: dict) -> str:
-    return json.dumps(
-        {k: to_jsonable(v) for k, v in data.items()},
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-    )
-
-
-def event_hash(prev_hash: str, fields: dict) -> str:
-    payload = prev_hash + canonical_json(fields)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def _hashed_fields(ev: AuditEvent) -> dict:
-    return {
-        "id": ev.id, "device_id": ev.device_id, "seq": ev.seq, "at": ev.at,
-        "actor": ev.actor, "action": ev.action, "label": ev.label,
-        "entity_type": ev.entity_type, "entity_id": ev.entity_id,
-        "before": ev.before, "after": ev.after,
-    }
 
 
 def chain_head(session: Session, device_id: str) -> tuple[int, str]:
@@ -89,7 +62,7 @@ def make_event(
         before=canonical_json(before), after=canonical_json(after),
         prev_hash=prev_hash, created_at=at, updated_at=at,
     )
-    ev.hash = event_hash(prev_hash, _hashed_fields(ev))
+    ev.hash = event_hash(prev_hash, ev)
     return ev
 
 
@@ -120,7 +93,7 @@ def verify_chain(session: Session) -> ChainReport:
             expected_seq = ev.seq
         if ev.prev_hash != prev_hash:
             report.problems.append(f"设备 {device} 第 {ev.seq} 条记录与前一条不衔接")
-        if event_hash(ev.prev_hash, _hashed_fields(ev)) != ev.hash:
+        if event_hash(ev.prev_hash, ev) != ev.hash:
             report.problems.append(f"设备 {device} 第 {ev.seq} 条记录内容被改动")
         prev_hash = ev.hash
     return report

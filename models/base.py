@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from typing import ClassVar
 
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from models.record_policy import POLICY_KEY, TablePolicy
 
 
 def utcnow() -> datetime:
@@ -54,3 +57,12 @@ class Record(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Filled in by the flush hook from the store's device id (see models.audit).
     device_id: Mapped[str] = mapped_column(String(36))
+    # What the table is and how it freezes and merges (models.record_policy), declared
+    # beside each model's columns; copied into its Table's info for code holding a Table.
+    record_policy: ClassVar[TablePolicy | None] = None
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        declared = cls.__dict__.get("record_policy")
+        if declared is not None:
+            cls.__table__.info[POLICY_KEY] = declared

@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Record
+from models.record_policy import Merge, TablePolicy
 
 AREAS = {
     "dust": "粉尘防爆",
@@ -18,6 +19,8 @@ AREAS = {
 
 class Checklist(Record):
     __tablename__ = "checklist"
+    # Its natural key holds its content hash: the same key is the same version.
+    record_policy = TablePolicy("检查表", Merge.CONTENT_KEYED)
     __table_args__ = (
         UniqueConstraint("code", "version"),
         UniqueConstraint("code", "content_hash"),
@@ -39,6 +42,7 @@ class Checklist(Record):
 
 class ChecklistItem(Record):
     __tablename__ = "checklist_item"
+    record_policy = TablePolicy("检查项", Merge.CONTENT_KEYED)
     __table_args__ = (UniqueConstraint("checklist_id", "code"),)
 
     checklist_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checklist.id"), index=True)
@@ -57,7 +61,7 @@ class ChecklistItem(Record):
     # JSON list of seed item references, e.g. ["粉尘-1"]
     seed_refs: Mapped[str] = mapped_column(Text, default="[]")
     # JSON list: where each citation of legal_basis was checked, or 待核 and why
-    # (checklists.loader.BasisSource).
+    # (models.checklist_library.BasisSource).
     basis_sources: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
 
     checklist: Mapped[Checklist] = relationship(back_populates="items")

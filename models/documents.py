@@ -5,10 +5,11 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Record
+from models.record_policy import Merge, TablePolicy
 from models.registry import str_enum
 
 
@@ -21,6 +22,9 @@ class DocumentKind(str, enum.Enum):
 
 class Document(Record):
     __tablename__ = "document"
+    # Frozen once issued (finalized_at); a finalized inspection still gains documents.
+    record_policy = TablePolicy("文书", Merge.ROW, finalized=lambda row: row.get("finalized_at") is not None,
+                                shown_rank=5, refusal="该文书")
 
     inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"), index=True)
     kind: Mapped[DocumentKind] = mapped_column(str_enum(DocumentKind))
@@ -36,6 +40,9 @@ class Document(Record):
 
 class Signature(Record):
     __tablename__ = "signature"
+    # Frozen with its document; an issued document is signed after it is written.
+    record_policy = TablePolicy("签字", Merge.ROW, frozen_with="document", grows_when_frozen=True,
+                                shown_rank=6, refusal="该文书的签字")
 
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("document.id"), index=True)
     role: Mapped[str] = mapped_column(String(32))   # inspector1/inspector2/representative/witness/expert
@@ -47,3 +54,11 @@ class Signature(Record):
     note: Mapped[str] = mapped_column(Text, default="")
 
     document: Mapped[Document] = relationship(back_populates="signatures")
+
+
+def issued_documents(session: Session, inspection_id: uuid.UUID) -> list[Document]:
+    """The documents in force for an inspection (the latest of each kind)."""
+    docs = session.scalars(select(Document).where(Document.inspection_id == inspection_id)
+                           .order_by(Document.created_at)).all()
+    replaced = {d.supersedes_id for d in docs if d.supersedes_id}
+    return [d for d in docs if d.id not in replaced]

@@ -12,20 +12,13 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent, chain_head, make_event
-from models.base import Record, utcnow
+from models.base import Base, Record, utcnow
 from models.chain_anchor import remember_head
 from models.documents import Document, Signature
 from models.errors import FinalizedRecordError
-from models.inspection import (HAZARD_LIFECYCLE_KEYS, Answer, Hazard, HazardReview, Inspection,
-                               InspectionChecklist, InspectionInspector, InspectionStatus, Photo)
+from models.inspection import Inspection, InspectionStatus
+from models.record_policy import change_allowed, is_frozen, policy, unaudited_fields
 from models.seal import SEAL_ACTION, SEAL_LABEL, seal_content
-
-# Rows that belong to an inspection and freeze with it.
-_FROZEN_WITH_INSPECTION = (Answer, Photo, InspectionInspector, InspectionChecklist, HazardReview)
-# What a finalized inspection can no longer gain (documents and their signatures it can).
-FROZEN_CHILD_TABLES = frozenset(c.__tablename__ for c in (*_FROZEN_WITH_INSPECTION, Hazard))
-# Where the team stands in the walk is screen state, not an enforcement fact: not audited.
-_IGNORED_KEYS = {"updated_at", "current_item_id"}
 
 
 def session_now(session: Session) -> datetime:
@@ -43,8 +36,9 @@ def _snapshot(obj) -> dict:
 
 def _changed_keys(obj) -> list[str]:
     state = inspect(obj)
+    unaudited = unaudited_fields(state.mapper.local_table)
     return [k for k in _columns(obj)
-            if k not in _IGNORED_KEYS and state.attrs[k].history.has_changes()]
+            if k not in unaudited and state.attrs[k].history.has_changes()]
 
 
 def _stored_row(session: Session, obj) -> dict:
@@ -54,28 +48,25 @@ def _stored_row(session: Session, obj) -> dict:
     return dict(row) if row else {}
 
 
-def _inspection_finalized(session: Session, inspection_id) -> bool:
-    status = session.execute(
-        select(Inspection.status).where(Inspection.id == inspection_id)
-    ).scalar_one_or_none()
-    return status == InspectionStatus.FINALIZED
+def _stored_frozen(session: Session, table_name: str, row_id) -> bool:
+    """Whether the stored row `row_id` of `table_name` is frozen (models.record_policy)."""
+    table = Base.metadata.tables[table_name]
+    row = session.execute(select(table).where(table.c.id == row_id)).mappings().first()
+    if row is None:
+        return False
+    return is_frozen(table, row, lambda parent, pid: _stored_frozen(session, parent, pid),
+                     stored=row)
 
 
 def _guard(session: Session, obj, action: str, stored: dict, changed: list[str]) -> None:
-    if isinstance(obj, AuditEvent) and action != "create":
-        raise FinalizedRecordError("执法全过程记录")
-    if isinstance(obj, Inspection) and action != "create":
-        if stored.get("status") == InspectionStatus.FINALIZED.value:
-            raise FinalizedRecordError("该检查")
-    elif isinstance(obj, _FROZEN_WITH_INSPECTION):
-        if _inspection_finalized(session, obj.inspection_id):
-            raise FinalizedRecordError("该检查")
-    elif isinstance(obj, Hazard):
-        frozen = action != "update" or not set(changed) <= HAZARD_LIFECYCLE_KEYS
-        if frozen and _inspection_finalized(session, obj.inspection_id):
-            raise FinalizedRecordError("该检查的隐患")
-    elif isinstance(obj, Document) and action != "create" and stored.get("finalized_at"):
-        raise FinalizedRecordError("该文书")
+    """Refuse what the record policy forbids: a change to a frozen row (its own stored
+    state or its parent's) beyond the fields it still takes."""
+    table = inspect(obj).mapper.local_table
+    frozen = is_frozen(table, _snapshot(obj),
+                       lambda parent, pid: _stored_frozen(session, parent, pid),
+                       stored=stored if action != "create" else None)
+    if not change_allowed(table, action, changed, frozen):
+        raise FinalizedRecordError(policy(table).refusal or "该记录")
 
 
 def _collect_changes(session: Session):

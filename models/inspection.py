@@ -9,8 +9,21 @@ from sqlalchemy import Enum, Float, ForeignKey, Index, String, Text, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Record
+from models.record_policy import Merge, TablePolicy
 from models.checklist import Checklist, ChecklistItem
 from models.registry import Enterprise, Inspector, str_enum
+
+
+# What may still change on a hazard of a finalized inspection: its life after the visit
+# (re-inspections, the office's 一单四制); its record_policy lets only these through.
+HAZARD_LIFECYCLE_KEYS = frozenset({"status", "closed_at", "current_deadline", "escalated",
+                                   "assigned_to", "ledger_no", "reported_on"})
+
+
+def _of_the_visit(label: str, rank: int) -> TablePolicy:
+    """Rows of a visit: frozen once it is finalized, and it gains no more of them."""
+    return TablePolicy(label, Merge.ROW, frozen_with="inspection", shown_rank=rank,
+                       refusal="该检查")
 
 
 def case_label(year: int | None, serial: int | None) -> str:
@@ -60,6 +73,10 @@ class InspectionKind(str, enum.Enum):
 
 class Inspection(Record):
     __tablename__ = "inspection"
+    # One visit, made on one laptop: its case number under another id is another visit.
+    record_policy = TablePolicy(
+        "检查", Merge.ONE_VISIT, finalized=lambda row: row.get("status") == InspectionStatus.FINALIZED,
+        screen_state=frozenset({"current_item_id"}), shown_rank=0, refusal="该检查")
     __table_args__ = (
         Index("ix_inspection_enterprise_status_started", "enterprise_id", "status", "started_at"),
         Index("ix_inspection_status_started", "status", "started_at"),
@@ -109,6 +126,7 @@ class Inspection(Record):
 
 class InspectionInspector(Record):
     __tablename__ = "inspection_inspector"
+    record_policy = _of_the_visit("检查人员", 7)
     __table_args__ = (UniqueConstraint("inspection_id", "inspector_id"),)
 
     inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"))
@@ -123,6 +141,7 @@ class InspectionChecklist(Record):
     """The checklist *version* an inspection was started with; later edits don't move it."""
 
     __tablename__ = "inspection_checklist"
+    record_policy = _of_the_visit("所用检查表", 8)
     __table_args__ = (UniqueConstraint("inspection_id", "checklist_id"),)
 
     inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"))
@@ -135,6 +154,7 @@ class InspectionChecklist(Record):
 
 class Answer(Record):
     __tablename__ = "answer"
+    record_policy = _of_the_visit("检查项答复", 2)
     __table_args__ = (UniqueConstraint("inspection_id", "item_id"),)
 
     inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"))
@@ -151,6 +171,11 @@ class Answer(Record):
 
 class Hazard(Record):
     __tablename__ = "hazard"
+    # Frozen with its visit except for its life after it, which two places change (a
+    # re-inspection, the office), often different fields: merged field by field.
+    record_policy = TablePolicy("隐患", Merge.FIELD_MERGED, frozen_with="inspection",
+                                still_changes=HAZARD_LIFECYCLE_KEYS, shown_rank=1,
+                                refusal="该检查的隐患")
     __table_args__ = (
         Index("ix_hazard_status_deadline", "status", "deadline"),
         Index("ix_hazard_enterprise_status", "enterprise_id", "status"),
@@ -195,16 +220,11 @@ Index("ix_hazard_status_due", Hazard.status, func.coalesce(Hazard.current_deadli
       Hazard.inspection_id)
 
 
-# What may still change on a hazard of a finalized inspection: its life after the visit
-# (flush_hooks lets only these through; models.seal leaves them out of the sealed content).
-HAZARD_LIFECYCLE_KEYS = frozenset({"status", "closed_at", "current_deadline", "escalated",
-                                   "assigned_to", "ledger_no", "reported_on"})
-
-
 class HazardReview(Record):
     """What a re-inspection found about one ordered hazard (None: not yet decided)."""
 
     __tablename__ = "hazard_review"
+    record_policy = _of_the_visit("复查意见", 3)
     __table_args__ = (UniqueConstraint("inspection_id", "hazard_id"),)
 
     inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"), index=True)
@@ -222,6 +242,7 @@ class Photo(Record):
     """Evidence photo; the bytes live content-addressed under the data folder."""
 
     __tablename__ = "photo"
+    record_policy = _of_the_visit("照片", 4)
 
     inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"), index=True)
     answer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("answer.id"), index=True)

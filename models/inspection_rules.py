@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from checklists.loader import latest_checklists
+from models.checklist_library import latest_checklists
 from models.case_range import case_range, last_in_range, next_in_range
 from models.chain_anchor import case_serial_floor
 from models.checklist import Checklist, ChecklistItem

@@ -87,6 +87,11 @@ def resources_dir() -> Path:
     return REPO_ROOT / "resources"
 
 
+def checklists_dir() -> Path:
+    """The bundled checklist files (checklists/data/*.toml)."""
+    return REPO_ROOT / "checklists" / "data"
+
+
 def atomic_write_bytes(target: Path, data: bytes, durable: bool = True) -> None:
     """Write a file so that a crash leaves either the old file or the new one, never half
     (`durable=False`: no fsync, for state whose older version is harmless)."""

@@ -82,6 +82,12 @@ def plan_years(session: Session) -> list[int]:
     return list(session.scalars(select(InspectionPlan.year).order_by(InspectionPlan.year)))
 
 
+def plans_by_year(session: Session) -> list[tuple[int, uuid.UUID]]:
+    """(year, plan id) of every annual plan, oldest first."""
+    return [tuple(r) for r in session.execute(select(InspectionPlan.year, InspectionPlan.id)
+                                              .order_by(InspectionPlan.year))]
+
+
 def plan_overview(session: Session, year: int) -> PlanOverview | None:
     plan = session.scalar(select(InspectionPlan).where(InspectionPlan.year == year))
     if plan is None:

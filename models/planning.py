@@ -13,12 +13,14 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Record
+from models.record_policy import Merge, TablePolicy
 
 
 class PlanningSettings(Record):
     """One row: the office's planning rules (JSON, see models.plan_rules.PlanRules)."""
 
     __tablename__ = "planning_settings"
+    record_policy = TablePolicy("计划执法设置", Merge.OFFICE_OWNED)
 
     rules_json: Mapped[str] = mapped_column(Text, default="")
 
@@ -27,6 +29,7 @@ class InspectorAvoidance(Record):
     """回避: an inspector must not be drawn for an enterprise, or for a whole township."""
 
     __tablename__ = "inspector_avoidance"
+    record_policy = TablePolicy("执法人员回避", Merge.OFFICE_OWNED)
 
     inspector_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspector.id"), index=True)
     enterprise_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enterprise.id"))
@@ -38,6 +41,7 @@ class InspectionPlan(Record):
     """The year's plan: the rules it was made with, the hand-picked 重点检查 list, the sums."""
 
     __tablename__ = "inspection_plan"
+    record_policy = TablePolicy("年度检查计划", Merge.OFFICE_OWNED)
     __table_args__ = (UniqueConstraint("year"),)
 
     year: Mapped[int]
@@ -51,6 +55,7 @@ class PlanDraw(Record):
     """One 双随机 draw of a plan round; a redraw is a new row pointing at the one it replaces."""
 
     __tablename__ = "plan_draw"
+    record_policy = TablePolicy("双随机抽取", Merge.OFFICE_OWNED)
 
     plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection_plan.id"), index=True)
     round: Mapped[int]
@@ -73,6 +78,7 @@ class PlanTask(Record):
     """待检任务: inspect this enterprise with this team by the end of `due_month`."""
 
     __tablename__ = "plan_task"
+    record_policy = TablePolicy("待检任务", Merge.OFFICE_OWNED)
 
     plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection_plan.id"), index=True)
     draw_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("plan_draw.id"), index=True)

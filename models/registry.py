@@ -7,6 +7,7 @@ from sqlalchemy import Enum, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Record
+from models.record_policy import Merge, TablePolicy
 
 
 class RiskColour(str, enum.Enum):
@@ -38,6 +39,7 @@ class AgencySettings(Record):
     """One row: the agency whose inspectors use this laptop."""
 
     __tablename__ = "agency_settings"
+    record_policy = TablePolicy("本机机构设置", Merge.LOCAL_ONLY)
 
     agency_name: Mapped[str] = mapped_column(String(200), default="")
     # Region short name used in document numbers: （湘乡）应急检记〔2026〕3号
@@ -56,6 +58,7 @@ class AgencySettings(Record):
 
 class Inspector(Record):
     __tablename__ = "inspector"
+    record_policy = TablePolicy("执法人员", Merge.REGISTER, shown_rank=10)
 
     name: Mapped[str] = mapped_column(String(50))
     certificate_no: Mapped[str] = mapped_column(String(50), unique=True)
@@ -67,6 +70,7 @@ class Inspector(Record):
 
 class Enterprise(Record):
     __tablename__ = "enterprise"
+    record_policy = TablePolicy("企业", Merge.REGISTER, shown_rank=9)
 
     name: Mapped[str] = mapped_column(String(200), index=True)
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)

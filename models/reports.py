@@ -88,7 +88,7 @@ def status_summary(session: Session) -> dict:
 
 def checklist_dump(session: Session, latest_only: bool = False) -> list[dict]:
     """Every stored checklist version (or only the newest) with all its items' fields."""
-    from checklists.loader import latest_checklists
+    from models.checklist_library import latest_checklists
     latest_ids = {c.id for c in latest_checklists(session).values()}
     out = []
     for checklist in session.scalars(select(Checklist).order_by(Checklist.code, Checklist.version)):

@@ -10,7 +10,7 @@ deleted record, or a document file that no longer matches, is named.
 
 What may still change after finalizing is left out of the digests: `updated_at`, the walk's
 `current_item_id`, and a hazard's life after the order (re-inspection closing it, 一单四制
-fields: `flush_hooks.HAZARD_LIFECYCLE_KEYS`). A correction is a new record and a new seal.
+fields): `record_policy.unsealed_fields`. A correction is a new record and a new seal.
 
 Records merged from a bundle may refer to register rows under this store's ids (an
 enterprise matched by credit code, a checklist by content): the import events' `id_map`
@@ -32,16 +32,13 @@ from sqlalchemy.orm import Session
 from models.audit import AuditEvent, canonical_json
 from models.checklist import Checklist, ChecklistItem
 from models.documents import Document, Signature
-from models.inspection import (HAZARD_LIFECYCLE_KEYS, Answer, Hazard, HazardReview, Inspection,
+from models.inspection import (Answer, Hazard, HazardReview, Inspection,
                                InspectionChecklist, InspectionInspector, Photo, case_label)
+from models.record_policy import unsealed_fields
 from models.registry import Enterprise
 
 SEAL_ACTION = "seal"
 SEAL_LABEL = "seal_content"
-# Never part of the sealed content: bookkeeping, the walk's position, a hazard's life after
-# the order.
-_UNSEALED = {"updated_at"}
-_UNSEALED_BY_TABLE = {"inspection": {"current_item_id"}, "hazard": HAZARD_LIFECYCLE_KEYS}
 # The checklist versions an inspection was walked with are shared and content-keyed: each
 # store keeps its own row of the same content (its own id, stamps and version number), so
 # only their content is sealed.
@@ -61,7 +58,7 @@ _MAX_VARIANTS = 64  # id-map combinations tried per record (normally 1)
 def sealed_columns(table: Table) -> list[str]:
     if table.name in _CONTENT_ONLY:
         return list(_CONTENT_ONLY[table.name])
-    skip = _UNSEALED | _UNSEALED_BY_TABLE.get(table.name, set())
+    skip = unsealed_fields(table)  # bookkeeping, the walk's position, a hazard's later life
     return [c.name for c in table.columns if c.name not in skip]
 
 

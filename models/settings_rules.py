@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from checklists.loader import latest_checklists
+from models.checklist_library import latest_checklists
 from models.checklist import ChecklistItem
 from models.enterprise_rules import default_checklist_codes
 from models.errors import FieldCheckError, NotFoundError, ValidationError
@@ -23,6 +23,12 @@ DUE_DAYS_RANGE = (1, 90)
 AGENCY_SUFFIXES = ("应急管理局", "应急管理厅", "应急局", "安全生产监督管理局", "安监局")
 REMEDY_SETTINGS_PLACE = "设置 → 执法机关"
 COPIES_MAX = 9
+
+
+def stored_agency_settings(session: Session) -> AgencySettings | None:
+    """The settings row as stored (None before the first save): for readers that must not
+    create it (documents, reports)."""
+    return session.scalar(select(AgencySettings))
 
 
 def get_agency_settings(session: Session) -> AgencySettings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from checklists.loader import load_checklists
+from models.checklist_library import load_checklists
 from models.chain_anchor import anchor_problem
 from models.errors import StoreError
 from models.leftovers import InstanceLock, remove_crash_leftovers

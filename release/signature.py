@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from models.errors import FieldCheckError
 from models.paths import atomic_write_bytes, resources_dir
-from sync.crypto import fingerprint
+from models.key_fingerprint import fingerprint
 
 FORMAT = "fieldcheck-release/1"
 PRODUCT = "fieldcheck"

@@ -455,7 +455,7 @@ def read_enrollment(data_dir: Path, doc, device_id: str, aliases: list[str],
 def install_enrollment(data_dir: Path, doc: dict, payload: dict, ca: x509.Certificate) -> Joined:
     """Install a checked enrollment: CA, device certificate, range, inspectors' certificates,
     revocation list."""
-    from documents.keys import install_issued_certificate
+    from models.inspector_keys import install_issued_certificate
     inspectors = []
     for person in payload.get("inspectors", []):
         cert = load_cert(person.get("certificate", ""), "执法人员证书")

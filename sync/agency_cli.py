@@ -112,7 +112,7 @@ def _create(store, args) -> int:
 
 
 def _request(store, args) -> int:
-    from documents.keys import signing_request
+    from models.inspector_keys import signing_request
     from models.settings_rules import get_agency_settings, list_inspectors
     key = crypto.device_signing_key(store.data_dir)
     with store.session() as s:

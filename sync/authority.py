@@ -23,13 +23,12 @@ from collections import defaultdict
 
 from sqlalchemy.orm import Session
 
-from models.flush_hooks import FROZEN_CHILD_TABLES, HAZARD_LIFECYCLE_KEYS
+from models.record_policy import Merge, closed_children, policy, unaudited_fields
 from models.tables import Base
 from sync.bundle_format import encode_value, refuse
-from sync.merge_plan import IGNORED, IMPORT_LABEL, MergePlan
+from sync.merge_plan import IMPORT_LABEL, MergePlan
 from sync.selection import fetch_in
 
-SHARED_TABLES = frozenset({"enterprise", "inspector"})
 _HINT = "该导出包含有其无权作出的改动，未导入；本机数据未改动，请把导出包交给管理员核查"
 _NOT_CONTENT = frozenset({"id", "created_at", "updated_at"})
 
@@ -88,9 +87,10 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
         incoming_ids[target].append(str(source))
     owners = _InspectionOwners(s, bundle, plan)
     aliases = _Aliases(trust)
+    closed = set(closed_children("inspection"))  # joining an inspection: its device's only
     for p in plan.rows:
         if p.action == "new" and p.row.get("device_id") in senders:
-            if p.table in FROZEN_CHILD_TABLES:  # the sender's own row: on its own inspection?
+            if p.table in closed:  # the sender's own row: on its own inspection?
                 parent = owners.owner(p.row["inspection_id"])
                 if parent is not None and parent not in senders:
                     raise refuse(f"设备 {sender[:8]} 向设备 {parent[:8]} 的检查添加了{p.table}记录，"
@@ -112,7 +112,7 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
             if owner not in senders and not history.created_by(ids, trust.aliases(owner)):
                 raise refuse(f"{p.table}记录 {p.row['id']} 标为设备 {str(owner)[:8]} 所建，"
                              "但导出包中没有该设备签名的建立记录（疑似伪造）", _HINT)
-            if p.table in FROZEN_CHILD_TABLES:
+            if p.table in closed:
                 parent = owners.owner(p.row["inspection_id"])
                 if parent is not None and parent not in aliases(owner):
                     raise refuse(f"设备 {str(owner)[:8]} 向设备 {parent[:8]} 的检查添加了{p.table}记录，"
@@ -125,12 +125,13 @@ def _check_update(p, trust, senders: set[str], history: _History, ids: list[str]
     if not p.mapped and p.row.get("device_id") != owner:
         raise refuse(f"{p.table}记录 {p.row['id']} 的建立设备被改为 {str(p.row.get('device_id'))[:8]}"
                      "（记录归属不可更改）", _HINT)
-    if owner in senders or p.table in SHARED_TABLES:
-        return
-    ignore = IGNORED | _NOT_CONTENT | {"device_id"}
+    declared = policy(p.table)
+    if owner in senders or declared.merge is Merge.REGISTER:
+        return  # the register is shared
+    ignore = unaudited_fields(p.table) | _NOT_CONTENT | {"device_id"}
     changed = {k for k in p.row if k not in ignore and p.row[k] != p.local.get(k)}
-    if p.table == "hazard" and changed <= HAZARD_LIFECYCLE_KEYS:
-        return
+    if changed and changed <= declared.still_changes:
+        return  # what is shared after the visit (a hazard's life: re-inspections, the office)
     owner_ids = trust.aliases(owner)
     for key in sorted(changed):
         latest = history.latest_setting(ids, key)
@@ -147,8 +148,9 @@ class _InspectionOwners:
     def __init__(self, s: Session, bundle, plan: MergePlan) -> None:
         self.incoming = {plan.id_map.get(r["id"], r["id"]): r["device_id"]
                          for r in bundle.records.get("inspection", [])}
+        closed = set(closed_children("inspection"))
         wanted = {p.row["inspection_id"] for p in plan.rows
-                  if p.action == "new" and p.table in FROZEN_CHILD_TABLES}
+                  if p.action == "new" and p.table in closed}
         table = Base.metadata.tables["inspection"]
         self.local = {r["id"]: r["device_id"] for r in fetch_in(s, table, table.c.id, wanted)}
 

@@ -18,6 +18,7 @@ from sqlalchemy import types as sqltypes
 
 from models.base import UTCDateTime
 from models.errors import FieldCheckError
+from models.record_policy import Merge, policy
 
 FORMAT_NAME = "fieldcheck-bundle"
 BUNDLE_VERSION = 2           # this program writes and reads version 2 (chain heads, certificates)
@@ -31,8 +32,6 @@ SIGNATURE_IMAGES_PREFIX = "files/signatures/"
 # Folders of the data folder that hold the files a bundle carries.
 DOCUMENTS_DIR = "documents"
 SIGNATURE_IMAGES_DIR = "signatures"
-# Kept on this laptop only: its own settings are not another laptop's business.
-LOCAL_ONLY_TABLES = frozenset({"agency_settings"})
 
 # Limits against hostile or broken bundles (checked before anything is decompressed).
 MAX_ENTRIES = 200_000
@@ -113,8 +112,9 @@ def document_entry(file_name: str) -> str | None:
 
 
 def exported_tables(metadata) -> list[Table]:
-    """Every table a bundle carries, parents before children (foreign-key order)."""
-    return [t for t in metadata.sorted_tables if t.name not in LOCAL_ONLY_TABLES]
+    """Every table a bundle carries, parents before children (foreign-key order): all but
+    those declared local only (this laptop's own settings are no other laptop's business)."""
+    return [t for t in metadata.sorted_tables if policy(t).merge is not Merge.LOCAL_ONLY]
 
 
 # --------------------------------------------------------------------------- column codec

@@ -28,26 +28,24 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from models.checklist import AREAS, Checklist, ChecklistItem
-from models.documents import Document
-from models.inspection import (Answer, AnswerResult, Hazard, HazardStatus, Inspection,
-                               InspectionKind, InspectionStatus, case_label)
+from models.documents import Document, Signature
+from models.inspection import (Answer, AnswerResult, Hazard, HazardReview, HazardStatus,
+                               Inspection, InspectionChecklist, InspectionInspector,
+                               InspectionKind, InspectionStatus, Photo, case_label)
 from models.local_time import agency_text
+from models.planning import PlanTask
+from models.record_policy import Merge, policy
 from models.registry import Enterprise, Inspector, RiskColour
+from models.tables import Base
 from sync.bundle_format import DOCUMENTS_DIR
 from sync.merge import CONFLICTS_DIR
 
 KIND_RECORD = "记录"
 KIND_DOCUMENT_FILE = "文书文件"
 
-TABLE_LABELS = {
-    "inspection": "检查", "hazard": "隐患", "answer": "检查项答复", "photo": "照片",
-    "document": "文书", "signature": "签字", "enterprise": "企业", "inspector": "执法人员",
-    "inspection_inspector": "检查人员", "inspection_checklist": "所用检查表",
-    "hazard_review": "复查意见", "checklist": "检查表", "checklist_item": "检查项",
-}
-# Most telling first: the screen lists a bundle's conflicts in this order.
-_TABLE_ORDER = ("inspection", "hazard", "answer", "hazard_review", "photo", "document",
-                "signature", "inspection_inspector", "inspection_checklist", "enterprise")
+# What a table is called and where its conflicts are listed (most telling first) is
+# declared beside its model (models.record_policy: label, shown_rank).
+_UNKNOWN_RANK = 1000  # a table this program does not know (a newer version's): last
 
 COLUMN_LABELS = {
     # every record
@@ -56,6 +54,7 @@ COLUMN_LABELS = {
     "enterprise_id": "企业", "place": "检查场所", "started_at": "开始时间", "ended_at": "结束时间",
     "status": "状态", "finalized_at": "定稿时间", "case_year": "案件年度", "case_serial": "案件序号",
     "current_item_id": "当前检查项", "follows_inspection_id": "所跟进的检查", "kind": "类型",
+    "task_id": "待检任务",
     # answer, hazard, review
     "inspection_id": "所属检查", "item_id": "检查项", "answer_id": "检查项答复", "result": "检查结果",
     "note": "备注", "answered_at": "答复时间", "description": "隐患描述", "legal_basis": "依据",
@@ -82,14 +81,21 @@ COLUMN_LABELS = {
     "document_id": "所属文书",
 }
 
-# Columns holding another record's id → the table that record lives in.
-LINK_TABLES = {
-    "enterprise_id": "enterprise", "item_id": "checklist_item",
-    "current_item_id": "checklist_item", "inspection_id": "inspection",
-    "follows_inspection_id": "inspection", "inspector_id": "inspector",
-    "checklist_id": "checklist", "hazard_id": "hazard", "answer_id": "answer",
-    "supersedes_id": "document", "document_id": "document",
-}
+
+
+def can_be_kept_aside(table) -> bool:
+    """Only frozen rows conflict (or new ones under a frozen parent): models.record_policy.
+    Audit events never do: another version of one refuses the whole bundle."""
+    declared = policy(table)
+    if declared.merge is Merge.CHAINED:
+        return False
+    return declared.finalized is not None or declared.frozen_with is not None
+
+
+# Columns holding another record's id → the table that record lives in: the foreign keys
+# of the tables whose versions an import can keep aside.
+LINK_TABLES = {fk.parent.name: fk.column.table.name for t in Base.metadata.sorted_tables
+               if can_be_kept_aside(t) for fk in t.foreign_keys}
 SHORT_ID_CHARS = 8
 LINK_NAME_CHARS = 30   # a question or hazard description, cut to this inside a link
 _LOOKUP_CHUNK = 500    # ids per IN (…): well under SQLite's parameter limit
@@ -158,7 +164,7 @@ class Conflict:
     def table_label(self) -> str:
         if self.kind == KIND_DOCUMENT_FILE:
             return KIND_DOCUMENT_FILE
-        return TABLE_LABELS.get(self.table, self.table)
+        return table_label(self.table)
 
     @property
     def local_missing(self) -> bool:
@@ -252,6 +258,7 @@ def name_links(session: Session, conflicts: list[Conflict]) -> None:
                 value = row.get(column)
                 if isinstance(value, str) and _as_uuid(value) is not None:
                     wanted.setdefault(table, set()).add(value)
+    wanted = {table: ids for table, ids in wanted.items() if table in _NAMERS}
     if not wanted:
         return
     try:
@@ -268,6 +275,20 @@ def name_links(session: Session, conflicts: list[Conflict]) -> None:
                                    else f"{ABSENT}（{short_id(key)}）")
     for c in conflicts:
         c.links = links
+
+
+def table_label(table: str) -> str:
+    try:
+        return policy(table).label or table
+    except (KeyError, LookupError):
+        return table  # written by a newer version: its name is all there is
+
+
+def _table_rank(table: str) -> int:
+    try:
+        return policy(table).shown_rank
+    except (KeyError, LookupError):
+        return _UNKNOWN_RANK
 
 
 def short_id(value: str) -> str:
@@ -357,11 +378,18 @@ def _document_names(s: Session, ids: list[uuid.UUID]):
         yield key, number or (file_name or "").rsplit("/", 1)[-1]
 
 
+def _task_names(s: Session, ids: list[uuid.UUID]):
+    for key, kind, due in s.execute(select(PlanTask.id, PlanTask.kind, PlanTask.due_month)
+                                    .where(PlanTask.id.in_(ids))):
+        yield key, _joined("双随机抽查" if kind == "draw" else "重点检查", f"{due}月底前")
+
+
 _NAMERS = {
-    "enterprise": _enterprise_names, "checklist_item": _item_names,
-    "inspection": _inspection_names, "inspector": _inspector_names,
-    "checklist": _checklist_names, "hazard": _hazard_names, "answer": _answer_names,
-    "document": _document_names,
+    Enterprise.__tablename__: _enterprise_names, ChecklistItem.__tablename__: _item_names,
+    Inspection.__tablename__: _inspection_names, Inspector.__tablename__: _inspector_names,
+    Checklist.__tablename__: _checklist_names, Hazard.__tablename__: _hazard_names,
+    Answer.__tablename__: _answer_names, Document.__tablename__: _document_names,
+    PlanTask.__tablename__: _task_names,
 }
 
 
@@ -430,15 +458,14 @@ def _read_record(bundle_id: str, table: str, path: Path) -> Conflict | None:
 
 
 def _record_order(c: Conflict) -> tuple:
-    rank = _TABLE_ORDER.index(c.table) if c.table in _TABLE_ORDER else len(_TABLE_ORDER)
-    return (bool(c.problem), rank, c.table, c.description, c.record_id)
+    return (bool(c.problem), _table_rank(c.table), c.table, c.description, c.record_id)
 
 
 def _document_numbers(records: list[Conflict]) -> dict[str, str]:
     """File name → 文书编号, from the document records that conflicted in the same bundle."""
     out = {}
     for c in records:
-        if c.table == "document" and not c.problem:
+        if c.table == Document.__tablename__ and not c.problem:
             for row in (c.incoming, c.local):
                 name, number = row.get("file_name"), row.get("number")
                 if isinstance(name, str) and number:
@@ -500,33 +527,35 @@ def value_text(column: str, value) -> str:
 
 
 def _describe(table: str, row: dict) -> str:
-    def get(key: str) -> str:
-        return str(row.get(key) or "").strip()
+    describe = _DESCRIBERS.get(table)
+    return describe(row, lambda key: str(row.get(key) or "").strip()) if describe else ""
 
-    if table == "inspection":
-        case = case_label(row.get("case_year"), row.get("case_serial"))
-        return " ".join(p for p in (get("place"), case) if p)
-    if table == "hazard":
-        return ("【重大】" if row.get("is_major") else "") + get("description")
-    if table == "answer":
-        result = value_text("result", row.get("result")) if row.get("result") else ""
-        return "，".join(p for p in (result, get("note")) if p)
-    if table == "photo":
-        return get("caption") or get("original_name")
-    if table == "document":
-        return get("number") or get("file_name")
-    if table == "signature":
-        role = value_text("role", row.get("role")) if row.get("role") else ""
-        return " ".join(p for p in (role, get("signer_name")) if p)
-    if table in ("enterprise", "inspector"):
-        return get("name")
-    if table == "hazard_review":
-        return get("note")
-    if table == "inspection_inspector" and row.get("position"):
-        return f"第{row['position']}位检查人员"
-    if table == "inspection_checklist" and row.get("position"):
-        return f"第{row['position']}份检查表"
-    return ""
+
+def _joined_if(*parts: str, sep: str = " ") -> str:
+    return sep.join(p for p in parts if p)
+
+
+def _nth(row: dict, what: str) -> str:
+    return f"第{row['position']}{what}" if row.get("position") else ""
+
+
+# How a kept-aside row reads in the list, by its model.
+_DESCRIBERS = {
+    Inspection.__tablename__: lambda row, get: _joined_if(
+        get("place"), case_label(row.get("case_year"), row.get("case_serial"))),
+    Hazard.__tablename__: lambda row, get: ("【重大】" if row.get("is_major") else "") + get("description"),
+    Answer.__tablename__: lambda row, get: _joined_if(
+        value_text("result", row.get("result")) if row.get("result") else "", get("note"), sep="，"),
+    Photo.__tablename__: lambda row, get: get("caption") or get("original_name"),
+    Document.__tablename__: lambda row, get: get("number") or get("file_name"),
+    Signature.__tablename__: lambda row, get: _joined_if(
+        value_text("role", row.get("role")) if row.get("role") else "", get("signer_name")),
+    Enterprise.__tablename__: lambda row, get: get("name"),
+    Inspector.__tablename__: lambda row, get: get("name"),
+    HazardReview.__tablename__: lambda row, get: get("note"),
+    InspectionInspector.__tablename__: lambda row, get: _nth(row, "位检查人员"),
+    InspectionChecklist.__tablename__: lambda row, get: _nth(row, "份检查表"),
+}
 
 
 def _shorten(text: str, chars: int = DESCRIPTION_CHARS) -> str:

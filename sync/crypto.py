@@ -13,7 +13,6 @@ a last-chunk flag as associated data, so reordered, cut or extended files are re
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import struct
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from models.key_fingerprint import fingerprint  # noqa: F401  (crypto.fingerprint for sync)
 from models.paths import atomic_write_bytes
 from sync import keystore
 from sync.bundle_format import BundleError, refuse
@@ -89,12 +89,6 @@ def device_public_key(data_dir: Path, create: bool = True) -> str | None:
 def public_key_text(key: ed25519.Ed25519PrivateKey) -> str:
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode("ascii")
-
-
-def fingerprint(public_key_b64: str) -> str:
-    """A signing key as people can compare it by eye or phone: 16 hex digits in four groups."""
-    digest = hashlib.sha256(base64.b64decode(public_key_b64)).hexdigest()[:16].upper()
-    return "-".join(digest[n:n + 4] for n in range(0, 16, 4))
 
 
 def device_fingerprint(data_dir: Path) -> str:

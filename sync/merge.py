@@ -33,6 +33,7 @@ from models.flush_hooks import session_now
 from models.paths import atomic_write_bytes
 from models.photo_store import photo_path
 from models.store import Store, begin_import, concurrent_write
+from models.record_policy import STAMPS, Merge, event_hash, policy
 from models.tables import Base
 from sync import crypto, trust
 from sync.authority import check_authority
@@ -47,9 +48,10 @@ from sync.bundle_format import (
     refuse,
     remove_leftovers,
 )
-from sync.merge_plan import CONTENT_KEYED, IMPORT_LABEL, STAMPS, MergePlan, RowPlan, plan_merge
+from sync.merge_plan import IMPORT_LABEL, MergePlan, RowPlan, plan_merge
+from sync.records import Bundle, check_files
 from sync.selection import IMPORT_CREATED
-from sync.verify import Bundle, Progress, check_files, read_bundle
+from sync.verify import Progress, read_bundle
 
 CONFLICTS_DIR = "conflicts"
 
@@ -98,11 +100,11 @@ class ImportReport:
         if not self.signer_known:
             out.append(f"首次导入该设备的导出包，签名指纹 {self.signer_fingerprint}：请与导出电脑"
                        "「设置」中显示的本机签名指纹核对，不一致时请停止使用并报告")
-        same_checklists = sum(1 for t, *_ in self.merged if t in CONTENT_KEYED)
+        same_checklists = sum(1 for t, *_ in self.merged if _content_keyed(t))
         if same_checklists:
             out.append(f"检查表（版本及条目）{same_checklists} 条与本机内容相同，已按本机编号合并")
         for table, source, target, key in self.merged:
-            if table not in CONTENT_KEYED:
+            if not _content_keyed(table):
                 out.append(f"合并：{table} 记录 {source} 与本机记录 {target} 是同一对象（{key}）")
         for table, row_id, other, key in self.key_clashes:
             out.append(f"注意：{table} 记录 {row_id} 在导出方改为 {key}，与本机另一记录 {other} 相同；"
@@ -111,6 +113,10 @@ class ImportReport:
             out.append(f"冲突：{table} 记录 {row_id} 已定稿，导入的不同版本未覆盖本机版本，"
                        f"已另存于 {self.conflicts_dir}")
         return out
+
+
+def _content_keyed(table: str) -> bool:
+    return policy(table).merge is Merge.CONTENT_KEYED
 
 
 def _report(bundle: Bundle, plan: MergePlan, store: Store) -> ImportReport:
@@ -329,14 +335,9 @@ def _event_specs(s: Session, plan: MergePlan, bundle: Bundle, report: ImportRepo
     return specs, recorded
 
 
-def _dumps(data: dict) -> str:
-    # models.audit.canonical_json for values that are already JSON (no to_jsonable pass)
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
 def _event_rows(s: Session, store: Store, specs) -> list[dict]:
-    """This device's events, hashed exactly as models.audit.make_event does (verify_chain
-    checks it), as rows for one Core insert: ORM objects and generic encoding cost seconds
+    """This device's events, hashed by the one rule (models.record_policy.event_hash, as the
+    flush hook's events are; verify_chain checks it), as rows for one Core insert: ORM objects and generic encoding cost seconds
     on a large import."""
     seq, prev = chain_head(s, store.device_id)
     now = session_now(s)
@@ -350,7 +351,7 @@ def _event_rows(s: Session, store: Store, specs) -> list[dict]:
                   "entity_type": entity_type, "entity_id": str(entity_id),
                   "before": before if isinstance(before, str) else canonical_json(before),
                   "after": after if isinstance(after, str) else canonical_json(after)}
-        digest = hashlib.sha256((prev + _dumps(hashed)).encode("utf-8")).hexdigest()
+        digest = event_hash(prev, hashed)
         rows.append({**hashed, "id": uuid.UUID(hashed["id"]), "at": now, "prev_hash": prev,
                      "hash": digest, "created_at": now, "updated_at": now})
         prev = digest

@@ -24,28 +24,24 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, UniqueConstraint, select
+from sqlalchemy import Table, UniqueConstraint, and_, or_, select
 from sqlalchemy.orm import Session
 
-from models.flush_hooks import FROZEN_CHILD_TABLES, HAZARD_LIFECYCLE_KEYS
 from models.inspection import InspectionStatus, case_label
+from models.record_policy import (STAMPS, Merge, change_allowed, closed_children, is_frozen,
+                                  policy, unaudited_fields)
 from models.tables import Base
 from sync.bundle_format import encode_value, exported_tables, refuse, row_key
+from sync.records import Bundle
 from sync.selection import fetch_in
-from sync.verify import Bundle
 
 AUDIT = "audit_event"
 IMPORT_LABEL = "import"  # the label of the events an import writes to this device's chain
-STAMPS = frozenset({"id", "created_at", "updated_at", "device_id"})
-IGNORED = frozenset({"updated_at", "current_item_id"})
-# Tables whose natural key includes their content: a match is the same content by definition.
-CONTENT_KEYED = frozenset({"checklist", "checklist_item"})
-# An inspection is one visit, made on one laptop: its case number under another id is
-# another visit that was given the same number, never the same record.
-NEVER_MAPPED = frozenset({"inspection"})
-# Register records whose natural key a user may correct (a mistyped credit code …).
-KEY_EDITABLE = frozenset({"enterprise", "inspector"})
+# How each table merges (content-keyed, one visit, register, field-merged …) and when its
+# rows freeze are declared beside its model: models.record_policy.
 _AUDIT_STRETCH = 5000  # audit positions compared per query
+_KEY_PARAMS = 500      # bound values per key lookup: well under SQLite's parameter limit
+_KEY_GROUPS = 50       # OR-ed groups per key lookup: well under SQLite's expression depth
 
 
 @dataclass
@@ -117,7 +113,7 @@ class _Planner:
         added here to the draft (a photo, an answer) that it does not hold come off the
         inspection — kept in this device's chain as `delete` events holding the rows."""
         for inspection_id in self.drafts_finalized_elsewhere:
-            for name in sorted(FROZEN_CHILD_TABLES):
+            for name in sorted(closed_children("inspection")):
                 table = Base.metadata.tables[name]
                 decided = {p.row["id"] for p in self.plan.rows if p.table == name}
                 for local in self.s.execute(select(table).where(
@@ -240,7 +236,8 @@ class _Planner:
                 self.plan.mapped.append((table.name, str(row["id"]), str(target["id"]), key))
             resolved.append((row, target))
             if table.name == "inspection":  # the local status, known now: no query per child row
-                self._frozen_cache[row["id"] if target is None else target["id"]] = (
+                here = row["id"] if target is None else target["id"]
+                self._frozen_cache[("inspection", here)] = (
                     target is not None and target["status"] == InspectionStatus.FINALIZED)
                 if (target is not None and target["status"] != InspectionStatus.FINALIZED
                         and row["id"] in self.incoming_final):
@@ -257,11 +254,14 @@ class _Planner:
             self.plan.rows.append(self._decide(table, final, target, mapped))
 
     def _local_by_keys(self, table: Table, rows: list[dict]) -> dict:
+        """The local rows holding one of the bundle's own keys, by (key, values): looked up
+        by the whole key through its unique index, so the cost follows the bundle, not the
+        store (by the first column alone an inspection's year fetched every inspection)."""
         out = {}
         for key in unique_keys(table):
-            first = table.c[key[0]]
-            values = {r[key[0]] for r in rows if r[key[0]] is not None}
-            for local in fetch_in(self.s, table, first, values):
+            wanted = sorted({tuple(r[k] for k in key) for r in rows
+                             if all(r[k] is not None for k in key)}, key=repr)
+            for local in _fetch_by_key(self.s, table, key, wanted):
                 out[(key, tuple(local[k] for k in key))] = local
         return out
 
@@ -277,7 +277,7 @@ class _Planner:
                 matches[hit["id"]] = hit
         if row["id"] in local:
             others = set(matches) - {row["id"]}
-            if others and table.name in KEY_EDITABLE:
+            if others and policy(table).merge is Merge.REGISTER:
                 # A register record whose code was corrected to one another record here
                 # holds: keep this store's code for it, take the rest, and say so.
                 other = matches[next(iter(others))]
@@ -288,7 +288,7 @@ class _Planner:
             elif others:
                 raise refuse(self._clash_text(table, row), self._clash_hint(table))
             return local[row["id"]]
-        if len(matches) > 1 or (matches and table.name in NEVER_MAPPED):
+        if len(matches) > 1 or (matches and policy(table).merge is Merge.ONE_VISIT):
             raise refuse(self._clash_text(table, row), self._clash_hint(table))
         return next(iter(matches.values()), None)
 
@@ -326,49 +326,42 @@ class _Planner:
 
     # ----------------------------------------------------------------- the rules
     def _is_frozen(self, table: Table, local: dict) -> bool:
-        if table.name == "inspection":
-            return local["status"] == InspectionStatus.FINALIZED
-        if table.name == "document":
-            return local["finalized_at"] is not None
-        if "inspection_id" in local:
-            return self._inspection_frozen(local["inspection_id"])
-        if "document_id" in local:
-            return self._document_frozen(local["document_id"])
-        return False
+        return is_frozen(table, local, self._parent_frozen, stored=local)
+
+    def _parent_frozen(self, parent: str, parent_id) -> bool:
+        """Whether the local `parent` row `parent_id` is frozen (cached: asked per child)."""
+        if (parent, parent_id) not in self._frozen_cache:
+            table = Base.metadata.tables[parent]
+            row = self.s.execute(select(table).where(table.c.id == parent_id)).mappings().first()
+            self._frozen_cache[(parent, parent_id)] = row is not None and self._is_frozen(table, row)
+        return self._frozen_cache[(parent, parent_id)]
 
     def _inspection_frozen(self, inspection_id) -> bool:
-        if inspection_id not in self._frozen_cache:
-            table = Base.metadata.tables["inspection"]
-            status = self.s.execute(select(table.c.status).where(table.c.id == inspection_id)).scalar()
-            self._frozen_cache[inspection_id] = status == InspectionStatus.FINALIZED
-        return self._frozen_cache[inspection_id]
-
-    def _document_frozen(self, document_id) -> bool:
-        table = Base.metadata.tables["document"]
-        at = self.s.execute(select(table.c.finalized_at).where(table.c.id == document_id)).first()
-        return bool(at and at[0] is not None)
+        return self._parent_frozen("inspection", inspection_id)
 
     def _decide(self, table: Table, row: dict, local: dict | None, mapped: bool) -> RowPlan:
         deleted_at = self.deleted_ids.get(row["id"]) if local is None else None
         if deleted_at is not None and row["updated_at"] <= deleted_at:
             return RowPlan(table.name, "superseded", row)  # deleted since: it stays deleted
+        declared = policy(table)
         if local is None:  # new here: a conflict only where the app itself would refuse it
-            parent_frozen = (table.name in FROZEN_CHILD_TABLES
-                             and self._inspection_frozen(row["inspection_id"]))
-            return RowPlan(table.name, "conflict" if parent_frozen else "new", row)
-        if mapped and table.name in CONTENT_KEYED:
+            frozen = is_frozen(table, row, self._parent_frozen)
+            allowed = change_allowed(table, "create", row, frozen)
+            return RowPlan(table.name, "new" if allowed else "conflict", row)
+        if mapped and declared.merge is Merge.CONTENT_KEYED:
             return RowPlan(table.name, "unchanged", row, local, mapped)
-        ignore = IGNORED | STAMPS if mapped else IGNORED
+        ignore = unaudited_fields(table) | (STAMPS if mapped else frozenset())
         if row_key(row, ignore) == row_key(local, ignore):
             return RowPlan(table.name, "unchanged", row, local, mapped)
-        if self._is_frozen(table, local):
+        frozen = self._is_frozen(table, local)
+        if frozen:
             changed = {k for k in row if k not in ignore and row[k] != local.get(k)}
-            if not (table.name == "hazard" and changed <= HAZARD_LIFECYCLE_KEYS):
+            if not change_allowed(table, "update", changed, frozen):
                 inspection = row["id"] if table.name == "inspection" else row.get("inspection_id")
                 if row["updated_at"] < local["updated_at"] and inspection not in self.incoming_final:
                     return RowPlan(table.name, "superseded", row, local, mapped)  # a draft's old state
                 return RowPlan(table.name, "conflict", row, local, mapped)
-        if table.name == "hazard" and self._is_frozen(table, local):
+        if declared.merge is Merge.FIELD_MERGED and frozen:
             merged = self._hazard_by_field(row, local, ignore)
             if merged is not None:
                 action = "superseded" if merged == local else "updated"
@@ -429,6 +422,33 @@ class _Planner:
         if inspection in self.incoming_final and not self._inspection_frozen(inspection):
             return True  # the finalized inspection beats the draft here
         return row["updated_at"] > local["updated_at"]  # e.g. a hazard's life after the visit
+
+
+def _fetch_by_key(session: Session, table: Table, key: tuple[str, ...],
+                  values: list[tuple]) -> list[dict]:
+    """Rows whose `key` columns hold one of `values`, through the key's unique index: for a
+    key of several columns as (a = … AND b IN (…)) OR … — SQLite scans the whole table for a
+    row value (a, b) IN (VALUES …), but searches the index for each of these."""
+    *prefix, last = [table.c[k] for k in key]
+    groups: dict[tuple, list] = defaultdict(list)
+    for value in values:
+        groups[value[:-1]].append(value[-1])
+    conditions, size, rows = [], 0, []
+    for head, lasts in groups.items():
+        for start in range(0, len(lasts), _KEY_PARAMS):
+            part = lasts[start:start + _KEY_PARAMS]
+            conditions.append(and_(*(c == v for c, v in zip(prefix, head)), last.in_(part)))
+            size += len(part) + len(head)
+            if size >= _KEY_PARAMS or len(conditions) >= _KEY_GROUPS:
+                rows += _fetch_where(session, table, conditions)
+                conditions, size = [], 0
+    if conditions:
+        rows += _fetch_where(session, table, conditions)
+    return rows
+
+
+def _fetch_where(session: Session, table: Table, conditions: list) -> list[dict]:
+    return [dict(r) for r in session.execute(select(table).where(or_(*conditions))).mappings()]
 
 
 def plan_merge(session: Session, bundle: Bundle) -> MergePlan:

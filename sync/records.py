@@ -5,11 +5,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 from sqlalchemy import Table
 
-from models.audit import GENESIS_HASH, _hashed_fields, event_hash
+from models.record_policy import GENESIS_HASH, event_hash
 from models.tables import Base
 from sync.bundle_format import (PHOTOS_PREFIX, RECORDS_PREFIX, BundleError,
                                 decode_column, document_entry, exported_tables, refuse)
@@ -84,7 +83,7 @@ def check_audit_chains(rows: list[dict]) -> None:
         for n, ev in enumerate(sorted(events, key=lambda e: e["seq"]), 1):
             if ev["seq"] != n or ev["prev_hash"] != prev:
                 raise refuse(f"设备 {device} 的执法记录链不完整（第 {n} 条）")
-            if event_hash(prev, _hashed_fields(SimpleNamespace(**ev))) != ev["hash"]:
+            if event_hash(prev, ev) != ev["hash"]:
                 raise refuse(f"设备 {device} 的执法记录第 {n} 条内容被改动")
             prev = ev["hash"]
 

@@ -16,20 +16,17 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from sync import crypto, trust
 from sync.bundle_format import (FILES_PREFIX, MAX_JSON_BYTES, PHOTOS_PREFIX, RECORDS_PREFIX,
                                 BundleError, refuse)
 from sync.container import check_container, check_entries_match, read_limited, read_manifest
-from sync.records import (Bundle, check_audit_chains, check_files, decode_all,
-                          missing_references)
+from sync.records import Bundle, check_audit_chains, decode_all
 from sync.staging import Cancel, StagingError, run_staging
 
 Progress = Callable[[int, int], None]
-__all__ = ["Bundle", "BundleReport", "Progress", "check_files", "read_bundle",
-           "verify_bundle_file"]
+__all__ = ["Progress", "read_bundle"]
 
 
 # --------------------------------------------------------------------------- putting it together
@@ -161,54 +158,3 @@ def _staging_problem(exc: StagingError) -> BundleError:
     if exc.kind == "cancelled":
         return BundleError("导入已取消，未导入任何记录")
     return BundleError(f"无法读取导出包（{exc.detail}）", "请检查文件是否存在、U盘是否已插好")
-
-
-# --------------------------------------------------------------------------- the verify command
-
-@dataclass
-class BundleReport:
-    valid: bool
-    problem: str = ""
-    manifest: dict = field(default_factory=dict)
-    signer_known: bool = False
-    agency: str = ""        # the agency that enrolled the signer, when this store has one
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.valid else 1
-
-    def lines(self) -> list[str]:
-        if not self.valid:
-            return [self.problem]
-        m = self.manifest
-        counts = m.get("counts", {})
-        who = m.get("inspector") or {}
-        source = (f"（来自本机构「{self.agency}」登记的设备）" if self.agency else
-                  "（签名设备已知）" if self.signer_known else "（首次见到该签名设备）")
-        return [
-            "导出包完整，签名有效" + source
-            + f"；签名指纹 {crypto.fingerprint(m['signer']['public_key'])}",
-            f"导出时间：{m['created_at']}；设备：{m['device_id']}"
-            + (f"；执法人员：{who.get('name')}" if who else ""),
-            f"检查 {counts.get('inspection', 0)} 次；照片 {counts.get('photo', 0)} 张；"
-            f"文件 {len(m['entries'])} 个；编号 {m['bundle_id']}",
-        ]
-
-
-def verify_bundle_file(path, store=None) -> BundleReport:
-    """Check a bundle completely (with the store: also references to records already here)."""
-    try:
-        bundle = read_bundle(Path(path), data_dir=store.data_dir if store else None)
-        if store is not None:
-            from sync.merge import check_against_store
-            check_against_store(store, bundle)
-        else:
-            missing = missing_references(bundle.records)
-            if missing:
-                table = sorted(missing)[0]
-                raise refuse(f"记录引用了导出包中没有的{table}记录 {sorted(map(str, missing[table]))[0]}")
-            check_files(bundle, lambda _name: False)
-    except BundleError as exc:
-        return BundleReport(valid=False, problem=exc.text())
-    return BundleReport(valid=True, manifest=bundle.manifest, signer_known=bundle.signer_known,
-                        agency=bundle.trust.agency if bundle.trust is not None else "")

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QGridLayout, QHBoxLayout,
                                QLineEdit, QPushButton, QRadioButton, QSpinBox, QTabWidget,
                                QVBoxLayout, QWidget)
-from sqlalchemy.orm import Session
 
 from models.plan_people import (AvoidanceRow, add_avoidance, availability, avoidance_problems,
                                 list_avoidances, remove_avoidance, set_availability, townships)
@@ -24,6 +24,9 @@ from ui.plan_dialogs import plain_label
 from ui.plan_models import AvailabilityModel, AvoidanceModel
 from ui.settings_dialog import button_row, error_label, form_grid, show_problem, show_problems
 from ui.style import GREY
+
+if TYPE_CHECKING:  # annotations only: the screens never speak SQL
+    from sqlalchemy.orm import Session
 
 ROUNDS = (1, 2, 3, 4, 6, 12)
 

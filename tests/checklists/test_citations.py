@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from checklists.loader import (DATA_DIR, UNVERIFIED, VERIFIED, citations_of, load_checklists,
+from models.checklist_library import (DATA_DIR, UNVERIFIED, VERIFIED, citations_of, load_checklists,
                                parse_file, parse_folder)
 from models.errors import ChecklistFileError
 

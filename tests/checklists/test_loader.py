@@ -4,7 +4,7 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from checklists.loader import (DATA_DIR, latest_checklists, load_checklists, parse_file,
+from models.checklist_library import (DATA_DIR, latest_checklists, load_checklists, parse_file,
                                parse_folder)
 from models.checklist import Checklist
 from models.errors import ChecklistFileError

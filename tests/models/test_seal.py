@@ -169,11 +169,11 @@ def test_deleting_the_newest_events_of_a_laptop_that_never_exported(store, issue
 def test_rewriting_the_newest_event_is_reported(capsys, store, issued):
     """The newest event replaced by another with a correct hash still differs from the head
     written outside the database."""
-    from models.audit import _hashed_fields, event_hash
+    from models.record_policy import event_hash, hashed_fields
     with store.session() as s:
         last = s.scalars(select(AuditEvent).where(AuditEvent.device_id == store.device_id)
                          .order_by(AuditEvent.seq.desc()).limit(1)).one()
-        fields = _hashed_fields(last)
+        fields = hashed_fields(last)
     fields["actor"] = "别人"
     forged = event_hash(last.prev_hash, fields)
     sql(store, "UPDATE audit_event SET actor = '别人', hash = ? WHERE id = ?", forged, hex_id(last.id))

@@ -7,7 +7,7 @@ from sync import crypto
 from sync.bundle_format import BundleError
 from sync.export import export_bundle
 from sync.merge import import_bundle
-from sync.verify import verify_bundle_file
+from sync.verify_command import verify_bundle_file
 from tests.sync.conftest import dump
 
 

@@ -18,7 +18,7 @@ from sync.bundle_format import BundleError
 from sync.export import export_bundle
 from sync.merge import import_bundle
 from sync.trust import sign_head
-from sync.verify import verify_bundle_file
+from sync.verify_command import verify_bundle_file
 from tests.conftest import make_enterprise
 from tests.sync.conftest import dump
 

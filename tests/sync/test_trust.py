@@ -26,7 +26,7 @@ from sync.bundle_format import BundleError
 from sync.export import export_bundle
 from sync.merge import import_bundle
 from sync.trust import sign_head
-from sync.verify import verify_bundle_file
+from sync.verify_command import verify_bundle_file
 from tests.sync.conftest import AGENCY_PASSPHRASE, dump, enroll
 from tests.sync.test_hostile import chain_ends, read_entries, resigned, write_zip
 

@@ -1,0 +1,88 @@
+"""One record policy: what is frozen, what may still change and how an event is hashed are
+answered the same for ORM objects (the flush hook) and raw rows (the import)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+import models.tables  # noqa: F401  (every model registered)
+from models.audit import AuditEvent, verify_chain
+from models.base import Base
+from models.documents import Document, DocumentKind, Signature
+from models.errors import FinalizedRecordError
+from models.inspection import Answer, AnswerResult, Hazard, Inspection, InspectionStatus
+from models.inspection_rules import answer_item, inspection_items
+from models.record_policy import (POLICY_KEY, Merge, change_allowed, closed_children, event_hash,
+                                  is_frozen, policy)
+
+
+def test_every_table_declares_its_policy_beside_its_model():
+    """A new table cannot slip past the planner, the flush hook or the conflicts screen."""
+    undeclared = [t.name for t in Base.metadata.sorted_tables if POLICY_KEY not in t.info]
+    assert undeclared == []
+    assert policy("inspection").merge is Merge.ONE_VISIT
+    assert policy(Hazard).merge is Merge.FIELD_MERGED and "status" in policy(Hazard).still_changes
+    assert set(closed_children("inspection")) >= {"answer", "photo", "hazard"}
+    assert "document" not in closed_children("inspection")  # a finalized visit gains documents
+
+
+def _finalize(store, inspection_id) -> None:
+    with store.transaction() as s:
+        inspection = s.get(Inspection, inspection_id)
+        inspection.status = InspectionStatus.FINALIZED
+        inspection.finalized_at = inspection.started_at
+
+
+def _stored(store, table: str) -> dict:
+    with store.session() as s:
+        t = Base.metadata.tables[table]
+        return dict(s.execute(select(t)).mappings().first())
+
+
+def test_a_finalized_answer_is_frozen_as_object_and_as_row(store, inspection_id):
+    """The hook refuses to change it; the same rule on its raw row says frozen."""
+    with store.session() as s:
+        item = inspection_items(s, inspection_id)[0]
+    with store.transaction() as s:
+        answer_item(s, inspection_id, item.id, AnswerResult.COMPLIANT)
+    _finalize(store, inspection_id)
+    with pytest.raises(FinalizedRecordError), store.transaction() as s:
+        s.scalar(select(Answer)).note = "改动"
+    row, inspection = _stored(store, "answer"), _stored(store, "inspection")
+    frozen = is_frozen("answer", row, lambda parent, pid: is_frozen(parent, inspection,
+                                                                    None, stored=inspection))
+    assert frozen and not change_allowed("answer", "update", {"note"}, frozen)
+    assert change_allowed("hazard", "update", {"status", "closed_at"}, True)
+    assert not change_allowed("hazard", "update", {"description"}, True)
+
+
+def test_a_signature_of_an_issued_document_cannot_be_changed(store, inspection_id, clock):
+    """An issued document is still signed (a new signature row), but a signature once made
+    is frozen with it — as the import already held (the hook let it be rewritten)."""
+    with store.transaction() as s:
+        doc = Document(inspection_id=inspection_id, kind=DocumentKind.INSPECTION_RECORD,
+                       number="（湘乡）应急检记〔2026〕1号", file_name="documents/a.pdf",
+                       sha256="0" * 64, finalized_at=clock())
+        s.add(doc)
+    with store.transaction() as s:
+        s.add(Signature(document_id=doc.id, role="representative", signer_name="王五",
+                        signed_at=clock()))
+    with pytest.raises(FinalizedRecordError), store.transaction() as s:
+        s.scalar(select(Signature)).signer_name = "别人"
+    with pytest.raises(FinalizedRecordError), store.transaction() as s:
+        s.delete(s.scalar(select(Signature)))
+    assert _stored(store, "signature")["signer_name"] == "王五"
+
+
+def test_an_event_hashes_the_same_as_object_and_as_row(store, inspection_id):
+    """The stored chain verifies, and each event's hash is the same from its object and from
+    its raw row (what a bundle carries)."""
+    with store.session() as s:
+        events = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        rows = [dict(r) for r in s.execute(select(AuditEvent.__table__)
+                                           .order_by(AuditEvent.seq)).mappings()]
+        assert events and verify_chain(s).intact
+        for ev, row in zip(events, rows):
+            assert event_hash(ev.prev_hash, ev) == event_hash(row["prev_hash"], row) == ev.hash
+        with pytest.raises(FinalizedRecordError), store.transaction() as t:
+            t.scalar(select(AuditEvent)).actor = "别人"

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
+from models.assignment import HazardAssignment
 from models.audit import AuditEvent, chain_head, make_event
 from models.base import Record, utcnow
 from models.chain_anchor import remember_head
@@ -64,6 +65,8 @@ def _inspection_finalized(session: Session, inspection_id) -> bool:
 def _guard(session: Session, obj, action: str, stored: dict, changed: list[str]) -> None:
     if isinstance(obj, AuditEvent) and action != "create":
         raise FinalizedRecordError("执法全过程记录")
+    if isinstance(obj, HazardAssignment) and action != "create":
+        raise FinalizedRecordError("交办记录")  # a re-assignment is a new record
     if isinstance(obj, Inspection) and action != "create":
         if stored.get("status") == InspectionStatus.FINALIZED.value:
             raise FinalizedRecordError("该检查")

@@ -118,20 +118,32 @@ def major_hazards(session: Session, today: date, found_from: date | None = None,
     deadline in force; closed ones last."""
     rows = list(iter_ledger(session, LedgerFilter(major_only=True, found_from=found_from,
                                                   found_to=found_to), today))
-    return sorted(rows, key=lambda r: (r.closed_on is not None, -r.days_overdue, r.deadline,
-                                       r.enterprise))
+    # Overdue either way first: past the order's deadline, or past the office's 交办 deadline.
+    return sorted(rows, key=lambda r: (r.closed_on is not None,
+                                       -max(r.days_overdue, r.assignment_days_overdue),
+                                       r.deadline, r.enterprise))
 
 
 REPORT_COLUMNS = ("序号", "企业", "乡镇/街道", "隐患描述", "判定依据", "发现日期", "整改期限",
-                  "状态", "逾期天数", "交办单位", "台账编号", "销号日期", "责令整改指令书")
+                  "状态", "逾期天数", "交办单位", "交办期限", "交办状态", "台账编号", "销号日期",
+                  "责令整改指令书")
+COL_OVERDUE_DAYS, COL_ASSIGNMENT_STATE = 8, 11
 
 
 def report_rows(session: Session, rows: list[LedgerRow]) -> list[list]:
     townships = {k: v for k, v in session.execute(select(Enterprise.id, Enterprise.township).where(
         Enterprise.id.in_({r.enterprise_id for r in rows})))} if rows else {}
     return [[n, r.enterprise, townships.get(r.enterprise_id) or "", r.description, r.major_clause,
-             r.found_on, r.deadline, r.status, r.days_overdue or "", r.assigned_to, r.ledger_no,
-             r.closed_on or "", r.order_number] for n, r in enumerate(rows, 1)]
+             r.found_on, r.deadline, r.status, r.days_overdue or "", r.assigned_to,
+             r.assignment_deadline or "", r.assignment_state, r.ledger_no, r.closed_on or "",
+             r.order_number] for n, r in enumerate(rows, 1)]
+
+
+def report_summary(rows: list[list]) -> tuple[int, int]:
+    """(hazards past the order's deadline, hazards past the office's 交办 deadline)."""
+    from models.assignment_rules import ASSIGNMENT_OVERDUE
+    return (sum(1 for r in rows if r[COL_OVERDUE_DAYS]),
+            sum(1 for r in rows if r[COL_ASSIGNMENT_STATE] == ASSIGNMENT_OVERDUE))
 
 
 def write_major_report_xlsx(session: Session, out: Path, today: date, found_from: date,
@@ -143,14 +155,16 @@ def write_major_report_xlsx(session: Session, out: Path, today: date, found_from
     ws.title = "重大事故隐患通报"
     ws.append([f"{agency}重大事故隐患通报（{found_from:%Y年%m月%d日}至{found_to:%Y年%m月%d日}）"])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([f"共 {len(rows)} 项，其中逾期未整改 {sum(1 for r in rows if r[8])} 项；"
+    late, late_assigned = report_summary(rows)
+    ws.append([f"共 {len(rows)} 项，其中逾期未整改 {late} 项，逾期未完成交办 {late_assigned} 项；"
                f"统计日期 {today:%Y年%m月%d日}"])
     ws.append(list(REPORT_COLUMNS))
     for cell in ws[3]:
         cell.font = Font(bold=True)
     for row in rows:
         ws.append(row)
-    for col, width in zip("ABCDEFGHIJKLM", (6, 28, 14, 40, 30, 12, 12, 10, 9, 18, 14, 12, 26)):
+    for col, width in zip("ABCDEFGHIJKLMNO",
+                          (6, 28, 14, 40, 30, 12, 12, 10, 9, 18, 12, 10, 14, 12, 26)):
         ws.column_dimensions[col].width = width
     for row in ws.iter_rows(min_row=4):
         for cell in row:

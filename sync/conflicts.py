@@ -44,6 +44,7 @@ TABLE_LABELS = {
     "document": "文书", "signature": "签字", "enterprise": "企业", "inspector": "执法人员",
     "inspection_inspector": "检查人员", "inspection_checklist": "所用检查表",
     "hazard_review": "复查意见", "checklist": "检查表", "checklist_item": "检查项",
+    "hazard_assignment": "交办",
 }
 # Most telling first: the screen lists a bundle's conflicts in this order.
 _TABLE_ORDER = ("inspection", "hazard", "answer", "hazard_review", "photo", "document",
@@ -80,6 +81,9 @@ COLUMN_LABELS = {
     "risk_colour": "风险等级", "certificate_no": "执法证号", "active": "在用",
     "inspector_id": "执法人员", "checklist_id": "检查表", "area": "领域",
     "document_id": "所属文书",
+    # hazard_assignment (交办)
+    "assignee": "责任单位", "assigned_at": "交办时间", "assigned_by": "交办人",
+    "replaces_id": "所改交的原交办",
 }
 
 # Columns holding another record's id → the table that record lives in.

@@ -14,12 +14,11 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from documents.fonts import document_fonts
 from models.errors import FieldCheckError
-from sqlalchemy import select
 
 from models.ledger import LedgerFilter
 from models.assignment_rules import ASSIGNMENT_OVERDUE
 from models.office_views import (COL_ASSIGNMENT_STATE, COL_OVERDUE_DAYS, REPORT_COLUMNS,
-                                 major_hazards, office_statistics, report_rows, report_summary,
+                                 agency_name, major_hazards, office_statistics, report_rows, report_summary,
                                  write_major_report_xlsx)
 
 # The Excel's columns minus the basis and the order's number (273 mm between the margins).
@@ -82,7 +81,6 @@ def _day(text: str) -> date:
 
 def run_office_report(store, out_dir, found_from: str, found_to: str, today: date) -> dict:
     """`office-report`: the period's 通报 (Excel and PDF) and the statistics, as a summary."""
-    from models.registry import AgencySettings
     start, end = _day(found_from), _day(found_to)
     if end < start:
         raise FieldCheckError("结束日期早于开始日期", "请检查 --from 和 --to")
@@ -90,8 +88,7 @@ def run_office_report(store, out_dir, found_from: str, found_to: str, today: dat
     out.mkdir(parents=True, exist_ok=True)
     stem = f"重大事故隐患通报_{start:%Y%m%d}-{end:%Y%m%d}"
     with store.session() as s:
-        settings = s.scalar(select(AgencySettings))
-        agency = settings.agency_name if settings else ""
+        agency = agency_name(s)
         n = write_major_report_xlsx(s, out / f"{stem}.xlsx", today, start, end, agency)
         write_major_report_pdf(s, out / f"{stem}.pdf", today, start, end, agency)
         stats = office_statistics(s, today, LedgerFilter(found_from=start, found_to=end))

@@ -118,6 +118,16 @@ def assignment_history(session: Session, hazard_id: uuid.UUID) -> list[Assignmen
     return [_view(r, chain) for r in chain]
 
 
+def assignee_suggestions(session: Session) -> list[str]:
+    """Units a clerk may pick: those assigned before, then the register's 乡镇/街道."""
+    from models.registry import Enterprise
+    before = list(session.scalars(select(HazardAssignment.assignee).distinct()
+                                  .order_by(HazardAssignment.assignee)))
+    towns = session.scalars(select(Enterprise.township).where(Enterprise.township != "")
+                            .distinct().order_by(Enterprise.township))
+    return before + [t for t in towns if t not in before]
+
+
 def _assignable(session: Session, hazard_id: uuid.UUID) -> Hazard:
     hazard = session.get(Hazard, hazard_id)
     if hazard is None:

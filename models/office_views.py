@@ -72,7 +72,7 @@ def office_statistics(session: Session, today: date,
     out = {
         "township": [Tally(k or NO_TOWNSHIP, *v) for k, *v in
                      _tallies(session, Enterprise.township, flt, today, due_days)],
-        "area": [Tally(k, *v) for k, *v in _tallies(session, _area(), flt, today, due_days)],
+        "area": [Tally(_area_label(k), *v) for k, *v in _tallies(session, _area(), flt, today, due_days)],
         "risk_colour": [Tally(RiskColour(k).label if not isinstance(k, RiskColour) else k.label, *v)
                         for k, *v in _tallies(session, Enterprise.risk_colour, flt, today, due_days)],
         "month": [Tally(k, *v) for k, *v in
@@ -98,6 +98,11 @@ def _area():
     return ChecklistItem.area
 
 
+def _area_label(code: str) -> str:
+    from models.checklist import AREAS
+    return AREAS.get(code, code)
+
+
 def _teams(session: Session, inspection_ids: list) -> dict:
     names: dict = {}
     for start in range(0, len(inspection_ids), 500):
@@ -113,11 +118,12 @@ def _teams(session: Session, inspection_ids: list) -> dict:
 
 
 def major_hazards(session: Session, today: date, found_from: date | None = None,
-                  found_to: date | None = None) -> list[LedgerRow]:
-    """The major hazards of the period, overdue first (longest overdue on top), then by the
+                  found_to: date | None = None, search: str = "") -> list[LedgerRow]:
+    """The major hazards of the period (matching `search`: enterprise name or address, item
+    code, hazard text — models.search), overdue first (longest overdue on top), then by the
     deadline in force; closed ones last."""
     rows = list(iter_ledger(session, LedgerFilter(major_only=True, found_from=found_from,
-                                                  found_to=found_to), today))
+                                                  found_to=found_to, search=search), today))
     # Overdue either way first: past the order's deadline, or past the office's 交办 deadline.
     return sorted(rows, key=lambda r: (r.closed_on is not None,
                                        -max(r.days_overdue, r.assignment_days_overdue),
@@ -130,10 +136,24 @@ REPORT_COLUMNS = ("序号", "企业", "乡镇/街道", "隐患描述", "判定�
 COL_OVERDUE_DAYS, COL_ASSIGNMENT_STATE = 8, 11
 
 
+def agency_name(session: Session) -> str:
+    """The agency's name as the 通报 heads it ("" before the settings are filled in)."""
+    from models.registry import AgencySettings
+    return session.scalar(select(AgencySettings.agency_name)) or ""
+
+
+def townships(session: Session, rows: list[LedgerRow]) -> dict:
+    """Enterprise id → its 乡镇/街道 ("" when not filled in), for the rows given."""
+    ids, found = list({r.enterprise_id for r in rows}), {}
+    for start in range(0, len(ids), 500):
+        found.update(session.execute(select(Enterprise.id, Enterprise.township).where(
+            Enterprise.id.in_(ids[start:start + 500]))).all())
+    return found
+
+
 def report_rows(session: Session, rows: list[LedgerRow]) -> list[list]:
-    townships = {k: v for k, v in session.execute(select(Enterprise.id, Enterprise.township).where(
-        Enterprise.id.in_({r.enterprise_id for r in rows})))} if rows else {}
-    return [[n, r.enterprise, townships.get(r.enterprise_id) or "", r.description, r.major_clause,
+    townships_of = townships(session, rows)
+    return [[n, r.enterprise, townships_of.get(r.enterprise_id) or "", r.description, r.major_clause,
              r.found_on, r.deadline, r.status, r.days_overdue or "", r.assigned_to,
              r.assignment_deadline or "", r.assignment_state, r.ledger_no, r.closed_on or "",
              r.order_number] for n, r in enumerate(rows, 1)]

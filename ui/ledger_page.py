@@ -95,9 +95,9 @@ def assignment_text(row) -> str:
     if row.assignment is None:
         return (f"{row.assigned_to}（无交办记录）" if row.assigned_to
                 else "未交办（由办公室在「办公室」页交办）")
-    late = f"，已逾期 {row.assignment_days_overdue} 天" if row.assignment_days_overdue else ""
+    from ui.office_models import assignment_state_text
     return (f"{row.assignment.assignee}，期限 {row.assignment.deadline.isoformat()}"
-            f"（{row.assignment_state}{late}）")
+            f"（{assignment_state_text(row)}）")
 
 
 class LedgerExport(QThread):

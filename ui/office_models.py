@@ -12,6 +12,13 @@ from ui.style import GREEN, GREY, RED
 ASSIGNMENT_COLOURS = {ASSIGNMENT_OVERDUE: RED, ASSIGNMENT_CLOSED: GREEN, NOT_ASSIGNED: GREY}
 
 
+def assignment_state_text(row: LedgerRow) -> str:
+    """已交办, 逾期 N 天, 已销号 or 未交办 of a ledger row."""
+    if row.assignment_days_overdue:
+        return f"{row.assignment_state} {row.assignment_days_overdue} 天"
+    return row.assignment_state
+
+
 class MajorHazardTableModel(_RowsModel):
     """Rows: (LedgerRow, township). Overdue ones first, as models.office_views sorts them."""
 
@@ -69,9 +76,7 @@ class MajorHazardTableModel(_RowsModel):
             return row.assignment.assignee if row.assignment else ""
         if col == cls.COL_ASSIGNMENT_DEADLINE:
             return row.assignment.deadline.isoformat() if row.assignment else ""
-        if row.assignment_days_overdue:
-            return f"{row.assignment_state}{row.assignment_days_overdue}天"
-        return row.assignment_state
+        return assignment_state_text(row)
 
 
 class TallyTableModel(_RowsModel):

@@ -22,7 +22,7 @@ from models.office_views import agency_name, major_hazards, office_statistics, t
 from ui.assign_dialog import AssignDialog
 from ui.ledger_page import today_of
 from ui.messages import show_error
-from ui.office_models import MajorHazardTableModel, TallyTableModel
+from ui.office_models import MajorHazardTableModel, TallyTableModel, assignment_state_text
 
 SEARCH_DELAY_MS = 300  # a search runs once typing pauses
 PERIODS = ("本月", "本季度", "本年", "上月", "自定义")
@@ -176,6 +176,12 @@ class OfficePage(QWidget):
             inner.addWidget(table)
             self.tally_tables[key] = table
             grid.addWidget(group, n // 3, n % 3)
+        basis = QLabel("统计口径：发现日期在所选期间内、已下达整改指令的隐患（含一般隐患）；"
+                       "「逾期」为整改期限已过仍未整改完毕的隐患。乡镇/街道取自企业台账。")
+        basis.setWordWrap(True)
+        basis.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        basis.setStyleSheet("color: #546e7a; padding: 8px;")
+        grid.addWidget(basis, 1, 2)
         return box
 
     # ------------------------------------------------------------------ data
@@ -257,9 +263,8 @@ class OfficePage(QWidget):
                  f"（{escape(row.status)}）　{escape(row.order_number)}"]
         if row.assignment:
             a = row.assignment
-            late = f"，逾期 {row.assignment_days_overdue} 天" if row.assignment_days_overdue else ""
             parts.append(f"交办：{escape(a.assignee)}，期限 {a.deadline.isoformat()}"
-                         f"（{escape(row.assignment_state)}{late}）"
+                         f"（{escape(assignment_state_text(row))}）"
                          + (f"　说明：{escape(a.note)}" if a.note else "")
                          + (f"　第 {a.round} 次交办" if a.round > 1 else ""))
         elif row.closed_on is None:

@@ -4,7 +4,7 @@ dialog, read back through a second connection; the 通报 exported through the f
 from __future__ import annotations
 
 import subprocess
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook

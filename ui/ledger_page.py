@@ -380,7 +380,7 @@ class LedgerPage(QWidget):
         if row.is_major:
             parts.append(f"<span style='color:#c62828'>重大 · {escape(short_clause(row.major_clause))}</span>")
             parts.append(f"发现 {row.found_on} · {escape(row.order_number)}")
-            parts.append("一单四制：交办 " + escape(row.assigned_to or "未填")
+            parts.append("一单四制：交办 " + escape(assignment_text(row))
                          + "　台账编号 " + escape(row.ledger_no or "未填")
                          + "　销号 " + (row.closed_on.isoformat() if row.closed_on else "未销号")
                          + "　通报 " + (row.reported_on.isoformat() if row.reported_on else "未通报"))

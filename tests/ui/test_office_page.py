@@ -237,3 +237,28 @@ def test_the_report_is_exported_through_the_file_dialog(qtbot, page, tmp_path, k
         text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
         assert f"共排查出重大事故隐患 {n} 项" in text.replace("\n", "")
     page.export_box.accept()
+
+
+def test_the_ledger_shows_the_assignment_in_force(qtbot, office):
+    """After 交办 the 隐患台账 page shows the unit in its column and unit, deadline and state in
+    the detail line and the 一单四制 dialog (which has no field to change it)."""
+    from models.assignment_rules import assign_hazard
+    from ui.ledger_models import LedgerTableModel
+    from ui.ledger_page import LedgerPage
+    with office.session() as s:
+        target = major_hazards(s, LATER.date())[0]
+    with office.transaction(actor="办公室") as s:
+        assign_hazard(s, target.id, to=TOWNSHIP, deadline=LATER.date() + timedelta(days=9))
+    ledger = LedgerPage(office, None)
+    qtbot.addWidget(ledger)
+    ledger.show()
+    click(qtbot, ledger.major_only)
+    n = next(i for i in range(ledger.model.rowCount())
+             if ledger.model.index(i, 0).data(Qt.ItemDataRole.UserRole) == target.id)
+    click_row(qtbot, ledger.table, n)
+    assert ledger.model.index(n, LedgerTableModel.COL_ASSIGNED).data() == TOWNSHIP
+    deadline = (LATER.date() + timedelta(days=9)).isoformat()
+    assert f"交办 {TOWNSHIP}，期限 {deadline}（已交办）" in ledger.detail.text()
+    click(qtbot, ledger.tracking_button)
+    assert ledger.tracking_dialog.assigned.text() == f"{TOWNSHIP}，期限 {deadline}（已交办）"
+    ledger.tracking_dialog.reject()

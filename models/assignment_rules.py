@@ -94,10 +94,11 @@ def _chains(records: list[HazardAssignment]) -> dict[uuid.UUID, list[HazardAssig
 
 
 def _in_force(chain: list[HazardAssignment]) -> HazardAssignment:
-    """The one no other replaces; the latest of them if two clerks forked the chain."""
+    """The one no other replaces. Should two clerks have re-assigned at once (two such), the
+    earlier deadline holds — as models.office_views orders and counts in SQL."""
     replaced = {r.replaces_id for r in chain}
-    heads = [r for r in chain if r.id not in replaced]
-    return (heads or chain)[-1]
+    heads = [r for r in chain if r.id not in replaced] or chain
+    return min(heads, key=lambda r: (r.deadline, -chain.index(r)))
 
 
 def _view(record: HazardAssignment, chain: list[HazardAssignment]) -> Assignment:

@@ -10,13 +10,15 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from sqlalchemy import ColumnElement, String, func, select
+from sqlalchemy import ColumnElement, String, and_, case, exists, func, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from models.inspection import Hazard, InspectionInspector
+from models.assignment import HazardAssignment
+from models.inspection import Hazard, HazardStatus, InspectionInspector
 from models.excel_ledger import keep_text, save_workbook
-from models.ledger import DUE_ON, STILL_OPEN, LedgerFilter, LedgerRow, _base, due_days_setting, iter_ledger
+from models.ledger import (_HAZARD_COLUMNS, DUE_ON, STILL_OPEN, LedgerFilter, LedgerRow, _base,
+                           _filtered, _region_short, _rows, due_days_setting)
 from models.registry import Enterprise, Inspector, RiskColour
 
 NO_TOWNSHIP = "（未填乡镇/街道）"
@@ -117,17 +119,63 @@ def _teams(session: Session, inspection_ids: list) -> dict:
     return {k: "、".join(v) for k, v in names.items()}
 
 
+# 交办 in SQL, for ordering and counting a long list without building every row: the same
+# rule as models.assignment_rules.assignment_state (which decides what each row shows); the
+# tests check that the two agree. A hazard's 交办 in force is the one no other replaces.
+def _office_deadline():
+    a, b = aliased(HazardAssignment), aliased(HazardAssignment)
+    return (select(func.min(a.deadline))
+            .where(a.hazard_id == Hazard.id, ~exists().where(b.replaces_id == a.id))
+            .correlate(Hazard).scalar_subquery())
+
+
+def _major_order(today: date):
+    """Closed ones last; overdue either way first — past the order's deadline or the
+    office's, the earlier of the two first (= the longest overdue); then by deadline."""
+    office = _office_deadline()
+    earliest = case((office < DUE_ON, office), else_=DUE_ON)  # NULL (no 交办): the order's
+    overdue = and_(STILL_OPEN, earliest < today)
+    return (case((Hazard.status == HazardStatus.CLOSED, 1), else_=0), case((overdue, 0), else_=1),
+            case((overdue, earliest), else_=DUE_ON), Hazard.id)
+
+
+def _major_filter(found_from, found_to, search) -> LedgerFilter:
+    return LedgerFilter(major_only=True, found_from=found_from, found_to=found_to, search=search)
+
+
 def major_hazards(session: Session, today: date, found_from: date | None = None,
-                  found_to: date | None = None, search: str = "") -> list[LedgerRow]:
+                  found_to: date | None = None, search: str = "", *,
+                  limit: int | None = None) -> list[LedgerRow]:
     """The major hazards of the period (matching `search`: enterprise name or address, item
     code, hazard text — models.search), overdue first (longest overdue on top), then by the
-    deadline in force; closed ones last."""
-    rows = list(iter_ledger(session, LedgerFilter(major_only=True, found_from=found_from,
-                                                  found_to=found_to, search=search), today))
-    # Overdue either way first: past the order's deadline, or past the office's 交办 deadline.
-    return sorted(rows, key=lambda r: (r.closed_on is not None,
-                                       -max(r.days_overdue, r.assignment_days_overdue),
-                                       r.deadline, r.enterprise))
+    deadline in force; closed ones last. `limit`: only the first ones (a screen)."""
+    due_days = due_days_setting(session)
+    query = (_filtered(_HAZARD_COLUMNS, _major_filter(found_from, found_to, search), today,
+                       due_days).order_by(*_major_order(today)))
+    if limit is not None:
+        query = query.limit(limit)
+    return _rows(session, session.execute(query).all(), today, due_days, _region_short(session))
+
+
+@dataclass(frozen=True)
+class MajorSummary:
+    total: int          # the period's major hazards
+    overdue: int        # past the order's deadline, still to be rectified
+    assignment_overdue: int  # past the office's 交办 deadline, still to be rectified
+    not_assigned: int   # open and never assigned
+
+
+def major_summary(session: Session, today: date, found_from: date | None = None,
+                  found_to: date | None = None, search: str = "") -> MajorSummary:
+    """The counts above the office's list, in one query."""
+    office = _office_deadline()
+    n = func.count(Hazard.id)
+    query = _filtered((n, n.filter(STILL_OPEN, DUE_ON < today),
+                       n.filter(STILL_OPEN, office < today),
+                       n.filter(Hazard.status != HazardStatus.CLOSED, office.is_(None))),
+                      _major_filter(found_from, found_to, search), today,
+                      due_days_setting(session))
+    return MajorSummary(*session.execute(query).one())
 
 
 REPORT_COLUMNS = ("序号", "企业", "乡镇/街道", "隐患描述", "判定依据", "发现日期", "整改期限",

@@ -14,17 +14,18 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QFileDia
                                QMessageBox, QPushButton, QTableView, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from models.assignment_rules import (ASSIGNMENT_OVERDUE, NOT_ASSIGNED, assignee_suggestions,
-                                     assignment_history)
+from models.assignment_rules import assignee_suggestions, assignment_history
 from models.errors import FieldCheckError
 from models.ledger import LedgerFilter
-from models.office_views import agency_name, major_hazards, office_statistics, townships
+from models.office_views import (agency_name, major_hazards, major_summary, office_statistics,
+                                 townships)
 from ui.assign_dialog import AssignDialog
 from ui.ledger_page import today_of
 from ui.messages import show_error
 from ui.office_models import MajorHazardTableModel, TallyTableModel, assignment_state_text
 
 SEARCH_DELAY_MS = 300  # a search runs once typing pauses
+LIST_LIMIT = 200  # rows on screen: the most urgent first (the counts and the 通报 take all)
 PERIODS = ("本月", "本季度", "本年", "上月", "自定义")
 STATISTICS = (("team", "检查组"), ("township", "乡镇/街道"), ("area", "领域"),
               ("risk_colour", "风险等级"), ("month", "月份"))
@@ -71,6 +72,7 @@ class OfficePage(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_major_tab(), "重大事故隐患")
         self.tabs.addTab(self._build_stats_tab(), "分类统计")
+        self.tabs.currentChanged.connect(lambda _i: self._update_stats())
         layout.addWidget(self.tabs, 1)
 
     def _build_top_row(self) -> QHBoxLayout:
@@ -159,6 +161,7 @@ class OfficePage(QWidget):
 
     def _build_stats_tab(self) -> QWidget:
         box = QWidget()
+        self.stats_tab = box
         grid = QGridLayout(box)
         grid.setContentsMargins(0, 6, 0, 0)
         self.tally_tables: dict[str, QTableView] = {}
@@ -212,27 +215,38 @@ class OfficePage(QWidget):
         today, term = today_of(self.store), self.search.text().strip()
         keep = self.selected_id()
         with self.store.session() as s:
-            rows = major_hazards(s, today, start, end, term)
+            rows = major_hazards(s, today, start, end, term, limit=LIST_LIMIT)
+            summary = major_summary(s, today, start, end, term)
             towns = townships(s, rows)
-            stats = office_statistics(s, today, LedgerFilter(found_from=start, found_to=end,
-                                                             search=term))
         self.model.set_rows([(r, towns.get(r.enterprise_id) or "") for r in rows])
-        for key, _label in STATISTICS:
-            self.tallies[key].set_rows(stats[key])
-        self._show_summary(rows)
+        self._stats_stale = True
+        self._update_stats()
+        self._show_summary(summary, len(rows))
         self._select(keep)
         self._selection_changed()
 
-    def _show_summary(self, rows) -> None:
-        late = sum(1 for r in rows if r.overdue)
-        late_assigned = sum(1 for r in rows if r.assignment_state == ASSIGNMENT_OVERDUE)
-        unassigned = sum(1 for r in rows if r.assignment_state == NOT_ASSIGNED)
+    def _update_stats(self) -> None:
+        """The statistics are counted when their tab is shown (they cost more than the list)."""
+        if not self._stats_stale or self.tabs.currentWidget() is not self.stats_tab:
+            return
+        start, end = self.period_range()
+        with self.store.session() as s:
+            stats = office_statistics(s, today_of(self.store), LedgerFilter(
+                found_from=start, found_to=end, search=self.search.text().strip()))
+        for key, _label in STATISTICS:
+            self.tallies[key].set_rows(stats[key])
+        self._stats_stale = False
+
+    def _show_summary(self, summary, shown: int) -> None:
         red = "<span style='color:#c62828;font-weight:bold'>{}</span>"
+        late, late_assigned = summary.overdue, summary.assignment_overdue
+        more = (f"（列出最紧迫的 {shown} 项，请用期间或搜索缩小范围）" if shown < summary.total
+                else "")
         self.summary.setText(
-            f"重大事故隐患 <b>{len(rows)}</b> 项　逾期未整改 "
+            f"重大事故隐患 <b>{summary.total}</b> 项{more}　逾期未整改 "
             + (red.format(late) if late else "0") + " 项　交办逾期 "
             + (red.format(late_assigned) if late_assigned else "0")
-            + f" 项　未交办 <b>{unassigned}</b> 项")
+            + f" 项　未交办 <b>{summary.not_assigned}</b> 项")
 
     def _select(self, hazard_id) -> None:
         if hazard_id is None:

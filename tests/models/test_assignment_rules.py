@@ -3,7 +3,7 @@ new record; the state (已交办 / 逾期 / 已销号) in the ledger and the 通
 from __future__ import annotations
 
 import subprocess
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -174,3 +174,42 @@ def test_the_report_states_each_assignment(store, office_case, clock, tmp_path):
     text = subprocess.run(["pdftotext", "-layout", summary["pdf"], "-"], capture_output=True,
                           text=True).stdout
     assert "逾期未完成交办 1 项" in text and "月山镇" in text and "交办单位" in text
+
+
+def test_the_list_order_and_counts_in_sql_agree_with_the_rule(store, clock):
+    """The office's list is ordered and counted in SQL: overdue either way first (the
+    longest on top), closed last; its counts are those of the rows' own states."""
+    from models.demo import build_demo
+    from models.office_views import major_summary
+    from tests.sync.conftest import DEMO_NOW
+    build_demo(store, now=DEMO_NOW)
+    make_office(store)
+    clock.now = DEMO_NOW
+    with store.session() as s:
+        majors = major_hazards(s, today(clock))
+    assert len(majors) >= 4
+    # one assigned with a short deadline (late soon), one with a long one, one re-assigned
+    _assign(store, majors[-1].id, days=2, clock=clock)
+    _assign(store, majors[-2].id, days=90, clock=clock)
+    _assign(store, majors[-3].id, days=60, clock=clock)
+    _assign(store, majors[-3].id, to="工信局", days=1, clock=clock)
+    clock.advance(days=12)
+    day = today(clock)
+    with store.session() as s:
+        rows = major_hazards(s, day)
+        summary = major_summary(s, day)
+        first_two = major_hazards(s, day, limit=2)
+
+    def late(r):
+        return max(r.days_overdue, r.assignment_days_overdue)
+    expected = sorted(rows, key=lambda r: (r.closed_on is not None, late(r) == 0, -late(r),
+                                           r.deadline if late(r) == 0 else date.min))
+    assert [(late(r), r.closed_on is None) for r in rows] == [
+        (late(r), r.closed_on is None) for r in expected]
+    assert any(r.assignment_days_overdue > r.days_overdue for r in rows)  # the 交办 decides
+    assert [r.id for r in first_two] == [r.id for r in rows[:2]]
+    assert summary.total == len(rows)
+    assert summary.overdue == sum(1 for r in rows if r.overdue)
+    assert summary.assignment_overdue == sum(1 for r in rows
+                                             if r.assignment_state == ASSIGNMENT_OVERDUE) >= 2
+    assert summary.not_assigned == sum(1 for r in rows if r.assignment_state == NOT_ASSIGNED)

@@ -4,11 +4,11 @@ dialog, read back through a second connection; the 通报 exported through the f
 from __future__ import annotations
 
 import subprocess
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from openpyxl import load_workbook
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
 from sqlalchemy import create_engine, select, update
 
@@ -77,6 +77,13 @@ def page(qtbot, office):
     return widget
 
 
+def show_statistics(qtbot, page) -> None:
+    """A click on the 分类统计 tab."""
+    bar = page.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    assert page.tabs.currentWidget() is page.stats_tab
+
+
 def rows(page):
     return [page.model.ledger_row(n) for n in range(page.model.rowCount())]
 
@@ -107,6 +114,8 @@ def test_major_hazards_overdue_first_with_statistics(qtbot, page):
     late = [max(r.days_overdue, r.assignment_days_overdue) for r in shown if r.closed_on is None]
     assert late == sorted(late, reverse=True)
     assert f"重大事故隐患 <b>{len(shown)}</b> 项" in page.summary.text()
+    assert all(not m.rows for m in page.tallies.values())  # counted once their tab is shown
+    show_statistics(qtbot, page)
     totals = {key: sum(t.hazards for t in model.rows) for key, model in page.tallies.items()}
     assert len(set(totals.values())) == 1 and totals["area"] > 0
     assert {t.label for t in page.tallies["township"].rows} == {"经济开发区", "月山镇"}
@@ -114,21 +123,33 @@ def test_major_hazards_overdue_first_with_statistics(qtbot, page):
                for t in page.tallies["area"].rows)
 
 
+def choose_period(qtbot, page, name: str) -> None:
+    """Arrow keys on the period box, as a clerk moves through it."""
+    from ui.office_page import PERIODS
+    page.period.setFocus()
+    steps = PERIODS.index(name) - page.period.currentIndex()
+    for _ in range(abs(steps)):
+        qtbot.keyClick(page.period, Qt.Key.Key_Down if steps > 0 else Qt.Key.Key_Up)
+    assert page.period.currentText() == name
+
+
 def test_the_period_filters_list_and_statistics(qtbot, page):
     """本月 (December: no demo inspection) empties both; 上月 (November) leaves out October's
-    hazard; back to 本年 brings them all back."""
+    hazard; back to 本年 brings them all back; a typed end date makes it 自定义."""
     before = page.model.rowCount()
-    page.period.setCurrentText("本月")
+    show_statistics(qtbot, page)
+    choose_period(qtbot, page, "本月")
     assert page.model.rowCount() == 0
     assert all(not m.rows for m in page.tallies.values())
-    page.period.setCurrentText("上月")
+    choose_period(qtbot, page, "上月")
     assert 0 < page.model.rowCount() < before
     assert all(r.found_on.month == 11 for r in rows(page))
-    assert sum(t.hazards for t in page.tallies["month"].rows) >= page.model.rowCount()
     assert [t.label for t in page.tallies["month"].rows] == ["2026-11"]
-    page.period.setCurrentText("本年")
+    choose_period(qtbot, page, "本年")
     assert page.model.rowCount() == before
-    page.found_to.setDate(QDate(2026, 1, 31))  # a hand-set date: 自定义
+    page.found_to.setFocus()
+    qtbot.keyClick(page.found_to, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(page.found_to, "2026-01-31")
     assert page.period.currentText() == "自定义" and page.model.rowCount() == 0
 
 
@@ -262,3 +283,15 @@ def test_the_ledger_shows_the_assignment_in_force(qtbot, office):
     click(qtbot, ledger.tracking_button)
     assert ledger.tracking_dialog.assigned.text() == f"{TOWNSHIP}，期限 {deadline}（已交办）"
     ledger.tracking_dialog.reject()
+
+
+def test_a_long_list_shows_the_most_urgent_and_says_so(qtbot, office, monkeypatch):
+    """Past the screen's limit the most urgent rows are listed, the counts cover them all."""
+    monkeypatch.setattr("ui.office_page.LIST_LIMIT", 2)
+    page = OfficePage(office)
+    qtbot.addWidget(page)
+    with office.session() as s:
+        everything = major_hazards(s, LATER.date(), date(2026, 1, 1), LATER.date())
+    assert page.model.rowCount() == 2
+    assert [r.id for r in rows(page)] == [r.id for r in everything[:2]]
+    assert f"重大事故隐患 <b>{len(everything)}</b> 项（列出最紧迫的 2 项" in page.summary.text()

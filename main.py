@@ -20,6 +20,7 @@
     python main.py migrate --database-url URL        upgrade the office database's schema
     python main.py backup --out DIR / restore DIR    the database and the data folder's files
     python main.py office-report --from D --to D --out DIR   通报 of major hazards + statistics
+    python main.py assign-hazard HAZARD_ID --to 单位 --deadline D [--note 说明]   交办 (office)
   --database-url URL (or FIELDCHECK_DATABASE_URL), before or after the subcommand: the office's
   PostgreSQL database instead of the data folder's SQLite file (files stay in the data folder).
     python main.py release keygen|sign|verify …      sign an update (office) / verify one
@@ -78,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", metavar="DIR", required=True, help="写入通报的文件夹")
     report.add_argument("--json", action="store_true", help="统计以 JSON 输出")
     _add_data_dir(report, argparse.SUPPRESS)
+    from models.assignment_command import add_parser as add_assign_parser
+    add_assign_parser(sub, lambda cmd: _add_data_dir(cmd, argparse.SUPPRESS))
     backup = sub.add_parser("backup", help="备份数据库和数据文件夹")
     backup.add_argument("--out", metavar="DIR", required=True, help="新的或空的备份文件夹")
     _add_data_dir(backup, argparse.SUPPRESS)
@@ -399,6 +402,11 @@ def cmd_office_report(store, args) -> int:
     return 0
 
 
+def cmd_assign_hazard(store, args) -> int:
+    from models.assignment_command import run
+    return run(store, args)
+
+
 def cmd_backup(store, args) -> int:
     from models.backup import backup_store
     manifest = backup_store(store, args.out)
@@ -517,7 +525,8 @@ PLAN_COMMANDS = {"create": _plan_create, "draw": _plan_draw, "verify": _plan_ver
                  "publish": _plan_publish, "show": _plan_show, "list": _plan_list}
 
 
-COMMANDS = {"plan": cmd_plan, "migrate": cmd_migrate, "backup": cmd_backup, "office-report": cmd_office_report, "checklists": cmd_checklists, "inspections": cmd_inspections,
+COMMANDS = {"plan": cmd_plan, "migrate": cmd_migrate, "backup": cmd_backup, "office-report": cmd_office_report,
+            "assign-hazard": cmd_assign_hazard, "checklists": cmd_checklists, "inspections": cmd_inspections,
             "status": cmd_status, "demo": cmd_demo, "export": cmd_export,
             "import": cmd_import, "verify": cmd_verify, "office-key": cmd_office_key,
             "pdf": cmd_pdf, "ledger": cmd_ledger, "hazards": cmd_hazards, "agency": cmd_agency}

@@ -14,13 +14,17 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from documents.fonts import document_fonts
 from models.errors import FieldCheckError
-from models.ledger import LedgerFilter
-from models.office_views import (REPORT_COLUMNS, major_hazards, office_statistics, report_rows,
-                                 write_major_report_xlsx)
-from models.settings_rules import stored_agency_settings
 
-PDF_COLUMNS = (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11)  # the Excel's columns minus basis and order
-WIDTHS = (10, 42, 22, 72, 20, 20, 16, 12, 26, 20, 20)
+from models.ledger import LedgerFilter
+from models.assignment_rules import ASSIGNMENT_OVERDUE
+from models.office_views import (COL_ASSIGNMENT_STATE, COL_OVERDUE_DAYS, REPORT_COLUMNS,
+                                 agency_name, major_hazards, office_statistics, report_rows, report_summary,
+                                 write_major_report_xlsx)
+
+# The Excel's columns minus the basis and the order's number (273 mm between the margins).
+PDF_COLUMNS = (0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13)
+WIDTHS = (8, 34, 18, 52, 20, 20, 14, 12, 24, 20, 13, 16, 20)
+RED = colors.HexColor("#b71c1c")
 
 
 def write_major_report_pdf(session, out: Path, today: date, found_from: date, found_to: date,
@@ -31,19 +35,23 @@ def write_major_report_pdf(session, out: Path, today: date, found_from: date, fo
     body = ParagraphStyle("b", fontName=fonts.body, fontSize=8.5, leading=11, wordWrap="CJK")
     head = ParagraphStyle("h", parent=body, fontSize=9)
     rows = report_rows(session, major_hazards(session, today, found_from, found_to))
-    overdue = sum(1 for r in rows if r[8])
+    overdue, late_assigned = report_summary(rows)
+    late = ParagraphStyle("late", parent=body, textColor=RED)  # a cell's Paragraph has its own colour
+
+    def cell(row, i):
+        red = (i == COL_OVERDUE_DAYS and row[i]) or (
+            i == COL_ASSIGNMENT_STATE and row[i] == ASSIGNMENT_OVERDUE)
+        return Paragraph(_text(row[i]), late if red else body)
+
     cells = [[Paragraph(REPORT_COLUMNS[i], head) for i in PDF_COLUMNS]]
-    for row in rows:
-        cells.append([Paragraph(_text(row[i]), body) for i in PDF_COLUMNS])
+    cells += [[cell(row, i) for i in PDF_COLUMNS] for row in rows]
     style = [("FONTNAME", (0, 0), (-1, -1), fonts.body),
              ("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
              ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee"))]
-    for n, row in enumerate(rows, 1):
-        if row[8]:
-            style.append(("TEXTCOLOR", (7, n), (7, n), colors.HexColor("#b71c1c")))
     story = [Paragraph(f"{agency}重大事故隐患通报", title), Spacer(1, 3 * mm),
              Paragraph(f"{found_from:%Y年%m月%d日}至{found_to:%Y年%m月%d日}，共排查出重大事故隐患 "
-                       f"{len(rows)} 项，其中逾期未整改 {overdue} 项（统计日期 {today:%Y年%m月%d日}）。",
+                       f"{len(rows)} 项，其中逾期未整改 {overdue} 项，逾期未完成交办 {late_assigned} 项"
+                       f"（统计日期 {today:%Y年%m月%d日}）。",
                        ParagraphStyle("s", parent=body, fontSize=10.5, leading=15)),
              Spacer(1, 3 * mm),
              Table(cells, colWidths=[w * mm for w in WIDTHS], repeatRows=1, style=TableStyle(style))]
@@ -80,8 +88,7 @@ def run_office_report(store, out_dir, found_from: str, found_to: str, today: dat
     out.mkdir(parents=True, exist_ok=True)
     stem = f"重大事故隐患通报_{start:%Y%m%d}-{end:%Y%m%d}"
     with store.session() as s:
-        settings = stored_agency_settings(s)
-        agency = settings.agency_name if settings else ""
+        agency = agency_name(s)
         n = write_major_report_xlsx(s, out / f"{stem}.xlsx", today, start, end, agency)
         write_major_report_pdf(s, out / f"{stem}.pdf", today, start, end, agency)
         stats = office_statistics(s, today, LedgerFilter(found_from=start, found_to=end))

@@ -47,6 +47,9 @@ LEDGER_COLUMNS = (
 )
 MAJOR_COLUMNS = LEDGER_COLUMNS + (
     ("交办单位/责任人", 20, lambda r: r.assigned_to),
+    ("交办期限", 12, lambda r: r.assignment_deadline),
+    ("交办状态", 10, lambda r: r.assignment_state),
+    ("交办说明", 24, lambda r: r.assignment.note if r.assignment else ""),
     ("台账编号", 14, lambda r: r.ledger_no),
     ("通报日期", 12, lambda r: r.reported_on),
 )

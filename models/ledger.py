@@ -26,6 +26,8 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, case, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
+from models.assignment_rules import (Assignment, assignment_days_overdue, assignment_state,
+                                     current_assignments)
 from models.checklist import ChecklistItem
 from models.inspection import Hazard, HazardStatus, Inspection, InspectionStatus
 from models.local_time import agency_date, agency_zone
@@ -78,6 +80,14 @@ class LedgerRow:
     ledger_no: str
     closed_on: date | None
     reported_on: date | None
+    # 交办 of a major hazard (models.assignment_rules): the record in force, its state.
+    assignment: Assignment | None = None
+    assignment_state: str = ""       # 未交办 / 已交办 / 逾期 / 已销号; "" for a general hazard
+    assignment_days_overdue: int = 0
+
+    @property
+    def assignment_deadline(self) -> date | None:
+        return self.assignment.deadline if self.assignment else None
 
     @property
     def level(self) -> str:
@@ -213,6 +223,7 @@ class _Lookups:
     enterprises: dict
     items: dict
     orders: dict
+    assignments: dict
 
     @classmethod
     def fetch(cls, session: Session, rows: list, region: str) -> _Lookups:
@@ -228,7 +239,8 @@ class _Lookups:
                    by_id((ChecklistItem.code, ChecklistItem.question, ChecklistItem.area),
                          ChecklistItem.id, {r.item_id for r in rows}),
                    by_id((Inspection.case_year, Inspection.case_serial), Inspection.id,
-                         {r.inspection_id for r in rows}))
+                         {r.inspection_id for r in rows}),
+                   current_assignments(session, {r.id for r in rows if r.is_major}))
 
 
 def _row(r, today: date, due_days: int, look: _Lookups) -> LedgerRow:
@@ -238,16 +250,24 @@ def _row(r, today: date, due_days: int, look: _Lookups) -> LedgerRow:
         r.status == HazardStatus.NOT_RECTIFIED and not r.escalated)
     late = (today - due_on).days if still_open else 0
     code, question, area = look.items[r.item_id]
+    assignment = look.assignments.get(r.id)
+    office_deadline = assignment.deadline if assignment else None
     return LedgerRow(
         id=r.id, inspection_id=r.inspection_id, enterprise_id=r.enterprise_id,
         enterprise=look.enterprises[r.enterprise_id][0], item_code=code, item_question=question,
         area=area, description=r.description, is_major=r.is_major, major_clause=r.major_clause,
         found_on=agency_date(r.found_at), ordered_deadline=r.deadline, deadline=due_on,
         status=status, order_number=order_number(look.region, *look.orders[r.inspection_id]),
-        days_overdue=max(late, 0), escalated=r.escalated, assigned_to=r.assigned_to,
+        days_overdue=max(late, 0), escalated=r.escalated,
+        # the 交办 record's unit; before such records, the text typed in the ledger
+        assigned_to=assignment.assignee if assignment else r.assigned_to,
         ledger_no=r.ledger_no,
         closed_on=agency_date(r.closed_at) if r.closed_at else None,
-        reported_on=r.reported_on)
+        reported_on=r.reported_on, assignment=assignment,
+        assignment_state=assignment_state(r.status, r.escalated, office_deadline, today)
+        if r.is_major else "",
+        assignment_days_overdue=assignment_days_overdue(r.status, r.escalated, office_deadline,
+                                                        today) if r.is_major else 0)
 
 
 def _rows(session: Session, raw: list, today: date, due_days: int, region: str) -> list[LedgerRow]:
@@ -403,4 +423,8 @@ def row_dict(row: LedgerRow) -> dict:
         "order_number": row.order_number, "outcome": row.outcome,
         "assigned_to": row.assigned_to, "ledger_no": row.ledger_no,
         "closed_on": iso(row.closed_on), "reported_on": iso(row.reported_on),
+        "assignment_state": row.assignment_state,
+        "assignment_deadline": iso(row.assignment_deadline),
+        "assignment_note": row.assignment.note if row.assignment else "",
+        "assignment_days_overdue": row.assignment_days_overdue,
     }

@@ -10,13 +10,15 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from sqlalchemy import ColumnElement, String, func, select
+from sqlalchemy import ColumnElement, String, and_, case, exists, func, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from models.inspection import Hazard, InspectionInspector
+from models.assignment import HazardAssignment
+from models.inspection import Hazard, HazardStatus, InspectionInspector
 from models.excel_ledger import keep_text, save_workbook
-from models.ledger import DUE_ON, STILL_OPEN, LedgerFilter, LedgerRow, _base, due_days_setting, iter_ledger
+from models.ledger import (_HAZARD_COLUMNS, DUE_ON, STILL_OPEN, LedgerFilter, LedgerRow, _base,
+                           _filtered, _region_short, _rows, due_days_setting)
 from models.registry import Enterprise, Inspector, RiskColour
 
 NO_TOWNSHIP = "（未填乡镇/街道）"
@@ -72,7 +74,7 @@ def office_statistics(session: Session, today: date,
     out = {
         "township": [Tally(k or NO_TOWNSHIP, *v) for k, *v in
                      _tallies(session, Enterprise.township, flt, today, due_days)],
-        "area": [Tally(k, *v) for k, *v in _tallies(session, _area(), flt, today, due_days)],
+        "area": [Tally(_area_label(k), *v) for k, *v in _tallies(session, _area(), flt, today, due_days)],
         "risk_colour": [Tally(RiskColour(k).label if not isinstance(k, RiskColour) else k.label, *v)
                         for k, *v in _tallies(session, Enterprise.risk_colour, flt, today, due_days)],
         "month": [Tally(k, *v) for k, *v in
@@ -98,6 +100,11 @@ def _area():
     return ChecklistItem.area
 
 
+def _area_label(code: str) -> str:
+    from models.checklist import AREAS
+    return AREAS.get(code, code)
+
+
 def _teams(session: Session, inspection_ids: list) -> dict:
     names: dict = {}
     for start in range(0, len(inspection_ids), 500):
@@ -112,26 +119,100 @@ def _teams(session: Session, inspection_ids: list) -> dict:
     return {k: "、".join(v) for k, v in names.items()}
 
 
+# 交办 in SQL, for ordering and counting a long list without building every row: the same
+# rule as models.assignment_rules.assignment_state (which decides what each row shows); the
+# tests check that the two agree. A hazard's 交办 in force is the one no other replaces.
+def _office_deadline():
+    a, b = aliased(HazardAssignment), aliased(HazardAssignment)
+    return (select(func.min(a.deadline))
+            .where(a.hazard_id == Hazard.id, ~exists().where(b.replaces_id == a.id))
+            .correlate(Hazard).scalar_subquery())
+
+
+def _major_order(today: date):
+    """Closed ones last; overdue either way first — past the order's deadline or the
+    office's, the earlier of the two first (= the longest overdue); then by deadline."""
+    office = _office_deadline()
+    earliest = case((office < DUE_ON, office), else_=DUE_ON)  # NULL (no 交办): the order's
+    overdue = and_(STILL_OPEN, earliest < today)
+    return (case((Hazard.status == HazardStatus.CLOSED, 1), else_=0), case((overdue, 0), else_=1),
+            case((overdue, earliest), else_=DUE_ON), Hazard.id)
+
+
+def _major_filter(found_from, found_to, search) -> LedgerFilter:
+    return LedgerFilter(major_only=True, found_from=found_from, found_to=found_to, search=search)
+
+
 def major_hazards(session: Session, today: date, found_from: date | None = None,
-                  found_to: date | None = None) -> list[LedgerRow]:
-    """The major hazards of the period, overdue first (longest overdue on top), then by the
-    deadline in force; closed ones last."""
-    rows = list(iter_ledger(session, LedgerFilter(major_only=True, found_from=found_from,
-                                                  found_to=found_to), today))
-    return sorted(rows, key=lambda r: (r.closed_on is not None, -r.days_overdue, r.deadline,
-                                       r.enterprise))
+                  found_to: date | None = None, search: str = "", *,
+                  limit: int | None = None) -> list[LedgerRow]:
+    """The major hazards of the period (matching `search`: enterprise name or address, item
+    code, hazard text — models.search), overdue first (longest overdue on top), then by the
+    deadline in force; closed ones last. `limit`: only the first ones (a screen)."""
+    due_days = due_days_setting(session)
+    query = (_filtered(_HAZARD_COLUMNS, _major_filter(found_from, found_to, search), today,
+                       due_days).order_by(*_major_order(today)))
+    if limit is not None:
+        query = query.limit(limit)
+    return _rows(session, session.execute(query).all(), today, due_days, _region_short(session))
+
+
+@dataclass(frozen=True)
+class MajorSummary:
+    total: int          # the period's major hazards
+    overdue: int        # past the order's deadline, still to be rectified
+    assignment_overdue: int  # past the office's 交办 deadline, still to be rectified
+    not_assigned: int   # open and never assigned
+
+
+def major_summary(session: Session, today: date, found_from: date | None = None,
+                  found_to: date | None = None, search: str = "") -> MajorSummary:
+    """The counts above the office's list, in one query."""
+    office = _office_deadline()
+    n = func.count(Hazard.id)
+    query = _filtered((n, n.filter(STILL_OPEN, DUE_ON < today),
+                       n.filter(STILL_OPEN, office < today),
+                       n.filter(Hazard.status != HazardStatus.CLOSED, office.is_(None))),
+                      _major_filter(found_from, found_to, search), today,
+                      due_days_setting(session))
+    return MajorSummary(*session.execute(query).one())
 
 
 REPORT_COLUMNS = ("序号", "企业", "乡镇/街道", "隐患描述", "判定依据", "发现日期", "整改期限",
-                  "状态", "逾期天数", "交办单位", "台账编号", "销号日期", "责令整改指令书")
+                  "状态", "逾期天数", "交办单位", "交办期限", "交办状态", "台账编号", "销号日期",
+                  "责令整改指令书")
+COL_OVERDUE_DAYS, COL_ASSIGNMENT_STATE = 8, 11
+
+
+def agency_name(session: Session) -> str:
+    """The agency's name as the 通报 heads it ("" before the settings are filled in)."""
+    from models.settings_rules import stored_agency_settings
+    settings = stored_agency_settings(session)
+    return settings.agency_name if settings else ""
+
+
+def townships(session: Session, rows: list[LedgerRow]) -> dict:
+    """Enterprise id → its 乡镇/街道 ("" when not filled in), for the rows given."""
+    ids, found = list({r.enterprise_id for r in rows}), {}
+    for start in range(0, len(ids), 500):
+        found.update(session.execute(select(Enterprise.id, Enterprise.township).where(
+            Enterprise.id.in_(ids[start:start + 500]))).all())
+    return found
 
 
 def report_rows(session: Session, rows: list[LedgerRow]) -> list[list]:
-    townships = {k: v for k, v in session.execute(select(Enterprise.id, Enterprise.township).where(
-        Enterprise.id.in_({r.enterprise_id for r in rows})))} if rows else {}
-    return [[n, r.enterprise, townships.get(r.enterprise_id) or "", r.description, r.major_clause,
-             r.found_on, r.deadline, r.status, r.days_overdue or "", r.assigned_to, r.ledger_no,
-             r.closed_on or "", r.order_number] for n, r in enumerate(rows, 1)]
+    townships_of = townships(session, rows)
+    return [[n, r.enterprise, townships_of.get(r.enterprise_id) or "", r.description, r.major_clause,
+             r.found_on, r.deadline, r.status, r.days_overdue or "", r.assigned_to,
+             r.assignment_deadline or "", r.assignment_state, r.ledger_no, r.closed_on or "",
+             r.order_number] for n, r in enumerate(rows, 1)]
+
+
+def report_summary(rows: list[list]) -> tuple[int, int]:
+    """(hazards past the order's deadline, hazards past the office's 交办 deadline)."""
+    from models.assignment_rules import ASSIGNMENT_OVERDUE
+    return (sum(1 for r in rows if r[COL_OVERDUE_DAYS]),
+            sum(1 for r in rows if r[COL_ASSIGNMENT_STATE] == ASSIGNMENT_OVERDUE))
 
 
 def write_major_report_xlsx(session: Session, out: Path, today: date, found_from: date,
@@ -143,14 +224,16 @@ def write_major_report_xlsx(session: Session, out: Path, today: date, found_from
     ws.title = "重大事故隐患通报"
     ws.append([f"{agency}重大事故隐患通报（{found_from:%Y年%m月%d日}至{found_to:%Y年%m月%d日}）"])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([f"共 {len(rows)} 项，其中逾期未整改 {sum(1 for r in rows if r[8])} 项；"
+    late, late_assigned = report_summary(rows)
+    ws.append([f"共 {len(rows)} 项，其中逾期未整改 {late} 项，逾期未完成交办 {late_assigned} 项；"
                f"统计日期 {today:%Y年%m月%d日}"])
     ws.append(list(REPORT_COLUMNS))
     for cell in ws[3]:
         cell.font = Font(bold=True)
     for row in rows:
         ws.append(row)
-    for col, width in zip("ABCDEFGHIJKLM", (6, 28, 14, 40, 30, 12, 12, 10, 9, 18, 14, 12, 26)):
+    for col, width in zip("ABCDEFGHIJKLMNO",
+                          (6, 28, 14, 40, 30, 12, 12, 10, 9, 18, 12, 10, 14, 12, 26)):
         ws.column_dimensions[col].width = width
     for row in ws.iter_rows(min_row=4):
         for cell in row:

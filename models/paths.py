@@ -25,6 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Written by `agency create` / `agency join` (sync.agency); read by documents and case numbering.
 AGENCY_CA_FILE = "trust/agency-ca.crt"
 CASE_RANGE_FILE = "trust/case_range.json"
+# The agency CA's private key (sync.agency, `agency create`): only the office holds it.
+AGENCY_CA_KEY_FILE = "keys/agency-ca.pem"
 # Inspectors' certificates the agency revoked, from its signed list (checked on arrival):
 # SHA-256 → {"at", "reason"}; documents.keys refuses to sign with them.
 REVOKED_CERTIFICATES_FILE = "trust/revoked-certificates.json"

@@ -61,6 +61,8 @@ class TablePolicy:
     screen_state: frozenset[str] = frozenset()   # not enforcement facts: not audited
     refusal: str = ""                           # what a refused change names (该检查 …)
     shown_rank: int = 99                        # the conflicts screen lists low ranks first
+    office_writes_only: bool = False            # made at the office only: the office takes
+    #                                             no such row from another device (sync.authority)
 
 
 _UNDECLARED = TablePolicy(label="")

@@ -309,15 +309,19 @@ def finalize_reinspection(session: Session, reinspection_id: uuid.UUID,
     return reinspection
 
 
-def set_major_tracking(session: Session, hazard_id: uuid.UUID, *, assigned_to: str,
+def set_major_tracking(session: Session, hazard_id: uuid.UUID, *, assigned_to: str | None = None,
                        ledger_no: str, reported_on: date | None) -> Hazard:
-    """一单四制 of a major hazard: to whom it was assigned, its ledger number, when reported."""
+    """一单四制 of a major hazard: its ledger number, when reported (and the free text of whom
+    it was assigned to, kept for stores from before the office's 交办 records,
+    models.assignment_rules; None leaves it as it is)."""
     hazard = session.get(Hazard, hazard_id)
     if hazard is None:
         raise NotFoundError("找不到该隐患", "请刷新隐患台账后重试")
     if not hazard.is_major:
         raise ValidationError("只有重大事故隐患实行一单四制管理")
-    hazard.assigned_to, hazard.ledger_no = assigned_to.strip(), ledger_no.strip()
+    if assigned_to is not None:
+        hazard.assigned_to = assigned_to.strip()
+    hazard.ledger_no = ledger_no.strip()
     hazard.reported_on = reported_on
     session.flush()
     return hazard

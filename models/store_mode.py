@@ -16,12 +16,18 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from models.errors import FieldCheckError
 from models.inspection import Inspection
-from models.paths import read_json_dict, write_json
+from models.paths import AGENCY_CA_KEY_FILE, read_json_dict, write_json
 from models.registry import AgencySettings, Enterprise, Inspector
 
 DEMO_FILE = "demo_store.json"
 # What a user enters; checklists are loaded into every store at start and do not count.
 _USER_TABLES = (AgencySettings, Inspector, Enterprise, Inspection)
+
+
+def is_office_store(data_dir: Path | None) -> bool:
+    """The office is the store that holds the agency CA's key (`agency create`); what only
+    the office does (交办, plans) asks here."""
+    return data_dir is not None and (Path(data_dir) / AGENCY_CA_KEY_FILE).is_file()
 
 
 def is_demo_store(data_dir: Path | None) -> bool:

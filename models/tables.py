@@ -1,4 +1,5 @@
 """Every table in one import (for Alembic, benchmarks and tools)."""
+from models.assignment import HazardAssignment
 from models.audit import AuditEvent
 from models.base import Base
 from models.checklist import AREAS, Checklist, ChecklistItem
@@ -11,7 +12,7 @@ from models.registry import AgencySettings, Enterprise, Inspector, RiskColour
 
 __all__ = [
     "AREAS", "AgencySettings", "Answer", "AnswerResult", "AuditEvent", "Base", "Checklist",
-    "ChecklistItem", "Document", "DocumentKind", "Enterprise", "Hazard", "HazardStatus",
+    "ChecklistItem", "Document", "DocumentKind", "Enterprise", "Hazard", "HazardAssignment", "HazardStatus",
     "Inspection", "InspectionChecklist", "InspectionInspector", "InspectionStatus", "Inspector",
     "InspectionPlan", "InspectorAvoidance", "Photo", "PlanDraw", "PlanTask", "PlanningSettings",
     "RiskColour", "Signature",

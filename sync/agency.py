@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from models.errors import FieldCheckError
+from models.store_mode import is_office_store
 from models.paths import (AGENCY_CA_FILE, CASE_RANGE_FILE, REVOKED_CERTIFICATES_FILE,
                           read_json_dict, write_json)
 from sync import keystore
@@ -135,7 +136,7 @@ def expired_on(cert: x509.Certificate, now: datetime | None = None) -> str | Non
 
 
 def is_office(data_dir: Path) -> bool:
-    return (Path(data_dir) / keystore.KEYS_DIR / CA_KEY_NAME).is_file()
+    return is_office_store(data_dir)
 
 
 def _registry(data_dir: Path) -> dict:

@@ -13,7 +13,9 @@ deletes or adds to what it does not own is refused whole, the store untouched:
   (status, deadlines, closing, 一单四制 — re-inspections and the office);
 * a *new* row that names another device as its creator needs that device's create event;
   a new answer, photo, team member, checklist or hazard joins only an inspection of its own
-  device.
+  device;
+* rows only the office makes (交办, models.assignment_rules) arrive at the office only as its
+  own: one another device created is refused (laptops receive them in the office's bundle).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from collections import defaultdict
 from sqlalchemy.orm import Session
 
 from models.record_policy import Merge, closed_children, policy, unaudited_fields
+from models.store_mode import is_office_store
 from models.tables import Base
 from sync.bundle_format import encode_value, refuse
 from sync.merge_plan import IMPORT_LABEL, MergePlan
@@ -76,6 +79,7 @@ class _History:
 
 
 def check_authority(s: Session, bundle, plan: MergePlan) -> None:
+    _check_office_records(s, plan)
     trust = bundle.trust
     if trust is None:
         return
@@ -117,6 +121,19 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
                 if parent is not None and parent not in aliases(owner):
                     raise refuse(f"设备 {str(owner)[:8]} 向设备 {parent[:8]} 的检查添加了{p.table}记录，"
                                  "无权修改其他设备的检查", _HINT)
+
+
+def _check_office_records(s: Session, plan: MergePlan) -> None:
+    data_dir = s.info.get("data_dir")
+    if not is_office_store(data_dir):
+        return
+    from sync.trust import own_device_ids
+    own = set(own_device_ids(data_dir))
+    for p in plan.rows:
+        creator = str(p.row.get("device_id"))
+        if policy(p.table).office_writes_only and p.action in ("new", "updated") and creator not in own:
+            raise refuse(f"导出包中有设备 {creator[:8]} 所作的交办记录 {p.row['id']}，"
+                         "交办只能由办公室作出", _HINT)
 
 
 def _check_update(p, trust, senders: set[str], history: _History, ids: list[str],

@@ -79,6 +79,9 @@ COLUMN_LABELS = {
     "risk_colour": "风险等级", "certificate_no": "执法证号", "active": "在用",
     "inspector_id": "执法人员", "checklist_id": "检查表", "area": "领域",
     "document_id": "所属文书",
+    # hazard_assignment (交办)
+    "assignee": "责任单位", "assigned_at": "交办时间", "assigned_by": "交办人",
+    "replaces_id": "所改交的原交办",
 }
 
 

@@ -48,13 +48,15 @@ def _combo(items) -> QComboBox:
 
 
 class MajorTrackingDialog(QDialog):
-    """一单四制 of one major hazard: 交办, 台账编号, 通报日期 (销号 comes from re-inspection)."""
+    """一单四制 of one major hazard: 台账编号, 通报日期; 交办 is shown (the office assigns on
+    its 办公室 page, models.assignment_rules); 销号 comes from re-inspection."""
 
     def __init__(self, parent, row) -> None:
         super().__init__(parent)
         self.setWindowTitle("重大隐患一单四制")
-        self.assigned = QLineEdit(row.assigned_to)
-        self.assigned.setPlaceholderText("交办的单位或责任人")
+        self.assigned = QLabel(assignment_text(row))
+        self.assigned.setTextFormat(Qt.TextFormat.PlainText)
+        self.assigned.setWordWrap(True)
         self.ledger_no = QLineEdit(row.ledger_no)
         self.reported = QCheckBox("已通报")
         self.reported_on = QDateEdit()
@@ -85,8 +87,17 @@ class MajorTrackingDialog(QDialog):
 
     def values(self) -> dict:
         reported = self.reported_on.date().toPython() if self.reported.isChecked() else None
-        return {"assigned_to": self.assigned.text(), "ledger_no": self.ledger_no.text(),
-                "reported_on": reported}
+        return {"ledger_no": self.ledger_no.text(), "reported_on": reported}
+
+
+def assignment_text(row) -> str:
+    """交办 of a ledger row in one line: unit, deadline, state (or how to get it assigned)."""
+    if row.assignment is None:
+        return (f"{row.assigned_to}（无交办记录）" if row.assigned_to
+                else "未交办（由办公室在「办公室」页交办）")
+    from ui.office_models import assignment_state_text
+    return (f"{row.assignment.assignee}，期限 {row.assignment.deadline.isoformat()}"
+            f"（{assignment_state_text(row)}）")
 
 
 class LedgerExport(QThread):
@@ -369,7 +380,7 @@ class LedgerPage(QWidget):
         if row.is_major:
             parts.append(f"<span style='color:#c62828'>重大 · {escape(short_clause(row.major_clause))}</span>")
             parts.append(f"发现 {row.found_on} · {escape(row.order_number)}")
-            parts.append("一单四制：交办 " + escape(row.assigned_to or "未填")
+            parts.append("一单四制：交办 " + escape(assignment_text(row))
                          + "　台账编号 " + escape(row.ledger_no or "未填")
                          + "　销号 " + (row.closed_on.isoformat() if row.closed_on else "未销号")
                          + "　通报 " + (row.reported_on.isoformat() if row.reported_on else "未通报"))

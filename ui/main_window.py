@@ -47,6 +47,9 @@ class MainWindow(QMainWindow):
         self.store = store
         self._nav_column.setEnabled(True)
         self.statusBar().showMessage(f"数据文件夹：{store.data_dir}")
+        from models.store_mode import is_office_store
+        # The office's own page (交办, statistics, 通报) only where the agency CA's key is.
+        self.findChild(QPushButton, "nav_office").setVisible(is_office_store(store.data_dir))
         self.show_inspections()
 
     def _build_nav(self) -> QWidget:
@@ -64,6 +67,7 @@ class MainWindow(QMainWindow):
         for key, text, slot in (("inspections", "检查", self.show_inspections),
                                 ("enterprises", "企业台账", self.show_enterprises),
                                 ("ledger", "隐患台账", self.show_ledger),
+                                ("office", "办公室", self.show_office),
                                 ("tasks", "待检任务", self.show_tasks),
                                 ("plan", "执法计划", self.show_plan),
                                 ("settings", "设置", self.show_settings)):
@@ -74,6 +78,7 @@ class MainWindow(QMainWindow):
             button.clicked.connect(slot)
             self._nav.addButton(button)
             layout.addWidget(button)
+            button.setVisible(key != "office")  # attach_store shows it at the office
         new = QPushButton("＋ 新建检查")
         new.setObjectName("nav_new_inspection")
         new.setProperty("role", "primary")
@@ -152,6 +157,11 @@ class MainWindow(QMainWindow):
         # (a due-only filter must not stay and hide the hazards just ordered).
         page.apply_filter(LedgerFilter(statuses=frozenset({DUE, OVERDUE}) if due_only
                                        else OPEN_STATUSES))
+
+    def show_office(self) -> None:
+        from ui.office_page import OfficePage
+        self._check_nav("office")
+        self._show("office", lambda: OfficePage(self.store, self))
 
     def open_reinspection(self, original_id=None, enterprise_id=None, reinspection_id=None) -> None:
         from ui.reinspection_page import ReinspectionPage

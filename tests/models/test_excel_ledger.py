@@ -65,7 +65,8 @@ def test_major_sheet_and_summary(store, clock, case, tmp_path):
     wb = load_workbook(out)
     header, *rows = list(wb["重大隐患"].iter_rows(values_only=True))
     assert list(header) == [h for h, _w, _f in MAJOR_COLUMNS] and len(rows) == 1
-    assert rows[0][3] == MAJOR and header[-3:] == ("交办单位/责任人", "台账编号", "通报日期")
+    assert rows[0][3] == MAJOR and header[-6:] == ("交办单位/责任人", "交办期限", "交办状态", "交办说明",
+                                                   "台账编号", "通报日期")
     summary = {r[0]: r[1] for r in wb["统计"].iter_rows(values_only=True) if r and r[0]}
     assert summary["隐患总数"] == 2 and summary["已销号"] == 1
     assert summary["整改率（已销号/隐患总数）"] == 0.5

@@ -1,0 +1,297 @@
+"""The office page (办公室), acting as a clerk: it shows only at the office; major hazards
+overdue first; statistics; the period and the search filter; 交办 and 重新交办 through the
+dialog, read back through a second connection; the 通报 exported through the file dialog."""
+from __future__ import annotations
+
+import subprocess
+from datetime import date, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
+from sqlalchemy import create_engine, select, update
+
+from models.assignment import HazardAssignment
+from models.assignment_rules import ASSIGNED
+from models.demo import build_demo
+from models.inspection import Hazard, HazardStatus
+from models.office_views import major_hazards
+from models.registry import Enterprise
+from tests.models.test_assignment_rules import make_office
+from tests.sync.conftest import DEMO_NOW
+from tests.ui.test_enterprise_page import type_chinese
+from tests.ui.test_settings_dialogs import when_modal_opens
+from ui.main_window import MainWindow
+from ui.office_models import MajorHazardTableModel
+from ui.office_page import SEARCH_DELAY_MS, OfficePage
+
+LATER = DEMO_NOW + timedelta(days=30)  # 2026-12-20: two orders' deadlines have passed
+TOWNSHIP = "湘乡市月山镇人民政府"
+
+
+def click(qtbot, widget) -> None:
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def click_row(qtbot, table, row: int) -> None:
+    rect = table.visualRect(table.model().index(row, 0))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def stored_assignments(store) -> list[dict]:
+    """What a second connection (its own engine) reads."""
+    engine = create_engine(store.engine.url)
+    try:
+        with engine.connect() as conn:
+            table = HazardAssignment.__table__
+            return [dict(r) for r in conn.execute(select(table).order_by(table.c.created_at))
+                    .mappings()]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def demo(store):
+    build_demo(store, now=DEMO_NOW)
+    with store.transaction() as s:  # two townships for the statistics
+        first = major_hazards(s, LATER.date())[0].enterprise_id
+        s.execute(update(Enterprise).values(township="月山镇"))
+        s.execute(update(Enterprise).where(Enterprise.id == first).values(township="经济开发区"))
+    store.clock = lambda: LATER
+    return store
+
+
+@pytest.fixture
+def office(demo):
+    make_office(demo)
+    return demo
+
+
+@pytest.fixture
+def page(qtbot, office):
+    widget = OfficePage(office)
+    widget.resize(1176, 700)
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+def show_statistics(qtbot, page) -> None:
+    """A click on the 分类统计 tab."""
+    bar = page.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    assert page.tabs.currentWidget() is page.stats_tab
+
+
+def rows(page):
+    return [page.model.ledger_row(n) for n in range(page.model.rowCount())]
+
+
+def test_the_page_shows_only_at_the_office(qtbot, demo, tmp_path):
+    """A laptop's window has no 办公室 button; the office's has, and it opens the page."""
+    laptop = MainWindow(demo)
+    qtbot.addWidget(laptop)
+    laptop.show()
+    assert laptop.findChild(QPushButton, "nav_office").isHidden()
+    make_office(demo)
+    window = MainWindow(demo)
+    qtbot.addWidget(window)
+    window.resize(1366, 740)
+    window.show()
+    button = window.findChild(QPushButton, "nav_office")
+    assert not button.isHidden()
+    click(qtbot, button)
+    assert isinstance(window.stack.currentWidget(), OfficePage)
+    assert window.stack.currentWidget().model.rowCount() > 0
+
+
+def test_major_hazards_overdue_first_with_statistics(qtbot, page):
+    """This year's major hazards, the most overdue on top; the tallies add up to the ledger."""
+    shown = rows(page)
+    assert shown and all(r.is_major for r in shown)
+    assert shown[0].days_overdue > 0
+    late = [max(r.days_overdue, r.assignment_days_overdue) for r in shown if r.closed_on is None]
+    assert late == sorted(late, reverse=True)
+    assert f"重大事故隐患 <b>{len(shown)}</b> 项" in page.summary.text()
+    assert all(not m.rows for m in page.tallies.values())  # counted once their tab is shown
+    show_statistics(qtbot, page)
+    totals = {key: sum(t.hazards for t in model.rows) for key, model in page.tallies.items()}
+    assert len(set(totals.values())) == 1 and totals["area"] > 0
+    assert {t.label for t in page.tallies["township"].rows} == {"经济开发区", "月山镇"}
+    assert all(t.label in ("粉尘防爆", "有限空间作业", "涉氨制冷", "通用")
+               for t in page.tallies["area"].rows)
+
+
+def choose_period(qtbot, page, name: str) -> None:
+    """Arrow keys on the period box, as a clerk moves through it."""
+    from ui.office_page import PERIODS
+    page.period.setFocus()
+    steps = PERIODS.index(name) - page.period.currentIndex()
+    for _ in range(abs(steps)):
+        qtbot.keyClick(page.period, Qt.Key.Key_Down if steps > 0 else Qt.Key.Key_Up)
+    assert page.period.currentText() == name
+
+
+def test_the_period_filters_list_and_statistics(qtbot, page):
+    """本月 (December: no demo inspection) empties both; 上月 (November) leaves out October's
+    hazard; back to 本年 brings them all back; a typed end date makes it 自定义."""
+    before = page.model.rowCount()
+    show_statistics(qtbot, page)
+    choose_period(qtbot, page, "本月")
+    assert page.model.rowCount() == 0
+    assert all(not m.rows for m in page.tallies.values())
+    choose_period(qtbot, page, "上月")
+    assert 0 < page.model.rowCount() < before
+    assert all(r.found_on.month == 11 for r in rows(page))
+    assert [t.label for t in page.tallies["month"].rows] == ["2026-11"]
+    choose_period(qtbot, page, "本年")
+    assert page.model.rowCount() == before
+    page.found_to.setFocus()
+    qtbot.keyClick(page.found_to, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(page.found_to, "2026-01-31")
+    assert page.period.currentText() == "自定义" and page.model.rowCount() == 0
+
+
+def test_search_after_the_typing_pause(qtbot, page):
+    """Typing an enterprise's name filters the list once typing pauses."""
+    first = rows(page)[0].enterprise
+    others = {r.enterprise for r in rows(page)} - {first}
+    type_chinese(page.search, first[3:7])
+    assert page.model.rowCount() == len(rows(page))  # not yet: the pause has not passed
+    qtbot.wait(SEARCH_DELAY_MS + 200)
+    assert {r.enterprise for r in rows(page)} == {first} or not others
+
+
+def _fill_and_accept(qtbot, page, to: str, days: int, note: str) -> None:
+    dialog = page.assign_dialog
+    assert dialog is not None and dialog.isVisible()
+    line = dialog.assignee.lineEdit()
+    line.selectAll()
+    qtbot.keyClick(line, Qt.Key.Key_Delete)
+    type_chinese(line, to)
+    target = page.store.clock().date() + timedelta(days=days)
+    dialog.deadline.setFocus()
+    # The whole date typed over the old one, as a clerk does with the keyboard.
+    qtbot.keyClick(dialog.deadline, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(dialog.deadline, target.isoformat())
+    assert dialog.deadline.date().toPython() == target
+    type_chinese(dialog.note, note)
+    click(qtbot, dialog.ok)
+
+
+def test_assign_then_reassign_through_the_dialog(qtbot, page, office):
+    """交办… on the top row: unit, deadline and note are stored; the list shows 已交办. Again:
+    a second record replacing the first, which stays as it was."""
+    click_row(qtbot, page.table, 0)
+    target = rows(page)[0]
+    click(qtbot, page.assign_button)
+    _fill_and_accept(qtbot, page, TOWNSHIP, 20, "请镇安监站督促企业停止使用相关设施")
+    qtbot.waitUntil(lambda: not page.assign_dialog.isVisible())
+    stored = stored_assignments(office)
+    assert [(a["hazard_id"], a["assignee"], a["note"], a["replaces_id"]) for a in stored] == [
+        (target.id, TOWNSHIP, "请镇安监站督促企业停止使用相关设施", None)]
+    assert stored[0]["deadline"] == LATER.date() + timedelta(days=20)
+    shown = next(r for r in rows(page) if r.id == target.id)
+    assert shown.assignment_state == ASSIGNED
+    assert page.selected_id() == target.id and "交办：" + TOWNSHIP in page.detail.text()
+    n = [r.id for r in rows(page)].index(target.id)
+    assert page.model.index(n, MajorHazardTableModel.COL_ASSIGNEE).data() == TOWNSHIP
+    assert page.assign_button.text().startswith("重新交办")
+    click(qtbot, page.assign_button)
+    dialog = page.assign_dialog
+    assert "原交办保留" in dialog.windowTitle() and TOWNSHIP in dialog.findChildren(
+        type(page.summary))[-1].text()
+    _fill_and_accept(qtbot, page, "湘乡市工业和信息化局", 40, "改由工信局督办")
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    stored = stored_assignments(office)
+    assert [a["assignee"] for a in stored] == [TOWNSHIP, "湘乡市工业和信息化局"]
+    assert stored[1]["replaces_id"] == stored[0]["id"]
+    assert stored[0]["deadline"] == LATER.date() + timedelta(days=20)  # the first unchanged
+
+
+def test_an_empty_unit_is_refused_and_the_dialog_stays(qtbot, page, office):
+    """No unit: the reason is shown, the dialog keeps what was typed, nothing stored."""
+    click_row(qtbot, page.table, 0)
+    click(qtbot, page.assign_button)
+    dialog = page.assign_dialog
+    type_chinese(dialog.note, "说明已写")
+    seen = when_modal_opens(lambda box: (seen_text.append(box.text() + box.informativeText()),
+                                         box.accept()))
+    seen_text: list[str] = []
+    click(qtbot, dialog.ok)
+    qtbot.waitUntil(lambda: bool(seen))
+    assert isinstance(seen[0], QMessageBox) and "责任单位" in seen_text[0]
+    assert dialog.isVisible() and dialog.note.toPlainText() == "说明已写"
+    assert stored_assignments(office) == []
+    dialog.reject()
+
+
+def test_a_closed_hazard_cannot_be_assigned(qtbot, page, office):
+    """A hazard closed off (已销号) is listed last and the 交办 button stays off for it."""
+    with office.transaction() as s:
+        hazard = s.get(Hazard, rows(page)[0].id)
+        hazard.status, hazard.closed_at = HazardStatus.CLOSED, LATER
+    page.refresh()
+    last = page.model.rowCount() - 1
+    assert page.model.ledger_row(last).closed_on is not None
+    click_row(qtbot, page.table, last)
+    assert not page.assign_button.isEnabled()
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "pdf"])
+def test_the_report_is_exported_through_the_file_dialog(qtbot, page, tmp_path, kind):
+    """导出通报: the clerk names the file in the dialog; the 通报 of the period is written."""
+    out = tmp_path / f"通报.{kind}"
+
+    def choose(dialog):
+        assert isinstance(dialog, QFileDialog)
+        dialog.selectFile(str(out))
+        dialog.accept()
+    when_modal_opens(choose)
+    click(qtbot, page.xlsx_button if kind == "xlsx" else page.pdf_button)
+    qtbot.waitUntil(lambda: out.exists(), timeout=30000)
+    n = page.model.rowCount()
+    if kind == "xlsx":
+        assert load_workbook(out)["重大事故隐患通报"].max_row == 3 + n
+    else:
+        text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
+        assert f"共排查出重大事故隐患 {n} 项" in text.replace("\n", "")
+    page.export_box.accept()
+
+
+def test_the_ledger_shows_the_assignment_in_force(qtbot, office):
+    """After 交办 the 隐患台账 page shows the unit in its column and unit, deadline and state in
+    the detail line and the 一单四制 dialog (which has no field to change it)."""
+    from models.assignment_rules import assign_hazard
+    from ui.ledger_models import LedgerTableModel
+    from ui.ledger_page import LedgerPage
+    with office.session() as s:
+        target = major_hazards(s, LATER.date())[0]
+    with office.transaction(actor="办公室") as s:
+        assign_hazard(s, target.id, to=TOWNSHIP, deadline=LATER.date() + timedelta(days=9))
+    ledger = LedgerPage(office, None)
+    qtbot.addWidget(ledger)
+    ledger.show()
+    click(qtbot, ledger.major_only)
+    n = next(i for i in range(ledger.model.rowCount())
+             if ledger.model.index(i, 0).data(Qt.ItemDataRole.UserRole) == target.id)
+    click_row(qtbot, ledger.table, n)
+    assert ledger.model.index(n, LedgerTableModel.COL_ASSIGNED).data() == TOWNSHIP
+    deadline = (LATER.date() + timedelta(days=9)).isoformat()
+    assert f"交办 {TOWNSHIP}，期限 {deadline}（已交办）" in ledger.detail.text()
+    click(qtbot, ledger.tracking_button)
+    assert ledger.tracking_dialog.assigned.text() == f"{TOWNSHIP}，期限 {deadline}（已交办）"
+    ledger.tracking_dialog.reject()
+
+
+def test_a_long_list_shows_the_most_urgent_and_says_so(qtbot, office, monkeypatch):
+    """Past the screen's limit the most urgent rows are listed, the counts cover them all."""
+    monkeypatch.setattr("ui.office_page.LIST_LIMIT", 2)
+    page = OfficePage(office)
+    qtbot.addWidget(page)
+    with office.session() as s:
+        everything = major_hazards(s, LATER.date(), date(2026, 1, 1), LATER.date())
+    assert page.model.rowCount() == 2
+    assert [r.id for r in rows(page)] == [r.id for r in everything[:2]]
+    assert f"重大事故隐患 <b>{len(everything)}</b> 项（列出最紧迫的 2 项" in page.summary.text()

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from models.assignment import HazardAssignment
 from models.checklist import AREAS, Checklist, ChecklistItem
 from models.documents import Document, Signature
 from models.inspection import (Answer, AnswerResult, Hazard, HazardReview, HazardStatus,
@@ -366,6 +367,13 @@ def _hazard_names(s: Session, ids: list[uuid.UUID]):
         yield key, _shorten(("【重大】" if major else "") + (description or ""), LINK_NAME_CHARS)
 
 
+def _assignment_names(s: Session, ids: list[uuid.UUID]):
+    for key, assignee, deadline in s.execute(select(HazardAssignment.id, HazardAssignment.assignee,
+                                                    HazardAssignment.deadline)
+                                             .where(HazardAssignment.id.in_(ids))):
+        yield key, _shorten(f"交办 {assignee}（期限 {deadline:%Y-%m-%d}）", LINK_NAME_CHARS)
+
+
 def _answer_names(s: Session, ids: list[uuid.UUID]):
     for key, code, result in s.execute(select(Answer.id, ChecklistItem.code, Answer.result)
                                        .join(ChecklistItem, Answer.item_id == ChecklistItem.id)
@@ -392,7 +400,7 @@ _NAMERS = {
     Inspection.__tablename__: _inspection_names, Inspector.__tablename__: _inspector_names,
     Checklist.__tablename__: _checklist_names, Hazard.__tablename__: _hazard_names,
     Answer.__tablename__: _answer_names, Document.__tablename__: _document_names,
-    PlanTask.__tablename__: _task_names,
+    PlanTask.__tablename__: _task_names, HazardAssignment.__tablename__: _assignment_names,
 }
 
 

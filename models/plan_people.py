@@ -126,3 +126,11 @@ def remove_avoidance(session: Session, avoidance_id: uuid.UUID) -> None:
 def townships(session: Session) -> list[str]:
     """The townships named in the register, for choosing a township 回避."""
     return sorted(t for t in session.scalars(select(Enterprise.township).distinct()) if t)
+
+
+def inspector_names(session: Session, ids: set[uuid.UUID]) -> list[str]:
+    """The names of these inspectors that the store knows, by name."""
+    if not ids:
+        return []
+    return list(session.scalars(select(Inspector.name).where(Inspector.id.in_(ids))
+                                .order_by(Inspector.name)))

@@ -288,7 +288,9 @@ def test_starting_from_a_task_prefills_and_links_the_inspection(qtbot, store, re
 def test_main_window_opens_plan_and_tasks_pages(qtbot, store, register):
     from ui.main_window import MainWindow
     from ui.new_inspection_dialog import NewInspectionDialog as Dialog
+    from tests.ui.test_plan_office_laptop import make_office
     _drawn_plan(store)
+    make_office(store)  # 执法计划 is shown at the office only
     window = MainWindow(store)
     qtbot.addWidget(window)
     click(qtbot, window.findChild(QPushButton, "nav_plan"))

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent
-from models.draw import ALGORITHM, canonical, digest, run_draw
+from models.draw import ALGORITHM, canonical, digest, inspector_bar, run_draw
 from models.errors import NotFoundError, ValidationError
 from models.flush_hooks import session_now
 from models.inspection import Inspection, InspectionInspector, InspectionKind, InspectionStatus
@@ -224,6 +224,18 @@ def _previous_teams(session: Session) -> dict[str, list[str]]:
     return {eid: team for eid, (_, team) in sorted(latest.items())}
 
 
+def _inspector_entries(session: Session) -> list[dict]:
+    return [{"id": str(p.id), "available": bool(p.active and p.available)}
+            for p in session.scalars(select(Inspector))]
+
+
+def _avoidance_entries(session: Session) -> list[dict]:
+    return [{"inspector_id": str(a.inspector_id),
+             "enterprise_id": str(a.enterprise_id) if a.enterprise_id else "",
+             "township": a.township or "", "reason": a.reason}
+            for a in session.scalars(select(InspectorAvoidance))]
+
+
 def draw_inputs(session: Session, plan: InspectionPlan, rnd: int, seed: str,
                 skip_draw: uuid.UUID | None = None) -> dict:
     """Everything the draw reads, as plain sorted lists: what gets recorded and replayed."""
@@ -233,12 +245,7 @@ def draw_inputs(session: Session, plan: InspectionPlan, rnd: int, seed: str,
                     "cap": rules.classes[e.risk_colour.value].cap,
                     "times_this_year": times.get(str(e.id), 0)}
                    for e in session.scalars(select(Enterprise))]
-    inspectors = [{"id": str(p.id), "available": bool(p.active and p.available)}
-                  for p in session.scalars(select(Inspector))]
-    avoidances = [{"inspector_id": str(a.inspector_id),
-                   "enterprise_id": str(a.enterprise_id) if a.enterprise_id else "",
-                   "township": a.township or "", "reason": a.reason}
-                  for a in session.scalars(select(InspectorAvoidance))]
+    inspectors, avoidances = _inspector_entries(session), _avoidance_entries(session)
     first, due = round_months(rnd, rules.rounds)
     return {
         "algorithm": ALGORITHM, "plan_id": str(plan.id), "year": plan.year, "round": rnd,
@@ -461,3 +468,83 @@ def open_tasks(session: Session, today: date, inspector_ids: set[uuid.UUID] | No
                             inspector_ids=team, team=[names.get(i, "？") for i in team],
                             kind=task.kind, overdue=today >= _month_end(year, task.due_month)))
     return sorted(out, key=lambda t: (t.year, t.due_month, t.enterprise))
+
+
+# ---- 重点检查: a team assigned by hand ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Candidate:
+    id: uuid.UUID
+    name: str
+    certificate_no: str
+    bar: str | None   # why they may not inspect this enterprise (不在岗, 回避), None if they may
+
+
+def _focus_task(session: Session, task_id: uuid.UUID) -> PlanTask:
+    task = session.get(PlanTask, task_id)
+    if task is None or task.cancelled:
+        raise NotFoundError("找不到该待检任务（或已被取消）", "请用 plan show 计划编号 查看任务编号")
+    if task.kind != "focus":
+        raise ValidationError("双随机抽查任务的执法人员由抽取确定，不能手工指派",
+                              hint="如需更换，请重抽该轮并说明理由（原抽取保留）")
+    if session.scalar(select(Inspection.id).where(Inspection.task_id == task.id)) is not None:
+        raise ValidationError("该任务已开始检查，不能再更换执法人员",
+                              hint="检查组以已开始的检查为准")
+    return task
+
+
+def team_candidates(session: Session, task_id: uuid.UUID) -> list[Candidate]:
+    """Every inspector for a 重点检查 task, each with why they may not go (same rule as the draw)."""
+    task = _focus_task(session, task_id)
+    firm = session.get(Enterprise, task.enterprise_id)
+    enterprise = {"id": str(firm.id), "township": firm.township or ""}
+    avoidances = _avoidance_entries(session)
+    entries = {e["id"]: e for e in _inspector_entries(session)}
+    people = session.scalars(select(Inspector).order_by(Inspector.active.desc(), Inspector.name))
+    return [Candidate(p.id, p.name, p.certificate_no,
+                      inspector_bar(entries[str(p.id)], enterprise, avoidances)) for p in people]
+
+
+def assign_team(session: Session, task_id: uuid.UUID, inspector_ids: list[uuid.UUID]) -> PlanTask:
+    """The office assigns the team of a 重点检查 task: at least the plan's team size of distinct
+    inspectors, none 不在岗 or under 回避. The change is an update of the task (its before and
+    after in the audit chain) and travels to the laptops with the next bundle."""
+    task = _focus_task(session, task_id)
+    plan = session.get(InspectionPlan, task.plan_id)
+    size = PlanRules.from_json(plan.rules_json).team_size
+    team = list(dict.fromkeys(inspector_ids))
+    problems = []
+    if len(team) < size:
+        problems.append(f"每次检查至少 {size} 名不同的执法人员（现选 {len(team)} 名）")
+    bars = {c.id: c for c in team_candidates(session, task_id)}
+    for pid in team:
+        c = bars.get(pid)
+        if c is None:
+            problems.append(f"执法人员不存在：{pid}")
+        elif c.bar:
+            problems.append(f"{c.name}：{c.bar}")
+    if problems:
+        raise ValidationError("指派的检查组不符合规定", problems, "请另选执法人员")
+    ids = canonical([str(p) for p in team])
+    if task.inspector_ids != ids:
+        task.inspector_ids = ids
+        session.flush()
+    return task
+
+
+def focus_tasks(session: Session, plan_id: uuid.UUID) -> list[dict]:
+    """The plan's 重点检查 tasks with their teams (empty until assigned), by due month."""
+    names = {p.id: p.name for p in session.scalars(select(Inspector))}
+    rows = session.execute(select(PlanTask, Enterprise.name)
+                           .join(Enterprise, Enterprise.id == PlanTask.enterprise_id)
+                           .where(PlanTask.plan_id == plan_id, PlanTask.kind == "focus",
+                                  PlanTask.cancelled.is_(False))
+                           .order_by(PlanTask.first_month, Enterprise.name)).all()
+    out = []
+    for task, firm in rows:
+        team = json.loads(task.inspector_ids)
+        out.append({"task_id": str(task.id), "enterprise_id": str(task.enterprise_id),
+                    "enterprise": firm, "first_month": task.first_month,
+                    "due_month": task.due_month, "inspector_ids": team,
+                    "team": [names.get(uuid.UUID(i), "？") for i in team]})
+    return out

@@ -179,3 +179,17 @@ class AvoidanceModel(RowsModel):
             target = row.enterprise if row.enterprise_id else f"{row.township}（整个乡镇/街道）"
             return (row.inspector, target, row.reason)[col]
         return None
+
+
+class FocusTaskModel(MonthModel):
+    """The plan's 重点检查 tasks (dicts of models.plan_rules.focus_tasks); no team yet in red."""
+    COL_ENTERPRISE, COL_DUE, COL_TEAM = range(3)
+    HEADERS = ("重点检查企业", "完成期限", "执法人员")
+
+    def cell(self, row: dict, col: int, role: int):
+        if role == DISPLAY:
+            return (row["enterprise"], months_text(row["first_month"], row["due_month"]),
+                    "、".join(row["team"]) or "未指派")[col]
+        if role == Qt.ItemDataRole.ForegroundRole and col == self.COL_TEAM and not row["team"]:
+            return QColor(RED)
+        return None

@@ -91,3 +91,44 @@ def test_a_laptop_with_no_inspector_known_shows_every_task_and_says_why(qtbot, s
     panel.show()
     assert panel.model.rowCount() == len(_teams(store))
     assert "显示本计划的全部任务" in panel.scope.text() and not panel.show_all.isVisible()
+
+
+def test_the_office_assigns_a_focus_team_in_the_plan_page(qtbot, store, register):
+    """重点检查 tab: the focus firm shows 未指派; in 指派检查组 the inspector under the township
+    回避 and the one away cannot be ticked; ticking two others and 指派 stores the team."""
+    from tests.ui.test_plan_page import create_with_focus, page as _page  # noqa: F401
+    from ui.plan_dialogs import AssignTeamDialog
+    from ui.plan_models import FocusTaskModel
+    firms, people = register
+    page = PlanPage(store)
+    qtbot.addWidget(page)
+    page.resize(1176, 720)
+    page.show()
+    page.year.selectAll()
+    qtbot.keyClicks(page.year, "2027")
+    create_with_focus(qtbot, page, "测试企业06")  # 月山镇: 执法员0 is under its 回避
+    page.tabs.setCurrentIndex(1)
+    assert page.focus_tasks.index(0, FocusTaskModel.COL_TEAM).data() == "未指派"
+    click(qtbot, page.assign_button)
+    dialog = page.dialog
+    assert isinstance(dialog, AssignTeamDialog)
+    items = {dialog.people.item(n).text().split("（")[0]: dialog.people.item(n)
+             for n in range(dialog.people.count())}
+    assert not items["执法员0"].flags() & Qt.ItemFlag.ItemIsEnabled
+    assert "回避（月山镇）：曾挂职" in items["执法员0"].text()
+    assert "不在岗" in items["执法员4"].text()
+    click(qtbot, dialog.assign_button)  # nobody ticked: refused, nothing stored
+    assert dialog.isVisible() and "至少 2 名" in dialog.problems.text()
+    for name in ("执法员2", "执法员3"):
+        rect = dialog.people.visualItemRect(items[name])
+        qtbot.mouseClick(dialog.people.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        if items[name].checkState() != Qt.CheckState.Checked:  # a click on the text only selects
+            qtbot.keyClick(dialog.people, Qt.Key.Key_Space)
+    assert dialog.count.text() == "已选 2 名"
+    click(qtbot, dialog.assign_button)
+    assert not dialog.isVisible()
+    [(team,)] = db(store, "select inspector_ids from plan_task where kind = 'focus'")
+    assert json.loads(team) == [str(people[2]), str(people[3])]
+    assert page.focus_tasks.index(0, FocusTaskModel.COL_TEAM).data() == "执法员2、执法员3"
+    assert "已为 测试企业06有限公司 指派检查组" in page.result.text()
+    page.grab().save("/tmp/plan2_focus_tab.png")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -21,7 +21,10 @@ from models.errors import NotFoundError, ValidationError
 from models.flush_hooks import session_now
 from models.inspection import Inspection, InspectionInspector, InspectionKind, InspectionStatus
 from models.planning import InspectionPlan, InspectorAvoidance, PlanDraw, PlanningSettings, PlanTask
+from models.local_time import agency_date
 from models.registry import Enterprise, Inspector, RiskColour
+from models.risk_class import (RiskDecision, RiskFacts, RiskRules, apply_classes, decide,
+                               register_decisions, register_facts)
 
 COLOURS = ("red", "orange", "yellow", "blue")
 COLOUR_LABELS = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
@@ -44,6 +47,8 @@ class PlanRules:
     rounds: int = 4                    # draws a year (quarterly)
     team_size: int = 2                 # inspectors per inspection, at least two
     inspections_per_team_month: int = 8
+    # 分类分级: the conditions that give each enterprise its class (models.risk_class).
+    risk: RiskRules = field(default_factory=RiskRules)
 
     def to_json(self) -> str:
         return canonical(asdict(self))
@@ -51,8 +56,10 @@ class PlanRules:
     @classmethod
     def from_json(cls, text: str) -> PlanRules:
         raw = json.loads(text)
+        # Plans made before the class rules existed keep the defaults.
         rules = cls(classes={c: ClassRule(**v) for c, v in raw["classes"].items()},
-                    **{k: v for k, v in raw.items() if k != "classes"})
+                    risk=RiskRules.from_data(raw["risk"]) if "risk" in raw else RiskRules(),
+                    **{k: v for k, v in raw.items() if k not in ("classes", "risk")})
         rules.check()
         return rules
 
@@ -74,8 +81,27 @@ class PlanRules:
             problems.append("每次检查至少两名执法人员")
         if self.inspections_per_team_month < 1:
             problems.append("每组每月检查数至少为 1")
+        problems += self.risk.problems()
         if problems:
             raise ValidationError("计划规则有误", problems, "请在 设置 → 计划规则 中改正")
+
+
+def _today(session: Session) -> date:
+    return agency_date(session_now(session))
+
+
+def risk_decisions(session: Session) -> dict[uuid.UUID, RiskDecision]:
+    """Each enterprise's class today under the rules of 设置, and what decided it."""
+    return register_decisions(session, load_rules(session).risk, _today(session))
+
+
+def rule_class(session: Session, areas: frozenset[str],
+               enterprise_id: uuid.UUID | None = None) -> RiskDecision:
+    """The class the rules of 设置 give an enterprise with these hazard areas (and, once it
+    exists, its inspections' findings) — for the register form, before it is saved."""
+    found = register_facts(session).get(enterprise_id) if enterprise_id else None
+    facts = replace(found, areas=areas) if found else RiskFacts(areas=areas)
+    return decide(load_rules(session).risk, facts, _today(session))
 
 
 def load_rules(session: Session) -> PlanRules:
@@ -127,6 +153,8 @@ def create_plan(session: Session, year: int, focus_ids: list[uuid.UUID] = ()) ->
     for fid in focus:
         if session.get(Enterprise, fid) is None:
             raise NotFoundError(f"重点检查企业不存在：{fid}", "请核对企业编号（企业台账）")
+    # 分类分级 first: every enterprise that follows the rules gets the class they give today.
+    apply_classes(session, rules.risk, _today(session))
     totals = _class_totals(session, rules)
     drawn = sum(t for _, t in totals.values())
     planned = drawn + len(focus)
@@ -291,6 +319,8 @@ def draw_round(session: Session, plan_id: uuid.UUID, seed: str, *, rnd: int | No
     elif rnd in {d.round for d in active_draws(session, plan.id)}:
         raise ValidationError(f"第 {rnd} 轮已经抽取，不能再次抽取",
                               hint="如需重抽，请用 --redraw 原抽取编号 --reason 理由（原抽取保留）")
+    # The classes as the plan's rules give them today (a major hazard found since counts).
+    apply_classes(session, PlanRules.from_json(plan.rules_json).risk, _today(session))
     inputs = draw_inputs(session, plan, rnd, seed, skip_draw=old.id if old else None)
     tasks, exclusions = run_draw(inputs)
     draw = PlanDraw(plan_id=plan.id, round=rnd, seed=seed, algorithm=ALGORITHM,

@@ -26,7 +26,7 @@ def register(store):
     """29 enterprises of the four classes in three townships, six inspectors, one away."""
     firms = [make_enterprise(store, name=f"测试企业{n:02d}有限公司",
                              credit_code=valid_credit_code(f"91430381MA4T{n:05d}"),
-                             risk_colour=colour, township=TOWNS[n % 3])
+                             risk_colour=colour, risk_reason="测试：按给定等级", township=TOWNS[n % 3])
              for n, colour in enumerate(COLOURS)]
     with store.transaction() as s:
         people = [Inspector(name=f"执法员{n}", certificate_no=f"4303812100{n}") for n in range(6)]

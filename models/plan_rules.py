@@ -86,8 +86,12 @@ class PlanRules:
             raise ValidationError("计划规则有误", problems, "请在 设置 → 计划规则 中改正")
 
 
-def _today(session: Session) -> date:
+def today_of(session: Session) -> date:
+    """The agency's date now, on the session's clock: the day the class rules are read on."""
     return agency_date(session_now(session))
+
+
+_today = today_of
 
 
 def risk_decisions(session: Session) -> dict[uuid.UUID, RiskDecision]:

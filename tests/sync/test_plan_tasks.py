@@ -14,6 +14,7 @@ from models.plan_rules import create_plan, draw_round, open_tasks, plan_progress
 from models.planning import PlanTask
 from sync.export import export_bundle
 from sync.merge import import_bundle
+from tests.sync.test_agency_documents import issued  # noqa: F401  (a laptop with an enrolled inspector)
 
 TODAY = date(2026, 11, 25)
 
@@ -109,3 +110,16 @@ def test_an_assigned_focus_team_travels_to_the_laptop_and_a_relay_keeps_the_new_
     with laptop_a.session() as s:
         [again] = [t for t in open_tasks(s, TODAY) if t.kind == "focus"]
     assert again.inspector_ids == people[1:3]
+
+
+def test_a_laptops_own_inspectors_come_from_its_keys_and_its_enrollment(issued, laptop_b):
+    """张卫东 made his key on this laptop and the office enrolled him: he is its inspector;
+    with the key file gone, the installed enrollment still names him; a laptop enrolled with
+    nobody has no inspectors of its own."""
+    from documents.keys import key_path
+    from sync.agency import own_inspector_ids
+    laptop, inspector = issued
+    assert own_inspector_ids(laptop.data_dir) == {inspector}
+    key_path(laptop.data_dir, inspector).unlink()
+    assert own_inspector_ids(laptop.data_dir) == {inspector}
+    assert own_inspector_ids(laptop_b.data_dir) == set()

@@ -83,7 +83,7 @@ class PlanRules:
             problems.append("每组每月检查数至少为 1")
         problems += self.risk.problems()
         if problems:
-            raise ValidationError("计划规则有误", problems, "请在 设置 → 计划规则 中改正")
+            raise ValidationError("计划规则有误", problems, "请在 设置 → 计划规则、分类分级 中改正")
 
 
 def today_of(session: Session) -> date:
@@ -91,21 +91,18 @@ def today_of(session: Session) -> date:
     return agency_date(session_now(session))
 
 
-_today = today_of
-
-
 def risk_decisions(session: Session) -> dict[uuid.UUID, RiskDecision]:
     """Each enterprise's class today under the rules of 设置, and what decided it."""
-    return register_decisions(session, load_rules(session).risk, _today(session))
+    return register_decisions(session, load_rules(session).risk, today_of(session))
 
 
 def rule_class(session: Session, areas: frozenset[str],
                enterprise_id: uuid.UUID | None = None) -> RiskDecision:
     """The class the rules of 设置 give an enterprise with these hazard areas (and, once it
     exists, its inspections' findings) — for the register form, before it is saved."""
-    found = register_facts(session).get(enterprise_id) if enterprise_id else None
+    found = register_facts(session, enterprise_id).get(enterprise_id) if enterprise_id else None
     facts = replace(found, areas=areas) if found else RiskFacts(areas=areas)
-    return decide(load_rules(session).risk, facts, _today(session))
+    return decide(load_rules(session).risk, facts, today_of(session))
 
 
 def load_rules(session: Session) -> PlanRules:
@@ -158,7 +155,7 @@ def create_plan(session: Session, year: int, focus_ids: list[uuid.UUID] = ()) ->
         if session.get(Enterprise, fid) is None:
             raise NotFoundError(f"重点检查企业不存在：{fid}", "请核对企业编号（企业台账）")
     # 分类分级 first: every enterprise that follows the rules gets the class they give today.
-    apply_classes(session, rules.risk, _today(session))
+    apply_classes(session, rules.risk, today_of(session))
     totals = _class_totals(session, rules)
     drawn = sum(t for _, t in totals.values())
     planned = drawn + len(focus)
@@ -324,7 +321,7 @@ def draw_round(session: Session, plan_id: uuid.UUID, seed: str, *, rnd: int | No
         raise ValidationError(f"第 {rnd} 轮已经抽取，不能再次抽取",
                               hint="如需重抽，请用 --redraw 原抽取编号 --reason 理由（原抽取保留）")
     # The classes as the plan's rules give them today (a major hazard found since counts).
-    apply_classes(session, PlanRules.from_json(plan.rules_json).risk, _today(session))
+    apply_classes(session, PlanRules.from_json(plan.rules_json).risk, today_of(session))
     inputs = draw_inputs(session, plan, rnd, seed, skip_draw=old.id if old else None)
     tasks, exclusions = run_draw(inputs)
     draw = PlanDraw(plan_id=plan.id, round=rnd, seed=seed, algorithm=ALGORITHM,

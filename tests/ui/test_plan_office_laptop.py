@@ -82,6 +82,8 @@ def test_the_laptop_lists_only_its_own_inspectors_tasks_until_asked_for_all(qtbo
     assert panel.show_all.isChecked() and panel.model.rowCount() == len(teams)
     qtbot.mouseClick(panel.show_all, Qt.MouseButton.LeftButton)
     assert panel.model.rowCount() == expected
+    panel.resize(1176, 640)
+    panel.grab().save("/tmp/plan2_tasks.png")
 
 
 def test_a_laptop_with_no_inspector_known_shows_every_task_and_says_why(qtbot, store, register):

@@ -182,8 +182,11 @@ def areas_of(has_dust: bool, has_ammonia: bool, has_confined_space: bool) -> fro
     return frozenset(a for a, (flag, _) in AREAS.items() if flags[flag])
 
 
-def register_facts(session: Session, enterprise_id: uuid.UUID | None = None) -> dict[uuid.UUID, RiskFacts]:
-    """Every enterprise's facts (or one's), in four queries (the register can hold thousands)."""
+def register_facts(session: Session, enterprise_id: uuid.UUID | None = None,
+                   hand: dict | None = None) -> dict[uuid.UUID, RiskFacts]:
+    """Every enterprise's facts (or one's), in four queries (the register can hold thousands);
+    `hand` receives each one's stored (colour, reason)."""
+    hand = {} if hand is None else hand
     def only(query, column):
         return query if enterprise_id is None else query.where(column == enterprise_id)
 
@@ -206,18 +209,29 @@ def register_facts(session: Session, enterprise_id: uuid.UUID | None = None) -> 
                Inspection.kind == InspectionKind.INSPECTION), Inspection.enterprise_id)
         .group_by(Inspection.enterprise_id)).all())
     facts = {}
-    for e in session.scalars(only(select(Enterprise), Enterprise.id)):
-        facts[e.id] = RiskFacts(
-            areas=areas_of(e.has_dust, e.has_ammonia, e.has_confined_space),
-            major_found=tuple(sorted(major.get(e.id, ()))), open_hazards=open_counts.get(e.id, 0),
-            last_inspected=agency_date(last[e.id]) if last.get(e.id) else None)
+    firms = session.execute(only(select(Enterprise.id, Enterprise.has_dust, Enterprise.has_ammonia,
+                                        Enterprise.has_confined_space, Enterprise.risk_colour,
+                                        Enterprise.risk_reason), Enterprise.id))
+    for eid, dust, ammonia, confined, colour, reason in firms:  # columns, not objects
+        facts[eid] = RiskFacts(
+            areas=areas_of(dust, ammonia, confined),
+            major_found=tuple(sorted(major.get(eid, ()))), open_hazards=open_counts.get(eid, 0),
+            last_inspected=agency_date(last[eid]) if last.get(eid) else None)
+        hand[eid] = (colour, reason)
     return facts
 
 
 def register_decisions(session: Session, rules: RiskRules, today: date) -> dict[uuid.UUID, RiskDecision]:
-    facts = register_facts(session)
-    firms = session.execute(select(Enterprise.id, Enterprise.risk_colour, Enterprise.risk_reason))
-    return {eid: decide(rules, facts[eid], today, colour, reason) for eid, colour, reason in firms}
+    hand: dict = {}
+    facts = register_facts(session, hand=hand)
+    seen: dict = {}  # most firms share their facts (an area, nothing found): decide once each
+    out = {}
+    for eid, f in facts.items():
+        key = (f, *hand[eid])
+        if key not in seen:
+            seen[key] = decide(rules, f, today, *hand[eid])
+        out[eid] = seen[key]
+    return out
 
 
 def apply_classes(session: Session, rules: RiskRules, today: date) -> dict[uuid.UUID, RiskDecision]:

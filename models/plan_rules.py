@@ -434,8 +434,9 @@ def task_inspections(session: Session, plan: InspectionPlan) -> dict[uuid.UUID, 
     for t in tasks:
         if t.id in done:
             continue
-        for i in finals:
-            if i.id not in used and i.task_id is None and i.enterprise_id == t.enterprise_id:
+        for i in finals:  # the firm's next inspection after the task was given, not an earlier one
+            if (i.id not in used and i.task_id is None and i.enterprise_id == t.enterprise_id
+                    and i.started_at >= t.created_at):
                 done[t.id], _ = i, used.add(i.id)
                 break
     return done

@@ -33,8 +33,10 @@ def click_row(qtbot, table, row: int) -> None:
 
 @pytest.fixture
 def dialog(qtbot, store, team, enterprise_id):
+    from tests.ui.test_plan_office_laptop import make_office
     with store.transaction() as s:
         save_agency_settings(s, **AGENCY)
+    make_office(store)  # the 计划执法 tabs are the office's
     d = SettingsDialog(store)
     qtbot.addWidget(d)
     d.show()
@@ -83,6 +85,8 @@ def test_township_avoidance_saved_and_a_stored_one_removed(qtbot, store, team, e
     with store.transaction() as s:
         save_agency_settings(s, **AGENCY)
         old = add_avoidance(s, team[1], enterprise_id=enterprise_id, reason="曾在该企业任职").id
+    from tests.ui.test_plan_office_laptop import make_office
+    make_office(store)
     d = SettingsDialog(store)
     qtbot.addWidget(d)
     d.show()
@@ -133,6 +137,8 @@ def test_a_duplicate_avoidance_is_refused_in_the_form(qtbot, store, team, enterp
     with store.transaction() as s:
         save_agency_settings(s, **AGENCY)
         add_avoidance(s, team[0], enterprise_id=enterprise_id, reason="近亲属任职")
+    from tests.ui.test_plan_office_laptop import make_office
+    make_office(store)
     d = SettingsDialog(store)
     qtbot.addWidget(d)
     d.show()
@@ -200,3 +206,17 @@ def test_removing_every_rule_leaves_the_default_class(qtbot, store, dialog):
     click(qtbot, dialog.save_button)
     [(text,)] = db(store, "select rules_json from planning_settings")
     assert json.loads(text)["risk"] == {"rules": [], "default": "red"}
+
+
+def test_a_laptop_has_no_planning_tabs(qtbot, store, team):
+    """Without the agency's CA, 设置 shows no 在岗与回避, 计划规则 or 分类分级, and saving 设置
+    writes no planning rules of the laptop's own."""
+    with store.transaction() as s:
+        save_agency_settings(s, **AGENCY)
+    d = SettingsDialog(store)
+    qtbot.addWidget(d)
+    d.show()
+    names = [d.tabs.tabText(n) for n in range(d.tabs.count())]
+    assert d.plan_tabs == [] and not {"在岗与回避", "计划规则", "分类分级"} & set(names)
+    click(qtbot, d.save_button)
+    assert not d.isVisible() and db(store, "select count(*) from planning_settings") == [(0,)]

@@ -320,8 +320,9 @@ def draw_round(session: Session, plan_id: uuid.UUID, seed: str, *, rnd: int | No
     elif rnd in {d.round for d in active_draws(session, plan.id)}:
         raise ValidationError(f"第 {rnd} 轮已经抽取，不能再次抽取",
                               hint="如需重抽，请用 --redraw 原抽取编号 --reason 理由（原抽取保留）")
-    # The classes as the plan's rules give them today (a major hazard found since counts).
-    apply_classes(session, PlanRules.from_json(plan.rules_json).risk, today_of(session))
+    # The classes as the rules of 设置 give them today (a major hazard found since counts),
+    # the same the register shows; the draw's inputs record the class each firm had.
+    apply_classes(session, load_rules(session).risk, today_of(session))
     inputs = draw_inputs(session, plan, rnd, seed, skip_draw=old.id if old else None)
     tasks, exclusions = run_draw(inputs)
     draw = PlanDraw(plan_id=plan.id, round=rnd, seed=seed, algorithm=ALGORITHM,

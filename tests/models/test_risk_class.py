@@ -141,3 +141,22 @@ def test_going_back_to_the_rules_clears_the_reason(store):
         firm = s.get(Enterprise, ids[4])
         assert (firm.risk_colour, firm.risk_reason) == (RiskColour.BLUE, "")
         assert enterprise_input(s, ids[4]).risk_colour is None
+
+
+def test_a_draw_reads_the_classes_of_the_day_it_is_made(store, enterprise_id, inspection_id, team):
+    """A major hazard found after the plan was made: the next draw takes the firm as 红, and
+    its recorded inputs say so (the replay reads the recorded class)."""
+    from models.plan_rules import draw_round, verify_plan
+    from models.registry import Inspector
+    with store.transaction() as s:
+        s.add_all([Inspector(name=f"执法员{n}", certificate_no=f"4303812900{n}") for n in range(2)])
+        plan_id = create_plan(s, 2027, []).id
+        assert s.get(Enterprise, enterprise_id).risk_colour == RiskColour.YELLOW
+    _finalize_with(store, inspection_id, {_major_item(store, inspection_id).id})
+    with store.transaction() as s:
+        draw = draw_round(s, plan_id, "1")
+        recorded = {e["id"]: e["risk"] for e in json.loads(draw.inputs_json)["enterprises"]}
+        assert recorded[str(enterprise_id)] == "red"
+        assert s.get(Enterprise, enterprise_id).risk_colour == RiskColour.RED
+    with store.session() as s:
+        assert verify_plan(s, plan_id) == []

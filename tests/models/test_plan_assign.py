@@ -3,12 +3,12 @@ the draw's own rule, recorded in the audit chain; drawn tasks keep the draw's te
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 
 import pytest
 from sqlalchemy import select
 
+from models.audit import AuditEvent
 from models.errors import ValidationError
 from models.inspection_rules import NewInspection, start_inspection
 from models.plan_rules import (assign_team, create_plan, draw_round, focus_tasks, open_tasks,
@@ -38,14 +38,12 @@ def test_a_focus_task_is_assigned_two_inspectors_and_the_audit_keeps_before_and_
     _plan, tasks = focus
     task_id = tasks[firms[0]]
     assert _assign(store, task_id, [people[2], people[3]]) == [str(people[2]), str(people[3])]
-    con = sqlite3.connect(store.db_path)
-    try:
-        [(team,)] = con.execute("select inspector_ids from plan_task where id = ?",
-                                (task_id.hex,)).fetchall()
-        events = con.execute("select actor, label, before, after from audit_event where "
-                             "entity_type = 'plan_task' and action = 'update'").fetchall()
-    finally:
-        con.close()
+    with store.engine.connect() as con:  # a second connection, on either backend
+        team = con.execute(select(PlanTask.inspector_ids).where(PlanTask.id == task_id)).scalar()
+        events = con.execute(select(AuditEvent.actor, AuditEvent.label, AuditEvent.before,
+                                    AuditEvent.after)
+                             .where(AuditEvent.entity_type == "plan_task",
+                                    AuditEvent.action == "update")).all()
     assert json.loads(team) == [str(people[2]), str(people[3])]
     [(actor, label, before, after)] = events
     assert (actor, label) == ("办公室", "plan_assign")

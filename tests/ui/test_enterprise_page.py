@@ -431,4 +431,3 @@ def test_a_new_firm_follows_the_rules_and_the_register_says_which(qtbot, store, 
     [row] = stored(store)
     assert (row.risk_colour, row.risk_reason) == (RiskColour.ORANGE, "")
     assert row_index(page, row.name, EnterpriseTableModel.COL_RISK).data() == "橙"
-    page.grab().save("/tmp/plan2_register.png")

@@ -202,7 +202,6 @@ def test_removing_every_rule_leaves_the_default_class(qtbot, store, dialog):
     assert tab.model.rowCount() == 0 and not tab.remove_button.isEnabled()
     choose(qtbot, tab.default, "红类")
     assert tab.effect.text() == "按以上规则，企业台账现为：红 1 家，橙 0 家，黄 0 家，蓝 0 家"
-    tab.grab().save("/tmp/plan2_risk_tab.png")
     click(qtbot, dialog.save_button)
     [(text,)] = db(store, "select rules_json from planning_settings")
     assert json.loads(text)["risk"] == {"rules": [], "default": "red"}

@@ -16,7 +16,7 @@
     python main.py ledger --out FILE.xlsx            the hazard ledger (隐患台账) as Excel
     python main.py hazards --json                    every ordered hazard with the ledger's fields
     python main.py agency create|request|enroll|join|revoke|show|certificate   the agency root
-    python main.py plan create|draw|verify|publish|show|list   计划执法 and 双随机 draws (office)
+    python main.py plan create|draw|verify|publish|show|list|assign   计划执法, 双随机 draws (office)
     python main.py migrate --database-url URL        upgrade the office database's schema
     python main.py backup --out DIR / restore DIR    the database and the data folder's files
     python main.py office-report --from D --to D --out DIR   通报 of major hazards + statistics
@@ -144,7 +144,11 @@ def _add_plan_commands(sub) -> None:
     show = psub.add_parser("show", help="计划概况：每月检查数与所需组数、抽取、进度")
     show.add_argument("plan_id", metavar="PLAN_ID")
     psub.add_parser("list", help="列出全部执法计划")
-    for cmd in (create, draw, verify, publish, show):
+    assign = psub.add_parser("assign", help="为重点检查任务指派执法人员（至少两名，遵守回避与在岗）")
+    assign.add_argument("task_id", metavar="TASK_ID")
+    assign.add_argument("--inspector", action="append", default=[], metavar="ID",
+                        help="执法人员编号或执法证号（可重复）")
+    for cmd in (create, draw, verify, publish, show, assign):
         cmd.add_argument("--json", action="store_true", help="以 JSON 输出")
     for cmd in psub.choices.values():
         _add_data_dir(cmd, argparse.SUPPRESS)
@@ -495,14 +499,15 @@ def _plan_publish(store, args) -> int:
 
 
 def _plan_show(store, args) -> int:
-    from models.plan_rules import active_draws, get_plan, plan_progress
+    from models.plan_rules import active_draws, focus_tasks, get_plan, plan_progress
     with store.session() as s:
         plan = get_plan(s, _uuid_arg(args.plan_id))
         data = {"plan_id": str(plan.id), "year": plan.year, "months": json.loads(plan.summary_json),
                 "draws": [{"draw_id": str(d.id), "round": d.round, "seed": d.seed,
                            "replaces": str(d.replaces_id) if d.replaces_id else None,
                            "reason": d.reason} for d in active_draws(s, plan.id)],
-                "progress": plan_progress(s, plan.id, _today(store))}
+                "progress": plan_progress(s, plan.id, _today(store)),
+                "focus_tasks": focus_tasks(s, plan.id)}
     if args.json:
         _print_json(data)
     else:
@@ -510,6 +515,23 @@ def _plan_show(store, args) -> int:
         print(f"{data['year']} 年度执法计划 {data['plan_id']}：已完成 {t['done']}，待检 {t['due']}，逾期 {t['overdue']}")
         for d in data["draws"]:
             print(f"  第 {d['round']} 轮  种子 {d['seed']}  {d['draw_id']}")
+        for t in data["focus_tasks"]:
+            print(f"  重点检查 {t['enterprise']}  {t['task_id']}  执法人员 {'、'.join(t['team']) or '未指派'}")
+    return 0
+
+
+def _plan_assign(store, args) -> int:
+    from models.plan_people import find_inspector
+    from models.plan_rules import assign_team
+    with store.transaction(actor="办公室", label="plan_assign") as s:
+        task = assign_team(s, _uuid_arg(args.task_id), [find_inspector(s, i) for i in args.inspector])
+        out = {"task_id": str(task.id), "enterprise_id": str(task.enterprise_id),
+               "inspector_ids": json.loads(task.inspector_ids)}
+    if args.json:
+        _print_json(out)
+    else:
+        print(f"已为重点检查任务 {out['task_id']} 指派 {len(out['inspector_ids'])} 名执法人员，"
+              "随下次导出发往执法人员的电脑")
     return 0
 
 
@@ -522,7 +544,8 @@ def _plan_list(store, args) -> int:
 
 
 PLAN_COMMANDS = {"create": _plan_create, "draw": _plan_draw, "verify": _plan_verify,
-                 "publish": _plan_publish, "show": _plan_show, "list": _plan_list}
+                 "publish": _plan_publish, "show": _plan_show, "list": _plan_list,
+                 "assign": _plan_assign}
 
 
 COMMANDS = {"plan": cmd_plan, "migrate": cmd_migrate, "backup": cmd_backup, "office-report": cmd_office_report,

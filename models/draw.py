@@ -25,6 +25,7 @@ import json
 from itertools import combinations
 
 ALGORITHM = "fieldcheck-draw-v1"
+UNAVAILABLE = "不在岗（不可抽取）"
 
 
 def canonical(data) -> str:
@@ -48,6 +49,14 @@ def _avoided(inspector_id: str, enterprise: dict, avoidances: list[dict]) -> str
         if a.get("township") and a["township"] == enterprise.get("township"):
             return f"回避（{a['township']}）：{a['reason']}"
     return None
+
+
+def inspector_bar(person: dict, enterprise: dict, avoidances: list[dict]) -> str | None:
+    """Why this inspector may not inspect this enterprise (不在岗 or 回避), None when they may:
+    the one rule for the draw and for a team assigned by hand (重点检查)."""
+    if not person["available"]:
+        return UNAVAILABLE
+    return _avoided(person["id"], enterprise, avoidances)
 
 
 def _draw_enterprises(inputs: dict, exclusions: list[dict]) -> list[dict]:
@@ -75,9 +84,9 @@ def _pick_pair(enterprise: dict, inputs: dict, load: dict[str, int],
     seed, size = inputs["seed"], int(inputs.get("team_size", 2))
     eligible = []
     for person in inputs["inspectors"]:
-        if not person["available"]:
+        why = inspector_bar(person, enterprise, inputs["avoidances"])
+        if why == UNAVAILABLE:
             continue  # recorded once for the draw, see run_draw
-        why = _avoided(person["id"], enterprise, inputs["avoidances"])
         if why:
             exclusions.append({"enterprise_id": enterprise["id"], "inspector_id": person["id"],
                                "reason": why})
@@ -100,7 +109,7 @@ def run_draw(inputs: dict) -> tuple[list[dict], list[dict]]:
     inputs = dict(inputs, enterprises=sorted(inputs["enterprises"], key=lambda e: e["id"]),
                   inspectors=sorted(inputs["inspectors"], key=lambda p: p["id"]),
                   avoidances=sorted(inputs["avoidances"], key=canonical))
-    exclusions: list[dict] = [{"inspector_id": p["id"], "reason": "不在岗（不可抽取）"}
+    exclusions: list[dict] = [{"inspector_id": p["id"], "reason": UNAVAILABLE}
                               for p in inputs["inspectors"] if not p["available"]]
     load: dict[str, int] = {}
     tasks = []

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from models.errors import NotFoundError, ValidationError
 from models.registry import Enterprise, RiskColour
+from models.risk_class import areas_of
 
 # GB 32100-2015: 18 characters from this alphabet (no I, O, S, V, Z); the last is a check code.
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -54,7 +55,9 @@ class EnterpriseInput:
     has_dust: bool = False
     has_ammonia: bool = False
     has_confined_space: bool = False
-    risk_colour: RiskColour = RiskColour.BLUE
+    # None, or no reason: the class follows the rules of 设置 (models.risk_class); a class
+    # set by hand carries its reason and overrides them.
+    risk_colour: RiskColour | None = None
     township: str = ""      # 乡镇/街道, for 回避 and the office's views
     risk_reason: str = ""   # why the class was set by hand
 
@@ -90,8 +93,19 @@ def _check(session: Session, data: EnterpriseInput, own_id: uuid.UUID | None) ->
         raise ValidationError("企业信息有误", list(problems.values()))
 
 
+def _follow_rules(session: Session, data: EnterpriseInput,
+                  enterprise_id: uuid.UUID | None) -> EnterpriseInput:
+    """A class by hand keeps its colour and reason; otherwise the rules of 设置 give it."""
+    if data.risk_colour is not None and data.risk_reason:
+        return data
+    from models.plan_rules import rule_class  # the planning rules import the register
+    areas = areas_of(data.has_dust, data.has_ammonia, data.has_confined_space)
+    return replace(data, risk_colour=rule_class(session, areas, enterprise_id).colour,
+                   risk_reason="")
+
+
 def create_enterprise(session: Session, data: EnterpriseInput) -> Enterprise:
-    data = data.normalized()
+    data = _follow_rules(session, data.normalized(), None)
     _check(session, data, None)
     enterprise = Enterprise(**vars(data))
     session.add(enterprise)
@@ -100,13 +114,14 @@ def create_enterprise(session: Session, data: EnterpriseInput) -> Enterprise:
 
 
 def risk_reason_problem(old_colour: RiskColour, old_reason: str, data: EnterpriseInput) -> str | None:
-    """A class changed by hand needs a reason, written for this change (not the last one's)."""
-    if data.risk_colour == old_colour:
-        return None
+    """A class changed by hand needs a reason, written for this change (not the last one's);
+    no class, or the stored one without a reason, follows the rules."""
     reason = data.risk_reason.strip()
+    if data.risk_colour is None or (not reason and data.risk_colour == old_colour):
+        return None
     if not reason:
         return "调整风险等级须写明理由"
-    if reason == (old_reason or "").strip():
+    if data.risk_colour != old_colour and reason == (old_reason or "").strip():
         return "调整风险等级须写明本次调整的理由（与上次理由相同）"
     return None
 
@@ -118,6 +133,7 @@ def update_enterprise(session: Session, enterprise_id: uuid.UUID, data: Enterpri
     data = data.normalized()
     if (p := risk_reason_problem(enterprise.risk_colour, enterprise.risk_reason, data)):
         raise ValidationError("企业信息有误", [p])
+    data = _follow_rules(session, data, enterprise_id)
     _check(session, data, enterprise_id)
     for key, value in vars(data).items():
         if getattr(enterprise, key) != value:

@@ -126,3 +126,22 @@ def remove_avoidance(session: Session, avoidance_id: uuid.UUID) -> None:
 def townships(session: Session) -> list[str]:
     """The townships named in the register, for choosing a township 回避."""
     return sorted(t for t in session.scalars(select(Enterprise.township).distinct()) if t)
+
+
+def inspector_names(session: Session, ids: set[uuid.UUID]) -> list[str]:
+    """The names of these inspectors that the store knows, by name."""
+    if not ids:
+        return []
+    return list(session.scalars(select(Inspector.name).where(Inspector.id.in_(ids))
+                                .order_by(Inspector.name)))
+
+
+def find_inspector(session: Session, reference: str) -> uuid.UUID:
+    """An inspector by their id or their 执法证号 (what a clerk has at hand)."""
+    try:
+        person = session.get(Inspector, uuid.UUID(reference))
+    except ValueError:
+        person = session.scalar(select(Inspector).where(Inspector.certificate_no == reference.strip()))
+    if person is None:
+        raise NotFoundError(f"找不到执法人员：{reference}", "请填写执法人员编号或执法证号（设置 → 执法人员）")
+    return person.id

@@ -9,19 +9,22 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent
-from models.draw import ALGORITHM, canonical, digest, run_draw
+from models.draw import ALGORITHM, canonical, digest, inspector_bar, run_draw
 from models.errors import NotFoundError, ValidationError
 from models.flush_hooks import session_now
 from models.inspection import Inspection, InspectionInspector, InspectionKind, InspectionStatus
 from models.planning import InspectionPlan, InspectorAvoidance, PlanDraw, PlanningSettings, PlanTask
+from models.local_time import agency_date
 from models.registry import Enterprise, Inspector, RiskColour
+from models.risk_class import (RiskDecision, RiskFacts, RiskRules, apply_classes, decide,
+                               register_decisions, register_facts)
 
 COLOURS = ("red", "orange", "yellow", "blue")
 COLOUR_LABELS = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
@@ -44,6 +47,8 @@ class PlanRules:
     rounds: int = 4                    # draws a year (quarterly)
     team_size: int = 2                 # inspectors per inspection, at least two
     inspections_per_team_month: int = 8
+    # 分类分级: the conditions that give each enterprise its class (models.risk_class).
+    risk: RiskRules = field(default_factory=RiskRules)
 
     def to_json(self) -> str:
         return canonical(asdict(self))
@@ -51,8 +56,10 @@ class PlanRules:
     @classmethod
     def from_json(cls, text: str) -> PlanRules:
         raw = json.loads(text)
+        # Plans made before the class rules existed keep the defaults.
         rules = cls(classes={c: ClassRule(**v) for c, v in raw["classes"].items()},
-                    **{k: v for k, v in raw.items() if k != "classes"})
+                    risk=RiskRules.from_data(raw["risk"]) if "risk" in raw else RiskRules(),
+                    **{k: v for k, v in raw.items() if k not in ("classes", "risk")})
         rules.check()
         return rules
 
@@ -74,8 +81,28 @@ class PlanRules:
             problems.append("每次检查至少两名执法人员")
         if self.inspections_per_team_month < 1:
             problems.append("每组每月检查数至少为 1")
+        problems += self.risk.problems()
         if problems:
-            raise ValidationError("计划规则有误", problems, "请在 设置 → 计划规则 中改正")
+            raise ValidationError("计划规则有误", problems, "请在 设置 → 计划规则、分类分级 中改正")
+
+
+def today_of(session: Session) -> date:
+    """The agency's date now, on the session's clock: the day the class rules are read on."""
+    return agency_date(session_now(session))
+
+
+def risk_decisions(session: Session) -> dict[uuid.UUID, RiskDecision]:
+    """Each enterprise's class today under the rules of 设置, and what decided it."""
+    return register_decisions(session, load_rules(session).risk, today_of(session))
+
+
+def rule_class(session: Session, areas: frozenset[str],
+               enterprise_id: uuid.UUID | None = None) -> RiskDecision:
+    """The class the rules of 设置 give an enterprise with these hazard areas (and, once it
+    exists, its inspections' findings) — for the register form, before it is saved."""
+    found = register_facts(session, enterprise_id).get(enterprise_id) if enterprise_id else None
+    facts = replace(found, areas=areas) if found else RiskFacts(areas=areas)
+    return decide(load_rules(session).risk, facts, today_of(session))
 
 
 def load_rules(session: Session) -> PlanRules:
@@ -127,6 +154,8 @@ def create_plan(session: Session, year: int, focus_ids: list[uuid.UUID] = ()) ->
     for fid in focus:
         if session.get(Enterprise, fid) is None:
             raise NotFoundError(f"重点检查企业不存在：{fid}", "请核对企业编号（企业台账）")
+    # 分类分级 first: every enterprise that follows the rules gets the class they give today.
+    apply_classes(session, rules.risk, today_of(session))
     totals = _class_totals(session, rules)
     drawn = sum(t for _, t in totals.values())
     planned = drawn + len(focus)
@@ -224,6 +253,18 @@ def _previous_teams(session: Session) -> dict[str, list[str]]:
     return {eid: team for eid, (_, team) in sorted(latest.items())}
 
 
+def _inspector_entries(session: Session) -> list[dict]:
+    return [{"id": str(p.id), "available": bool(p.active and p.available)}
+            for p in session.scalars(select(Inspector))]
+
+
+def _avoidance_entries(session: Session) -> list[dict]:
+    return [{"inspector_id": str(a.inspector_id),
+             "enterprise_id": str(a.enterprise_id) if a.enterprise_id else "",
+             "township": a.township or "", "reason": a.reason}
+            for a in session.scalars(select(InspectorAvoidance))]
+
+
 def draw_inputs(session: Session, plan: InspectionPlan, rnd: int, seed: str,
                 skip_draw: uuid.UUID | None = None) -> dict:
     """Everything the draw reads, as plain sorted lists: what gets recorded and replayed."""
@@ -233,12 +274,7 @@ def draw_inputs(session: Session, plan: InspectionPlan, rnd: int, seed: str,
                     "cap": rules.classes[e.risk_colour.value].cap,
                     "times_this_year": times.get(str(e.id), 0)}
                    for e in session.scalars(select(Enterprise))]
-    inspectors = [{"id": str(p.id), "available": bool(p.active and p.available)}
-                  for p in session.scalars(select(Inspector))]
-    avoidances = [{"inspector_id": str(a.inspector_id),
-                   "enterprise_id": str(a.enterprise_id) if a.enterprise_id else "",
-                   "township": a.township or "", "reason": a.reason}
-                  for a in session.scalars(select(InspectorAvoidance))]
+    inspectors, avoidances = _inspector_entries(session), _avoidance_entries(session)
     first, due = round_months(rnd, rules.rounds)
     return {
         "algorithm": ALGORITHM, "plan_id": str(plan.id), "year": plan.year, "round": rnd,
@@ -284,6 +320,9 @@ def draw_round(session: Session, plan_id: uuid.UUID, seed: str, *, rnd: int | No
     elif rnd in {d.round for d in active_draws(session, plan.id)}:
         raise ValidationError(f"第 {rnd} 轮已经抽取，不能再次抽取",
                               hint="如需重抽，请用 --redraw 原抽取编号 --reason 理由（原抽取保留）")
+    # The classes as the rules of 设置 give them today (a major hazard found since counts),
+    # the same the register shows; the draw's inputs record the class each firm had.
+    apply_classes(session, load_rules(session).risk, today_of(session))
     inputs = draw_inputs(session, plan, rnd, seed, skip_draw=old.id if old else None)
     tasks, exclusions = run_draw(inputs)
     draw = PlanDraw(plan_id=plan.id, round=rnd, seed=seed, algorithm=ALGORITHM,
@@ -396,8 +435,9 @@ def task_inspections(session: Session, plan: InspectionPlan) -> dict[uuid.UUID, 
     for t in tasks:
         if t.id in done:
             continue
-        for i in finals:
-            if i.id not in used and i.task_id is None and i.enterprise_id == t.enterprise_id:
+        for i in finals:  # the firm's next inspection after the task was given, not an earlier one
+            if (i.id not in used and i.task_id is None and i.enterprise_id == t.enterprise_id
+                    and i.started_at >= t.created_at):
                 done[t.id], _ = i, used.add(i.id)
                 break
     return done
@@ -461,3 +501,83 @@ def open_tasks(session: Session, today: date, inspector_ids: set[uuid.UUID] | No
                             inspector_ids=team, team=[names.get(i, "？") for i in team],
                             kind=task.kind, overdue=today >= _month_end(year, task.due_month)))
     return sorted(out, key=lambda t: (t.year, t.due_month, t.enterprise))
+
+
+# ---- 重点检查: a team assigned by hand ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Candidate:
+    id: uuid.UUID
+    name: str
+    certificate_no: str
+    bar: str | None   # why they may not inspect this enterprise (不在岗, 回避), None if they may
+
+
+def _focus_task(session: Session, task_id: uuid.UUID) -> PlanTask:
+    task = session.get(PlanTask, task_id)
+    if task is None or task.cancelled:
+        raise NotFoundError("找不到该待检任务（或已被取消）", "请用 plan show 计划编号 查看任务编号")
+    if task.kind != "focus":
+        raise ValidationError("双随机抽查任务的执法人员由抽取确定，不能手工指派",
+                              hint="如需更换，请重抽该轮并说明理由（原抽取保留）")
+    if session.scalar(select(Inspection.id).where(Inspection.task_id == task.id)) is not None:
+        raise ValidationError("该任务已开始检查，不能再更换执法人员",
+                              hint="检查组以已开始的检查为准")
+    return task
+
+
+def team_candidates(session: Session, task_id: uuid.UUID) -> list[Candidate]:
+    """Every inspector for a 重点检查 task, each with why they may not go (same rule as the draw)."""
+    task = _focus_task(session, task_id)
+    firm = session.get(Enterprise, task.enterprise_id)
+    enterprise = {"id": str(firm.id), "township": firm.township or ""}
+    avoidances = _avoidance_entries(session)
+    entries = {e["id"]: e for e in _inspector_entries(session)}
+    people = session.scalars(select(Inspector).order_by(Inspector.active.desc(), Inspector.name))
+    return [Candidate(p.id, p.name, p.certificate_no,
+                      inspector_bar(entries[str(p.id)], enterprise, avoidances)) for p in people]
+
+
+def assign_team(session: Session, task_id: uuid.UUID, inspector_ids: list[uuid.UUID]) -> PlanTask:
+    """The office assigns the team of a 重点检查 task: at least the plan's team size of distinct
+    inspectors, none 不在岗 or under 回避. The change is an update of the task (its before and
+    after in the audit chain) and travels to the laptops with the next bundle."""
+    task = _focus_task(session, task_id)
+    plan = session.get(InspectionPlan, task.plan_id)
+    size = PlanRules.from_json(plan.rules_json).team_size
+    team = list(dict.fromkeys(inspector_ids))
+    problems = []
+    if len(team) < size:
+        problems.append(f"每次检查至少 {size} 名不同的执法人员（现选 {len(team)} 名）")
+    bars = {c.id: c for c in team_candidates(session, task_id)}
+    for pid in team:
+        c = bars.get(pid)
+        if c is None:
+            problems.append(f"执法人员不存在：{pid}")
+        elif c.bar:
+            problems.append(f"{c.name}：{c.bar}")
+    if problems:
+        raise ValidationError("指派的检查组不符合规定", problems, "请另选执法人员")
+    ids = canonical([str(p) for p in team])
+    if task.inspector_ids != ids:
+        task.inspector_ids = ids
+        session.flush()
+    return task
+
+
+def focus_tasks(session: Session, plan_id: uuid.UUID) -> list[dict]:
+    """The plan's 重点检查 tasks with their teams (empty until assigned), by due month."""
+    names = {p.id: p.name for p in session.scalars(select(Inspector))}
+    rows = session.execute(select(PlanTask, Enterprise.name)
+                           .join(Enterprise, Enterprise.id == PlanTask.enterprise_id)
+                           .where(PlanTask.plan_id == plan_id, PlanTask.kind == "focus",
+                                  PlanTask.cancelled.is_(False))
+                           .order_by(PlanTask.first_month, Enterprise.name)).all()
+    out = []
+    for task, firm in rows:
+        team = json.loads(task.inspector_ids)
+        out.append({"task_id": str(task.id), "enterprise_id": str(task.enterprise_id),
+                    "enterprise": firm, "first_month": task.first_month,
+                    "due_month": task.due_month, "inspector_ids": team,
+                    "team": [names.get(uuid.UUID(i), "？") for i in team]})
+    return out

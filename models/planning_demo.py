@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.enterprise_rules import EnterpriseInput, create_enterprise, credit_check_char
+from models.plan_rules import rule_class
 from models.planning import InspectorAvoidance
 from models.registry import Enterprise, Inspector, RiskColour
+from models.risk_class import areas_of
 
 TOWNSHIPS_OF_FIRST_SIX = ["经济开发区", "月山镇", "东山街道", "壶天镇", "泉塘镇", "虞唐镇"]
 EXTRA_INSPECTORS = [("赵国强", "43038120004"), ("孙丽娟", "43038120005"),
@@ -28,6 +30,10 @@ TRADES = [("木业", dict(has_dust=True)), ("铝制品", dict(has_dust=True)),
 BRANDS = ["兴旺", "宏泰", "永盛", "瑞丰", "长青", "华鑫", "顺达", "金源", "富民", "新航", "振兴",
           "恒昌", "安泰", "利民", "天成", "嘉禾", "广源", "丰泽", "立信", "鸿运", "明珠", "德润",
           "和美", "信达", "晨光", "远大"]
+HAND_REASONS = {RiskColour.RED: "2026 年发生粉尘燃爆未遂事件，局务会研判定为红色",
+                RiskColour.ORANGE: "存在较大危险因素的租赁厂房，经现场评估上调",
+                RiskColour.YELLOW: "已完成工艺改造，经现场评估调整",
+                RiskColour.BLUE: "相关工艺已停用，经现场核查定为低风险"}
 COLOURS = [RiskColour.RED] * 2 + [RiskColour.ORANGE] * 6 + [RiskColour.YELLOW] * 9 + \
     [RiskColour.BLUE] * 9
 
@@ -47,10 +53,16 @@ def add_planning_register(session: Session, firms: list[Enterprise],
     for n, (brand, colour) in enumerate(zip(BRANDS, COLOURS)):
         trade, flags = TRADES[n % len(TRADES)]
         township = TOWNSHIPS[n % len(TOWNSHIPS)]
+        # Most follow the rules of 设置; where the demo wants another class, it is set by
+        # hand with a reason, so the register shows both kinds.
+        ruled = rule_class(session, areas_of(flags.get("has_dust", False),
+                                             flags.get("has_ammonia", False),
+                                             flags.get("has_confined_space", False))).colour
         firm = create_enterprise(session, EnterpriseInput(
             name=f"湘乡市{brand}{trade}有限公司", credit_code=extra_credit_code(n),
             address=f"湘乡市{township}工业园 {n + 1} 号", legal_representative="",
-            representative_post="", phone="", risk_colour=colour, **flags))
+            representative_post="", phone="", risk_colour=colour,
+            risk_reason="" if colour == ruled else HAND_REASONS[colour], **flags))
         firm.township = township
         extra.append(firm)
     if people is None:

@@ -5,7 +5,7 @@ Create and edit go through `models.enterprise_rules`; this module only reads.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
@@ -17,7 +17,9 @@ from models.errors import NotFoundError
 from models.inspection import Hazard, HazardStatus, Inspection, InspectionStatus
 from models.local_time import agency_date
 from models.ledger import DUE_ON, STILL_OPEN
+from models.plan_rules import risk_decisions
 from models.registry import Enterprise, RiskColour
+from models.risk_class import RiskDecision
 from models.reports import list_inspections
 from models.search import text_matches
 
@@ -42,6 +44,9 @@ class EnterpriseRow:
     inspections: int
     open_hazards: int
     last_inspection: date | None
+    # 分类分级 (models.risk_class): what gave `risk_colour`, and whether it was set by hand.
+    risk_basis: str = ""
+    risk_by_hand: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,18 +102,21 @@ def list_enterprises(session: Session, search: str = "") -> list[EnterpriseRow]:
         query = query.where(or_(text_matches("enterprise", (Enterprise.name, Enterprise.address), term),
                                 Enterprise.credit_code.icontains(term, autoescape=True),
                                 Enterprise.township.icontains(term, autoescape=True)))
-    return [_enterprise_row(e, n, last, open_n) for e, n, last, open_n in session.execute(query)]
+    decisions = risk_decisions(session)
+    return [_enterprise_row(e, n, last, open_n, decisions[e.id])
+            for e, n, last, open_n in session.execute(query)]
 
 
 def _enterprise_row(e: Enterprise, inspections: int, last: datetime | None,
-                    open_hazards: int) -> EnterpriseRow:
+                    open_hazards: int, risk: RiskDecision) -> EnterpriseRow:
     return EnterpriseRow(
         id=e.id, name=e.name, credit_code=e.credit_code, address=e.address,
         legal_representative=e.legal_representative, phone=e.phone, has_dust=e.has_dust,
         has_ammonia=e.has_ammonia, has_confined_space=e.has_confined_space,
-        risk_colour=e.risk_colour, township=e.township, risk_reason=e.risk_reason,
+        risk_colour=risk.colour, township=e.township, risk_reason=e.risk_reason,
         inspections=inspections, open_hazards=open_hazards,
-        last_inspection=agency_date(last) if last else None)
+        last_inspection=agency_date(last) if last else None,
+        risk_basis=risk.basis, risk_by_hand=risk.by_hand)
 
 
 def enterprise_input(session: Session, enterprise_id: uuid.UUID) -> EnterpriseInput:
@@ -116,7 +124,9 @@ def enterprise_input(session: Session, enterprise_id: uuid.UUID) -> EnterpriseIn
     enterprise = session.get(Enterprise, enterprise_id)
     if enterprise is None:
         raise NotFoundError("找不到该企业", "它可能已被删除，请刷新台账")
-    return EnterpriseInput(**{f.name: getattr(enterprise, f.name) for f in fields(EnterpriseInput)})
+    data = EnterpriseInput(**{f.name: getattr(enterprise, f.name) for f in fields(EnterpriseInput)})
+    # A class without a reason follows the rules: the form offers 按规则定级, not the colour.
+    return data if data.risk_reason else replace(data, risk_colour=None)
 
 
 def enterprise_history(session: Session, enterprise_id: uuid.UUID) -> list[HistoryRow]:

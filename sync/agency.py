@@ -139,6 +139,30 @@ def is_office(data_dir: Path) -> bool:
     return is_office_store(data_dir)
 
 
+def is_office_store(data_dir: Path, backend: str) -> bool:
+    """The office: it holds the agency's CA key, or it is the office's PostgreSQL database
+    (laptops are always SQLite). Laptops do not plan or draw; they receive tasks."""
+    return backend == "postgresql" or is_office(data_dir)
+
+
+def own_inspector_ids(data_dir: Path) -> set[uuid.UUID]:
+    """This laptop's inspectors: those it holds a signing key for (keys/<id>.p12) and those
+    its installed enrollment file (checked when it was joined) certified for it."""
+    ids = set()
+    for path in (Path(data_dir) / keystore.KEYS_DIR).glob("*.p12"):
+        try:
+            ids.add(uuid.UUID(path.stem))
+        except ValueError:
+            continue  # not an inspector's key file
+    held = read_json_dict(Path(data_dir) / ENROLLMENT_FILE)
+    try:
+        people = json.loads(held["payload"]).get("inspectors", []) if held else []
+        ids.update(uuid.UUID(str(p["id"])) for p in people)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        pass  # an unreadable enrollment names nobody; join would have refused it
+    return ids
+
+
 def _registry(data_dir: Path) -> dict:
     return read_json_dict(Path(data_dir) / REGISTRY_FILE)
 

@@ -5,6 +5,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,42 @@ def test_publish_refuses_another_file_type(capsys, office, tmp_path):
                        "--data-dir", str(office))
     assert code == 2 and "不支持的公示文件类型：x.txt" in err
     assert not (tmp_path / "x.txt").exists()
+
+
+def test_assign_a_focus_team_by_cli(capsys, office):
+    """`plan assign TASK --inspector … --json` sets the team of a 重点检查 task (by id or 执法证号);
+    one inspector, or one under 回避, is refused in one Chinese line, exit 2, the task unchanged."""
+    con = sqlite3.connect(office / "fieldcheck.db")
+    try:
+        firm = con.execute("SELECT id FROM enterprise WHERE id NOT IN (SELECT enterprise_id FROM "
+                           "inspector_avoidance WHERE enterprise_id IS NOT NULL) AND township <> "
+                           "'月山镇' ORDER BY name").fetchone()[0]
+        free = con.execute("SELECT id, certificate_no FROM inspector WHERE available = 1 AND id NOT IN "
+                           "(SELECT inspector_id FROM inspector_avoidance) ORDER BY name").fetchall()
+        [(avoider, avoided)] = con.execute(
+            "SELECT inspector_id, enterprise_id FROM inspector_avoidance WHERE enterprise_id IS NOT "
+            "NULL ORDER BY reason LIMIT 1").fetchall()
+    finally:
+        con.close()
+    firm, avoided = (str(uuid.UUID(hex=h)) for h in (firm, avoided))
+    code, out, err = run(capsys, "plan", "create", "--year", "2033", "--focus", firm, "--focus", avoided,
+                         "--json", "--data-dir", str(office))
+    assert code == 0, err
+    plan_id = json.loads(out)["plan_id"]
+    code, out, _ = run(capsys, "plan", "show", plan_id, "--json", "--data-dir", str(office))
+    tasks = {t["enterprise_id"]: t for t in json.loads(out)["focus_tasks"]}
+    assert tasks[firm]["inspector_ids"] == [] and tasks[avoided]["inspector_ids"] == []
+    first, second = str(uuid.UUID(hex=free[0][0])), free[1][1]  # an id, a 执法证号
+    code, out, err = run(capsys, "plan", "assign", tasks[firm]["task_id"], "--inspector", first,
+                         "--inspector", second, "--json", "--data-dir", str(office))
+    assert code == 0, err
+    assert json.loads(out) == {"task_id": tasks[firm]["task_id"], "enterprise_id": firm,
+                               "inspector_ids": [first, str(uuid.UUID(hex=free[1][0]))]}
+    for argv in (["--inspector", first], ["--inspector", str(uuid.UUID(hex=avoider)), "--inspector", first]):
+        code, _, err = run(capsys, "plan", "assign", tasks[avoided]["task_id"], *argv,
+                           "--data-dir", str(office))
+        assert code == 2 and err.startswith("错误：") and len(err.strip().splitlines()) == 1
+    assert "回避（本企业）" in err
+    code, out, _ = run(capsys, "plan", "show", plan_id, "--json", "--data-dir", str(office))
+    after = {t["enterprise_id"]: t for t in json.loads(out)["focus_tasks"]}
+    assert after[avoided]["inspector_ids"] == [] and len(after[firm]["team"]) == 2

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
@@ -10,12 +11,17 @@ from models.enterprise_rules import (EnterpriseInput, create_enterprise, credit_
                                      field_problems, phone_problem, risk_reason_problem,
                                      update_enterprise)
 from models.errors import FieldCheckError, ValidationError
+from models.plan_rules import rule_class
 from models.register_queries import enterprise_input
 from models.registry import RiskColour
+from models.risk_class import areas_of
 from models.store import Store
+from ui.enterprise_models import RISK_LOOK
+from ui.style import GREY
 
-RISK_CHOICES = ((RiskColour.RED, "红 重大风险"), (RiskColour.ORANGE, "橙 较大风险"),
-                (RiskColour.YELLOW, "黄 一般风险"), (RiskColour.BLUE, "蓝 低风险"))
+RULES = "rules"  # the combo's data for 按规则定级 (Qt cannot find a None item by its data)
+RISK_CHOICES = ((RiskColour.RED, "红 重大风险（手动）"), (RiskColour.ORANGE, "橙 较大风险（手动）"),
+                (RiskColour.YELLOW, "黄 一般风险（手动）"), (RiskColour.BLUE, "蓝 低风险（手动）"))
 # Which field a domain problem belongs to, told by the words in its text.
 FIELD_WORDS = (("credit_code", "信用代码"), ("phone", "电话"), ("name", "名称"),
                ("risk_reason", "风险等级"))
@@ -60,9 +66,13 @@ class EnterpriseDialog(QDialog):
         self.dust, self.ammonia = QCheckBox("涉粉尘爆炸"), QCheckBox("涉氨制冷")
         self.confined = QCheckBox("有限空间作业")
         self.risk = QComboBox()
+        self.risk.addItem("按规则定级", RULES)
         for colour, text in RISK_CHOICES:
-            self.risk.addItem(text, colour)
-        self.risk.setCurrentIndex(self.risk.findData(RiskColour.BLUE))
+            self.risk.addItem(text, colour.value)
+        self.risk.setCurrentIndex(0)
+        self.rule_note = QLabel()  # what the rules give now, from the ticked areas
+        self.rule_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.rule_note.setStyleSheet(f"color: {GREY};")
         form = QFormLayout()
         form.setVerticalSpacing(10)
         form.addRow("单位名称 *", self._with_error(self.name, "name"))
@@ -73,7 +83,7 @@ class EnterpriseDialog(QDialog):
         form.addRow("职务", self.post)
         form.addRow("联系电话", self._with_error(self.phone, "phone"))
         form.addRow("涉及领域", self._flags_row())
-        form.addRow("风险等级", self.risk)
+        form.addRow("风险等级", self._risk_row())
         form.addRow("定级理由", self._with_error(self.risk_reason, "risk_reason"))
         self.general_error = error_label()
         layout = QVBoxLayout(self)
@@ -86,6 +96,31 @@ class EnterpriseDialog(QDialog):
             lambda text: self._show("credit_code", credit_code_problem(text)))
         self.phone.textChanged.connect(lambda text: self._show("phone", phone_problem(text)))
         self.risk.currentIndexChanged.connect(lambda _i: self._risk_changed())
+        for check in (self.dust, self.ammonia, self.confined):
+            check.toggled.connect(lambda _on: self._show_rule_class())
+        self._show_rule_class()
+        self._risk_changed()
+
+    def _risk_row(self) -> QWidget:
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.risk)
+        row.addWidget(self.rule_note, 1)
+        return box
+
+    def by_hand(self) -> bool:
+        return self.risk.currentData() != RULES
+
+    def _show_rule_class(self) -> None:
+        """The class the rules of 设置 give with the areas ticked (and the firm's findings)."""
+        areas = areas_of(self.dust.isChecked(), self.ammonia.isChecked(), self.confined.isChecked())
+        with self.store.session() as s:
+            decision = rule_class(s, areas, self.enterprise_id)
+        self.rule_colour = decision.colour
+        rule = decision.rule or "未满足任何定级条件（默认等级）"
+        prefix = "按规则为" if not self.by_hand() else "手动定级优先；按规则应为"
+        self.rule_note.setText(f"{prefix} {RISK_LOOK[decision.colour][0]}：{rule}")
 
     def _with_error(self, field: QLineEdit, key: str) -> QWidget:
         box = QWidget()
@@ -130,20 +165,29 @@ class EnterpriseDialog(QDialog):
         self.ammonia.setChecked(data.has_ammonia)
         self.confined.setChecked(data.has_confined_space)
         self.township.setText(data.township)
-        self.risk.setCurrentIndex(self.risk.findData(data.risk_colour))
+        self.risk.setCurrentIndex(self.risk.findData(
+            data.risk_colour.value if data.risk_colour is not None else RULES))
         self.risk_reason.setText(data.risk_reason)
         self.stored = data
+        self._show_rule_class()
 
     def _risk_changed(self) -> None:
-        """A new class by hand asks for this change's reason; back to the stored class, the
-        stored reason returns."""
-        if self.stored is None:
-            return
-        if self.risk.currentData() == self.stored.risk_colour:
+        """按规则定级 needs no reason; a new class by hand asks for this change's reason; back
+        to the stored class, the stored reason returns."""
+        self.risk_reason.setEnabled(self.by_hand())
+        if not self.by_hand():
+            self.risk_reason.clear()
+            self._show("risk_reason", None)
+        elif self.stored is not None and self._chosen_colour() == self.stored.risk_colour:
             self.risk_reason.setText(self.stored.risk_reason)
             self._show("risk_reason", None)
-        elif self.risk_reason.text() == self.stored.risk_reason:
+        elif self.stored is not None and self.risk_reason.text() == self.stored.risk_reason:
             self.risk_reason.clear()
+        if hasattr(self, "rule_colour"):
+            self._show_rule_class()
+
+    def _chosen_colour(self) -> RiskColour | None:
+        return RiskColour(self.risk.currentData()) if self.by_hand() else None
 
     @staticmethod
     def _name_problem(text: str) -> str | None:
@@ -160,16 +204,16 @@ class EnterpriseDialog(QDialog):
             legal_representative=self.legal_rep.text(), representative_post=self.post.text(),
             phone=self.phone.text(), has_dust=self.dust.isChecked(),
             has_ammonia=self.ammonia.isChecked(), has_confined_space=self.confined.isChecked(),
-            risk_colour=self.risk.currentData(), township=self.township.text(),
-            risk_reason=self.risk_reason.text())
+            risk_colour=self._chosen_colour(), township=self.township.text(),
+            risk_reason=self.risk_reason.text() if self.by_hand() else "")
 
     def save(self) -> None:
         """Store the form if every field is right; otherwise say what is wrong, where."""
         data = self.form_input()
         self.general_error.hide()
         problems = field_problems(data)
-        if self.stored is not None and (p := risk_reason_problem(
-                self.stored.risk_colour, self.stored.risk_reason, data)):
+        stored = self.stored or EnterpriseInput(name="", credit_code="")  # new: nothing set by hand
+        if (p := risk_reason_problem(stored.risk_colour, stored.risk_reason, data)):
             problems["risk_reason"] = p
         for key in self.errors:
             self._show(key, problems.get(key))

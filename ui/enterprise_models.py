@@ -29,6 +29,12 @@ def flags_text(row: EnterpriseRow) -> str:
                                           ("有限空间", row.has_confined_space)) if on)
 
 
+def risk_text(row: EnterpriseRow) -> str:
+    """红 when the rules of 设置 gave it, 红 手动 when set by hand (the why is in the tooltip
+    and the detail line: 定级 …)."""
+    return RISK_LOOK[row.risk_colour][0] + (" 手动" if row.risk_by_hand else "")
+
+
 def short_clause(clause: str) -> str:
     """第十一条（一） out of 《工贸企业重大事故隐患判定标准》第十一条（一）."""
     return clause.rsplit("》", 1)[-1] or clause
@@ -67,7 +73,7 @@ class EnterpriseTableModel(RowsModel):
             return self._text(row, col)
         if role == Qt.ItemDataRole.ToolTipRole:
             return {self.COL_NAME: row.name, self.COL_ADDRESS: row.address,
-                    self.COL_RISK: row.risk_colour.label + (f"：{row.risk_reason}" if row.risk_reason
+                    self.COL_RISK: row.risk_colour.label + (f"。{row.risk_basis}" if row.risk_basis
                                                             else "")}.get(col)
         if role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
             return self._colour(row, col, role)
@@ -88,7 +94,7 @@ class EnterpriseTableModel(RowsModel):
         last = row.last_inspection.isoformat() if row.last_inspection else "从未检查"
         return (row.name, row.credit_code, row.address, row.township, row.legal_representative,
                 row.phone,
-                flags_text(row), RISK_LOOK[row.risk_colour][0], str(row.inspections),
+                flags_text(row), risk_text(row), str(row.inspections),
                 str(row.open_hazards), last)[col]
 
     def sort_key(self, row: EnterpriseRow, col: int):

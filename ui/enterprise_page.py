@@ -183,7 +183,7 @@ class EnterprisePage(QWidget):
                 f"{label} {escape(value)}" for label, value in (
                     ("负责人", row.legal_representative), ("电话", row.phone),
                     ("地址", row.address), ("乡镇/街道", row.township),
-                    ("定级理由", row.risk_reason)) if value]
+                    ("定级", row.risk_basis)) if value]
             self.detail_title.setText("　·　".join(parts))
         self.tabs.setTabText(0, f"检查记录（{self.history_model.rowCount()}）")
         self.tabs.setTabText(1, f"未整改隐患（{self.hazard_model.rowCount()}）")

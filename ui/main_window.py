@@ -46,6 +46,8 @@ class MainWindow(QMainWindow):
         """Show the data once the store is open (the window itself shows earlier)."""
         self.store = store
         self._nav_column.setEnabled(True)
+        # 执法计划 is the office's work; a laptop receives its tasks (待检任务) only.
+        self.findChild(QPushButton, "nav_plan").setVisible(self.is_office())
         self.statusBar().showMessage(f"数据文件夹：{store.data_dir}")
         from models.store_mode import is_office_store
         # The office's own page (交办, statistics, 通报) only where the agency CA's key is.
@@ -213,8 +215,14 @@ class MainWindow(QMainWindow):
         self._check_nav("tasks")
         self._show("tasks", lambda: TasksPanel(self.store, self))
 
+    def is_office(self) -> bool:
+        from sync.agency import is_office_store
+        return self.store is not None and is_office_store(self.store.data_dir, self.store.backend)
+
     def show_plan(self) -> None:
         from ui.plan_page import PlanPage
+        if not self.is_office():
+            return
         self._check_nav("plan")
         self._show("plan", lambda: PlanPage(self.store, self))
 

@@ -1,4 +1,5 @@
-"""The office's 执法计划 dialogs: make the year's plan (pick 重点检查), draw or redraw a round.
+"""The office's 执法计划 dialogs: make the year's plan (pick 重点检查), draw or redraw a round,
+assign the team of a 重点检查 task.
 
 A draw is written once and for all (the audit chain keeps it), so the draw dialog shows
 what will happen and asks for a second, explicit 确认抽取 before anything is stored.
@@ -9,17 +10,17 @@ import secrets
 import uuid
 
 from PySide6.QtCore import QEvent, QSortFilterProxyModel, Qt
-from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QPushButton, QStackedWidget, QVBoxLayout, QWidget)
 
 from models.errors import FieldCheckError, ValidationError
-from models.plan_rules import create_plan, draw_round
+from models.plan_rules import assign_team, create_plan, draw_round, team_candidates
 from models.plan_views import draw_pool
 from models.register_queries import list_enterprises
 from models.store import Store
 from ui.enterprise_page import make_table
 from ui.messages import show_error
-from ui.plan_models import FocusPickModel
+from ui.plan_models import CHECKED, UNCHECKED, FocusPickModel
 from ui.settings_dialog import error_label, show_problems
 from ui.style import GREY
 
@@ -232,3 +233,76 @@ def _buttons(left: QPushButton, right: QPushButton) -> QHBoxLayout:
     row.addWidget(left)
     row.addWidget(right)
     return row
+
+
+class AssignTeamDialog(QDialog):
+    """指派检查组 for a 重点检查 task: tick at least two inspectors; those 不在岗 or under 回避
+    for this enterprise are shown greyed with the reason and cannot be ticked (the draw's rule,
+    models.draw.inspector_bar)."""
+
+    def __init__(self, store: Store, task: dict, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store, self.task = store, task
+        self.setWindowTitle(f"指派检查组：{task['enterprise']}")
+        self.resize(620, 520)
+        with store.session() as s:
+            # Those who may go first; the barred ones after, with their reason.
+            self.candidates = sorted(team_candidates(s, uuid.UUID(task["task_id"])),
+                                     key=lambda c: c.bar is not None)
+        self.people = QListWidget()
+        self.people.setSpacing(4)
+        self.people.setMinimumHeight(300)
+        current = set(task["inspector_ids"])
+        for c in self.candidates:
+            text = f"{c.name}（{c.certificate_no}）" + (f" — {c.bar}" if c.bar else "")
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, str(c.id))
+            flags = Qt.ItemFlag.ItemIsUserCheckable
+            item.setFlags(flags | Qt.ItemFlag.ItemIsEnabled if c.bar is None else flags)
+            item.setCheckState(CHECKED if str(c.id) in current and c.bar is None else UNCHECKED)
+            self.people.addItem(item)
+        self.people.itemChanged.connect(lambda _i: self._count())
+        note = plain_label("至少两名执法人员；不在岗或须回避的人员不能选（原因见其姓名后）。"
+                           "指派记入执法全过程记录，随下次导出发往执法人员的电脑。")
+        note.setStyleSheet(f"color: {GREY};")
+        self.count = plain_label()
+        self.problems = error_label()
+        self.assign_button = QPushButton("指派")
+        self.assign_button.setProperty("role", "primary")
+        self.assign_button.setMinimumHeight(44)
+        self.assign_button.clicked.connect(self._assign)
+        cancel = QPushButton("取消")
+        cancel.setMinimumHeight(44)
+        cancel.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.count, 1)
+        buttons.addWidget(cancel)
+        buttons.addWidget(self.assign_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(plain_label(f"{task['enterprise']} · "
+                                     f"{task['due_month']} 月底前完成"))
+        layout.addWidget(self.people, 1)
+        layout.addWidget(note)
+        layout.addWidget(self.problems)
+        layout.addLayout(buttons)
+        self._count()
+
+    def chosen(self) -> list[uuid.UUID]:
+        return [uuid.UUID(self.people.item(n).data(Qt.ItemDataRole.UserRole))
+                for n in range(self.people.count())
+                if self.people.item(n).checkState() == CHECKED]
+
+    def _count(self) -> None:
+        self.count.setText(f"已选 {len(self.chosen())} 名")
+
+    def _assign(self) -> None:
+        try:
+            with self.store.transaction(actor=OFFICE, label="plan_assign") as s:
+                assign_team(s, uuid.UUID(self.task["task_id"]), self.chosen())
+        except ValidationError as exc:
+            show_problems(self.problems, exc.problems or [exc.message])
+            return
+        except FieldCheckError as exc:
+            show_error(self, exc, "无法指派检查组")
+            return
+        self.accept()

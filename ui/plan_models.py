@@ -9,6 +9,8 @@ from models.plan_people import AvailabilityRow, AvoidanceRow
 from models.plan_rules import COLOUR_LABELS, OpenTask
 from models.plan_views import DrawTaskRow, ExclusionRow, MonthRow
 from models.register_queries import EnterpriseRow
+from models.registry import RiskColour
+from models.risk_class import RiskRule
 from ui.enterprise_models import RISK_LOOK, RowsModel
 from ui.style import GREY, RED
 
@@ -178,4 +180,33 @@ class AvoidanceModel(RowsModel):
         if role in (DISPLAY, Qt.ItemDataRole.ToolTipRole):
             target = row.enterprise if row.enterprise_id else f"{row.township}（整个乡镇/街道）"
             return (row.inspector, target, row.reason)[col]
+        return None
+
+
+class FocusTaskModel(MonthModel):
+    """The plan's 重点检查 tasks (dicts of models.plan_rules.focus_tasks); no team yet in red."""
+    COL_ENTERPRISE, COL_DUE, COL_TEAM = range(3)
+    HEADERS = ("重点检查企业", "完成期限", "执法人员")
+
+    def cell(self, row: dict, col: int, role: int):
+        if role == DISPLAY:
+            return (row["enterprise"], months_text(row["first_month"], row["due_month"]),
+                    "、".join(row["team"]) or "未指派")[col]
+        if role == Qt.ItemDataRole.ForegroundRole and col == self.COL_TEAM and not row["team"]:
+            return QColor(RED)
+        return None
+
+
+class RiskRuleModel(MonthModel):
+    """设置 → 分类分级: each rule's class (in its colour) and its conditions."""
+    COL_COLOUR, COL_CONDITIONS = range(2)
+    HEADERS = ("定为", "条件（须同时满足）")
+
+    def cell(self, row: RiskRule, col: int, role: int):
+        if role == DISPLAY:
+            return (f"{COLOUR_LABELS[row.colour]}类", row.text())[col]
+        if role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
+            return risk_colours(RiskColour(row.colour), col, self.COL_COLOUR, role)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == self.COL_COLOUR:
+            return int(Qt.AlignmentFlag.AlignCenter)
         return None

@@ -14,13 +14,14 @@ from models.base import utcnow
 from models.errors import FieldCheckError
 from models.inspection_rules import local_date
 from models.plan_publication import publication
-from models.plan_rules import plan_progress, verify_plan
+from models.plan_rules import focus_tasks, plan_progress, verify_plan
 from models.plan_views import DrawView, PlanOverview, draw_views, plan_overview
 from models.store import Store
 from ui.enterprise_page import make_table
 from ui.messages import show_error
-from ui.plan_dialogs import CreatePlanDialog, DrawDialog, plain_label
-from ui.plan_models import DrawTaskModel, ExclusionModel, MonthModel, ProgressModel
+from ui.plan_dialogs import AssignTeamDialog, CreatePlanDialog, DrawDialog, plain_label
+from ui.plan_models import (DrawTaskModel, ExclusionModel, FocusTaskModel, MonthModel,
+                            ProgressModel)
 from ui.style import GREEN, GREY, RED
 
 PUBLISH_FILTERS = "Excel 表格 (*.xlsx);;PDF 文件 (*.pdf)"
@@ -37,6 +38,7 @@ class PlanPage(QWidget):
         self.ask_publish_path = self._ask_publish_path
         self.months, self.tasks = MonthModel(self), DrawTaskModel(self)
         self.exclusions, self.progress = ExclusionModel(self), ProgressModel(self)
+        self.focus_tasks = FocusTaskModel(self)
         self._build()
         self.year.setValue(self._today().year)
         self.refresh()
@@ -134,8 +136,47 @@ class PlanPage(QWidget):
             header.resizeSection(col, 150)  # the figures are what the office reads here
         self.tabs = QTabWidget()
         self.tabs.addTab(draws, "抽取结果")
+        self.tabs.addTab(self._focus_tab(), "重点检查")
         self.tabs.addTab(self.progress_table, "完成进度")
         return self.tabs
+
+    def _focus_tab(self) -> QWidget:
+        self.focus_table = make_table(self.focus_tasks, FocusTaskModel.COL_ENTERPRISE)
+        self.focus_table.activated.connect(lambda _i: self.assign())
+        self.focus_table.selectionModel().selectionChanged.connect(lambda *_: self._update_assign())
+        self.assign_button = QPushButton("指派检查组…")
+        self.assign_button.setMinimumHeight(44)
+        self.assign_button.setToolTip("为所选重点检查任务指派至少两名执法人员（遵守回避与在岗）")
+        self.assign_button.clicked.connect(self.assign)
+        row = QHBoxLayout()
+        row.addWidget(plain_label("重点检查不参与抽取：由办公室指派检查组，随下次导出发往执法人员的电脑。"), 1)
+        row.addWidget(self.assign_button)
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.addLayout(row)
+        column.addWidget(self.focus_table, 1)
+        return box
+
+    def selected_focus(self) -> dict | None:
+        index = self.focus_table.currentIndex()
+        return self.focus_tasks.row_at(index.row()) if index.isValid() else None
+
+    def _update_assign(self) -> None:
+        self.assign_button.setEnabled(self.selected_focus() is not None)
+
+    def assign(self) -> None:
+        task = self.selected_focus()
+        if task is None:
+            return
+        self._open(AssignTeamDialog(self.store, task, self), lambda d: self._assigned(task))
+
+    def _assigned(self, task: dict) -> None:
+        self.refresh()
+        for row, t in enumerate(self.focus_tasks.rows):
+            if t["task_id"] == task["task_id"]:
+                self.focus_table.selectRow(row)
+                self._say(f"已为 {t['enterprise']} 指派检查组：{'、'.join(t['team'])}；"
+                          "任务将随下次导出发往执法人员的电脑。", GREEN)
 
     # Data
     def refresh(self) -> None:
@@ -143,9 +184,14 @@ class PlanPage(QWidget):
             self.overview = plan_overview(s, self.year.value())
             self.draws = draw_views(s, self.overview.id) if self.overview else []
             progress = plan_progress(s, self.overview.id, self._today()) if self.overview else None
+            focus = focus_tasks(s, self.overview.id) if self.overview else []
         o = self.overview
         self.months.set_rows(o.months if o else [])
         self.progress.set_rows(ProgressModel.rows_from(progress) if progress else [])
+        self.focus_tasks.set_rows(focus)
+        if self.focus_tasks.rows:
+            self.focus_table.selectRow(0)
+        self._update_assign()
         self.focus_label.setText(("重点检查：" + ("、".join(o.focus) or "无")) if o else "")
         self._fill_draw_choice()
         self._update_state()

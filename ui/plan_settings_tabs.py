@@ -241,8 +241,9 @@ class PeoplePlanTab(QWidget):
 class PlanRulesTab(QWidget):
     """计划规则: per class how often, what share, the cap; the draw's share, rounds, teams."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, risk_tab) -> None:
         super().__init__()
+        self.risk_tab = risk_tab  # 分类分级: its rules are saved with these
         with store.session() as s:
             rules = load_rules(s)
         grid = QGridLayout()
@@ -287,7 +288,8 @@ class PlanRulesTab(QWidget):
             classes={c: ClassRule(self.per_year[c].value(), round(self.share[c].value() / 100, 4),
                                   self.cap[c].value()) for c in COLOURS},
             draw_share_min=round(self.draw_share.value() / 100, 4), rounds=self.rounds.currentData(),
-            team_size=self.team_size.value(), inspections_per_team_month=self.per_team.value())
+            team_size=self.team_size.value(), inspections_per_team_month=self.per_team.value(),
+            risk=self.risk_tab.risk_rules())
 
     def save(self, session: Session) -> None:
         save_rules(session, self.rules())
@@ -316,8 +318,16 @@ def _row(*buttons: QPushButton) -> QHBoxLayout:
 
 
 def add_plan_tabs(tabs: QTabWidget, store: Store) -> list[QWidget]:
-    """The two 计划执法 tabs, added to 设置; the dialog calls each one's save(session)."""
-    people, rules = PeoplePlanTab(store), PlanRulesTab(store)
+    """The 计划执法 tabs, added to 设置 at the office only (a laptop plans nothing, and its own
+    copy of the rules would travel to the office as a second one); the dialog calls each
+    one's save(session)."""
+    from sync.agency import is_office_store
+    from ui.risk_rules_tab import RiskRulesTab
+    if not is_office_store(store.data_dir, store.backend):
+        return []
+    risk = RiskRulesTab(store)
+    people, rules = PeoplePlanTab(store), PlanRulesTab(store, risk)
     tabs.addTab(people, "在岗与回避")
     tabs.addTab(rules, "计划规则")
-    return [people, rules]
+    tabs.addTab(risk, "分类分级")
+    return [people, rules, risk]

@@ -2,15 +2,17 @@
 「开始检查」 opens 新建检查 prefilled with the task's enterprise, team and checklists."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from models.base import utcnow
 from models.inspection_rules import local_date
+from models.plan_people import inspector_names
 from models.plan_rules import OpenTask, open_tasks
 from models.store import Store
 from ui.enterprise_page import make_table
 from ui.plan_dialogs import plain_label
 from ui.plan_models import OpenTaskModel
+from sync.agency import own_inspector_ids
 from ui.style import GREY, RED
 
 
@@ -26,10 +28,17 @@ class TasksPanel(QWidget):
         self.start_button.setProperty("role", "primary")
         self.start_button.setMinimumSize(160, 44)
         self.start_button.clicked.connect(self.start_selected)
+        self.show_all = QCheckBox("显示全部任务（含其他执法人员的）")
+        self.show_all.setMinimumHeight(36)
+        self.show_all.toggled.connect(lambda _on: self.refresh())
+        self.scope = plain_label()
+        self.scope.setStyleSheet(f"color: {GREY};")
         top = QHBoxLayout()
         top.addWidget(title)
         top.addSpacing(12)
         top.addWidget(self.summary, 1)
+        top.addWidget(self.show_all)
+        top.addSpacing(12)
         top.addWidget(self.start_button)
         self.table = make_table(self.model, OpenTaskModel.COL_ENTERPRISE)
         self.table.activated.connect(lambda _i: self.start_selected())
@@ -42,18 +51,32 @@ class TasksPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.addLayout(top)
+        layout.addWidget(self.scope)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty)
         layout.addWidget(note)
         self.refresh()
 
     def refresh(self) -> None:
+        # This laptop's inspectors: keys held here and the enrollment's (sync.agency); with
+        # none known yet there is nobody to filter by, so every task shows.
+        own = own_inspector_ids(self.store.data_dir)
+        mine_only = bool(own) and not self.show_all.isChecked()
         with self.store.session() as s:
-            rows = open_tasks(s, local_date((self.store.clock or utcnow)()))
+            rows = open_tasks(s, local_date((self.store.clock or utcnow)()),
+                              own if mine_only else None)
+            names = inspector_names(s, own)
         self.model.set_rows(rows)
         late = sum(t.overdue for t in rows)
         self.summary.setText(f"共 {len(rows)} 项" + (f"，其中逾期 {late} 项" if late else ""))
         self.summary.setStyleSheet(f"color: {RED};" if late else "")
+        self.show_all.setVisible(bool(own))
+        if not own:
+            self.scope.setText("本机尚无执法人员的签名密钥或登记，显示本计划的全部任务。")
+        elif mine_only:
+            self.scope.setText(f"只显示本机执法人员（{'、'.join(names)}）参加的任务。")
+        else:
+            self.scope.setText("显示全部任务，包括不属于本机执法人员的。")
         self.table.setVisible(bool(rows))
         self.empty.setVisible(not rows)
         if rows:

@@ -115,7 +115,8 @@ def test_register_rows_carry_township_and_search_finds_it(store):
 
 def test_plan_views_name_tasks_and_exclusions(store, people):
     """The draw view names the enterprise, the team and why someone was left out."""
-    firm = make_enterprise(store, risk_colour=RiskColour.RED, township="月山镇")
+    firm = make_enterprise(store, risk_colour=RiskColour.RED, risk_reason="2026 年发生粉尘燃爆未遂事件",
+                           township="月山镇")
     with store.transaction() as s:
         set_availability(s, people[3], False, "病假")
         add_avoidance(s, people[0], township="月山镇", reason="曾挂职")

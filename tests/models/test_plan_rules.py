@@ -26,7 +26,7 @@ def register(store):
     """29 enterprises of the four classes in three townships, six inspectors, one away."""
     firms = [make_enterprise(store, name=f"测试企业{n:02d}有限公司",
                              credit_code=valid_credit_code(f"91430381MA4T{n:05d}"),
-                             risk_colour=colour, township=TOWNS[n % 3])
+                             risk_colour=colour, risk_reason="测试：按给定等级", township=TOWNS[n % 3])
              for n, colour in enumerate(COLOURS)]
     with store.transaction() as s:
         people = [Inspector(name=f"执法员{n}", certificate_no=f"4303812100{n}") for n in range(6)]
@@ -269,3 +269,23 @@ def test_an_inspection_started_from_a_task_closes_it(store, register, clock):
                                                        "车间", clock(), task_id=task.id))
     with store.session() as s:
         assert task.id not in {t.id for t in open_tasks(s, date(2026, 11, 2))}
+
+
+def test_an_inspection_from_before_the_task_does_not_carry_it_out(store, register, clock):
+    """An inspection of the drawn firm started before the task existed does not count for it;
+    the firm's next inspection after the draw does (no task chosen on the laptop)."""
+    from datetime import date, timedelta
+    from models.inspection_rules import NewInspection, start_inspection
+    from tests.models.test_register_queries import _finalize_with
+    _firms, people = register
+    plan_id = _plan(store, year=2026)
+    _draw(store, plan_id, "t")
+    with store.session() as s:
+        task = s.scalars(select(PlanTask).where(PlanTask.plan_id == plan_id)).first()
+    for days, done in ((-30, 0), (1, 1)):
+        with store.transaction() as s:
+            inspection = start_inspection(s, NewInspection(task.enterprise_id, people[2:4], "车间",
+                                                           clock() + timedelta(days=days)))
+        _finalize_with(store, inspection.id, set())
+        with store.session() as s:
+            assert plan_progress(s, plan_id, date(2026, 11, 3))["total"]["done"] == done

@@ -1,6 +1,8 @@
 """待检任务 travel office → laptop in the office's bundle; the result closes them at the office."""
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import date, datetime, timezone
 
 from sqlalchemy import select
@@ -12,6 +14,7 @@ from models.plan_rules import create_plan, draw_round, open_tasks, plan_progress
 from models.planning import PlanTask
 from sync.export import export_bundle
 from sync.merge import import_bundle
+from tests.sync.test_agency_documents import issued  # noqa: F401  (a laptop with an enrolled inspector)
 
 TODAY = date(2026, 11, 25)
 
@@ -77,3 +80,46 @@ def test_a_laptop_never_brings_back_a_task_the_office_redrew(laptop_a, office, t
         old = s.scalars(select(PlanTask).where(PlanTask.draw_id == first)).all()
         assert old and all(t.cancelled for t in old)
         assert verify_plan(s, plan.id) == []
+
+
+def test_an_assigned_focus_team_travels_to_the_laptop_and_a_relay_keeps_the_new_one(
+        laptop_a, office, tmp_path):
+    """The office assigns a 重点检查 team; the laptop lists the task with that team after the
+    import; the office reassigns, and the laptop's next bundle (relaying the old row) does not
+    put the first team back."""
+    from models.plan_rules import assign_team, focus_tasks, team_candidates
+    from models.registry import Enterprise
+    _exchange(laptop_a, office, tmp_path / "s1" / "a.fcb")
+    with office.transaction(actor="办公室") as s:
+        firm = s.scalars(select(Enterprise).order_by(Enterprise.name)).first()
+        plan = create_plan(s, 2026, [firm.id])
+        [focus] = focus_tasks(s, plan.id)
+        people = [c.id for c in team_candidates(s, uuid.UUID(focus["task_id"])) if c.bar is None]
+        assign_team(s, uuid.UUID(focus["task_id"]), people[:2])
+    _exchange(office, laptop_a, tmp_path / "s2" / "office.fcb")
+    with laptop_a.session() as s:
+        [task] = [t for t in open_tasks(s, TODAY) if t.kind == "focus"]
+    assert task.inspector_ids == people[:2] and len(task.team) == 2
+    with office.transaction(actor="办公室") as s:
+        assign_team(s, task.id, people[1:3])
+    report = _exchange(laptop_a, office, tmp_path / "s3" / "a2.fcb")
+    assert report.total("conflict") == 0
+    with office.session() as s:
+        assert json.loads(s.get(PlanTask, task.id).inspector_ids) == [str(p) for p in people[1:3]]
+    _exchange(office, laptop_a, tmp_path / "s4" / "office2.fcb")
+    with laptop_a.session() as s:
+        [again] = [t for t in open_tasks(s, TODAY) if t.kind == "focus"]
+    assert again.inspector_ids == people[1:3]
+
+
+def test_a_laptops_own_inspectors_come_from_its_keys_and_its_enrollment(issued, laptop_b):
+    """张卫东 made his key on this laptop and the office enrolled him: he is its inspector;
+    with the key file gone, the installed enrollment still names him; a laptop enrolled with
+    nobody has no inspectors of its own."""
+    from documents.keys import key_path
+    from sync.agency import own_inspector_ids
+    laptop, inspector = issued
+    assert own_inspector_ids(laptop.data_dir) == {inspector}
+    key_path(laptop.data_dir, inspector).unlink()
+    assert own_inspector_ids(laptop.data_dir) == {inspector}
+    assert own_inspector_ids(laptop_b.data_dir) == set()

@@ -153,13 +153,14 @@ def test_escape_cancels_without_saving(qtbot, store, page):
 
 @pytest.fixture
 def three(store):
+    """Classes set by hand (with their reasons): the rules of 设置 would give other ones."""
     make_enterprise(store, name="湘乡市恒达木业有限公司", risk_colour=RiskColour.ORANGE,
-                    credit_code=valid_credit_code("91430381MA4L00001"))
+                    risk_reason="测试：手动定为橙", credit_code=valid_credit_code("91430381MA4L00001"))
     make_enterprise(store, name="湘乡市湘味冷链物流有限公司", risk_colour=RiskColour.RED,
-                    address="东山街道冷链大道 16 号", has_ammonia=True,
+                    risk_reason="测试：手动定为红", address="东山街道冷链大道 16 号", has_ammonia=True,
                     credit_code=valid_credit_code("91430381MA4L00002"))
     make_enterprise(store, name="湘乡市清源酿造有限公司", risk_colour=RiskColour.BLUE,
-                    credit_code=valid_credit_code("92430381XY1234567"))
+                    risk_reason="测试：手动定为蓝", credit_code=valid_credit_code("92430381XY1234567"))
 
 
 def test_search_filters_as_you_type(qtbot, three, page):
@@ -186,7 +187,7 @@ def test_clicking_a_header_sorts_by_that_column(qtbot, three, page):
 
     qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     first = risks()
-    assert first in (["蓝", "橙", "红"], ["红", "橙", "蓝"])
+    assert first in (["蓝 手动", "橙 手动", "红 手动"], ["红 手动", "橙 手动", "蓝 手动"])
     qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     assert risks() == list(reversed(first))
 
@@ -197,10 +198,10 @@ def test_double_click_edits_and_the_change_is_stored(qtbot, store, three, page):
     dialog = page.dialog
     assert dialog.windowTitle() == "编辑企业信息"
     assert dialog.name.text() == "湘乡市清源酿造有限公司"
-    assert dialog.risk.currentText() == "蓝 低风险"
+    assert dialog.risk.currentText() == "蓝 低风险（手动）"
     dialog.phone.selectAll()
     qtbot.keyClicks(dialog.phone, "0731-56781234")
-    dialog.risk.setCurrentIndex(dialog.risk.findText("黄 一般风险"))
+    dialog.risk.setCurrentIndex(dialog.risk.findText("黄 一般风险（手动）"))
     type_chinese(dialog.risk_reason, "新增发酵罐有限空间作业")
     click(qtbot, dialog.confined)
     click(qtbot, dialog.save_button)
@@ -209,7 +210,7 @@ def test_double_click_edits_and_the_change_is_stored(qtbot, store, three, page):
     assert (row.phone, row.risk_colour, row.has_confined_space) == (
         "0731-56781234", RiskColour.YELLOW, True)
     assert page.selected_id() == row.id
-    assert row_index(page, row.name, EnterpriseTableModel.COL_RISK).data() == "黄"
+    assert row_index(page, row.name, EnterpriseTableModel.COL_RISK).data() == "黄 手动"
     assert "电话 0731-56781234" in page.detail_title.text()
     assert len(stored(store)) == 3
 
@@ -269,7 +270,7 @@ def test_a_hand_made_risk_change_needs_its_reason_and_township_is_stored(qtbot, 
     stored; with a reason the class, reason and 乡镇 are stored and shown in the register."""
     double_click(qtbot, page.table, row_index(page, "湘乡市清源酿造有限公司"))
     dialog = page.dialog
-    dialog.risk.setCurrentIndex(dialog.risk.findText("红 重大风险"))
+    dialog.risk.setCurrentIndex(dialog.risk.findText("红 重大风险（手动）"))
     type_chinese(dialog.township, "月山镇")
     click(qtbot, dialog.save_button)
     assert dialog.isVisible()
@@ -284,9 +285,9 @@ def test_a_hand_made_risk_change_needs_its_reason_and_township_is_stored(qtbot, 
         RiskColour.RED, "发生有限空间中毒未遂事件", "月山镇")
     assert row_index(page, row.name, EnterpriseTableModel.COL_TOWNSHIP).data() == "月山镇"
     tip = row_index(page, row.name, EnterpriseTableModel.COL_RISK).data(Qt.ItemDataRole.ToolTipRole)
-    assert tip.endswith("：发生有限空间中毒未遂事件")
+    assert "手动定级（优先于规则）：发生有限空间中毒未遂事件；按规则应为" in tip
     assert "乡镇/街道 月山镇" in page.detail_title.text()
-    assert "定级理由 发生有限空间中毒未遂事件" in page.detail_title.text()
+    assert "定级 手动定级（优先于规则）：发生有限空间中毒未遂事件" in page.detail_title.text()
 
 
 # The models on their own.
@@ -388,3 +389,45 @@ def test_dialog_edits_a_stored_enterprise_directly(qtbot, store, enterprise_id):
     click(qtbot, dialog.save_button)
     assert dialog.enterprise_id == enterprise_id
     assert stored(store)[0].address == "湘乡市工业园 2 号"
+
+
+def test_a_new_firm_follows_the_rules_and_the_register_says_which(qtbot, store, page):
+    """按规则定级 is the default: ticking 涉氨制冷 shows 橙 and the rule next to it; saved, the
+    register shows 橙 with 定级依据 涉氨制冷. Set to 红 by hand with a reason, it says 手动;
+    back to 按规则定级, the reason is cleared and 橙 returns."""
+    click(qtbot, page.add_button)
+    dialog = page.dialog
+    assert dialog.risk.currentText() == "按规则定级" and not dialog.risk_reason.isEnabled()
+    assert dialog.rule_note.text() == "按规则为 蓝：未满足任何定级条件（默认等级）"
+    type_chinese(dialog.name, "湘乡市冰峰冷冻食品有限公司")
+    qtbot.keyClicks(dialog.credit_code, GOOD_CODE)
+    click(qtbot, dialog.ammonia)
+    assert dialog.rule_note.text() == "按规则为 橙：涉氨制冷"
+    click(qtbot, dialog.save_button)
+    assert not dialog.isVisible()
+    [row] = stored(store)
+    assert (row.risk_colour, row.risk_reason) == (RiskColour.ORANGE, "")
+    assert row_index(page, row.name, EnterpriseTableModel.COL_RISK).data() == "橙"
+    assert row_index(page, row.name, EnterpriseTableModel.COL_RISK).data(
+        Qt.ItemDataRole.ToolTipRole) == "橙（较大风险）。规则：涉氨制冷"
+    assert "定级 规则：涉氨制冷" in page.detail_title.text()
+    double_click(qtbot, page.table, row_index(page, row.name))
+    dialog = page.dialog
+    assert dialog.risk.currentText() == "按规则定级"
+    dialog.risk.setCurrentIndex(dialog.risk.findText("红 重大风险（手动）"))
+    assert dialog.risk_reason.isEnabled() and dialog.rule_note.text().startswith("手动定级优先；按规则应为 橙")
+    type_chinese(dialog.risk_reason, "液氨储量超过 10 吨")
+    click(qtbot, dialog.save_button)
+    assert not dialog.isVisible()
+    assert row_index(page, row.name, EnterpriseTableModel.COL_RISK).data() == "红 手动"
+    assert ("定级 手动定级（优先于规则）：液氨储量超过 10 吨；按规则应为橙（涉氨制冷）"
+            in page.detail_title.text())
+    double_click(qtbot, page.table, row_index(page, row.name))
+    dialog = page.dialog
+    assert dialog.risk_reason.text() == "液氨储量超过 10 吨"
+    dialog.risk.setCurrentIndex(dialog.risk.findText("按规则定级"))
+    assert dialog.risk_reason.text() == ""
+    click(qtbot, dialog.save_button)
+    [row] = stored(store)
+    assert (row.risk_colour, row.risk_reason) == (RiskColour.ORANGE, "")
+    assert row_index(page, row.name, EnterpriseTableModel.COL_RISK).data() == "橙"

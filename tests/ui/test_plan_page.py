@@ -32,7 +32,8 @@ def register(store):
     """15 enterprises in two townships, five inspectors (one away), one township 回避."""
     firms = [make_enterprise(store, name=f"测试企业{n:02d}有限公司",
                              credit_code=valid_credit_code(f"91430381MA4U{n:05d}"),
-                             risk_colour=colour, township=("月山镇", "壶天镇")[n % 2])
+                             risk_colour=colour, risk_reason="测试：按给定等级",
+                             township=("月山镇", "壶天镇")[n % 2])
              for n, colour in enumerate(COLOURS)]
     with store.transaction() as s:
         people = [Inspector(name=f"执法员{n}", certificate_no=f"4303812300{n}") for n in range(5)]
@@ -288,7 +289,9 @@ def test_starting_from_a_task_prefills_and_links_the_inspection(qtbot, store, re
 def test_main_window_opens_plan_and_tasks_pages(qtbot, store, register):
     from ui.main_window import MainWindow
     from ui.new_inspection_dialog import NewInspectionDialog as Dialog
+    from tests.ui.test_plan_office_laptop import make_office
     _drawn_plan(store)
+    make_office(store)  # 执法计划 is shown at the office only
     window = MainWindow(store)
     qtbot.addWidget(window)
     click(qtbot, window.findChild(QPushButton, "nav_plan"))

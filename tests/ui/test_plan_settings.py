@@ -33,8 +33,10 @@ def click_row(qtbot, table, row: int) -> None:
 
 @pytest.fixture
 def dialog(qtbot, store, team, enterprise_id):
+    from tests.ui.test_plan_office_laptop import make_office
     with store.transaction() as s:
         save_agency_settings(s, **AGENCY)
+    make_office(store)  # the 计划执法 tabs are the office's
     d = SettingsDialog(store)
     qtbot.addWidget(d)
     d.show()
@@ -83,6 +85,8 @@ def test_township_avoidance_saved_and_a_stored_one_removed(qtbot, store, team, e
     with store.transaction() as s:
         save_agency_settings(s, **AGENCY)
         old = add_avoidance(s, team[1], enterprise_id=enterprise_id, reason="曾在该企业任职").id
+    from tests.ui.test_plan_office_laptop import make_office
+    make_office(store)
     d = SettingsDialog(store)
     qtbot.addWidget(d)
     d.show()
@@ -133,6 +137,8 @@ def test_a_duplicate_avoidance_is_refused_in_the_form(qtbot, store, team, enterp
     with store.transaction() as s:
         save_agency_settings(s, **AGENCY)
         add_avoidance(s, team[0], enterprise_id=enterprise_id, reason="近亲属任职")
+    from tests.ui.test_plan_office_laptop import make_office
+    make_office(store)
     d = SettingsDialog(store)
     qtbot.addWidget(d)
     d.show()
@@ -144,3 +150,72 @@ def test_a_duplicate_avoidance_is_refused_in_the_form(qtbot, store, team, enterp
     click(qtbot, add.ok_button)
     assert add.isVisible() and "张卫东的这条回避已经登记" in add.error.text()
     assert tab.avoid.rowCount() == 1
+
+
+def choose(qtbot, combo, text: str) -> None:
+    """Pick an entry of a combo box by keyboard, as a user does (focus, type, Enter)."""
+    index = combo.findText(text)
+    assert index >= 0, text
+    combo.setFocus()
+    while combo.currentIndex() != index:
+        qtbot.keyClick(combo, Qt.Key.Key_Down if combo.currentIndex() < index else Qt.Key.Key_Up)
+
+
+def test_risk_rules_are_edited_in_settings_and_the_register_follows(qtbot, store, dialog):
+    """分类分级: the 涉粉 firm is 黄 by the default rules; a new rule 涉粉尘爆炸 → 橙 shows its
+    effect at once, is stored as data on 保存, and the register then names it."""
+    from models.register_queries import list_enterprises
+    from ui.risk_rules_tab import RiskRuleDialog
+    tab = dialog.plan_tabs[2]
+    dialog.tabs.setCurrentWidget(tab)
+    assert tab.model.rowCount() == 5 and tab.model.index(0, 0).data() == "红类"
+    assert tab.effect.text() == "按以上规则，企业台账现为：红 0 家，橙 0 家，黄 1 家，蓝 0 家"
+    click(qtbot, tab.add_button)
+    add = tab.dialog
+    assert isinstance(add, RiskRuleDialog)
+    choose(qtbot, add.colour, "橙类")
+    choose(qtbot, add.first.kind, "涉及某一领域")
+    assert add.first.area.isEnabled() and not add.first.months.isEnabled()
+    choose(qtbot, add.first.area, "涉粉尘爆炸")
+    click(qtbot, add.ok_button)
+    assert not add.isVisible()
+    assert tab.model.index(5, 1).data() == "涉粉尘爆炸"
+    assert tab.effect.text() == "按以上规则，企业台账现为：红 0 家，橙 1 家，黄 0 家，蓝 0 家"
+    with store.session() as s:
+        assert list_enterprises(s)[0].risk_colour.value == "yellow"  # not before 保存
+    click(qtbot, dialog.save_button)
+    assert not dialog.isVisible()
+    [(text,)] = db(store, "select rules_json from planning_settings")
+    assert json.loads(text)["risk"]["rules"][5] == {
+        "colour": "orange", "conditions": [{"kind": "area", "area": "dust", "count": 1, "months": 12}]}
+    with store.session() as s:
+        row = list_enterprises(s)[0]
+    assert (row.risk_colour.value, row.risk_basis) == ("orange", "规则：涉粉尘爆炸")
+
+
+def test_removing_every_rule_leaves_the_default_class(qtbot, store, dialog):
+    tab = dialog.plan_tabs[2]
+    dialog.tabs.setCurrentWidget(tab)
+    for _ in range(5):
+        click_row(qtbot, tab.table, 0)
+        click(qtbot, tab.remove_button)
+    assert tab.model.rowCount() == 0 and not tab.remove_button.isEnabled()
+    choose(qtbot, tab.default, "红类")
+    assert tab.effect.text() == "按以上规则，企业台账现为：红 1 家，橙 0 家，黄 0 家，蓝 0 家"
+    click(qtbot, dialog.save_button)
+    [(text,)] = db(store, "select rules_json from planning_settings")
+    assert json.loads(text)["risk"] == {"rules": [], "default": "red"}
+
+
+def test_a_laptop_has_no_planning_tabs(qtbot, store, team):
+    """Without the agency's CA, 设置 shows no 在岗与回避, 计划规则 or 分类分级, and saving 设置
+    writes no planning rules of the laptop's own."""
+    with store.transaction() as s:
+        save_agency_settings(s, **AGENCY)
+    d = SettingsDialog(store)
+    qtbot.addWidget(d)
+    d.show()
+    names = [d.tabs.tabText(n) for n in range(d.tabs.count())]
+    assert d.plan_tabs == [] and not {"在岗与回避", "计划规则", "分类分级"} & set(names)
+    click(qtbot, d.save_button)
+    assert not d.isVisible() and db(store, "select count(*) from planning_settings") == [(0,)]

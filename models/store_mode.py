@@ -24,10 +24,16 @@ DEMO_FILE = "demo_store.json"
 _USER_TABLES = (AgencySettings, Inspector, Enterprise, Inspection)
 
 
-def is_office_store(data_dir: Path | None) -> bool:
-    """The office is the store that holds the agency CA's key (`agency create`); what only
-    the office does (交办, plans) asks here."""
-    return data_dir is not None and (Path(data_dir) / AGENCY_CA_KEY_FILE).is_file()
+def is_office_store(data_dir: Path | None, backend: str | None = None) -> bool:
+    """The office is the store that holds the agency CA's key (`agency create`) or runs on
+    the office's PostgreSQL (laptops are always SQLite); what only the office does (交办,
+    plans, draws) asks here. `backend`: the dialect name, when the caller knows it."""
+    return backend == "postgresql" or (
+        data_dir is not None and (Path(data_dir) / AGENCY_CA_KEY_FILE).is_file())
+
+
+def session_is_office(session: Session) -> bool:
+    return is_office_store(session.info.get("data_dir"), session.get_bind().dialect.name)
 
 
 def is_demo_store(data_dir: Path | None) -> bool:

@@ -139,12 +139,6 @@ def is_office(data_dir: Path) -> bool:
     return is_office_store(data_dir)
 
 
-def is_office_store(data_dir: Path, backend: str) -> bool:
-    """The office: it holds the agency's CA key, or it is the office's PostgreSQL database
-    (laptops are always SQLite). Laptops do not plan or draw; they receive tasks."""
-    return backend == "postgresql" or is_office(data_dir)
-
-
 def own_inspector_ids(data_dir: Path) -> set[uuid.UUID]:
     """This laptop's inspectors: those it holds a signing key for (keys/<id>.p12) and those
     its installed enrollment file (checked when it was joined) certified for it."""

@@ -26,7 +26,7 @@ from collections import defaultdict
 from sqlalchemy.orm import Session
 
 from models.record_policy import Merge, closed_children, policy, unaudited_fields
-from models.store_mode import is_office_store
+from models.store_mode import session_is_office
 from models.tables import Base
 from sync.bundle_format import encode_value, refuse
 from sync.merge_plan import IMPORT_LABEL, MergePlan
@@ -125,7 +125,7 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
 
 def _check_office_records(s: Session, plan: MergePlan) -> None:
     data_dir = s.info.get("data_dir")
-    if not is_office_store(data_dir):
+    if not session_is_office(s):
         return
     from sync.trust import own_device_ids
     own = set(own_device_ids(data_dir))

@@ -49,9 +49,8 @@ class MainWindow(QMainWindow):
         # 执法计划 is the office's work; a laptop receives its tasks (待检任务) only.
         self.findChild(QPushButton, "nav_plan").setVisible(self.is_office())
         self.statusBar().showMessage(f"数据文件夹：{store.data_dir}")
-        from models.store_mode import is_office_store
-        # The office's own page (交办, statistics, 通报) only where the agency CA's key is.
-        self.findChild(QPushButton, "nav_office").setVisible(is_office_store(store.data_dir))
+        # The office's own page (交办, statistics, 通报) likewise.
+        self.findChild(QPushButton, "nav_office").setVisible(self.is_office())
         self.show_inspections()
 
     def _build_nav(self) -> QWidget:
@@ -216,7 +215,7 @@ class MainWindow(QMainWindow):
         self._show("tasks", lambda: TasksPanel(self.store, self))
 
     def is_office(self) -> bool:
-        from sync.agency import is_office_store
+        from models.store_mode import is_office_store
         return self.store is not None and is_office_store(self.store.data_dir, self.store.backend)
 
     def show_plan(self) -> None:

@@ -321,7 +321,7 @@ def add_plan_tabs(tabs: QTabWidget, store: Store) -> list[QWidget]:
     """The 计划执法 tabs, added to 设置 at the office only (a laptop plans nothing, and its own
     copy of the rules would travel to the office as a second one); the dialog calls each
     one's save(session)."""
-    from sync.agency import is_office_store
+    from models.store_mode import is_office_store
     from ui.risk_rules_tab import RiskRulesTab
     if not is_office_store(store.data_dir, store.backend):
         return []

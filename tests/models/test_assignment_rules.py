@@ -76,6 +76,7 @@ def test_the_office_assigns_a_major_hazard(store, office_case, clock):
     assert general.assignment_state == "" and general.assignment is None
 
 
+@pytest.mark.sqlite_only  # a laptop is SQLite: a PostgreSQL store is always the office
 def test_a_laptop_cannot_assign(store, enterprise_id, team, clock):
     """Only the office assigns: on a laptop the call is refused and nothing is written."""
     _insp, hazards = ordered_case(store, enterprise_id, team, clock)

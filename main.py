@@ -214,6 +214,8 @@ def cmd_status(store, args) -> int:
     with store.session() as s:
         cut = anchor_problems(s, store.data_dir)  # the cut a chain cannot show by itself
         cut += seal_problems(s, store.data_dir)    # records edited beside the chain
+        from models.assignment_rules import assignment_problems
+        cut += assignment_problems(s)              # 交办 records likewise
     if cut:
         summary["audit_chain"]["problems"] += cut
         summary["audit_chain"]["intact"] = False

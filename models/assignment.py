@@ -29,4 +29,6 @@ class HazardAssignment(Record):
     note: Mapped[str] = mapped_column(Text, default="")  # 说明
     assigned_at: Mapped[datetime]
     assigned_by: Mapped[str] = mapped_column(String(200), default="")
-    replaces_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hazard_assignment.id"))
+    # Indexed: "the one no other replaces" is asked for every hazard of the office's list.
+    replaces_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hazard_assignment.id"),
+                                                          index=True)

@@ -11,14 +11,16 @@ assignment. The table is models.assignment.HazardAssignment.
 """
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.assignment import HazardAssignment
+from models.audit import to_jsonable
 from models.errors import NotFoundError, ValidationError
 from models.flush_hooks import session_now
 from models.inspection import Hazard, HazardStatus, Inspection, InspectionStatus
@@ -127,6 +129,49 @@ def assignee_suggestions(session: Session) -> list[str]:
     towns = session.scalars(select(Enterprise.township).where(Enterprise.township != "")
                             .distinct().order_by(Enterprise.township))
     return before + [t for t in towns if t not in before]
+
+
+_FIELD_NAMES = {"hazard_id": "隐患", "assignee": "责任单位", "deadline": "交办期限", "note": "说明",
+                "assigned_at": "交办时间", "assigned_by": "交办人", "replaces_id": "所改交的原交办",
+                "id": "记录编号", "created_at": "创建时间", "updated_at": "修改时间",
+                "device_id": "录入设备"}
+
+
+def _same(recorded, value) -> bool:
+    """A value as the create event recorded it (JSON) against the row's, times compared in UTC."""
+    if isinstance(value, datetime):
+        try:
+            return datetime.fromisoformat(recorded).astimezone(timezone.utc) == value
+        except (TypeError, ValueError):
+            return False
+    return recorded == to_jsonable(value)
+
+
+def assignment_problems(session: Session) -> list[str]:
+    """Every 交办 record that differs from what its create event recorded, or that no create
+    event records (written beside the chain): a 交办 is never changed, so the row must be
+    what was recorded when it was made. For `status`."""
+    from models.audit import AuditEvent
+    created = {entity_id: after for entity_id, after in session.execute(
+        select(AuditEvent.entity_id, AuditEvent.after).where(
+            AuditEvent.entity_type == HazardAssignment.__tablename__,
+            AuditEvent.action == "create"))}
+    table = HazardAssignment.__table__
+    problems = []
+    for row in session.execute(select(table)).mappings():
+        recorded = created.get(str(row["id"]))
+        if recorded is None:
+            problems.append(f"交办记录 {str(row['id'])[:8]} 没有对应的执法记录（疑似在记录链之外写入）")
+            continue
+        try:
+            after = json.loads(recorded)
+        except ValueError:
+            after = {}
+        changed = [k for k in row.keys() if not _same(after.get(k), row[k])]
+        if changed:
+            names = "、".join(_FIELD_NAMES.get(k, k) for k in changed)
+            problems.append(f"交办记录 {str(row['id'])[:8]} 与建立时的记录不一致（{names}）")
+    return problems
 
 
 def _assignable(session: Session, hazard_id: uuid.UUID) -> Hazard:

@@ -122,18 +122,23 @@ def _teams(session: Session, inspection_ids: list) -> dict:
 # 交办 in SQL, for ordering and counting a long list without building every row: the same
 # rule as models.assignment_rules.assignment_state (which decides what each row shows); the
 # tests check that the two agree. A hazard's 交办 in force is the one no other replaces.
-def _office_deadline():
+def _office_deadlines():
+    """hazard_id → the deadline of the 交办 in force, as a subquery to outer-join (one pass
+    over the assignments, not one lookup per hazard)."""
     a, b = aliased(HazardAssignment), aliased(HazardAssignment)
-    return (select(func.min(a.deadline))
-            .where(a.hazard_id == Hazard.id, ~exists().where(b.replaces_id == a.id))
-            .correlate(Hazard).scalar_subquery())
+    return (select(a.hazard_id, func.min(a.deadline).label("deadline"))
+            .where(~exists().where(b.replaces_id == a.id))
+            .group_by(a.hazard_id).subquery("office"))
 
 
-def _major_order(today: date):
+def _with_office(query, office):
+    return query.outerjoin(office, office.c.hazard_id == Hazard.id)
+
+
+def _major_order(today: date, office):
     """Closed ones last; overdue either way first — past the order's deadline or the
     office's, the earlier of the two first (= the longest overdue); then by deadline."""
-    office = _office_deadline()
-    earliest = case((office < DUE_ON, office), else_=DUE_ON)  # NULL (no 交办): the order's
+    earliest = case((office.c.deadline < DUE_ON, office.c.deadline), else_=DUE_ON)  # NULL: the order's
     overdue = and_(STILL_OPEN, earliest < today)
     return (case((Hazard.status == HazardStatus.CLOSED, 1), else_=0), case((overdue, 0), else_=1),
             case((overdue, earliest), else_=DUE_ON), Hazard.id)
@@ -150,8 +155,10 @@ def major_hazards(session: Session, today: date, found_from: date | None = None,
     code, hazard text — models.search), overdue first (longest overdue on top), then by the
     deadline in force; closed ones last. `limit`: only the first ones (a screen)."""
     due_days = due_days_setting(session)
-    query = (_filtered(_HAZARD_COLUMNS, _major_filter(found_from, found_to, search), today,
-                       due_days).order_by(*_major_order(today)))
+    office = _office_deadlines()
+    query = (_with_office(_filtered(_HAZARD_COLUMNS, _major_filter(found_from, found_to, search),
+                                    today, due_days), office)
+             .order_by(*_major_order(today, office)))
     if limit is not None:
         query = query.limit(limit)
     return _rows(session, session.execute(query).all(), today, due_days, _region_short(session))
@@ -168,13 +175,12 @@ class MajorSummary:
 def major_summary(session: Session, today: date, found_from: date | None = None,
                   found_to: date | None = None, search: str = "") -> MajorSummary:
     """The counts above the office's list, in one query."""
-    office = _office_deadline()
+    office = _office_deadlines()
     n = func.count(Hazard.id)
-    query = _filtered((n, n.filter(STILL_OPEN, DUE_ON < today),
-                       n.filter(STILL_OPEN, office < today),
-                       n.filter(Hazard.status != HazardStatus.CLOSED, office.is_(None))),
-                      _major_filter(found_from, found_to, search), today,
-                      due_days_setting(session))
+    query = _with_office(_filtered(
+        (n, n.filter(STILL_OPEN, DUE_ON < today), n.filter(STILL_OPEN, office.c.deadline < today),
+         n.filter(Hazard.status != HazardStatus.CLOSED, office.c.deadline.is_(None))),
+        _major_filter(found_from, found_to, search), today, due_days_setting(session)), office)
     return MajorSummary(*session.execute(query).one())
 
 

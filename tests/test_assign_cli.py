@@ -91,3 +91,24 @@ def test_refusals_leave_the_folder_as_it_was(folders, tmp_path, case):
     assert done.returncode == 2
     assert cause in one_chinese_line(done.stderr)
     assert folder_bytes(folder) == before
+
+
+def test_status_names_a_assignment_edited_beside_the_chain(folders, tmp_path):
+    """A 交办 changed in the database file (not through FieldCheck): `status` exits 1 and
+    names it; before the edit it was intact."""
+    import sqlite3
+    office = tmp_path / "office"
+    shutil.copytree(folders / "office", office)
+    major = open_major(office)
+    done = cli("assign-hazard", major["id"], "--to", "湘乡市月山镇人民政府", "--deadline",
+               (TODAY + timedelta(days=400)).isoformat(), "--json", data_dir=office)
+    assert done.returncode == 0, done.stderr
+    assignment = json.loads(done.stdout)["assignment_id"]
+    status = cli("status", "--json", data_dir=office)
+    assert status.returncode == 0 and json.loads(status.stdout)["audit_chain"]["intact"]
+    with sqlite3.connect(office / "fieldcheck.db") as conn:  # a later deadline, quietly
+        conn.execute("UPDATE hazard_assignment SET deadline = '2030-01-01'")
+    status = cli("status", "--json", data_dir=office)
+    assert status.returncode == 1
+    problems = json.loads(status.stdout)["audit_chain"]["problems"]
+    assert any(f"交办记录 {assignment[:8]}" in p and "交办期限" in p for p in problems)

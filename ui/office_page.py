@@ -3,11 +3,12 @@ ones first and their 交办, statistics by team, township, area, risk colour and
 通报 as Excel or PDF. Shown only at the office (models.store_mode.is_office_store)."""
 from __future__ import annotations
 
+import sys
 from datetime import date, timedelta
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtCore import QDate, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QFileDialog, QGridLayout,
                                QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
@@ -50,9 +51,12 @@ def _qdate(day: date) -> QDate:
 
 
 class OfficePage(QWidget):
+    exported = Signal(int)  # major hazards written to the 通报
+
     def __init__(self, store, main_window=None) -> None:
         super().__init__()
         self.store, self.main_window = store, main_window
+        self._export_worker: ReportExport | None = None
         self.model = MajorHazardTableModel(self)
         self.tallies = {key: TallyTableModel(label, self) for key, label in STATISTICS}
         self.assign_dialog: AssignDialog | None = None
@@ -308,27 +312,67 @@ class OfficePage(QWidget):
         if path:
             self.export_to(Path(path), kind)
 
-    def export_to(self, path: Path, kind: str) -> int | None:
-        """Write the period's 通报 (the same rows as the Excel of `office-report`)."""
-        from documents.office_report import write_major_report_pdf
-        from models.office_views import write_major_report_xlsx
+    def export_to(self, path: Path, kind: str) -> ReportExport:
+        """Write the period's 通报 (the rows of `office-report`) on a worker thread: thousands
+        of major hazards take seconds. `exported` carries the count once it is on disk."""
         if path.suffix.lower() != f".{kind}":
             path = path.with_name(path.name + f".{kind}")
         start, end = self.period_range()
-        write = write_major_report_xlsx if kind == "xlsx" else write_major_report_pdf
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            with self.store.session() as s:
-                n = write(s, path, today_of(self.store), start, end, agency_name(s))
-        except FieldCheckError as exc:
-            QGuiApplication.restoreOverrideCursor()
-            show_error(self, exc, "未能导出通报")
-            return None
+        worker = ReportExport(self.store, path, kind, today_of(self.store), start, end, self)
+        worker.done.connect(lambda result: self._exported(worker, path, result))
+        for button in (self.xlsx_button, self.pdf_button):
+            button.setEnabled(False)
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        self._export_worker = worker  # kept until it ends: a running QThread must not be dropped
+        worker.start()
+        return worker
+
+    def save_pending(self) -> None:
+        """Closing the window waits for a 通报 still being written."""
+        if self._export_worker is not None:
+            self._export_worker.wait()
+
+    def _exported(self, worker: ReportExport, path: Path, result) -> None:
+        worker.wait()
+        self._export_worker = None
         QGuiApplication.restoreOverrideCursor()
+        for button in (self.xlsx_button, self.pdf_button):
+            button.setEnabled(True)
+        if isinstance(result, FieldCheckError):
+            show_error(self, result, "未能导出通报")
+            return
+        if isinstance(result, BaseException):  # our bug: the excepthook logs and tells
+            sys.excepthook(type(result), result, result.__traceback__)
+            return
         self.last_export = path
         box = QMessageBox(QMessageBox.Icon.Information, "已导出通报",
-                          f"已写入重大事故隐患通报 {n} 项：\n{path}", QMessageBox.StandardButton.Ok, self)
+                          f"已写入重大事故隐患通报 {result} 项：\n{path}",
+                          QMessageBox.StandardButton.Ok, self)
         box.open()
         self.export_box = box
-        return n
+        self.exported.emit(result)
 
+
+class ReportExport(QThread):
+    """The 通报 written off the UI thread; `done` carries the count or the exception."""
+
+    done = Signal(object)
+
+    def __init__(self, store, path: Path, kind: str, today: date, start: date, end: date,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.store, self.path, self.kind = store, path, kind
+        self.today, self.start_day, self.end_day = today, start, end
+
+    def run(self) -> None:
+        from documents.office_report import write_major_report_pdf
+        from models.office_views import write_major_report_xlsx
+        write = write_major_report_xlsx if self.kind == "xlsx" else write_major_report_pdf
+        try:
+            with self.store.session() as s:
+                result = write(s, self.path, self.today, self.start_day, self.end_day,
+                               agency_name(s))
+        except Exception as exc:  # handed to the UI thread, which decides what it is
+            self.done.emit(exc)
+            return
+        self.done.emit(result)

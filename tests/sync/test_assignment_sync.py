@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models.assignment import HazardAssignment
-from models.assignment_rules import ASSIGNED, assign_hazard
+from models.assignment_rules import ASSIGNED, assign_hazard, assignment_problems
 from models.errors import FieldCheckError
 from models.inspection import Hazard, Inspection, InspectionStatus
 from models.ledger import ledger_row
@@ -45,6 +45,7 @@ def test_the_office_assignment_reaches_the_laptop(laptop_a, office, tmp_path):
     import_bundle(laptop_a, tmp_path / "o.fcb")
     with laptop_a.session() as s:
         assert s.scalar(select(func.count()).select_from(HazardAssignment)) == 2
+        assert assignment_problems(s) == []  # each as its create event, relayed, recorded it
         row = ledger_row(s, major, day)
     assert (row.assignment.id, row.assigned_to, row.assignment_state) == (
         second.id, "湘乡市工业和信息化局", ASSIGNED)
@@ -52,6 +53,8 @@ def test_the_office_assignment_reaches_the_laptop(laptop_a, office, tmp_path):
     export_bundle(laptop_a, tmp_path / "a2.fcb", everything=True)
     report = import_bundle(office, tmp_path / "a2.fcb")
     assert report.counts["new"].get("hazard_assignment", 0) == 0
+    with office.session() as s:
+        assert assignment_problems(s) == []
 
 
 def test_a_laptop_made_assignment_is_refused_at_the_office(laptop_a, office, tmp_path):

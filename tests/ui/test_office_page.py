@@ -249,9 +249,10 @@ def test_the_report_is_exported_through_the_file_dialog(qtbot, page, tmp_path, k
         dialog.selectFile(str(out))
         dialog.accept()
     when_modal_opens(choose)
-    click(qtbot, page.xlsx_button if kind == "xlsx" else page.pdf_button)
-    qtbot.waitUntil(lambda: out.exists(), timeout=30000)
+    with qtbot.waitSignal(page.exported, timeout=30000) as written:
+        click(qtbot, page.xlsx_button if kind == "xlsx" else page.pdf_button)
     n = page.model.rowCount()
+    assert written.args == [n] and page.pdf_button.isEnabled()
     if kind == "xlsx":
         assert load_workbook(out)["重大事故隐患通报"].max_row == 3 + n
     else:
@@ -295,3 +296,14 @@ def test_a_long_list_shows_the_most_urgent_and_says_so(qtbot, office, monkeypatc
     assert page.model.rowCount() == 2
     assert [r.id for r in rows(page)] == [r.id for r in everything[:2]]
     assert f"重大事故隐患 <b>{len(everything)}</b> 项（列出最紧迫的 2 项" in page.summary.text()
+
+
+def test_an_export_that_cannot_be_written_is_told(qtbot, page, tmp_path):
+    """A folder that does not exist: one Chinese message, the buttons work again."""
+    said = []
+    when_modal_opens(lambda box: (said.append(box.text()), box.accept()))
+    worker = page.export_to(tmp_path / "no-such-folder" / "通报.pdf", "pdf")
+    assert not page.pdf_button.isEnabled()  # one export at a time, the page stays live
+    qtbot.waitUntil(lambda: bool(said), timeout=30000)
+    worker.wait()
+    assert "无法写入" in said[0] and page.pdf_button.isEnabled()

@@ -38,8 +38,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_hazard_assignment')))
     op.create_index(op.f('ix_hazard_assignment_hazard_id'), 'hazard_assignment', ['hazard_id'],
                     unique=False)
+    op.create_index(op.f('ix_hazard_assignment_replaces_id'), 'hazard_assignment',
+                    ['replaces_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_hazard_assignment_replaces_id'), table_name='hazard_assignment')
     op.drop_index(op.f('ix_hazard_assignment_hazard_id'), table_name='hazard_assignment')
     op.drop_table('hazard_assignment')

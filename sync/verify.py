@@ -114,7 +114,7 @@ def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then, trust_new_de
         staged = pool.submit(_read_files, plain, files, stage_dir, bundle, progress, cancel)
         try:
             bundle.records = decode_all(raw_records)
-            check_audit_chains(bundle.records.get("audit_event", []))
+            bundle.builds_on = check_audit_chains(bundle.records.get("audit_event", []))
             if decision is not None:
                 trust.check_chains(data_dir, manifest, bundle.records.get("audit_event", []),
                                    decision)
@@ -192,7 +192,8 @@ class BundleReport:
             + (f"；执法人员：{who.get('name')}" if who else ""),
             f"检查 {counts.get('inspection', 0)} 次；照片 {counts.get('photo', 0)} 张；"
             f"文件 {len(m['entries'])} 个；编号 {m['bundle_id']}",
-        ]
+        ] + (["增量导出包：只含目标电脑尚未有的记录，须导入已有此前记录的电脑"]
+             if m.get("builds_on") else [])
 
 
 def verify_bundle_file(path, store=None) -> BundleReport:
@@ -203,7 +204,8 @@ def verify_bundle_file(path, store=None) -> BundleReport:
             from sync.merge import check_against_store
             check_against_store(store, bundle)
         else:
-            missing = missing_references(bundle.records)
+            # A delta names rows its destination holds: only a store can check those.
+            missing = {} if bundle.is_delta else missing_references(bundle.records)
             if missing:
                 table = sorted(missing)[0]
                 raise refuse(f"记录引用了导出包中没有的{table}记录 {sorted(map(str, missing[table]))[0]}")

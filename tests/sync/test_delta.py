@@ -1,0 +1,202 @@
+"""Delta bundles: a destination is remembered by what it holds of each device chain; a
+bundle carries only what it lacks, and a bundle back from it says what it holds."""
+from __future__ import annotations
+
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from main import main
+from models.audit import AuditEvent
+from models.inspection_rules import save_note
+from models.tables import Answer, Inspection, InspectionStatus
+from sync.bundle_format import BundleError
+from sync.destinations import STATE_FILE
+from sync.export import export_bundle
+from sync.merge import import_bundle
+from tests.conftest import Clock, make_enterprise, valid_credit_code
+from tests.sync.conftest import DEMO_NOW, dump
+from tests.sync.test_roundtrip import records
+
+
+def _record_bytes(path) -> dict[str, int]:
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: i.file_size for i in zf.infolist() if i.filename.startswith("records/")}
+
+
+def _events(path) -> list[list]:
+    with zipfile.ZipFile(path) as zf:
+        if "records/audit_event.json" not in zf.namelist():
+            return []
+        return json.loads(zf.read("records/audit_event.json"))["rows"]
+
+
+def _draft_answer(store):
+    with store.session() as s:
+        return s.execute(select(Answer.inspection_id, Answer.item_id).join(Inspection)
+                         .where(Inspection.status == InspectionStatus.IN_PROGRESS)).first()
+
+
+def _note(store, text: str, days: int = 1) -> None:
+    insp, item = _draft_answer(store)
+    store.clock = Clock(DEMO_NOW + timedelta(days=days))
+    with store.transaction() as s:
+        save_note(s, insp, item, text)
+
+
+def _chain_length(store) -> int:
+    with store.session() as s:
+        return s.scalar(select(func.count()).select_from(AuditEvent))
+
+
+def test_a_changed_note_travels_alone(laptop_a, office, tmp_path):
+    """After one changed note the next export to the stick holds that answer and its new
+    events — not every event, checklist item and answer as a full export does."""
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    full = export_bundle(laptop_a, stick / "1.fcb")
+    import_bundle(office, stick / "1.fcb")
+    _note(laptop_a, "只改了这一条")
+    delta = export_bundle(laptop_a, stick / "2.fcb")
+    assert delta.written and delta.counts.get("answer") == 1
+    # of its checklist version only the row and the item answered (matched there by key)
+    assert delta.counts.get("checklist_item", 0) <= 1 and delta.counts.get("checklist", 0) <= 1
+    assert delta.files == 0  # its photo is there already
+    new_events = _chain_length(laptop_a) - full.counts["audit_event"]
+    assert 0 < delta.counts["audit_event"] == new_events
+    assert sum(_record_bytes(stick / "2.fcb").values()) * 20 < sum(_record_bytes(stick / "1.fcb").values())
+    report = import_bundle(office, stick / "2.fcb")
+    assert report.total("conflict") == 0 and report.total("updated") == 1
+    assert records(office) == records(laptop_a)
+    again = import_bundle(office, stick / "2.fcb")
+    assert again.changed_nothing
+
+
+def test_a_delta_into_a_store_without_what_it_builds_on_is_refused(laptop_a, laptop_b, tmp_path, capsys):
+    """Laptop B never had the first bundle: the second one is refused with one line saying
+    how to get everything (--all), B unchanged; the --all export then goes in."""
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    export_bundle(laptop_a, stick / "1.fcb")
+    _note(laptop_a, "第二次")
+    export_bundle(laptop_a, stick / "2.fcb")
+    before = dump(laptop_b)
+    with pytest.raises(BundleError) as err:
+        import_bundle(laptop_b, stick / "2.fcb")
+    assert "--all" in err.value.text()
+    assert dump(laptop_b) == before
+    code = main(["import", str(stick / "2.fcb"), "--data-dir", str(laptop_b.data_dir)])
+    out, errtext = capsys.readouterr()
+    assert code == 2 and errtext.startswith("错误：") and len(errtext.strip().splitlines()) == 1
+    assert dump(laptop_b) == before
+    everything = export_bundle(laptop_a, stick / "all.fcb", everything=True)
+    assert everything.counts["inspection"] == 6
+    assert import_bundle(laptop_b, stick / "all.fcb").total("conflict") == 0
+    assert records(laptop_b) == records(laptop_a)
+
+
+def test_the_bundle_back_says_what_the_office_holds(laptop_a, office, tmp_path):
+    """The office's bundle back carries none of the laptop's own history, and tells the
+    laptop what the office holds: a new inspection's next bundle carries no checklist
+    version (it travelled once) and nothing the office already has."""
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    export_bundle(laptop_a, stick / "a1.fcb")
+    import_bundle(office, stick / "a1.fcb")
+    make_enterprise(office, credit_code=valid_credit_code("91430381MA4L66666"), name="办公室登记的企业")
+    back = export_bundle(office, stick / "o1.fcb")
+    assert back.written and back.counts.get("inspection", 0) == 0
+    column = _event_device_column(stick / "o1.fcb")
+    assert {row[column] for row in _events(stick / "o1.fcb")} == {office.device_id}
+    import_bundle(laptop_a, stick / "o1.fcb")
+    nothing = export_bundle(laptop_a, stick / "a2.fcb")
+    assert not nothing.written, nothing.counts  # the office holds all this laptop holds
+    _note(laptop_a, "回来之后", days=2)
+    small = export_bundle(laptop_a, stick / "a3.fcb")
+    assert small.counts.get("answer") == 1 and small.counts.get("checklist_item", 0) <= 1
+    import_bundle(office, stick / "a3.fcb")
+    assert records(office) == records(laptop_a)
+
+
+def _event_device_column(path) -> int:
+    with zipfile.ZipFile(path) as zf:
+        return json.loads(zf.read("records/audit_event.json"))["columns"].index("device_id")
+
+
+def test_a_destination_that_holds_nothing_gets_everything_again(laptop_a, laptop_b, tmp_path):
+    """The stick's other side lost its data (here: a laptop that never had it): its bundle
+    back acknowledges nothing of laptop A's chain, so A's next export there is whole."""
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    first = export_bundle(laptop_a, stick / "a1.fcb")
+    assert not export_bundle(laptop_a, stick / "a2.fcb").written
+    make_enterprise(laptop_b, credit_code=valid_credit_code("91430381MA4L55555"), name="乙电脑登记的企业")
+    export_bundle(laptop_b, stick / "b1.fcb")
+    import_bundle(laptop_a, stick / "b1.fcb")
+    again = export_bundle(laptop_a, stick / "a3.fcb")
+    assert again.counts["inspection"] == first.counts["inspection"] == 6
+    assert import_bundle(laptop_b, stick / "a3.fcb").total("conflict") == 0
+    assert records(laptop_b) == records(laptop_a)
+
+
+def test_an_acknowledgement_that_does_not_match_this_chain_sends_more(laptop_a, office, tmp_path):
+    """A remembered position whose hash is not this store's event there (a forged or stale
+    acknowledgement) counts for nothing: the chain goes whole."""
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    export_bundle(laptop_a, stick / "a1.fcb")
+    state_file = laptop_a.data_dir / STATE_FILE
+    state = json.loads(state_file.read_text("utf-8"))
+    for entry in state["folders"].values():
+        for chain in entry["chains"].values():
+            chain[1] = "0" * 64
+    state_file.write_text(json.dumps(state), "utf-8")
+    again = export_bundle(laptop_a, stick / "a2.fcb")
+    assert again.written and again.counts["inspection"] == 6
+    assert again.counts["audit_event"] == _chain_length(laptop_a)
+    assert import_bundle(office, stick / "a2.fcb").total("conflict") == 0
+
+
+def test_only_an_imported_bundle_acknowledges(laptop_a, office, stranger, tmp_path):
+    """A bundle that is refused (a device not enrolled here) teaches this store nothing
+    about what its sender holds."""
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    export_bundle(laptop_a, stick / "a1.fcb")
+    make_enterprise(stranger, credit_code=valid_credit_code("91430381MA4L44444"), name="陌生电脑的企业")
+    export_bundle(stranger, stick / "x.fcb")
+    state_file = laptop_a.data_dir / STATE_FILE
+    before = state_file.read_bytes()
+    with pytest.raises(BundleError):
+        import_bundle(laptop_a, stick / "x.fcb")
+    assert state_file.read_bytes() == before
+    assert not export_bundle(laptop_a, stick / "a2.fcb").written
+
+
+def test_tasks_and_results_go_back_and_forth_on_one_stick(laptop_a, office, tmp_path):
+    """Office → laptop → office on one stick, each way a delta, every record equal after."""
+    from tests.sync.test_plan_tasks import TODAY, _carry_out
+    from models.plan_rules import create_plan, draw_round, open_tasks, plan_progress
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    export_bundle(laptop_a, stick / "a1.fcb")
+    import_bundle(office, stick / "a1.fcb")
+    with office.transaction(actor="办公室") as s:
+        plan = create_plan(s, 2026, [])
+        draw_round(s, plan.id, "20261120")
+        plan_id = plan.id
+    back = export_bundle(office, stick / "o1.fcb")
+    assert back.counts.get("plan_task")
+    assert import_bundle(laptop_a, stick / "o1.fcb").total("conflict") == 0
+    with laptop_a.session() as s:
+        tasks = open_tasks(s, TODAY)
+    _carry_out(laptop_a, tasks[0])
+    result = export_bundle(laptop_a, stick / "a2.fcb")
+    assert result.counts["inspection"] == 1 and "plan_task" not in result.counts
+    assert import_bundle(office, stick / "a2.fcb").total("conflict") == 0
+    with office.session() as s:
+        assert plan_progress(s, plan_id, TODAY)["total"]["done"] == 1
+    assert records(office) == records(laptop_a)

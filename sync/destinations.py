@@ -1,22 +1,27 @@
 """What a destination holds: for each device chain, the last position (seq, hash) it has.
 
-A destination is the folder a bundle is written to — or, once a bundle was imported from
-that folder, the device that wrote it: the other side of the stick (the office, a laptop).
-What it holds is learned two ways:
+Two kinds of destination:
 
-* *sent*: after an export there, the positions the bundle carried up to (optimistic: the
-  stick may still be lost — then the other side refuses the next bundle, which builds on
-  events it lacks, and says to ask for everything);
-* *acknowledged*: every bundle's signed manifest lists what its sender holds (`holds`); after
-  that bundle was verified and imported — so only from a device enrolled or trusted here —
-  this replaces what was known of its sender, lower or not (a destination that lost its data
-  acknowledges less, and is sent more).
+* a *device* — the office, another laptop — known by what it *acknowledged*: every bundle's
+  signed manifest lists what its sender holds (`holds`); once that bundle was verified and
+  imported — so only from a device enrolled or trusted here — it replaces what was known of
+  that device (lower or not: a destination that lost its data acknowledges less, and is sent
+  more). A bundle for a device is a *delta*: only the events after those positions and the
+  rows they touched. Until its next bundle back, each delta for it builds on the same
+  acknowledgement, so any one of them can be imported there alone;
+* a plain *folder*, whose reader is unknown: what changed here since the last export there,
+  with every chain whole, as before — any store can import it.
+
+A folder leads to a device once a bundle from that device was imported from it and the
+two sides are known to trade bundles: the bundle was made for this store (`for_device`),
+this store is the agency's office (laptops bring their sticks to it), or the folder already
+led to that laptop under an earlier id. `export --for DEVICE` names the device outright;
+`--all` writes everything.
 
 A remembered position counts only where this store's own event at that position has the
 same hash; anything else (a forged or stale acknowledgement, a chain this store holds less
 of) counts as nothing: that chain goes whole. So an acknowledgement can make us send more,
-never drop what the destination lacks from what it is given; and it changes only what is
-sent to its sender.
+never keep back what the destination lacks; and it changes only what is sent to its sender.
 """
 from __future__ import annotations
 
@@ -37,12 +42,13 @@ Positions = dict[str, tuple[int, str]]   # device id → (seq, hash) of the last
 
 @dataclass
 class Base:
-    """What the next bundle to a destination may leave out: per chain, the events up to `seq`."""
+    """What the next bundle to a destination may leave out."""
 
     label: str                                   # for the user: the folder or the device
-    device: str | None                           # the device on the other side, when known
-    chains: dict[str, int] = field(default_factory=dict)
-    positions: Positions = field(default_factory=dict)
+    device: str | None                           # a delta for this device (its acknowledgement)
+    chains: dict[str, int] = field(default_factory=dict)   # device chain → last seq held
+    positions: Positions = field(default_factory=dict)     # the same with hashes
+    since: int | None = None                     # a folder: this store's chain position there
 
 
 def folder_key(path: Path) -> str:
@@ -71,13 +77,15 @@ def _positions(raw) -> Positions:
     return out
 
 
-def _entry(state: dict, folder: str) -> tuple[dict | None, str | None]:
-    """The remembered entry for `folder`: its device's when linked, else the folder's own."""
-    link = state["folders"].get(folder)
-    device = link.get("device") if isinstance(link, dict) else None
-    if isinstance(device, str) and isinstance(state["devices"].get(device), dict):
-        return state["devices"][device], device
-    return (link if isinstance(link, dict) else None), None
+def _link(state: dict, folder: str) -> str | None:
+    entry = state["folders"].get(folder)
+    device = entry.get("device") if isinstance(entry, dict) else None
+    return device if isinstance(device, str) else None
+
+
+def linked_device(data_dir: Path, folder: str) -> str | None:
+    """The device the folder leads to, if any."""
+    return _link(_read(data_dir), folder)
 
 
 def held_positions(session: Session, devices: Iterable[str]) -> Positions:
@@ -104,51 +112,69 @@ def _verified(session: Session, positions: Positions) -> Positions:
     return out
 
 
-def base_for(data_dir: Path, session: Session, folder: str) -> Base | None:
-    """What the destination behind `folder` holds, as far as this store can check it;
-    None when nothing is known (the bundle then carries everything)."""
-    entry, device = _entry(_read(data_dir), folder)
-    if entry is None:
-        return None
-    positions = _verified(session, _positions(entry.get("chains")))
-    return Base(label=device or folder, device=device,
-                chains={d: seq for d, (seq, _h) in positions.items()}, positions=positions)
-
-
-def remember_sent(data_dir: Path, folder: str, positions: Positions, bundle_id: str) -> None:
-    """After a bundle was written to `folder`: its destination will hold `positions`."""
+def base_for(data_dir: Path, session: Session, folder: str, own_device: str,
+             for_device: str | None = None) -> Base | None:
+    """What the destination behind `folder` (or `for_device`) holds, as far as this store
+    can check it; None when nothing is known (the bundle then carries everything)."""
     state = _read(data_dir)
-    entry, device = _entry(state, folder)
-    if entry is None:
+    device = for_device or _link(state, folder)
+    if device is not None:
+        ack = state["devices"].get(device)
+        if not isinstance(ack, dict):
+            return None
+        positions = _verified(session, _positions(ack.get("chains")))
+        return Base(label=f"设备 {device[:8]}", device=device, positions=positions,
+                    chains={d: seq for d, (seq, _h) in positions.items()})
+    entry = state["folders"].get(folder)
+    mine = _verified(session, _positions(entry.get("chains") if isinstance(entry, dict) else None))
+    if own_device not in mine:
+        return None  # never exported there, or only under an earlier id of this laptop
+    return Base(label=folder, device=None, since=mine[own_device][0])
+
+
+def remember_sent(data_dir: Path, folder: str, positions: Positions, bundle_id: str,
+                  device: str | None) -> None:
+    """After a bundle was written to `folder`: a folder holds `positions` now; a device
+    only once it says so (its acknowledgement), but the folder leads to it from now on."""
+    state = _read(data_dir)
+    entry = state["folders"].setdefault(folder, {})
+    if not isinstance(entry, dict):
         entry = state["folders"][folder] = {}
-    chains = _positions(entry.get("chains"))
-    for chain, (seq, digest) in positions.items():
-        if seq > chains.get(chain, (0, ""))[0]:
-            chains[chain] = (seq, digest)
-    entry.update({"chains": {d: list(p) for d, p in sorted(chains.items())},
-                  "sent_at": utcnow().isoformat(), "bundle_id": bundle_id})
+    if device is not None:
+        entry["device"] = device
+    else:
+        entry.pop("device", None)
+        entry["chains"] = {d: list(p) for d, p in sorted(positions.items())}
+    entry.update({"sent_at": utcnow().isoformat(), "bundle_id": bundle_id})
     write_json(Path(data_dir) / STATE_FILE, state)
 
 
-def acknowledge(data_dir: Path, source: Path, manifest: dict) -> None:
+def acknowledge(data_dir: Path, source: Path, manifest: dict, own_ids: Iterable[str],
+                aliases: Iterable[str], office: bool) -> None:
     """After a bundle from `source` (a file) was verified and imported: its sender holds
-    what its manifest says, and the folder it came from leads to it. An older bundle than
-    the last one acknowledged from that sender (imported again, late) changes nothing."""
+    what its manifest says (an older bundle than the last one acknowledged from it, imported
+    again or late, changes nothing), and the folder may now lead to it (module text)."""
     device = manifest.get("device_id")
     if not isinstance(device, str) or "holds" not in manifest:
         return
     state = _read(data_dir)
     known = state["devices"].get(device)
     at = str(manifest.get("created_at") or "")
-    if isinstance(known, dict) and str(known.get("acknowledged_at") or "") >= at:
-        state["folders"][folder_key(source)] = {"device": device}
-    else:
+    if not (isinstance(known, dict) and str(known.get("acknowledged_at") or "") >= at):
         state["devices"][device] = {
             "chains": {d: list(p) for d, p in sorted(_positions(manifest["holds"]).items())},
             "acknowledged_at": at, "acknowledged_in": manifest.get("bundle_id")}
-        state["folders"][folder_key(source)] = {"device": device}
+    folder = folder_key(source)
+    linked = _link(state, folder)
+    if manifest.get("for_device") in set(own_ids) or office or (
+            linked is not None and linked in set(aliases)):
+        entry = state["folders"].setdefault(folder, {})
+        if isinstance(entry, dict):
+            entry["device"] = device
+        else:
+            state["folders"][folder] = {"device": device}
     write_json(Path(data_dir) / STATE_FILE, state)
 
 
 __all__ = ["Base", "STATE_FILE", "acknowledge", "base_for", "folder_key", "held_positions",
-           "remember_sent"]
+           "linked_device", "remember_sent"]

@@ -47,8 +47,9 @@ from sync.bundle_format import (
     remove_leftovers,
 )
 from sync.destinations import Base as DestinationBase
-from sync.destinations import base_for, folder_key, held_positions, remember_sent
-from sync.selection import delta_events, select_delta, select_rows
+from sync.destinations import (base_for, folder_key, held_positions, linked_device,
+                               remember_sent)
+from sync.selection import changed_since, delta_events, select_delta, select_rows
 
 EXPORTS_STATE_FILE = "sync/exports.json"  # before delta bundles: one position per folder (unread now)
 Progress = Callable[[int, int], None]   # bytes done, bytes in all
@@ -197,6 +198,7 @@ def _manifest(store: Store, bundle_id: str, when: datetime, rows, entries, signe
         # what the bundle takes the destination to hold already (empty: nothing).
         "holds": {d: list(p) for d, p in sorted(scope["holds"].items())},
         "builds_on": {d: list(p) for d, p in sorted(scope["builds_on"].items())},
+        "for_device": scope["for_device"],
         "entries": sorted(entries, key=lambda e: e["name"]),
         "signer": {"algorithm": crypto.SIGNATURE_ALGORITHM,
                    "public_key": crypto.public_key_text(signer_key)},
@@ -262,11 +264,11 @@ def _fsync_dir(folder: Path) -> None:
 
 def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | None = None,
                   everything: bool = False, encrypt: bool | None = None,
-                  inspector_id: uuid.UUID | None = None,
+                  inspector_id: uuid.UUID | None = None, for_device: str | None = None,
                   progress: Progress | None = None) -> ExportResult:
     """Write the bundle to `out`: the given inspections, else what the destination behind
     that folder lacks (sync.destinations; everything when nothing is known of it, or with
-    `everything=True`). `encrypt=None`
+    `everything=True`). `for_device`: the bundle is for that device (what it acknowledged). `encrypt=None`
     encrypts when the office's public key is installed."""
     out = Path(out)
     destination = destination_key(out)
@@ -275,15 +277,20 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
     with store.session() as s:
         holds = held_positions(s, upto)
         base = None if everything or inspection_ids is not None else base_for(
-            store.data_dir, s, destination)
+            store.data_dir, s, destination, store.device_id, for_device)
+        fresh = None
         if base is None:
-            rows, fresh = select_rows(s, Base.metadata, inspection_ids), None
+            rows = select_rows(s, Base.metadata, inspection_ids)
+        elif base.device is None:  # a folder: what changed here since, chains whole
+            rows = select_rows(s, Base.metadata, None, changed_since(s, store.device_id, base.since))
         else:
             rows, fresh = select_delta(s, Base.metadata, delta_events(s, base.chains, upto))
     if not rows:
         return ExportResult(path=out, bundle_id="", written=False)
     _only_signed_chains(store, rows)
-    scope = {"holds": holds, "builds_on": base.positions if base else {}, "fresh": fresh}
+    device = for_device or (base.device if base else linked_device(store.data_dir, destination))
+    scope = {"holds": holds, "fresh": fresh, "for_device": device,
+             "builds_on": base.positions if base and base.device else {}}
     office = crypto.office_public_key(store.data_dir) if encrypt in (None, True) else None
     if encrypt and office is None:
         raise BundleError("本机尚未安装办公室公钥，无法加密导出", "请先运行 office-key install 公钥文件")
@@ -292,7 +299,8 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
     files = _write_atomically(store, out, bundle_id, started, rows, inspector, destination,
                               office, progress, scope)
     if inspection_ids is None:  # a few chosen inspections leave the rest still to go there
-        remember_sent(store.data_dir, destination, _sent(base, rows), bundle_id)
+        remember_sent(store.data_dir, destination, _sent(base, rows), bundle_id,
+                      scope["for_device"])
     mine: dict[int, int] = {}
     for inspection in rows.get("inspection", []):  # this laptop's own numbers, now given out
         if inspection["device_id"] == store.device_id and inspection["case_serial"]:
@@ -318,15 +326,13 @@ def _chains_to_carry(store: Store) -> dict[str, int | None]:
 
 def _sent(base: DestinationBase | None, rows: dict[str, list[dict]]) -> dict[str, tuple[int, str]]:
     """What the destination holds once it imported this bundle."""
-    held = dict(base.positions) if base else {}
+    held = dict(base.positions) if base and base.device else {}
     held.update(_chain_ends(rows.get("audit_event", [])))
     return held
 
 
 def _label(base: DestinationBase | None) -> str:
-    if base is None:
-        return ""
-    return f"设备 {base.device[:8]}" if base.device else base.label
+    return base.label if base is not None and base.device else ""
 
 
 def _write_atomically(store, out, bundle_id, when, rows, inspector, destination, office,

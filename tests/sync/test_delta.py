@@ -52,22 +52,30 @@ def _chain_length(store) -> int:
         return s.scalar(select(func.count()).select_from(AuditEvent))
 
 
+def _first_exchange(laptop, office, stick):
+    """The laptop's stick at the office and back: each side now knows what the other holds."""
+    stick.mkdir()
+    full = export_bundle(laptop, stick / "a1.fcb")
+    import_bundle(office, stick / "a1.fcb")
+    back = export_bundle(office, stick / "o1.fcb")
+    import_bundle(laptop, stick / "o1.fcb")
+    return full, back
+
+
 def test_a_changed_note_travels_alone(laptop_a, office, tmp_path):
     """After one changed note the next export to the stick holds that answer and its new
     events — not every event, checklist item and answer as a full export does."""
     stick = tmp_path / "stick"
-    stick.mkdir()
-    full = export_bundle(laptop_a, stick / "1.fcb")
-    import_bundle(office, stick / "1.fcb")
+    full, _back = _first_exchange(laptop_a, office, stick)
     _note(laptop_a, "只改了这一条")
+    before = _chain_length(laptop_a)
     delta = export_bundle(laptop_a, stick / "2.fcb")
-    assert delta.written and delta.counts.get("answer") == 1
+    assert delta.delta_for and delta.written and delta.counts.get("answer") == 1
     # of its checklist version only the row and the item answered (matched there by key)
     assert delta.counts.get("checklist_item", 0) <= 1 and delta.counts.get("checklist", 0) <= 1
     assert delta.files == 0  # its photo is there already
-    new_events = _chain_length(laptop_a) - full.counts["audit_event"]
-    assert 0 < delta.counts["audit_event"] == new_events
-    assert sum(_record_bytes(stick / "2.fcb").values()) * 20 < sum(_record_bytes(stick / "1.fcb").values())
+    assert 0 < delta.counts["audit_event"] <= before - full.counts["audit_event"]
+    assert sum(_record_bytes(stick / "2.fcb").values()) * 20 < sum(_record_bytes(stick / "a1.fcb").values())
     report = import_bundle(office, stick / "2.fcb")
     assert report.total("conflict") == 0 and report.total("updated") == 1
     assert records(office) == records(laptop_a)
@@ -75,14 +83,15 @@ def test_a_changed_note_travels_alone(laptop_a, office, tmp_path):
     assert again.changed_nothing
 
 
-def test_a_delta_into_a_store_without_what_it_builds_on_is_refused(laptop_a, laptop_b, tmp_path, capsys):
-    """Laptop B never had the first bundle: the second one is refused with one line saying
-    how to get everything (--all), B unchanged; the --all export then goes in."""
+def test_a_delta_into_a_store_without_what_it_builds_on_is_refused(laptop_a, office, laptop_b,
+                                                                   tmp_path, capsys):
+    """A delta made for the office lands on laptop B, which never had the first bundle: it
+    is refused with one line saying how to get everything (--all), B unchanged; the --all
+    export then goes in."""
     stick = tmp_path / "stick"
-    stick.mkdir()
-    export_bundle(laptop_a, stick / "1.fcb")
+    _first_exchange(laptop_a, office, stick)
     _note(laptop_a, "第二次")
-    export_bundle(laptop_a, stick / "2.fcb")
+    assert export_bundle(laptop_a, stick / "2.fcb").delta_for
     before = dump(laptop_b)
     with pytest.raises(BundleError) as err:
         import_bundle(laptop_b, stick / "2.fcb")
@@ -108,7 +117,7 @@ def test_the_bundle_back_says_what_the_office_holds(laptop_a, office, tmp_path):
     import_bundle(office, stick / "a1.fcb")
     make_enterprise(office, credit_code=valid_credit_code("91430381MA4L66666"), name="办公室登记的企业")
     back = export_bundle(office, stick / "o1.fcb")
-    assert back.written and back.counts.get("inspection", 0) == 0
+    assert back.delta_for and back.written and back.counts.get("inspection", 0) == 0
     column = _event_device_column(stick / "o1.fcb")
     assert {row[column] for row in _events(stick / "o1.fcb")} == {office.device_id}
     import_bundle(laptop_a, stick / "o1.fcb")
@@ -126,33 +135,40 @@ def _event_device_column(path) -> int:
         return json.loads(zf.read("records/audit_event.json"))["columns"].index("device_id")
 
 
-def test_a_destination_that_holds_nothing_gets_everything_again(laptop_a, laptop_b, tmp_path):
-    """The stick's other side lost its data (here: a laptop that never had it): its bundle
-    back acknowledges nothing of laptop A's chain, so A's next export there is whole."""
+def test_a_destination_that_lost_its_data_gets_everything_again(laptop_a, office, tmp_path):
+    """The office's data is lost; its next bundle back (signed by it) acknowledges nothing of
+    laptop A's chain, so A's next export there is whole again — and goes in."""
+    from sync.crypto import device_signing_key
+    from tests.sync.test_hostile import read_entries, resigned, write_zip
     stick = tmp_path / "stick"
-    stick.mkdir()
-    first = export_bundle(laptop_a, stick / "a1.fcb")
+    full, _back = _first_exchange(laptop_a, office, stick)
     assert not export_bundle(laptop_a, stick / "a2.fcb").written
-    make_enterprise(laptop_b, credit_code=valid_credit_code("91430381MA4L55555"), name="乙电脑登记的企业")
-    export_bundle(laptop_b, stick / "b1.fcb")
-    import_bundle(laptop_a, stick / "b1.fcb")
+    make_enterprise(office, credit_code=valid_credit_code("91430381MA4L55555"), name="办公室后来登记的企业")
+    export_bundle(office, stick / "o2.fcb")
+    entries = read_entries(stick / "o2.fcb")
+
+    def holds_nothing_of_a(manifest):
+        manifest["holds"] = {d: p for d, p in manifest["holds"].items() if d != laptop_a.device_id}
+        manifest["created_at"] = (DEMO_NOW + timedelta(days=30)).isoformat()
+    write_zip(stick / "o3.fcb", resigned(entries, device_signing_key(office.data_dir),
+                                         holds_nothing_of_a, heads_for=[]).items())
+    import_bundle(laptop_a, stick / "o3.fcb")
     again = export_bundle(laptop_a, stick / "a3.fcb")
-    assert again.counts["inspection"] == first.counts["inspection"] == 6
-    assert import_bundle(laptop_b, stick / "a3.fcb").total("conflict") == 0
-    assert records(laptop_b) == records(laptop_a)
+    assert again.counts["inspection"] == full.counts["inspection"] == 6
+    assert import_bundle(office, stick / "a3.fcb").total("conflict") == 0
+    assert records(office) == records(laptop_a)
 
 
 def test_an_acknowledgement_that_does_not_match_this_chain_sends_more(laptop_a, office, tmp_path):
     """A remembered position whose hash is not this store's event there (a forged or stale
     acknowledgement) counts for nothing: the chain goes whole."""
     stick = tmp_path / "stick"
-    stick.mkdir()
-    export_bundle(laptop_a, stick / "a1.fcb")
+    _first_exchange(laptop_a, office, stick)
+    assert not export_bundle(laptop_a, stick / "a2.fcb").written
     state_file = laptop_a.data_dir / STATE_FILE
     state = json.loads(state_file.read_text("utf-8"))
-    for entry in state["folders"].values():
-        for chain in entry["chains"].values():
-            chain[1] = "0" * 64
+    for chain in state["devices"][office.device_id]["chains"].values():
+        chain[1] = "0" * 64
     state_file.write_text(json.dumps(state), "utf-8")
     again = export_bundle(laptop_a, stick / "a2.fcb")
     assert again.written and again.counts["inspection"] == 6
@@ -164,8 +180,7 @@ def test_only_an_imported_bundle_acknowledges(laptop_a, office, stranger, tmp_pa
     """A bundle that is refused (a device not enrolled here) teaches this store nothing
     about what its sender holds."""
     stick = tmp_path / "stick"
-    stick.mkdir()
-    export_bundle(laptop_a, stick / "a1.fcb")
+    _first_exchange(laptop_a, office, stick)
     make_enterprise(stranger, credit_code=valid_credit_code("91430381MA4L44444"), name="陌生电脑的企业")
     export_bundle(stranger, stick / "x.fcb")
     state_file = laptop_a.data_dir / STATE_FILE

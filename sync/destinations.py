@@ -12,11 +12,12 @@ Two kinds of destination:
 * a plain *folder*, whose reader is unknown: what changed here since the last export there,
   with every chain whole, as before — any store can import it.
 
-A folder leads to a device once a bundle from that device was imported from it and the
-two sides are known to trade bundles: the bundle was made for this store (`for_device`),
-this store is the agency's office (laptops bring their sticks to it), or the folder already
-led to that laptop under an earlier id. `export --for DEVICE` names the device outright;
-`--all` writes everything.
+A folder leads to a device once that device wrote a bundle *for this store* into it
+(`for_device`; or the folder already led to that laptop under an earlier id), so a stick
+shared by many is never taken for one of them by guesswork. The first bundle for a device is
+asked for by name (`export --for DEVICE`: at the office, for the laptop whose stick it is);
+from then on both sides write deltas for each other into that folder. `--all` writes
+everything.
 
 A remembered position counts only where this store's own event at that position has the
 same hash; anything else (a forged or stale acknowledgement, a chain this store holds less
@@ -150,7 +151,7 @@ def remember_sent(data_dir: Path, folder: str, positions: Positions, bundle_id: 
 
 
 def acknowledge(data_dir: Path, source: Path, manifest: dict, own_ids: Iterable[str],
-                aliases: Iterable[str], office: bool) -> None:
+                aliases: Iterable[str]) -> None:
     """After a bundle from `source` (a file) was verified and imported: its sender holds
     what its manifest says (an older bundle than the last one acknowledged from it, imported
     again or late, changes nothing), and the folder may now lead to it (module text)."""
@@ -166,8 +167,7 @@ def acknowledge(data_dir: Path, source: Path, manifest: dict, own_ids: Iterable[
             "acknowledged_at": at, "acknowledged_in": manifest.get("bundle_id")}
     folder = folder_key(source)
     linked = _link(state, folder)
-    if manifest.get("for_device") in set(own_ids) or office or (
-            linked is not None and linked in set(aliases)):
+    if manifest.get("for_device") in set(own_ids) or (linked is not None and linked in set(aliases)):
         entry = state["folders"].setdefault(folder, {})
         if isinstance(entry, dict):
             entry["device"] = device

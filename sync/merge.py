@@ -34,7 +34,7 @@ from models.paths import atomic_write_bytes
 from models.photo_store import photo_path
 from models.store import Store, begin_import, concurrent_write
 from models.tables import Base
-from sync import agency, crypto, destinations, trust
+from sync import crypto, destinations, trust
 from sync.authority import check_authority
 from sync.bundle_format import (
     DOCUMENTS_DIR,
@@ -390,7 +390,7 @@ def import_bundle(store: Store, path: Path, *, actor: str | None = None,
     trust.apply(store.data_dir, bundle.trust)
     destinations.acknowledge(store.data_dir, Path(path), bundle.manifest,  # what its sender holds
                              trust.own_device_ids(store.data_dir),
-                             bundle.trust.aliases(bundle.device_id), agency.is_office(store.data_dir))
+                             bundle.trust.aliases(bundle.device_id))
     _save_conflicts(store, bundle, recorded)
     return report
 

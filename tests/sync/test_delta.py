@@ -57,7 +57,7 @@ def _first_exchange(laptop, office, stick):
     stick.mkdir()
     full = export_bundle(laptop, stick / "a1.fcb")
     import_bundle(office, stick / "a1.fcb")
-    back = export_bundle(office, stick / "o1.fcb")
+    back = export_bundle(office, stick / "o1.fcb", for_device=laptop.device_id)  # --for
     import_bundle(laptop, stick / "o1.fcb")
     return full, back
 
@@ -116,7 +116,7 @@ def test_the_bundle_back_says_what_the_office_holds(laptop_a, office, tmp_path):
     export_bundle(laptop_a, stick / "a1.fcb")
     import_bundle(office, stick / "a1.fcb")
     make_enterprise(office, credit_code=valid_credit_code("91430381MA4L66666"), name="办公室登记的企业")
-    back = export_bundle(office, stick / "o1.fcb")
+    back = export_bundle(office, stick / "o1.fcb", for_device=laptop_a.device_id)
     assert back.delta_for and back.written and back.counts.get("inspection", 0) == 0
     column = _event_device_column(stick / "o1.fcb")
     assert {row[column] for row in _events(stick / "o1.fcb")} == {office.device_id}
@@ -203,7 +203,7 @@ def test_tasks_and_results_go_back_and_forth_on_one_stick(laptop_a, office, tmp_
         plan = create_plan(s, 2026, [])
         draw_round(s, plan.id, "20261120")
         plan_id = plan.id
-    back = export_bundle(office, stick / "o1.fcb")
+    back = export_bundle(office, stick / "o1.fcb", for_device=laptop_a.device_id)
     assert back.counts.get("plan_task")
     assert import_bundle(laptop_a, stick / "o1.fcb").total("conflict") == 0
     with laptop_a.session() as s:

@@ -26,6 +26,7 @@ never keep back what the destination lacks; and it changes only what is sent to 
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent
 from models.base import utcnow
+from models.errors import FieldCheckError
 from models.paths import read_json_dict, write_json
 
 STATE_FILE = "sync/destinations.json"
@@ -82,6 +84,23 @@ def _link(state: dict, folder: str) -> str | None:
     entry = state["folders"].get(folder)
     device = entry.get("device") if isinstance(entry, dict) else None
     return device if isinstance(device, str) else None
+
+
+def resolve_device(data_dir: Path, text: str, known: Iterable[str]) -> str:
+    """The device `text` names: a whole id, or the start (8+ characters) of exactly one id
+    this store knows (acknowledged, or trusted as a sender). FieldCheckError otherwise."""
+    text = (text or "").strip().lower()
+    if len(text) == 36:
+        try:
+            return str(uuid.UUID(text))
+        except ValueError:
+            pass
+    ids = set(_read(data_dir)["devices"]) | set(known)
+    hits = sorted(d for d in ids if len(text) >= 8 and d.lower().startswith(text))
+    if len(hits) != 1:
+        raise FieldCheckError(f"找不到设备 {text or '（空）'}" if not hits else f"设备编号 {text} 不唯一",
+                              "请给出完整的设备编号（对方 status 中的 device_id），或其前 8 位以上")
+    return hits[0]
 
 
 def linked_device(data_dir: Path, folder: str) -> str | None:
@@ -177,4 +196,4 @@ def acknowledge(data_dir: Path, source: Path, manifest: dict, own_ids: Iterable[
 
 
 __all__ = ["Base", "STATE_FILE", "acknowledge", "base_for", "folder_key", "held_positions",
-           "linked_device", "remember_sent"]
+           "linked_device", "remember_sent", "resolve_device"]

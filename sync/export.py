@@ -48,7 +48,7 @@ from sync.bundle_format import (
 )
 from sync.destinations import Base as DestinationBase
 from sync.destinations import (base_for, folder_key, held_positions, linked_device,
-                               remember_sent)
+                               remember_sent, resolve_device)
 from sync.selection import changed_since, delta_events, select_delta, select_rows
 
 EXPORTS_STATE_FILE = "sync/exports.json"  # before delta bundles: one position per folder (unread now)
@@ -272,6 +272,8 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
     encrypts when the office's public key is installed."""
     out = Path(out)
     destination = destination_key(out)
+    if for_device is not None:
+        for_device = resolve_device(store.data_dir, for_device, crypto.known_devices(store.data_dir))
     started = store.clock() if store.clock else utcnow()
     upto = _chains_to_carry(store)
     with store.session() as s:

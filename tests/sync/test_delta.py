@@ -215,3 +215,26 @@ def test_tasks_and_results_go_back_and_forth_on_one_stick(laptop_a, office, tmp_
     with office.session() as s:
         assert plan_progress(s, plan_id, TODAY)["total"]["done"] == 1
     assert records(office) == records(laptop_a)
+
+
+def test_export_for_a_device_by_the_start_of_its_id(laptop_a, office, tmp_path, capsys):
+    """At the office: `export --for` the laptop whose stick it is (its id's first 8
+    characters); the laptop's bundles on that stick are deltas for the office from then on.
+    A device this store does not know by that start is refused with one line, nothing written."""
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    export_bundle(laptop_a, stick / "a1.fcb")
+    import_bundle(office, stick / "a1.fcb")
+    o = str(office.data_dir)
+    code = main(["export", "--out", str(stick / "x.fcb"), "--for", "ffffffff", "--data-dir", o])
+    _out, err = capsys.readouterr()
+    assert code == 2 and "找不到设备" in err and len(err.strip().splitlines()) == 1
+    assert not (stick / "x.fcb").exists()
+    code = main(["export", "--out", str(stick / "o1.fcb"), "--for", laptop_a.device_id[:8], "--data-dir", o])
+    out, _err = capsys.readouterr()
+    assert code == 0 and "增量导出" in out
+    import_bundle(laptop_a, stick / "o1.fcb")
+    _note(laptop_a, "为办公室")
+    result = export_bundle(laptop_a, stick / "a2.fcb")
+    assert result.delta_for == f"设备 {office.device_id[:8]}" and result.counts["answer"] == 1
+    assert import_bundle(office, stick / "a2.fcb").total("updated") == 1

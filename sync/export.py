@@ -53,6 +53,7 @@ from sync.selection import changed_since, delta_events, select_delta, select_row
 
 EXPORTS_STATE_FILE = "sync/exports.json"  # before delta bundles: one position per folder (unread now)
 Progress = Callable[[int, int], None]   # bytes done, bytes in all
+FAST_DEFLATE = 1  # zlib level of the records: twice as fast as the default, a few per cent larger
 
 
 @dataclass
@@ -138,7 +139,8 @@ class _BundleWriter:
 
     def add(self, name: str, data: bytes, compress: int = zipfile.ZIP_STORED,
             sha: str | None = None) -> None:
-        self.zf.writestr(_info(name, self.when, compress), data)
+        self.zf.writestr(_info(name, self.when, compress), data,
+                         compresslevel=FAST_DEFLATE if compress == zipfile.ZIP_DEFLATED else None)
         self.entries.append({"name": name, "size": len(data),
                              "sha256": sha or hashlib.sha256(data).hexdigest()})
         self.done += len(data)
@@ -217,16 +219,21 @@ def _only_signed_chains(store: Store, rows: dict[str, list[dict]]) -> None:
 
 def _write_zip(target_fh, store, bundle_id, when, rows, inspector, destination, progress,
                scope) -> int:
-    records = _records_entries(rows)
     sources = _file_sources(store, rows, scope["fresh"])
-    total = sum(len(v) for v in records.values()) + sum(p.stat().st_size for p in sources.values())
+    total = sum(p.stat().st_size for p in sources.values())
     key = crypto.device_signing_key(store.data_dir)
-    with zipfile.ZipFile(target_fh, "w", allowZip64=True) as zf:
+    with zipfile.ZipFile(target_fh, "w", allowZip64=True) as zf, \
+            ThreadPoolExecutor(max_workers=1) as pool:
         writer = _BundleWriter(zf, when, total, progress)
-        for name, data in records.items():
-            writer.add(name, data, zipfile.ZIP_DEFLATED)
+        # The records are encoded (CPU) while the files are copied (I/O, hashing: no GIL);
+        # they follow the files in the zip, deflated fast (FAST_DEFLATE).
+        encoded = pool.submit(_records_entries, rows)
         for name, data, sha in _prefetched(sorted(sources.items())):
             writer.add(name, data, sha=sha)
+        records = encoded.result()
+        writer.total += sum(len(v) for v in records.values())
+        for name, data in records.items():
+            writer.add(name, data, zipfile.ZIP_DEFLATED)
         manifest = _manifest(store, bundle_id, when, rows, writer.entries, key, inspector,
                              destination, scope)
         zf.writestr(_info(MANIFEST_NAME, when, zipfile.ZIP_DEFLATED), manifest)

@@ -47,11 +47,11 @@ def test_interrupted_export_leaves_no_file(failure, laptop_a, tmp_path, monkeypa
     stick.mkdir()
     real_add, calls = export_module._BundleWriter.add, []
 
-    def failing_add(self, name, data, *args):
+    def failing_add(self, name, data, *args, **kwargs):
         calls.append(name)
         if len(calls) == 5:
             raise failure
-        return real_add(self, name, data, *args)
+        return real_add(self, name, data, *args, **kwargs)
 
     monkeypatch.setattr(export_module._BundleWriter, "add", failing_add)
     with pytest.raises((BundleError, KeyboardInterrupt)) as caught:

@@ -134,10 +134,17 @@ class _Planner:
         # bundle next to the row was seen there, and the row kept (changed since, or the
         # same record again under a natural key) — the exporter's decision stands.
         # (A delta carries only events new to this store: the exporter knew every event up
-        # to the positions its manifest says it holds.)
+        # to the positions its manifest says it holds — where this store holds that very
+        # event: the same hash there means the same chain up to it.)
         carried = {r["id"] for r in self.bundle.records.get(AUDIT, [])}
-        holds = self.bundle.manifest.get("holds") or {}
         audit = Base.metadata.tables[AUDIT]
+        holds = {}
+        for device, position in (self.bundle.manifest.get("holds") or {}).items():
+            if isinstance(position, list) and len(position) == 2 and isinstance(position[0], int):
+                mine = self.s.execute(select(audit.c.hash).where(
+                    audit.c.device_id == device, audit.c.seq == position[0])).scalar()
+                if mine is not None and mine == position[1]:
+                    holds[device] = position[0]
         ids = sorted(incoming)
         found = []
         for start in range(0, len(ids), 500):
@@ -447,10 +454,8 @@ class _Planner:
         return row["updated_at"] > local["updated_at"]  # e.g. a hazard's life after the visit
 
 
-def _held(holds: dict, device: str, seq: int) -> bool:
-    position = holds.get(device)
-    return isinstance(position, list) and bool(position) and isinstance(position[0], int) \
-        and seq <= position[0]
+def _held(holds: dict[str, int], device: str, seq: int) -> bool:
+    return seq <= holds.get(device, 0)
 
 
 def plan_merge(session: Session, bundle: Bundle) -> MergePlan:

@@ -238,3 +238,22 @@ def test_export_for_a_device_by_the_start_of_its_id(laptop_a, office, tmp_path, 
     result = export_bundle(laptop_a, stick / "a2.fcb")
     assert result.delta_for == f"设备 {office.device_id[:8]}" and result.counts["answer"] == 1
     assert import_bundle(office, stick / "a2.fcb").total("updated") == 1
+
+
+def test_a_deletion_alone_travels_as_a_delta(laptop_a, office, tmp_path):
+    """A draft photo deleted after the exchange: the next delta carries the delete event and
+    no photo; the office deletes it too, and keeps its chain intact."""
+    from models.audit import verify_chain
+    from tests.sync.test_deletions import _delete, _draft_photo, _has_photo
+    stick = tmp_path / "stick"
+    photo = _draft_photo(laptop_a)
+    _first_exchange(laptop_a, office, stick)
+    assert _has_photo(office, photo)
+    _delete(laptop_a, photo)
+    delta = export_bundle(laptop_a, stick / "a2.fcb")
+    assert delta.delta_for and "photo" not in delta.counts and delta.files == 0
+    report = import_bundle(office, stick / "a2.fcb")
+    assert report.counts["deleted"] == {"photo": 1} and not _has_photo(office, photo)
+    with office.session() as s:
+        assert verify_chain(s).intact
+    assert records(office) == records(laptop_a)

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from models.audit import chain_head
 from models.base import utcnow
 from models.chain_anchor import record_export
 from models.photo_store import photo_path

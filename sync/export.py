@@ -300,8 +300,9 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
         elif base.device is None:  # a folder: what changed here since, chains whole
             rows = select_rows(s, Base.metadata, None, changed_since(s, store.device_id, base.since))
         else:
-            rows, fresh = select_delta(s, Base.metadata, delta_events(s, base.chains, upto))
-    if not rows:
+            rows, fresh = select_delta(s, Base.metadata, delta_events(s, base.chains, upto),
+                                       notes_too=for_device is not None)
+    if not rows and for_device is None:  # asked for by name, it still says what is held here
         return ExportResult(path=out, bundle_id="", written=False)
     _only_signed_chains(store, rows)
     device = for_device or (base.device if base else linked_device(store.data_dir, destination))

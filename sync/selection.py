@@ -221,9 +221,11 @@ def _add_id(out: dict[str, set], table: str, row_id: str) -> None:
         pass
 
 
-def select_delta(session: Session, metadata, events: list[dict]) -> tuple[dict[str, list[dict]], dict[str, set]]:
+def select_delta(session: Session, metadata, events: list[dict], notes_too: bool = False
+                 ) -> tuple[dict[str, list[dict]], dict[str, set]]:
     """The rows of a delta bundle carrying `events` (see the module text), and per table
-    the ids touched by them — the rows whose files travel."""
+    the ids touched by them — the rows whose files travel. `notes_too`: carry the events
+    even when they are only import notes (a bundle asked for by name)."""
     sel = Selection(metadata)
     changed = touched_by(session, events, {t.name for t in sel.tables})
     frontier: dict[str, set] = defaultdict(set)
@@ -235,6 +237,6 @@ def select_delta(session: Session, metadata, events: list[dict]) -> tuple[dict[s
     # A deletion alone leaves no row to carry, only its event: still worth a bundle. Only the
     # notes of imports (each side's record of receiving the other's bundle) are not — or two
     # sides would trade them forever; they go with the next bundle that carries something.
-    if out or any(e["action"] != "import" for e in events):
+    if out or notes_too or any(e["action"] != "import" for e in events):
         out[AUDIT] = events
     return out, changed

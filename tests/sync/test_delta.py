@@ -269,3 +269,16 @@ def test_a_photo_damaged_on_the_laptops_disk_never_reaches_the_office(laptop_a, 
     with pytest.raises(BundleError):
         import_bundle(office, tmp_path / "a.fcb")
     assert dump(office) == before
+
+
+def test_a_bundle_asked_for_by_name_is_written_even_with_nothing_new(laptop_a, office, tmp_path):
+    """`--for` a laptop that holds everything the office has: the bundle is still written —
+    it carries what the office holds — and the laptop's next bundle there is a delta."""
+    stick = tmp_path / "stick"
+    _first_exchange(laptop_a, office, stick)
+    assert not export_bundle(laptop_a, stick / "a2.fcb").written
+    again = export_bundle(office, stick / "o2.fcb", for_device=laptop_a.device_id)
+    assert again.written and "inspection" not in again.counts
+    import_bundle(laptop_a, stick / "o2.fcb")
+    _note(laptop_a, "再一次")
+    assert export_bundle(laptop_a, stick / "a3.fcb").delta_for

@@ -282,3 +282,35 @@ def test_a_bundle_asked_for_by_name_is_written_even_with_nothing_new(laptop_a, o
     import_bundle(laptop_a, stick / "o2.fcb")
     _note(laptop_a, "再一次")
     assert export_bundle(laptop_a, stick / "a3.fcb").delta_for
+
+
+def test_a_delta_whose_chain_does_not_continue_the_one_held_is_refused(laptop_a, office, tmp_path):
+    """The laptop's own key re-signs a delta whose events, hashes recomputed, hang off an
+    event the office never had (a rewritten history): refused as not continuing the chain
+    held there, the office unchanged."""
+    from models.audit import event_hash
+    from sync.crypto import device_signing_key
+    from tests.sync.test_hostile import read_entries, resigned, write_zip
+    stick = tmp_path / "stick"
+    _first_exchange(laptop_a, office, stick)
+    _note(laptop_a, "改写之前")
+    export_bundle(laptop_a, stick / "a2.fcb")
+    entries = read_entries(stick / "a2.fcb")
+    name = "records/audit_event.json"
+    doc = json.loads(entries[name])
+    col = {c: n for n, c in enumerate(doc["columns"])}
+    keys = ("id", "device_id", "seq", "at", "actor", "action", "label", "entity_type",
+            "entity_id", "before", "after")
+    prev = "ab" * 32
+    for row in sorted((r for r in doc["rows"] if r[col["device_id"]] == laptop_a.device_id),
+                      key=lambda r: r[col["seq"]]):
+        row[col["prev_hash"]] = prev
+        row[col["hash"]] = prev = event_hash(prev, {k: row[col[k]] for k in keys})
+    entries[name] = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    write_zip(stick / "forged.fcb", resigned(entries, device_signing_key(laptop_a.data_dir),
+                                             heads_for=[laptop_a.device_id]).items())
+    before = dump(office)
+    with pytest.raises(BundleError) as err:
+        import_bundle(office, stick / "forged.fcb")
+    assert "不衔接" in err.value.text()
+    assert dump(office) == before

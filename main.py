@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_sync_commands(sub) -> None:
     export = sub.add_parser("export", help="导出检查记录到导出包（U盘）")
     export.add_argument("--out", required=True, metavar="FILE", help="导出包文件")
-    export.add_argument("--all", action="store_true", help="导出全部记录（默认：自上次导出到该位置后改动的）")
+    export.add_argument("--all", action="store_true", help="导出全部记录（默认：该位置另一端尚未有的）")
+    export.add_argument("--for", dest="for_device", metavar="DEVICE",
+                        help="为该设备导出（设备编号或其前 8 位）：只含它确认已有之外的记录")
     export.add_argument("--inspection", action="append", metavar="ID", help="只导出指定检查（可重复）")
     export.add_argument("--inspector", metavar="ID", help="导出人（执法人员编号），写入清单")
     crypt = export.add_mutually_exclusive_group()
@@ -276,7 +278,7 @@ def cmd_export(store, args) -> int:
     inspector = _uuid_arg(args.inspector) if args.inspector else None
     encrypt = False if args.plain else (True if args.encrypt else None)
     result = export_bundle(store, args.out, inspection_ids=ids, everything=args.all,
-                           encrypt=encrypt, inspector_id=inspector,
+                           encrypt=encrypt, inspector_id=inspector, for_device=args.for_device,
                            progress=_progress_printer("导出中"))
     for line in result.lines():
         print(line)

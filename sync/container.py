@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 from models.store import SCHEMA_HEAD
 from sync import crypto
 from sync.bundle_format import (BUNDLE_VERSION, ENTRY_PATTERNS, FORMAT_NAME, MANIFEST_NAME,
-                                MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_JSON_BYTES, MAX_RATIO,
+                                OLDEST_READ_VERSION, MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_JSON_BYTES, MAX_RATIO,
                                 MAX_TOTAL_BYTES, RATIO_FLOOR, SIGNATURE_NAME,
                                 BundleError, refuse)
 from sync.staging import EntryTooLarge, copy_limited
@@ -90,7 +90,7 @@ def _check_manifest_fields(manifest) -> None:
     if version > BUNDLE_VERSION or manifest.get("db_schema", "") > SCHEMA_HEAD:
         raise BundleError(f"导出包由更新版本的 FieldCheck 生成（格式版本 {version}），本版本无法读取",
                           NEWER_HINT)
-    if version < BUNDLE_VERSION:
+    if version < OLDEST_READ_VERSION:
         raise refuse(f"导出包由旧版本 FieldCheck 生成（格式版本 {version}），不含来源签名",
                      "请在导出电脑上升级 FieldCheck 后重新导出")
     for key in ("bundle_id", "device_id", "created_at"):

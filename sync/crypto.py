@@ -120,6 +120,11 @@ def known_device_key(data_dir: Path, device: str) -> str | None:
     return _known_devices(data_dir).get(device)
 
 
+def known_devices(data_dir: Path) -> list[str]:
+    """The device ids whose keys this store has bound."""
+    return sorted(_known_devices(data_dir))
+
+
 def remember_device_key(data_dir: Path, device: str, public_key_b64: str) -> None:
     known = _known_devices(data_dir)
     if known.get(device) != public_key_b64:

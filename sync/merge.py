@@ -35,7 +35,7 @@ from models.photo_store import photo_path
 from models.store import Store, begin_import, concurrent_write
 from models.record_policy import STAMPS, Merge, event_hash, policy
 from models.tables import Base
-from sync import crypto, trust
+from sync import crypto, destinations, trust
 from sync.authority import check_authority
 from sync.bundle_format import (
     DOCUMENTS_DIR,
@@ -389,6 +389,9 @@ def import_bundle(store: Store, path: Path, *, actor: str | None = None,
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     trust.apply(store.data_dir, bundle.trust)
+    destinations.acknowledge(store.data_dir, Path(path), bundle.manifest,  # what its sender holds
+                             trust.own_device_ids(store.data_dir),
+                             bundle.trust.aliases(bundle.device_id))
     _save_conflicts(store, bundle, recorded)
     return report
 

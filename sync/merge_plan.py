@@ -129,15 +129,25 @@ class _Planner:
         # Only deletions the exporter did not know of: one whose event travels in this
         # bundle next to the row was seen there, and the row kept (changed since, or the
         # same record again under a natural key) — the exporter's decision stands.
+        # (A delta carries only events new to this store: the exporter knew every event up
+        # to the positions its manifest says it holds — where this store holds that very
+        # event: the same hash there means the same chain up to it.)
         carried = {r["id"] for r in self.bundle.records.get(AUDIT, [])}
         audit = Base.metadata.tables[AUDIT]
+        holds = {}
+        for device, position in (self.bundle.manifest.get("holds") or {}).items():
+            if isinstance(position, list) and len(position) == 2 and isinstance(position[0], int):
+                mine = self.s.execute(select(audit.c.hash).where(
+                    audit.c.device_id == device, audit.c.seq == position[0])).scalar()
+                if mine is not None and mine == position[1]:
+                    holds[device] = position[0]
         ids = sorted(incoming)
         found = []
         for start in range(0, len(ids), 500):
-            found += [(entity_id, at) for event_id, entity_id, at in self.s.execute(
-                select(audit.c.id, audit.c.entity_id, audit.c.at).where(
-                    audit.c.action == "delete", audit.c.entity_id.in_(ids[start:start + 500])))
-                if event_id not in carried]
+            found += [(entity_id, at) for event_id, entity_id, at, device, seq in self.s.execute(
+                select(audit.c.id, audit.c.entity_id, audit.c.at, audit.c.device_id, audit.c.seq)
+                .where(audit.c.action == "delete", audit.c.entity_id.in_(ids[start:start + 500])))
+                if event_id not in carried and not _held(holds, device, seq)]
         deleted: dict[uuid.UUID, object] = {}
         for entity_id, at in found:
             key = uuid.UUID(entity_id)
@@ -203,6 +213,8 @@ class _Planner:
             by_device[row["device_id"]].append(row)
         for device, events in by_device.items():
             events.sort(key=lambda e: e["seq"])
+            if events[0]["seq"] > 1:
+                self._builds_on(table, events[0])
             for start in range(0, len(events), _AUDIT_STRETCH):
                 stretch = events[start:start + _AUDIT_STRETCH]
                 held = {seq: (event_id, digest) for seq, event_id, digest in self.s.execute(
@@ -211,6 +223,17 @@ class _Planner:
                         table.c.seq.between(stretch[0]["seq"], stretch[-1]["seq"])))}
                 for row in stretch:
                     self._audit_one(row, held.get(row["seq"]))
+
+    def _builds_on(self, table: Table, first: dict) -> None:
+        """A delta's chain continues one held here: the event before it must be this very one."""
+        seq = first["seq"] - 1
+        held = self.s.execute(select(table.c.hash).where(
+            table.c.device_id == first["device_id"], table.c.seq == seq)).scalar()
+        if held != first["prev_hash"]:
+            lacks = ("本机没有此前的第 1–{0} 条" if held is None else "与本机第 {0} 条不衔接").format(seq)
+            raise refuse(f"这是增量导出包，设备 {first['device_id'][:8]} 的执法记录从第 {seq + 1} 条起，"
+                         f"{lacks}", "请让导出方导出全部记录（export --all，或导出对话框选“全部”）"
+                         "后导入，或先导入该设备此前的导出包；本机数据未改动")
 
     def _audit_one(self, row: dict, mine: tuple | None) -> None:
         if mine is None:
@@ -449,6 +472,10 @@ def _fetch_by_key(session: Session, table: Table, key: tuple[str, ...],
 
 def _fetch_where(session: Session, table: Table, conditions: list) -> list[dict]:
     return [dict(r) for r in session.execute(select(table).where(or_(*conditions))).mappings()]
+
+
+def _held(holds: dict[str, int], device: str, seq: int) -> bool:
+    return seq <= holds.get(device, 0)
 
 
 def plan_merge(session: Session, bundle: Bundle) -> MergePlan:

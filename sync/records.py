@@ -25,6 +25,12 @@ class Bundle:
     staged: dict[str, Path] = field(default_factory=dict)   # entry name → staged copy
     signer_known: bool = False
     trust: object = None                                     # sync.trust.Trust, with a store
+    builds_on: dict = field(default_factory=dict)  # device → (seq, hash) its chain continues
+
+    @property
+    def is_delta(self) -> bool:
+        """Built on records the destination holds already (sync.destinations)."""
+        return bool(self.builds_on or self.manifest.get("builds_on"))
 
     @property
     def bundle_id(self) -> str:
@@ -73,19 +79,29 @@ def decode_records(table: Table, raw: bytes) -> list[dict]:
     return out
 
 
-def check_audit_chains(rows: list[dict]) -> None:
-    """Every device's chain in the bundle starts at 1, has no gap and hashes right."""
+def check_audit_chains(rows: list[dict]) -> dict[str, tuple[int, str]]:
+    """Every device's chain in the bundle has no gap and hashes right, from seq 1 — or, in a
+    delta bundle, from a later seq: it then builds on the event before, which the store it
+    goes into must hold (merge_plan checks). Returns device → (seq, hash) of those."""
     by_device: dict[str, list[dict]] = {}
     for row in rows:
         by_device.setdefault(row["device_id"], []).append(row)
+    builds_on: dict[str, tuple[int, str]] = {}
     for device, events in by_device.items():
-        prev = GENESIS_HASH
-        for n, ev in enumerate(sorted(events, key=lambda e: e["seq"]), 1):
+        events = sorted(events, key=lambda e: e["seq"])
+        start = events[0]["seq"]
+        if start < 1:
+            raise refuse(f"设备 {device} 的执法记录链不完整（第 {start} 条）")
+        prev = GENESIS_HASH if start == 1 else events[0]["prev_hash"]
+        if start > 1:
+            builds_on[device] = (start - 1, prev)
+        for n, ev in enumerate(events, start):
             if ev["seq"] != n or ev["prev_hash"] != prev:
                 raise refuse(f"设备 {device} 的执法记录链不完整（第 {n} 条）")
             if event_hash(prev, ev) != ev["hash"]:
                 raise refuse(f"设备 {device} 的执法记录第 {n} 条内容被改动")
             prev = ev["hash"]
+    return builds_on
 
 
 def missing_references(records: dict[str, list[dict]]) -> dict[str, set]:

@@ -111,7 +111,7 @@ def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then, trust_new_de
         staged = pool.submit(_read_files, plain, files, stage_dir, bundle, progress, cancel)
         try:
             bundle.records = decode_all(raw_records)
-            check_audit_chains(bundle.records.get("audit_event", []))
+            bundle.builds_on = check_audit_chains(bundle.records.get("audit_event", []))
             if decision is not None:
                 trust.check_chains(data_dir, manifest, bundle.records.get("audit_event", []),
                                    decision)

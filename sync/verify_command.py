@@ -40,7 +40,8 @@ class BundleReport:
             + (f"；执法人员：{who.get('name')}" if who else ""),
             f"检查 {counts.get('inspection', 0)} 次；照片 {counts.get('photo', 0)} 张；"
             f"文件 {len(m['entries'])} 个；编号 {m['bundle_id']}",
-        ]
+        ] + (["增量导出包：只含目标电脑尚未有的记录，须导入已有此前记录的电脑"]
+             if m.get("builds_on") else [])
 
 
 def verify_bundle_file(path, store=None) -> BundleReport:
@@ -50,7 +51,8 @@ def verify_bundle_file(path, store=None) -> BundleReport:
         if store is not None:
             check_against_store(store, bundle)
         else:
-            missing = missing_references(bundle.records)
+            # A delta names rows its destination holds: only a store can check those.
+            missing = {} if bundle.is_delta else missing_references(bundle.records)
             if missing:
                 table = sorted(missing)[0]
                 raise refuse(f"记录引用了导出包中没有的{table}记录 {sorted(map(str, missing[table]))[0]}")

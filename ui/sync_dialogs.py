@@ -338,7 +338,7 @@ class ExportDialog(_SyncDialog):
         super().__init__("导出检查记录", "开始导出", parent)
         self.store = store
         self.setStyleSheet(BIG_CHOICES)
-        self.scope_changed = QRadioButton("自上次导出到该位置以来改动的记录（推荐）")
+        self.scope_changed = QRadioButton("该位置另一端尚未有的记录（推荐）")
         self.scope_all = QRadioButton("全部记录")
         self.scope_chosen = QRadioButton("选定的检查")
         self.scope = QButtonGroup(self)

@@ -23,7 +23,7 @@ def test_manifest_lists_every_entry_with_hash_and_size(laptop_a, tmp_path):
             data = zf.read(entry["name"])
             assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["size"], entry["sha256"])
     assert {e["name"] for e in manifest["entries"]} == names
-    assert manifest["device_id"] == laptop_a.device_id and manifest["bundle_version"] == 2
+    assert manifest["device_id"] == laptop_a.device_id and manifest["bundle_version"] == 3
     assert manifest["db_schema"] and manifest["created_at"]
 
 
@@ -47,11 +47,11 @@ def test_interrupted_export_leaves_no_file(failure, laptop_a, tmp_path, monkeypa
     stick.mkdir()
     real_add, calls = export_module._BundleWriter.add, []
 
-    def failing_add(self, name, data, *args):
+    def failing_add(self, name, data, *args, **kwargs):
         calls.append(name)
         if len(calls) == 5:
             raise failure
-        return real_add(self, name, data, *args)
+        return real_add(self, name, data, *args, **kwargs)
 
     monkeypatch.setattr(export_module._BundleWriter, "add", failing_add)
     with pytest.raises((BundleError, KeyboardInterrupt)) as caught:

@@ -159,7 +159,8 @@ def test_closing_of_mapped_hazard_reaches_office(laptop_a, laptop_b, office, tmp
 # exports.json written by the previous version has no device_id per destination. After a
 # restore from backup the laptop continues under a new id, but last_export() still takes the
 # old chain's position for the new chain: the 'changed since' export to that folder skips the
-# new work ('没有新的或改动的记录').
+# new work ('没有新的或改动的记录'). (That file is no longer read — sync/destinations.json keeps
+# each chain's position with its hash — but its leftover must not matter either.)
 def test_changed_since_after_rotation_with_legacy_state(laptop_a, tmp_path):
     folder = laptop_a.data_dir
     (tmp_path / "office-stick").mkdir()
@@ -167,10 +168,8 @@ def test_changed_since_after_rotation_with_legacy_state(laptop_a, tmp_path):
     # the previous version exported to the office stick: state without device_id
     export_bundle(laptop_a, tmp_path / "office-stick" / "0.fcb")
     state_file = folder / EXPORTS_STATE_FILE
-    state = json.loads(state_file.read_text("utf-8"))
-    for entry in state.values():
-        entry.pop("device_id")
-    state_file.write_text(json.dumps(state), "utf-8")
+    state_file.write_text(json.dumps({str((tmp_path / "office-stick").resolve()): {
+        "seq": 10 ** 6, "at": DEMO_NOW.isoformat(), "bundle_id": "x"}}), "utf-8")
     backup = tmp_path / "backup.db"
     src, dst = sqlite3.connect(laptop_a.db_path), sqlite3.connect(backup)
     src.backup(dst); src.close(); dst.close()

@@ -7,6 +7,7 @@ tests/support/stores.py); tests marked `sqlite_only` (the laptop's file itself) 
 from __future__ import annotations
 
 import os
+import sys
 
 # Before any QApplication exists (STYLE.md pattern 6).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -97,6 +98,19 @@ def _isolated_data_dir(tmp_path, monkeypatch, store_maker):
     monkeypatch.delenv("FIELDCHECK_DATABASE_URL", raising=False)
     yield
     store_maker.end_test()
+
+
+@pytest.fixture(autouse=True)
+def _closed_widgets_deleted():
+    """What the previous test closed is deleted before this one starts. pytest-qt closes a
+    test's widgets and calls deleteLater(), which processEvents() never carries out: closed
+    main windows piled up, and every QApplication.setStyleSheet (tests/ui/conftest.py) then
+    re-polished all of them — seconds per test by the end of a UI module."""
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    if widgets is not None and widgets.QApplication.instance() is not None:
+        from PySide6.QtCore import QCoreApplication, QEvent
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    yield
 
 
 @pytest.fixture(autouse=True)

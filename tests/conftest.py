@@ -135,8 +135,7 @@ def store(tmp_path, clock, store_maker):
     s.close()
 
 
-@pytest.fixture
-def team(store):
+def make_team(store):
     """Two inspectors with certificate numbers, as ids."""
     with store.transaction() as s:
         people = [Inspector(name="张卫东", certificate_no="43038120001"),
@@ -144,6 +143,12 @@ def team(store):
         s.add_all(people)
         s.flush()
         return [p.id for p in people]
+
+
+@pytest.fixture
+def team(store):
+    """Two inspectors with certificate numbers, as ids."""
+    return make_team(store)
 
 
 def make_enterprise(store, **overrides):
@@ -160,10 +165,14 @@ def enterprise_id(store):
     return make_enterprise(store)
 
 
-@pytest.fixture
-def inspection_id(store, enterprise_id, team, clock):
+def make_inspection(store, enterprise_id, team, clock):
     with store.transaction() as s:
         return start_inspection(s, NewInspection(enterprise_id, team, "木工车间", clock())).id
+
+
+@pytest.fixture
+def inspection_id(store, enterprise_id, team, clock):
+    return make_inspection(store, enterprise_id, team, clock)
 
 
 PEOPLE_PASSPHRASE = "签名口令-2026-测试"

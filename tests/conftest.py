@@ -17,6 +17,7 @@ os.environ.setdefault("FIELDCHECK_KEY_PASSPHRASE", "test-device-passphrase")
 os.environ.setdefault("FIELDCHECK_NO_KEYRING", "1")
 
 from datetime import datetime, timedelta, timezone  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -26,6 +27,37 @@ from models.registry import Inspector  # noqa: E402
 from tests.support.stores import StoreMaker  # noqa: E402
 
 T0 = datetime(2026, 11, 2, 1, 30, tzinfo=timezone.utc)  # 09:30 in Beijing
+
+
+def _parse_shipped_checklists_once() -> None:
+    """Every start_store parsed the four checklist files and hashed them again: more than half
+    of the 0.035–0.05 s CPU a test's store took to copy, open and close (now 0.017–0.020 s).
+    Here a start parses a given content once per test process (keyed by each file's name and
+    bytes: an edited file is parsed anew) and stores the result as load_checklists does;
+    tests/checklists call the loader itself, unchanged."""
+    import models.startup
+    from checklists import loader
+    parsed: dict[tuple, list] = {}
+
+    class Parsed:
+        """A parsed spec with its content hash computed once (the spec is frozen)."""
+
+        def __init__(self, spec):
+            self._spec, self.content_hash = spec, spec.content_hash
+
+        def __getattr__(self, name):
+            return getattr(self._spec, name)
+
+    def load_checklists(session, folder=loader.DATA_DIR):
+        key = tuple((p.name, p.read_bytes()) for p in sorted(Path(folder).glob("*.toml")))
+        if key not in parsed:
+            parsed[key] = [Parsed(spec) for spec in loader.parse_folder(folder)]
+        return loader.store_checklists(session, parsed[key])
+
+    models.startup.load_checklists = load_checklists
+
+
+_parse_shipped_checklists_once()
 
 
 def valid_credit_code(body: str) -> str:

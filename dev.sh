@@ -88,13 +88,16 @@ case "${1:-start}" in
       QT_QPA_PLATFORM=offscreen exec "$VENV/bin/python" -m pytest "$@"
     fi
     # The whole suite on the laptop's SQLite, then the store, rule, ledger and sync tests again
-    # on PostgreSQL (the office); both run, the exit code fails if either failed.
+    # on PostgreSQL (the office); both run, the exit code fails if either failed. Each pass is
+    # spread over one pytest-xdist worker per core (FIELDCHECK_TEST_WORKERS=0: one process);
+    # every worker has its own tmp folders and, on PostgreSQL, its own throwaway server.
+    workers=(-n "${FIELDCHECK_TEST_WORKERS:-auto}")
     status=0
     # The layers (.importlinter): which package may import which, who speaks SQL (#13).
     "$VENV/bin/lint-imports" --no-logo || status=$?
-    QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest || status=$?
+    QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest "${workers[@]}" || status=$?
     echo "==> PostgreSQL（办公室）：tests/models tests/sync"
-    QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest --backend postgresql tests/models tests/sync || status=$?
+    QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest "${workers[@]}" --backend postgresql tests/models tests/sync || status=$?
     exit $status
     ;;
   package)  # dist/fieldcheck_<version>_amd64.deb (packaging/build_deb.sh)

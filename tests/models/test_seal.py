@@ -21,7 +21,8 @@ from models.photo_store import attach_photo
 from models.reinspection_rules import (finalize_reinspection, record_review, reviews,
                                        set_major_tracking, start_reinspection)
 from models.seal import SEAL_ACTION, seal_records
-from tests.conftest import T0, people_signing
+from tests.conftest import (T0, Clock, make_enterprise, make_inspection, make_team,
+                            people_signing)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,10 +31,14 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.sqlite_only
 
 
-@pytest.fixture
-def issued(store, inspection_id, clock):
+def _issue_case(store):
     """A finalized inspection with a major and a general hazard, a photo, and its documents
-    issued and signed by the team."""
+    issued and signed by the team: (its id, the team, the clock's time at the end)."""
+    clock = Clock()
+    store.clock = clock
+    enterprise_id = make_enterprise(store)
+    team = make_team(store)
+    inspection_id = make_inspection(store, enterprise_id, team, clock)
     with store.session() as s:
         items = inspection_items(s, inspection_id)
     bad = {next(i for i in items if i.major).id, next(i for i in items if not i.major).id}
@@ -50,7 +55,43 @@ def issued(store, inspection_id, clock):
     with store.transaction() as s:
         finalize_inspection(s, inspection_id)
     issue_case_documents(store, inspection_id, people_signing(store, inspection_id))
-    return inspection_id
+    return inspection_id, team, clock.now
+
+
+@pytest.fixture
+def issued_case(tmp_path, clock, store_maker):
+    """(store, inspection id, team): a copy of the issued case, which is built once per run
+    (rendering and signing its documents took seconds a test); the clock where it ended."""
+    store, (inspection_id, team, now) = store_maker.open_built(tmp_path / "data", "seal-issued",
+                                                               _issue_case)
+    clock.now = now
+    store.clock = clock
+    yield store, inspection_id, team
+    store.close()
+
+
+@pytest.fixture
+def store(request, tmp_path, clock, store_maker):
+    """A test of the issued case gets its store; any other a fresh one (tests/conftest.py)."""
+    if "issued" in request.fixturenames:
+        yield request.getfixturevalue("issued_case")[0]
+        return
+    s = store_maker.open(tmp_path / "data")
+    s.clock = clock
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def team(request, store):
+    if "issued" in request.fixturenames:
+        return request.getfixturevalue("issued_case")[2]
+    return make_team(store)
+
+
+@pytest.fixture
+def issued(issued_case):
+    return issued_case[1]
 
 
 def sql(store, statement: str, *params) -> int:

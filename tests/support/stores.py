@@ -125,6 +125,7 @@ class StoreMaker:
         self.root = root
         self._server: PostgresServer | None = None
         self._templates: dict[str, tuple[Path, str | None]] = {}
+        self._built: dict[str, object] = {}
         self._databases: list[str] = []
 
     @property
@@ -147,17 +148,45 @@ class StoreMaker:
     def open(self, folder: Path, role: str = "store", *, server: bool | None = None):
         """A store in `folder`, migrated and with checklists, as start_store leaves it;
         on the server when `server` (default: the backend under test)."""
-        from models.startup import start_store
         on_server = self.backend == "postgresql" if server is None else server
-        template, template_db = self._template(role, on_server)
+        return self._copy_of(*self._template(role, on_server), folder, on_server)[0]
+
+    def open_built(self, folder: Path, name: str, build, *, server: bool | None = None):
+        """(store, result): a copy of the store that `build(store)` filled, built once per
+        run under `name` (records and data folder both copied; `result`, e.g. ids, is what
+        build returned). For set-ups that render and sign documents: seconds a test."""
+        on_server = self.backend == "postgresql" if server is None else server
+        key = f"built-{name}@{'pg' if on_server else 'sqlite'}"
+        if key not in self._templates:
+            template = self.root / key
+            store, database = self._copy_of(*self._template("store", on_server), template,
+                                            on_server, keep=True)
+            try:
+                result = build(store)
+            except BaseException:
+                store.close()
+                shutil.rmtree(template, ignore_errors=True)  # the next test builds it anew
+                raise
+            store.close()
+            self._templates[key] = (template, database)
+            self._built[key] = result
+        return self._copy_of(*self._templates[key], folder, on_server)[0], self._built[key]
+
+    def _copy_of(self, template: Path, template_db: str | None, folder: Path, on_server: bool,
+                 *, keep: bool = False):
+        """(store, its database): a store in a copy of the data folder `template`, its records
+        copied from the database `template_db` on the server (dropped after the test unless
+        `keep`)."""
+        from models.startup import start_store
         shutil.copytree(template, folder)
-        url = None
+        url = database = None
         if on_server:
             database = self.server.new_database(template_db)
-            self._databases.append(database)
+            if not keep:
+                self._databases.append(database)
             url = self.server.url(database)
             write_json(Path(folder) / DATABASE_FILE, {"url": url})
-        return start_store(folder, url)
+        return start_store(folder, url), database
 
     def open_copy(self, source: Path, folder: Path, role: str = "store"):
         """A copy of the data folder `source` (its keys, trust files …). On the server its

@@ -98,9 +98,10 @@ def laptop_b(tmp_path, agency_templates):
 
 
 @pytest.fixture
-def stranger(tmp_path):
-    """A store that belongs to no agency (trust by fingerprint only)."""
-    store = start_store(tmp_path / "stranger")
+def stranger(tmp_path, store_maker):
+    """A store that belongs to no agency (trust by fingerprint only), on SQLite; a copy of
+    one migrated once per run, with a device id of its own (not the `store` fixture's)."""
+    store = store_maker.open(tmp_path / "stranger", "stranger", server=False)
     yield store
     store.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shutil
 import stat
 import uuid
 import warnings
@@ -256,12 +257,27 @@ CASES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def exported_once(agency_templates, tmp_path_factory) -> Path:
+    """Laptop A's bundle, exported once for the module (exporting the demo took a second or
+    more a test); the tests only read it, each from its own copy."""
+    from models.startup import start_store
+    folder = tmp_path_factory.mktemp("good-bundle")
+    shutil.copytree(agency_templates["laptop-a"], folder / "laptop-a")
+    laptop = start_store(folder / "laptop-a")
+    try:
+        export_bundle(laptop, folder / "good.fcb")
+    finally:
+        laptop.close()
+    return folder / "good.fcb"
+
+
 @pytest.fixture
-def good_bundle(laptop_a, laptop_b, tmp_path) -> Path:
+def good_bundle(exported_once, agency_templates, tmp_path) -> Path:
     from sync.agency import device_certificate
-    OTHER_CERTIFICATE[:] = [device_certificate(laptop_b.data_dir)]
+    OTHER_CERTIFICATE[:] = [device_certificate(agency_templates["laptop-b"])]
     path = tmp_path / "good.fcb"
-    export_bundle(laptop_a, path)
+    shutil.copyfile(exported_once, path)
     return path
 
 

@@ -11,7 +11,8 @@ from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QPushButton
 
 import ui.documents_panel as panel_module
-from tests.conftest import people_signing
+from tests.conftest import (Clock, make_enterprise, make_inspection, make_team,
+                            people_signing)
 from documents.service import issue_case_documents
 from models.inspection import AnswerResult
 from models.inspection_rules import answer_item, finalize_inspection, inspection_items
@@ -24,9 +25,13 @@ from ui.documents_panel import DocumentsPanel
 from ui.print_all import case_print_plan
 
 
-@pytest.fixture
-def issued(store, inspection_id):
-    """A signed case: a major hazard with two photos, so record, order, decision and annex."""
+def _issue_case(store):
+    """A signed case: a major hazard with two photos, so record, order, decision and annex:
+    (its id, the clock's time at the end)."""
+    clock = Clock()
+    store.clock = clock
+    enterprise_id = make_enterprise(store)
+    inspection_id = make_inspection(store, enterprise_id, make_team(store), clock)
     with store.transaction() as s:
         save_agency_settings(s, **AGENCY)
     with store.session() as s:
@@ -45,7 +50,36 @@ def issued(store, inspection_id):
     with store.transaction() as s:
         finalize_inspection(s, inspection_id)
     issue_case_documents(store, inspection_id, people_signing(store, inspection_id))
-    return inspection_id
+    return inspection_id, clock.now
+
+
+@pytest.fixture
+def issued_case(tmp_path, clock, store_maker):
+    """(store, inspection id): a copy of the signed case, which is built once per run
+    (rendering and signing its documents took seconds a test)."""
+    store, (inspection_id, now) = store_maker.open_built(tmp_path / "data", "print-all-issued",
+                                                         _issue_case)
+    clock.now = now
+    store.clock = clock
+    yield store, inspection_id
+    store.close()
+
+
+@pytest.fixture
+def store(request, tmp_path, clock, store_maker):
+    """A test of the signed case gets its store; any other a fresh one (tests/conftest.py)."""
+    if "issued" in request.fixturenames:
+        yield request.getfixturevalue("issued_case")[0]
+        return
+    s = store_maker.open(tmp_path / "data")
+    s.clock = clock
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def issued(issued_case):
+    return issued_case[1]
 
 
 @pytest.fixture

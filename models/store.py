@@ -165,10 +165,17 @@ def migrate_server(engine: Engine, *, upgrade: bool = False,
     return True
 
 
-def begin_import(session: Session) -> None:
+def begin_import(session: Session, sender: str | None = None, *, alone: bool = False) -> None:
     """Open the import's transaction with foreign keys checked at the commit (a re-inspection
     may sort before its original): SQLite's defer_foreign_keys, PostgreSQL's SET CONSTRAINTS
-    (its foreign keys are DEFERRABLE since migration 0004_office)."""
+    (its foreign keys are DEFERRABLE since migration 0004_office).
+
+    PostgreSQL, several clerks at once: bundles of one sending device are imported one after
+    another (its chain, its records); bundles of different devices side by side. What they
+    share (the register, checklists, relayed chains) is caught by the database itself — a
+    unique key, a foreign key or a changed row (sync.merge's guarded updates) — and the
+    import that lost the race is made again `alone`: it waits until the imports under way
+    have committed and plans on what they wrote, exactly as one after another."""
     conn = session.connection()
     if conn.dialect.name == "sqlite":
         # pysqlite opens a transaction only at the first write, and any statement outside one
@@ -179,11 +186,25 @@ def begin_import(session: Session) -> None:
         conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
     else:
         conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
-        # Imports into one database plan and write one after another (their file checks run
-        # at the same time): bundles of different laptops share records (the register, the
-        # checklists), and two plans made side by side would both decide "new" for them.
-        # Readers are never blocked: an advisory lock stops only the next import.
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _IMPORT_LOCK})
+        if sender:
+            lock_for_device(session, sender)
+        # Shared by the imports side by side; an import made alone takes it exclusively.
+        # Readers are never blocked: an advisory lock stops only imports.
+        lock = "pg_advisory_xact_lock" if alone else "pg_advisory_xact_lock_shared"
+        conn.execute(text(f"SELECT {lock}(:k)"), {"k": _IMPORT_LOCK})
+
+
+def import_lost_race(exc: BaseException) -> bool:
+    """An import on the server that met another import's rows (a unique or foreign key
+    taken meanwhile, a deadlock between the two): nothing was saved, and made again alone
+    it sees what the other wrote. SQLite serializes writers itself: never there."""
+    for err in (exc, exc.__cause__):
+        if isinstance(err, (IntegrityError, OperationalError)) and err.orig is not None:
+            sqlstate = getattr(err.orig, "sqlstate", None) or ""
+            # 23: integrity (unique, foreign key); 40001 serialization; 40P01 deadlock
+            if sqlstate.startswith("23") or sqlstate in ("40001", "40P01"):
+                return True
+    return False
 
 
 def lock_for_device(session: Session, device: str) -> None:

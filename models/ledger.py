@@ -302,15 +302,21 @@ def ledger_page(session: Session, flt: LedgerFilter, today: date, *, due_days: i
     """One page of the filtered ledger, by deadline in force, and how many rows match in all."""
     due_days = due_days_setting(session) if due_days is None else due_days
     flt = _resolve_search(session, flt)
-    cap = offset + limit + SEARCH_COUNT_CAP if flt.search.strip() else COUNT_CAP
-    total = count_ledger(session, flt, today, due_days=due_days, cap=cap)
-    query = _filtered(_HAZARD_COLUMNS, flt, today, due_days)
-    if flt.search.strip() and total <= cap:
-        # Few hits, all counted: sort just those (found through the search indexes) rather
-        # than walk the whole deadline order looking for them.
-        hits = _filtered((Hazard.id,), flt, today, due_days).limit(cap + 1)
-        query = select(*_HAZARD_COLUMNS).where(Hazard.id.in_(hits.scalar_subquery()))
-    query = query.order_by(*_ordering(descending)).limit(limit).offset(offset)
+    query, skip = _filtered(_HAZARD_COLUMNS, flt, today, due_days), offset
+    if not flt.search.strip():
+        total, cap = count_ledger(session, flt, today, due_days=due_days), COUNT_CAP
+    else:
+        # The hits (found through the search indexes) counted and, when they are all there,
+        # sorted here: one query, not a walk of the whole deadline order looking for them.
+        cap = offset + limit + SEARCH_COUNT_CAP
+        hits = session.execute(_filtered((Hazard.id, DUE_ON), flt, today, due_days)
+                               .limit(cap + 1)).all()
+        total = len(hits)
+        if total <= cap:
+            hits.sort(key=lambda h: (h[1], h[0]), reverse=descending)
+            query = query.where(Hazard.id.in_([h[0] for h in hits[offset:offset + limit]]))
+            skip = 0
+    query = query.order_by(*_ordering(descending)).limit(limit).offset(skip)
     rows = _rows(session, session.execute(query).all(), today, due_days, _region_short(session))
     return LedgerPage(rows, total, offset, cap)
 

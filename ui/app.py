@@ -79,10 +79,10 @@ def open_data(app: QApplication, window: MainWindow, data_dir: str | None,
     app.aboutToQuit.connect(store.close)
     install_error_hook(store.data_dir / "fieldcheck.log")
     window.attach_store(store)
-    check_store_file(store, window)
     if os.environ.get(EXIT_AFTER_READY):
         QTimer.singleShot(0, app.quit)
         return
+    check_store_file(store, window)  # behind the shown data, while any start dialog is read
     if store.recovered_note:  # restored from a backup: say what happened and what to do
         QMessageBox.information(window, "本机数据已从备份恢复", store.recovered_note)
     warn_case_range(store, window)

@@ -166,7 +166,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=50, help="per laptop")
     parser.add_argument("--gui-inspections", type=int, default=100_000, help="SQLite GUI start")
     parser.add_argument("--runs", type=int, default=3, help="timed GUI starts, after a warm-up")
-    parser.add_argument("--skip", default="", help="sections to leave out, e.g. 12 (imports)")
+    parser.add_argument("--skip", default="", help="leave out 1 and 2 (imports: \"12\") and/or 5 (GUI)")
     args = parser.parse_args()
     laptops = max(10, round(200 * args.scale))
     hazards = max(10_000, round(1_000_000 * args.scale))

@@ -573,11 +573,24 @@ def _run_unlocking(store, args) -> int:
         return COMMANDS[args.command](store, args)
 
 
+def _gui_options(argv: list[str]) -> argparse.Namespace | None:
+    """The GUI's own options, when that is all there is: read without building every command's
+    parser, which imports the sync stack (cryptography, SQLAlchemy: 1–2 s before the window)."""
+    light = argparse.ArgumentParser(add_help=False)
+    _add_data_dir(light, None)
+    known, rest = light.parse_known_args(argv)
+    return known if rest in ([], ["gui"]) else None
+
+
 def main(argv: list[str] | None = None) -> int:
     from sync.staging import CHILD_ARGUMENT, child_main  # standard library only: cheap
     if (sys.argv[1:] if argv is None else argv) == [CHILD_ARGUMENT]:  # a frozen build's child
         child_main()
         return 0
+    gui = _gui_options(sys.argv[1:] if argv is None else argv)
+    if gui is not None:
+        from ui.app import run_gui
+        return run_gui(gui.data_dir, gui.database_url)
     args = build_parser().parse_args(argv)
     if args.command in (None, "gui"):
         from ui.app import run_gui

@@ -183,7 +183,7 @@ class Hazard(Record):
 
     inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"), index=True)
     answer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("answer.id"), unique=True)
-    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checklist_item.id"))
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checklist_item.id"), index=True)
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprise.id"))
     description: Mapped[str] = mapped_column(Text)
     legal_basis: Mapped[str] = mapped_column(Text)

@@ -26,10 +26,11 @@ def list_inspections(session: Session, *, enterprise_id: uuid.UUID | None = None
         page = page.where(Inspection.enterprise_id == enterprise_id)
     if status is not None:
         page = page.where(Inspection.status == status)
-    page = page.subquery()
+    # The page's ids as an IN list: joined as a subquery, SQLite walked every inspection to
+    # meet it (0.4–0.7 s at 100k inspections, on the way to the first screen; 18 ms so).
     query = (
         select(Inspection, Enterprise.name, open_h.label("hazards"), major_h.label("major"))
-        .join(page, page.c.id == Inspection.id)
+        .where(Inspection.id.in_(page))
         .join(Enterprise, Enterprise.id == Inspection.enterprise_id)
         .outerjoin(Hazard, Hazard.inspection_id == Inspection.id)
         .group_by(Inspection.id, Enterprise.name)

@@ -10,7 +10,7 @@ from models.errors import StoreError
 from models.leftovers import InstanceLock, remove_crash_leftovers
 from models.paths import (DATABASE_FILE, DB_FILENAME, read_json_dict, resolve_data_dir,
                           resolve_database_url, rotate_device_id, write_json)
-from models.store import Store, open_store, server_url
+from models.store import Store, damaged_page, open_store, server_url
 
 
 def _database_of(folder: Path, asked: str | None) -> str | None:
@@ -35,32 +35,41 @@ def database_key(url: str) -> str:
 
 
 def start_store(data_dir: str | os.PathLike | None = None, database_url: str | None = None, *,
-                upgrade: bool = False) -> Store:
+                upgrade: bool = False, full_check: bool = True) -> Store:
     """Resolve, check, migrate and open the store, load any new checklist versions, and
     remove what a crash left half-done (models.leftovers).
 
     `database_url` (else FIELDCHECK_DATABASE_URL) puts the records on the office's PostgreSQL
-    server; `upgrade` lets an older server schema be migrated (the `migrate` command)."""
+    server; `upgrade` lets an older server schema be migrated (the `migrate` command);
+    `full_check` False leaves the laptop file's page check (quick_check) to the caller."""
     folder = resolve_data_dir(data_dir)
     lock = InstanceLock(folder)
     try:
-        store = _open(folder, database_url, upgrade)
-    except BaseException:
+        store = _open(folder, database_url, upgrade, full_check)
+    except BaseException as exc:
         lock.release()
+        _raise_if_damaged(exc, folder)
         raise
     store.instance_lock = lock
     try:
         with store.session() as s:
             store.removed_leftovers = remove_crash_leftovers(s, folder, lock)
-    except BaseException:
+    except BaseException as exc:
         store.close()
+        _raise_if_damaged(exc, folder)
         raise
     return store
 
 
-def _open(folder, database_url, upgrade) -> Store:
+def _raise_if_damaged(exc: BaseException, folder: Path) -> None:
+    damaged = damaged_page(exc, folder / DB_FILENAME)
+    if damaged is not None:
+        raise damaged from exc
+
+
+def _open(folder, database_url, upgrade, full_check=True) -> Store:
     url = _database_of(folder, resolve_database_url(database_url))
-    store = open_store(folder, url, upgrade=upgrade)
+    store = open_store(folder, url, upgrade=upgrade, full_check=full_check)
     if url and not (folder / DATABASE_FILE).exists():
         write_json(folder / DATABASE_FILE, {"url": database_key(url)})
     with store.session() as s:

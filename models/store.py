@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect as sa_inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 import models.flush_hooks  # noqa: F401  (every session gets stamped, guarded and audited)
@@ -26,7 +26,7 @@ from models.paths import DB_FILENAME, device_id
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest migration's revision. Checked against Alembic's own view in the tests; lets a
 # start-up with an up-to-date file skip importing Alembic (~0.1 s on a laptop).
-SCHEMA_HEAD = "0005_office2"
+SCHEMA_HEAD = "0005_officebench"
 BACKUPS_KEPT = 5
 
 
@@ -165,10 +165,17 @@ def migrate_server(engine: Engine, *, upgrade: bool = False,
     return True
 
 
-def begin_import(session: Session) -> None:
+def begin_import(session: Session, sender: str | None = None, *, alone: bool = False) -> None:
     """Open the import's transaction with foreign keys checked at the commit (a re-inspection
     may sort before its original): SQLite's defer_foreign_keys, PostgreSQL's SET CONSTRAINTS
-    (its foreign keys are DEFERRABLE since migration 0004_office)."""
+    (its foreign keys are DEFERRABLE since migration 0004_office).
+
+    PostgreSQL, several clerks at once: bundles of one sending device are imported one after
+    another (its chain, its records); bundles of different devices side by side. What they
+    share (the register, checklists, relayed chains) is caught by the database itself — a
+    unique key, a foreign key or a changed row (sync.merge's guarded updates) — and the
+    import that lost the race is made again `alone`: it waits until the imports under way
+    have committed and plans on what they wrote, exactly as one after another."""
     conn = session.connection()
     if conn.dialect.name == "sqlite":
         # pysqlite opens a transaction only at the first write, and any statement outside one
@@ -179,11 +186,25 @@ def begin_import(session: Session) -> None:
         conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
     else:
         conn.exec_driver_sql("SET CONSTRAINTS ALL DEFERRED")
-        # Imports into one database plan and write one after another (their file checks run
-        # at the same time): bundles of different laptops share records (the register, the
-        # checklists), and two plans made side by side would both decide "new" for them.
-        # Readers are never blocked: an advisory lock stops only the next import.
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _IMPORT_LOCK})
+        if sender:
+            lock_for_device(session, sender)
+        # Shared by the imports side by side; an import made alone takes it exclusively.
+        # Readers are never blocked: an advisory lock stops only imports.
+        lock = "pg_advisory_xact_lock" if alone else "pg_advisory_xact_lock_shared"
+        conn.execute(text(f"SELECT {lock}(:k)"), {"k": _IMPORT_LOCK})
+
+
+def import_lost_race(exc: BaseException) -> bool:
+    """An import on the server that met another import's rows (a unique or foreign key
+    taken meanwhile, a deadlock between the two): nothing was saved, and made again alone
+    it sees what the other wrote. SQLite serializes writers itself: never there."""
+    for err in (exc, exc.__cause__):
+        if isinstance(err, (IntegrityError, OperationalError)) and err.orig is not None:
+            sqlstate = getattr(err.orig, "sqlstate", None) or ""
+            # 23: integrity (unique, foreign key); 40001 serialization; 40P01 deadlock
+            if sqlstate.startswith("23") or sqlstate in ("40001", "40P01"):
+                return True
+    return False
 
 
 def lock_for_device(session: Session, device: str) -> None:
@@ -207,8 +228,32 @@ def quick_check(db_path: Path) -> None:  # SQLite only: the server checks its ow
             con.close()
     except sqlite3.DatabaseError as exc:
         raise _damaged(db_path, str(exc)) from exc
-    if rows != [("ok",)]:
-        raise _damaged(db_path, "; ".join(r[0] for r in rows[:3]))
+    if rows != [("ok",)]:  # one line: SQLite's own report spans several
+        raise _damaged(db_path, "; ".join(" ".join(r[0].split()) for r in rows[:3]))
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_header(db_path: Path) -> None:
+    """The cheap part of the check, on the way to the first screen: a file that is no SQLite
+    database at all is refused at once. quick_check reads every page (0.6–1 s at 100k
+    inspections): the GUI runs it after the data is shown (ui.app), the commands before."""
+    if not db_path.exists() or db_path.stat().st_size == 0:
+        return
+    with open(db_path, "rb") as fh:
+        head = fh.read(len(_SQLITE_HEADER))
+    if head != _SQLITE_HEADER:
+        raise _damaged(db_path, "文件头不是 SQLite 数据库")
+
+
+def damaged_page(exc: BaseException, db_path: Path) -> StoreError | None:
+    """A damaged page met while working (the full check not yet run): the damaged-file
+    message; None for anything else (a lock, a constraint: not damage)."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(exc, DatabaseError) and type(orig) is sqlite3.DatabaseError:
+        return _damaged(db_path, _one_line(exc))
+    return None
 
 
 def _damaged(db_path: Path, detail: str) -> StoreError:
@@ -434,6 +479,12 @@ class Store:
             # in the chain between this one's read and its write: nothing was saved.
             raise StoreError("数据正被另一项操作（如导入）同时修改，本次保存未完成",
                              "请稍候片刻后重试") from exc
+        except DatabaseError as exc:
+            # A damaged page met before the check behind the first screen found it (ui.app).
+            damaged = damaged_page(exc, self.db_path) if self.backend == "sqlite" else None
+            if damaged is None:
+                raise
+            raise damaged from exc
 
     def close(self) -> None:
         self.engine.dispose()
@@ -442,9 +493,11 @@ class Store:
             self.instance_lock = None
 
 
-def open_store(data_dir: Path, database_url: str | None = None, *, upgrade: bool = False) -> Store:
+def open_store(data_dir: Path, database_url: str | None = None, *, upgrade: bool = False,
+               full_check: bool = True) -> Store:
     """Check, back up, migrate and open the store in `data_dir` — or, given `database_url`,
-    the office's PostgreSQL database with `data_dir` for the files."""
+    the office's PostgreSQL database with `data_dir` for the files. `full_check` False: only
+    the file's header now; the caller runs quick_check later (the GUI, after the first screen)."""
     if database_url:
         engine = make_server_engine(database_url)
         try:
@@ -454,14 +507,20 @@ def open_store(data_dir: Path, database_url: str | None = None, *, upgrade: bool
             raise
         return Store(data_dir, engine, device_id(data_dir))
     db_path = data_dir / DB_FILENAME
-    quick_check(db_path)
+    (quick_check if full_check else check_header)(db_path)
     engine = make_engine(db_path)
     try:
         migrate(engine, db_path)
+        _apply_agency_zone(engine)
     except StoreError:
         engine.dispose()
         raise
-    _apply_agency_zone(engine)
+    except DatabaseError as exc:
+        engine.dispose()
+        damaged = damaged_page(exc, db_path)
+        if damaged is None:
+            raise
+        raise damaged from exc
     return Store(data_dir, engine, device_id(data_dir))
 
 

@@ -32,7 +32,7 @@ from models.errors import StoreError
 from models.flush_hooks import session_now
 from models.paths import atomic_write_bytes
 from models.photo_store import photo_path
-from models.store import Store, begin_import, concurrent_write
+from models.store import Store, begin_import, concurrent_write, import_lost_race, lock_for_device
 from models.record_policy import STAMPS, Merge, event_hash, policy
 from models.tables import Base
 from sync import crypto, destinations, trust
@@ -288,12 +288,30 @@ def _write_rows(s: Session, writes: list) -> None:
             s.execute(insert(tables[w[0]]), w[1])
         elif w.action == "deleted":
             table = tables[w.table]
-            s.execute(delete(table).where(table.c.id == w.local["id"]))
+            _one_row(s.execute(delete(table).where(*_as_planned(s, table, w))))
         else:  # an updated row
             table = tables[w.table]
             values = {k: v for k, v in w.row.items()
                       if k != "id" and not (w.mapped and k in STAMPS - {"updated_at"})}
-            s.execute(update(table).where(table.c.id == w.local["id"]).values(**values))
+            _one_row(s.execute(update(table).where(*_as_planned(s, table, w)).values(**values)))
+
+
+class _ChangedMeanwhile(Exception):
+    """A row the plan updates or deletes was changed by someone else since it was read."""
+
+
+def _as_planned(s: Session, table, w: RowPlan) -> tuple:
+    """The row as the plan saw it. On the server another import (or a clerk) that changed it
+    since makes this one stop rather than overwrite theirs with a decision taken on the old
+    version; SQLite refuses such a write by itself (the plan's snapshot is out of date)."""
+    if s.get_bind().dialect.name != "postgresql":
+        return (table.c.id == w.local["id"],)
+    return table.c.id == w.local["id"], table.c.updated_at == w.local["updated_at"]
+
+
+def _one_row(result) -> None:
+    if result.rowcount == 0:
+        raise _ChangedMeanwhile()
 
 
 def _already_recorded(s: Session, p: RowPlan, after: str) -> bool:
@@ -410,23 +428,14 @@ def _merge(store: Store, bundle: Bundle, wait_for_files, actor: str | None):
 def _merge_or_raise(store: Store, bundle: Bundle, wait_for_files, actor: str | None,
                     placed: list[Path]):
     try:
-        with store.transaction(actor=actor or "导入", label="import_bundle") as s:
-            # One snapshot for the plan, references checked at the commit (a re-inspection may
-            # sort before its original). On SQLite the write lock is taken only after the files
-            # are checked, so the team can go on saving meanwhile (a write of theirs in between
-            # makes this import stop with "busy", never lose theirs).
-            begin_import(s)
-            plan = plan_merge(s, bundle)
-            check_authority(s, bundle, plan)  # who may change or delete what
-            _mark_recorded_before(s, plan)
-            report = _report(bundle, plan, store)
-            specs, recorded = _event_specs(s, plan, bundle, report)
-            writes = _prepare_rows(s, plan, _event_rows(s, store, specs))
-            wait_for_files()          # every hash and size checked: now the store may change
-            check_files(bundle, _local_file_exists(store))
-            _place_files(store, bundle, placed)  # also brings back media missing here
-            _write_rows(s, writes)
-            return bundle, report, recorded
+        try:
+            return _merge_once(store, bundle, wait_for_files, actor, placed, alone=False)
+        except (_MakeAlone, _ChangedMeanwhile, IntegrityError, StoreError) as exc:
+            if not (isinstance(exc, (_MakeAlone, _ChangedMeanwhile)) or import_lost_race(exc)):
+                raise
+        # Side by side with another import on the server, this one met its rows: made again
+        # alone, on what that one committed, as if one after the other (models.store).
+        return _merge_once(store, bundle, wait_for_files, actor, placed, alone=True)
     except IntegrityError as exc:
         raise BundleError("导出包中的记录与本机记录冲突，未导入任何内容（"
                           f"{str(exc.orig).splitlines()[0]}）",
@@ -434,10 +443,49 @@ def _merge_or_raise(store: Store, bundle: Bundle, wait_for_files, actor: str | N
     except OSError as exc:
         raise BundleError(f"无法把导入的文件写入数据文件夹（{exc.strerror or exc}），未导入任何记录",
                           "请检查磁盘空间后重试") from exc
-    except StoreError as exc:
-        if not concurrent_write(exc):
+    except (StoreError, _ChangedMeanwhile) as exc:
+        if isinstance(exc, StoreError) and not concurrent_write(exc):
             raise
         # Someone saved on this laptop while the files were checked: this import's plan is
         # out of date, so it changes nothing; their work stands.
         raise BundleError("导入期间本机有新的保存，本次导入未作任何修改",
                           "请再导入一次该导出包") from exc
+
+
+class _MakeAlone(Exception):
+    """The plan reads what another import may be writing at this moment: made alone."""
+
+
+def _needs_alone(store: Store, plan: MergePlan) -> bool:
+    """Deletions new here and conflicts or older versions to record are decided by what the
+    audit trail holds — not caught by any key when two imports decide them side by side (a
+    row deleted by one brought back by the other; one conflict recorded twice)."""
+    return store.backend == "postgresql" and (
+        any(e["action"] == "delete" for e in plan.foreign_events)
+        or any(p.action in ("conflict", "superseded") and not p.recorded_before for p in plan.rows))
+
+
+def _merge_once(store: Store, bundle: Bundle, wait_for_files, actor: str | None,
+                placed: list[Path], *, alone: bool):
+    with store.transaction(actor=actor or "导入", label="import_bundle") as s:
+        # One snapshot for the plan, references checked at the commit (a re-inspection may
+        # sort before its original). On SQLite the write lock is taken only after the files
+        # are checked, so the team can go on saving meanwhile (a write of theirs in between
+        # makes this import stop with "busy", never lose theirs).
+        begin_import(s, bundle.device_id, alone=alone)
+        plan = plan_merge(s, bundle)
+        check_authority(s, bundle, plan)  # who may change or delete what
+        _mark_recorded_before(s, plan)
+        if not alone and _needs_alone(store, plan):
+            raise _MakeAlone()
+        report = _report(bundle, plan, store)
+        specs, recorded = _event_specs(s, plan, bundle, report)
+        writes = _prepare_rows(s, plan, [])
+        wait_for_files()          # every hash and size checked: now the store may change
+        check_files(bundle, _local_file_exists(store))
+        _place_files(store, bundle, placed)  # also brings back media missing here
+        _write_rows(s, writes)
+        # This device's chain last, and one writer at a time on it (short: a few events).
+        lock_for_device(s, store.device_id)
+        _write_rows(s, _prepare_rows(s, MergePlan(), _event_rows(s, store, specs)))
+        return bundle, report, recorded

@@ -2,6 +2,8 @@
 trigrams (SQLite) or pg_trgm (PostgreSQL) for three characters and more, LIKE below."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import text
 
@@ -71,9 +73,10 @@ def test_the_search_uses_an_index(store, backend, hazards):
             assert hits == 1
         else:
             conn.execute(text("SET enable_seqscan = off"))
-            plan = "\n".join(conn.execute(text(
-                "EXPLAIN SELECT id FROM hazard WHERE description ILIKE '%泄爆片%'")).scalars())
-            assert "ix_hazard_description_trgm" in plan
+            for op in ("ILIKE", "LIKE"):
+                plan = "\n".join(conn.execute(text(
+                    f"EXPLAIN SELECT id FROM hazard WHERE description {op} '%泄爆片%'")).scalars())
+                assert "ix_hazard_description_trgm" in plan
 
 
 def test_long_terms_go_to_the_index_and_short_ones_to_like(store, backend):
@@ -88,5 +91,57 @@ def test_long_terms_go_to_the_index_and_short_ones_to_like(store, backend):
     if backend == "sqlite":
         assert "hazard_fts MATCH" in sql("泄爆片") and "LIKE" not in sql("泄爆片")
         assert "hazard_fts" not in sql("积尘") and "LIKE" in sql("积尘")
-    else:
-        assert "ILIKE" in sql("泄爆片") and "ILIKE" in sql("积尘")
+    else:  # LIKE for a caseless term (the same rows, no lower() of every text), else ILIKE
+        assert "LIKE" in sql("泄爆片") and "ILIKE" not in sql("泄爆片")
+        assert "LIKE" in sql("积尘") and "ILIKE" not in sql("积尘")
+        assert "ILIKE" in sql("PE管道")
+
+
+@pytest.fixture
+def many_hazards(store, inspection_id, clock):
+    """Every item of the inspection failed, each hazard with the same words and its own
+    deadline (item k: k days later)."""
+    with store.session() as s:
+        items = inspection_items(s, inspection_id)
+    ids = []
+    with store.transaction() as s:
+        for k, item in enumerate(items):
+            hazard = answer_item(s, inspection_id, item.id, AnswerResult.NONCOMPLIANT).hazard
+            update_hazard(s, hazard.id, description=f"{'PE' if k == 0 else ''}第{k}处除尘管道积尘",
+                          deadline=clock().date() + timedelta(days=10 + k))
+            ids.append(hazard.id)
+        finalize_inspection(s, inspection_id)
+    return ids
+
+
+def test_a_search_pages_through_every_hit_in_deadline_order(store, clock, many_hazards,
+                                                            monkeypatch):
+    """Past the search's counting limit the page walks the deadline order, below it the hits
+    are sorted: either way the pages together are the whole ordered ledger of the term, and
+    "more than" is said only where counting stopped."""
+    import models.ledger as ledger
+    from models.ledger import iter_ledger
+    monkeypatch.setattr(ledger, "SEARCH_COUNT_CAP", 1)
+    today = clock().date()
+    with store.session() as s:
+        expected = [r.id for r in iter_ledger(s, LedgerFilter(search="除尘管道积尘"), today)]
+        assert len(expected) == len(many_hazards) >= 6
+        seen, offset = [], 0
+        while True:
+            page = ledger_page(s, LedgerFilter(search="除尘管道积尘"), today, limit=2, offset=offset)
+            seen += [r.id for r in page.rows]
+            assert page.total_capped == (len(expected) > offset + 2 + 1)
+            if not page.rows or offset + 2 >= page.total and not page.total_capped:
+                break
+            offset += 2
+        assert seen == expected
+        one = ledger_page(s, LedgerFilter(search="第3处除尘"), today, limit=2)
+        assert [r.id for r in one.rows] == [many_hazards[3]] and one.total == 1
+        assert not one.total_capped
+
+
+def test_latin_letters_in_a_term_are_matched_in_either_case(store, clock, many_hazards):
+    """A term with letters keeps ILIKE (a caseless term, Chinese or digits, takes LIKE)."""
+    assert _found(store, clock, "pe第0处") == {many_hazards[0]}
+    assert _found(store, clock, "PE第0处") == {many_hazards[0]}
+    assert _found(store, clock, "第0处除尘") == {many_hazards[0]}

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parent.parent.parent
 from models.errors import PhotoError
 from models.startup import start_store
 from sync.export import export_bundle
-from tests.conftest import make_enterprise
+from tests.conftest import make_enterprise, valid_credit_code
 
 
 @pytest.fixture
@@ -217,3 +217,64 @@ def test_bundled_font_draws_chinese_on_screen(qapp, tmp_path, monkeypatch):
     families = ui.app.install_bundled_fonts()
     assert "WenQuanYi Micro Hei" in families
     assert QFontMetrics(QFont("WenQuanYi Micro Hei")).inFont("检")
+
+
+def damage_an_index_page(db_path: Path) -> None:
+    """Garbage over a page of an index the start neither reads nor writes (photos by
+    inspection): SQLite opens the file, PRAGMA quick_check finds the damage."""
+    con = sqlite3.connect(db_path)
+    try:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = con.execute("SELECT max(pageno) FROM dbstat WHERE name = 'ix_photo_inspection_id'"
+                           ).fetchone()[0]
+        size = con.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        con.close()
+    with open(db_path, "r+b") as fh:
+        fh.seek((page - 1) * size)
+        fh.write(b"\xff" * 16)
+
+
+@pytest.fixture
+def damaged_folder(tmp_path):
+    store = start_store(tmp_path / "damaged")
+    for n in range(3):
+        make_enterprise(store, name=f"湘乡市第{n}机械有限公司",
+                        credit_code=valid_credit_code(f"91430381MA4LDMG{n:02d}"))
+    store.close()
+    damage_an_index_page(store.db_path)
+    return store.data_dir
+
+
+def test_the_data_is_shown_before_the_file_check_which_still_warns(qtbot, shown, damaged_folder,
+                                                                   monkeypatch):
+    """The full page check (0.6–1 s on a big file) is no longer on the way to the first
+    screen: the list is shown, then the check runs behind it and says the file is damaged,
+    with what to do."""
+    from ui.photo_ingest import wait_off_ui_thread
+    monkeypatch.setattr("ui.first_run.maybe_run_first_setup", lambda *a: None)
+    monkeypatch.setattr(ui.app, "offer_resume", lambda *a: None)
+    monkeypatch.setattr(ui.app, "check_document_font", lambda *a: None)
+    window = ui.app.MainWindow()
+    qtbot.addWidget(window)
+    app = ExitRecorder()
+    quitting = []
+    app.aboutToQuit = SimpleNamespace(connect=quitting.append)
+    ui.app.open_data(app, window, str(damaged_folder))
+    assert window.store is not None and app.code is None  # the first screen, with its data
+    qtbot.waitUntil(lambda: any(title == "数据库文件已损坏" for _k, title, _t in shown), timeout=20000)
+    kind, _title, text = next(b for b in shown if b[1] == "数据库文件已损坏")
+    assert kind == "critical" and "已损坏" in text and "复制保存" in text
+    wait_off_ui_thread(5000)
+    for hook in quitting:  # as the application does when it quits
+        hook()
+
+
+def test_a_command_still_refuses_the_damaged_file_before_it_starts(damaged_folder):
+    """The commands keep the full check up front: one Chinese line, exit 2."""
+    import subprocess
+    proc = subprocess.run([sys.executable, "main.py", "status", "--json", "--data-dir",
+                           str(damaged_folder)], cwd=REPO, capture_output=True, text=True,
+                          encoding="utf-8", timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("错误：数据库文件已损坏") and len(proc.stderr.strip().splitlines()) == 1

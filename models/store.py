@@ -194,6 +194,18 @@ def begin_import(session: Session, sender: str | None = None, *, alone: bool = F
         conn.execute(text(f"SELECT {lock}(:k)"), {"k": _IMPORT_LOCK})
 
 
+@contextmanager
+def hold_imports(store: "Store"):
+    """PostgreSQL: wait for the imports under way and hold new ones off meanwhile (the import
+    lock, exclusively, in a transaction of its own); SQLite: nothing to wait for."""
+    if store.backend != "postgresql":
+        yield
+        return
+    with store.engine.connect() as conn, conn.begin():
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _IMPORT_LOCK})
+        yield
+
+
 def import_lost_race(exc: BaseException) -> bool:
     """An import on the server that met another import's rows (a unique or foreign key
     taken meanwhile, a deadlock between the two): nothing was saved, and made again alone

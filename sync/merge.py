@@ -32,7 +32,8 @@ from models.errors import StoreError
 from models.flush_hooks import session_now
 from models.paths import atomic_write_bytes
 from models.photo_store import photo_path
-from models.store import Store, begin_import, concurrent_write, import_lost_race, lock_for_device
+from models.store import (Store, begin_import, concurrent_write, hold_imports, import_lost_race,
+                          lock_for_device)
 from models.record_policy import STAMPS, Merge, event_hash, policy
 from models.tables import Base
 from sync import crypto, destinations, trust
@@ -173,22 +174,49 @@ def _target_of(store: Store, name: str) -> Path:
     raise refuse(f"未知的文件条目 {name!r}")
 
 
-def _place_files(store: Store, bundle: Bundle, moved: list[Path]) -> None:
+def _place_files(store: Store, bundle: Bundle, moved: list[tuple[Path, int]]) -> None:
     """Move the staged files to their places (never over a different local file); on disk
-    before the commit that refers to them. `moved` collects what was placed, so that a
-    failed import can take it away again."""
+    before the commit that refers to them. `moved` collects what was placed (path and inode),
+    so that a failed import can take it away again."""
     for name, staged in bundle.staged.items():
         target = _target_of(store, name)
         if target.exists():
             if name.startswith(DOCUMENTS_PREFIX) and _sha(target) != bundle.files[name]:
                 target = store.data_dir / CONFLICTS_DIR / bundle.bundle_id / DOCUMENTS_DIR / target.name
             else:
+                if name.startswith(PHOTOS_PREFIX) or _sha(target) == bundle.files[name]:
+                    # The same bytes: this import's checked copy takes the place, so that an
+                    # import side by side which placed it a moment ago and then fails (it
+                    # takes away only its own copy, by inode) leaves the file our rows name.
+                    os.replace(staged, target)
                 continue
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, target)
-        moved.append(target)
+        moved.append((target, os.stat(target).st_ino))
     if moved:
-        _flush_to_disk(moved)
+        _flush_to_disk([path for path, _ino in moved])
+
+
+def _take_away(store: Store, placed: list[tuple[Path, int]]) -> None:
+    """A failed import removes the files it placed — only its own copies: a file another
+    import has since put in their place (and refers to) stays. On the server the imports
+    under way, which place files under the shared import lock, are waited for first."""
+    if not placed:
+        return
+    try:
+        with hold_imports(store):
+            _unlink_own(placed)
+    except Exception:  # noqa: BLE001 — the server gone: still take away what is ours
+        _unlink_own(placed)
+
+
+def _unlink_own(placed: list[tuple[Path, int]]) -> None:
+    for path, inode in placed:
+        try:
+            if os.stat(path).st_ino == inode:
+                path.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _sha(path: Path) -> str:
@@ -416,12 +444,11 @@ def import_bundle(store: Store, path: Path, *, actor: str | None = None,
 
 def _merge(store: Store, bundle: Bundle, wait_for_files, actor: str | None):
     """Plan and prepare while the files are still being checked; write only after."""
-    placed: list[Path] = []
+    placed: list[tuple[Path, int]] = []
     try:
         return _merge_or_raise(store, bundle, wait_for_files, actor, placed)
     except BaseException:
-        for path in placed:  # nothing committed refers to them: the folder is as it was
-            path.unlink(missing_ok=True)
+        _take_away(store, placed)  # nothing committed refers to them: the folder is as it was
         raise
 
 

@@ -175,3 +175,4 @@ def test_imports_of_different_laptops_do_not_wait_for_each_other(office, bundles
         assert same.poll() is None  # its own laptop's earlier import still holds the device
         holder.rollback()
     assert json.loads(_finish(same))["new"] > 0
+

@@ -184,10 +184,12 @@ def _place_files(store: Store, bundle: Bundle, moved: list[tuple[Path, int]]) ->
             if name.startswith(DOCUMENTS_PREFIX) and _sha(target) != bundle.files[name]:
                 target = store.data_dir / CONFLICTS_DIR / bundle.bundle_id / DOCUMENTS_DIR / target.name
             else:
-                if name.startswith(PHOTOS_PREFIX) or _sha(target) == bundle.files[name]:
+                if staged.exists() and (name.startswith(PHOTOS_PREFIX)
+                                        or _sha(target) == bundle.files[name]):
                     # The same bytes: this import's checked copy takes the place, so that an
                     # import side by side which placed it a moment ago and then fails (it
                     # takes away only its own copy, by inode) leaves the file our rows name.
+                    # (No staged copy left: this import placed it itself, in a first attempt.)
                     os.replace(staged, target)
                 continue
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,7 @@ class InspectionPlan(Record):
     """The year's plan: the rules it was made with, the hand-picked 重点检查 list, the sums."""
 
     __tablename__ = "inspection_plan"
-    record_policy = TablePolicy("年度检查计划", Merge.OFFICE_OWNED)
+    record_policy = TablePolicy("年度检查计划", Merge.OFFICE_OWNED, office_writes_only=True)
     __table_args__ = (UniqueConstraint("year"),)
 
     year: Mapped[int]
@@ -55,7 +55,7 @@ class PlanDraw(Record):
     """One 双随机 draw of a plan round; a redraw is a new row pointing at the one it replaces."""
 
     __tablename__ = "plan_draw"
-    record_policy = TablePolicy("双随机抽取", Merge.OFFICE_OWNED)
+    record_policy = TablePolicy("双随机抽取", Merge.OFFICE_OWNED, office_writes_only=True)
 
     plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection_plan.id"), index=True)
     round: Mapped[int]
@@ -78,7 +78,7 @@ class PlanTask(Record):
     """待检任务: inspect this enterprise with this team by the end of `due_month`."""
 
     __tablename__ = "plan_task"
-    record_policy = TablePolicy("待检任务", Merge.OFFICE_OWNED)
+    record_policy = TablePolicy("待检任务", Merge.OFFICE_OWNED, office_writes_only=True)
 
     plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection_plan.id"), index=True)
     draw_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("plan_draw.id"), index=True)

@@ -14,7 +14,7 @@ deletes or adds to what it does not own is refused whole, the store untouched:
 * a *new* row that names another device as its creator needs that device's create event;
   a new answer, photo, team member, checklist or hazard joins only an inspection of its own
   device;
-* rows only the office makes (交办, models.assignment_rules) arrive at the office only as its
+* rows only the office makes (交办, plans, draws, tasks: `office_writes_only`) arrive at the office only as its
   own: one another device created is refused (laptops receive them in the office's bundle).
 """
 from __future__ import annotations
@@ -132,8 +132,9 @@ def _check_office_records(s: Session, plan: MergePlan) -> None:
     for p in plan.rows:
         creator = str(p.row.get("device_id"))
         if policy(p.table).office_writes_only and p.action in ("new", "updated") and creator not in own:
-            raise refuse(f"导出包中有设备 {creator[:8]} 所作的交办记录 {p.row['id']}，"
-                         "交办只能由办公室作出", _HINT)
+            what = policy(p.table).label
+            raise refuse(f"导出包中有设备 {creator[:8]} 所作的{what}记录 {p.row['id']}，"
+                         f"{what}只能由办公室作出", _HINT)
 
 
 def _check_update(p, trust, senders: set[str], history: _History, ids: list[str],

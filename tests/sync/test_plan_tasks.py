@@ -123,3 +123,22 @@ def test_a_laptops_own_inspectors_come_from_its_keys_and_its_enrollment(issued, 
     key_path(laptop.data_dir, inspector).unlink()
     assert own_inspector_ids(laptop.data_dir) == {inspector}
     assert own_inspector_ids(laptop_b.data_dir) == set()
+
+
+def test_a_plan_a_laptop_made_itself_is_refused_at_the_office(laptop_a, office, tmp_path):
+    """Plans, draws and tasks are the office's: a laptop (stolen, or a clerk with the CLI)
+    that drew its own plan cannot bring it into the office's register of plans (was: its
+    rows were taken as the laptop's own new records)."""
+    import pytest
+    from sync.bundle_format import BundleError
+    from tests.sync.conftest import dump
+    _exchange(laptop_a, office, tmp_path / "s1" / "a.fcb")
+    with laptop_a.transaction(actor="张卫东") as s:
+        plan = create_plan(s, 2026, [])
+        draw_round(s, plan.id, "7")
+    export_bundle(laptop_a, tmp_path / "forged.fcb", everything=True)
+    before = dump(office)
+    with pytest.raises(BundleError) as caught:
+        import_bundle(office, tmp_path / "forged.fcb")
+    assert "只能由办公室作出" in caught.value.text() and "年度检查计划" in caught.value.text()
+    assert dump(office) == before

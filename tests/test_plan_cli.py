@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -26,7 +27,23 @@ def run(capsys, *argv):
 def office(tmp_path_factory):
     folder = tmp_path_factory.mktemp("office")
     assert main.main(["demo", "--data-dir", str(folder)]) == 0
+    os.environ.setdefault("FIELDCHECK_AGENCY_PASSPHRASE", "agency-passphrase-1")
+    assert main.main(["agency", "create", "--name", "湘乡市应急管理局", "--data-dir", str(folder)]) == 0
     return folder
+
+
+def test_a_laptop_does_not_plan_or_draw(tmp_path, capsys):
+    """Plans, draws and teams are made at the office; on a laptop the commands say so (exit 2,
+    one line) and write nothing."""
+    laptop = tmp_path / "laptop"
+    assert main.main(["demo", "--data-dir", str(laptop)]) == 0
+    capsys.readouterr()
+    before = (laptop / "fieldcheck.db").read_bytes()
+    for argv in (["plan", "create", "--year", "2026"], ["plan", "draw", str(uuid.uuid4()), "--seed", "1"],
+                 ["plan", "assign", str(uuid.uuid4()), "--inspector", "a", "--inspector", "b"]):
+        code, _out, err = run(capsys, *argv, "--data-dir", str(laptop))
+        assert code == 2 and err.strip().count("\n") == 0 and "办公室" in err, (argv, err)
+    assert (laptop / "fieldcheck.db").read_bytes() == before
 
 
 def test_demo_register_is_large_enough_to_draw(office):
@@ -82,6 +99,8 @@ def test_verify_exits_1_on_a_tampered_store(capsys, tmp_path):
     """A clerk with SQLite changes who was drawn: `plan verify` exits 1 and says what differs."""
     folder = tmp_path / "office"
     assert main.main(["demo", "--data-dir", str(folder)]) == 0
+    os.environ.setdefault("FIELDCHECK_AGENCY_PASSPHRASE", "agency-passphrase-1")
+    assert main.main(["agency", "create", "--name", "湘乡市应急管理局", "--data-dir", str(folder)]) == 0
     capsys.readouterr()
     code, out, _ = run(capsys, "plan", "create", "--year", "2027", "--json", "--data-dir", str(folder))
     plan_id = json.loads(out)["plan_id"]

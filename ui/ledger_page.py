@@ -7,7 +7,7 @@ from datetime import date
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt, QThread, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog,
                                QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
@@ -23,6 +23,7 @@ from models.ledger import (DUE, NOT_RECTIFIED, OVERDUE, STATUSES, TO_RECTIFY, Le
 from models.reinspection_rules import set_major_tracking
 from ui.ledger_models import ID_ROLE, LedgerTableModel, short_clause
 from ui.messages import show_error
+from ui.session_worker import SessionWorker
 from ui.plain_text import rich
 from ui.stats_view import StatsView
 
@@ -100,32 +101,13 @@ def assignment_text(row) -> str:
             f"（{assignment_state_text(row)}）")
 
 
-class LedgerExport(QThread):
-    """The Excel export off the UI thread; `done` carries the row count or the exception."""
-
-    done = Signal(object)
-
-    def __init__(self, store, path: Path, today: date, flt: LedgerFilter, parent=None) -> None:
-        super().__init__(parent)
-        self.store, self.path, self.today, self.flt = store, path, today, flt
-
-    def run(self) -> None:
-        try:
-            with self.store.session() as s:
-                rows = export_ledger(s, self.path, self.today, self.flt)
-        except Exception as exc:  # handed to the UI thread, which decides what it is
-            self.done.emit(exc)
-            return
-        self.done.emit(rows)
-
-
 class LedgerPage(QWidget):
     exported = Signal(int)  # rows written to the Excel file
 
     def __init__(self, store, main_window) -> None:
         super().__init__()
         self.store, self.main_window = store, main_window
-        self._export_worker: LedgerExport | None = None
+        self._export_worker: SessionWorker | None = None
         self.model = LedgerTableModel(self)
         self.page = Page([], 0)
         self.offset = 0
@@ -419,10 +401,11 @@ class LedgerPage(QWidget):
         if path:
             self.export_to(Path(path))
 
-    def export_to(self, path: Path) -> LedgerExport:
+    def export_to(self, path: Path) -> SessionWorker:
         """Write the ledger as filtered on screen to `path` on a worker thread (100k rows take
         tens of seconds); `exported` is emitted with the row count when it is on disk."""
-        worker = LedgerExport(self.store, path, today_of(self.store), self.current_filter(), self)
+        today, flt = today_of(self.store), self.current_filter()
+        worker = SessionWorker(self.store, lambda s: export_ledger(s, path, today, flt), self)
         worker.done.connect(lambda result: self._exported(worker, path, result))
         self.export_button.setEnabled(False)
         self.count_label.setText("正在导出隐患台账，请稍候…")
@@ -436,7 +419,7 @@ class LedgerPage(QWidget):
         if self._export_worker is not None:
             self._export_worker.wait()
 
-    def _exported(self, worker: LedgerExport, path: Path, result) -> None:
+    def _exported(self, worker: SessionWorker, path: Path, result) -> None:
         worker.wait()
         self._export_worker = None
         QGuiApplication.restoreOverrideCursor()

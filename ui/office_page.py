@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QFileDialog, QGridLayout,
                                QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
@@ -23,6 +23,7 @@ from models.office_views import (agency_name, major_hazards, major_summary, offi
 from ui.assign_dialog import AssignDialog
 from ui.ledger_page import today_of
 from ui.messages import show_error
+from ui.session_worker import SessionWorker
 from ui.office_models import MajorHazardTableModel, TallyTableModel, assignment_state_text
 
 SEARCH_DELAY_MS = 300  # a search runs once typing pauses
@@ -56,7 +57,7 @@ class OfficePage(QWidget):
     def __init__(self, store, main_window=None) -> None:
         super().__init__()
         self.store, self.main_window = store, main_window
-        self._export_worker: ReportExport | None = None
+        self._export_worker: SessionWorker | None = None
         self.model = MajorHazardTableModel(self)
         self.tallies = {key: TallyTableModel(label, self) for key, label in STATISTICS}
         self.assign_dialog: AssignDialog | None = None
@@ -312,13 +313,13 @@ class OfficePage(QWidget):
         if path:
             self.export_to(Path(path), kind)
 
-    def export_to(self, path: Path, kind: str) -> ReportExport:
+    def export_to(self, path: Path, kind: str) -> SessionWorker:
         """Write the period's 通报 (the rows of `office-report`) on a worker thread: thousands
         of major hazards take seconds. `exported` carries the count once it is on disk."""
         if path.suffix.lower() != f".{kind}":
             path = path.with_name(path.name + f".{kind}")
         start, end = self.period_range()
-        worker = ReportExport(self.store, path, kind, today_of(self.store), start, end, self)
+        worker = SessionWorker(self.store, _report_writer(path, kind, today_of(self.store), start, end), self)
         worker.done.connect(lambda result: self._exported(worker, path, result))
         for button in (self.xlsx_button, self.pdf_button):
             button.setEnabled(False)
@@ -332,7 +333,7 @@ class OfficePage(QWidget):
         if self._export_worker is not None:
             self._export_worker.wait()
 
-    def _exported(self, worker: ReportExport, path: Path, result) -> None:
+    def _exported(self, worker: SessionWorker, path: Path, result) -> None:
         worker.wait()
         self._export_worker = None
         QGuiApplication.restoreOverrideCursor()
@@ -353,26 +354,11 @@ class OfficePage(QWidget):
         self.exported.emit(result)
 
 
-class ReportExport(QThread):
-    """The 通报 written off the UI thread; `done` carries the count or the exception."""
-
-    done = Signal(object)
-
-    def __init__(self, store, path: Path, kind: str, today: date, start: date, end: date,
-                 parent=None) -> None:
-        super().__init__(parent)
-        self.store, self.path, self.kind = store, path, kind
-        self.today, self.start_day, self.end_day = today, start, end
-
-    def run(self) -> None:
+def _report_writer(path: Path, kind: str, today: date, start: date, end: date):
+    """The 通报 as Excel or PDF, to run in a SessionWorker."""
+    def write(s):
         from documents.office_report import write_major_report_pdf
         from models.office_views import write_major_report_xlsx
-        write = write_major_report_xlsx if self.kind == "xlsx" else write_major_report_pdf
-        try:
-            with self.store.session() as s:
-                result = write(s, self.path, self.today, self.start_day, self.end_day,
-                               agency_name(s))
-        except Exception as exc:  # handed to the UI thread, which decides what it is
-            self.done.emit(exc)
-            return
-        self.done.emit(result)
+        writer = write_major_report_xlsx if kind == "xlsx" else write_major_report_pdf
+        return writer(s, path, today, start, end, agency_name(s))
+    return write

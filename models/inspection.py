@@ -183,7 +183,7 @@ class Hazard(Record):
 
     inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"), index=True)
     answer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("answer.id"), unique=True)
-    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checklist_item.id"), index=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checklist_item.id"))
     enterprise_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enterprise.id"))
     description: Mapped[str] = mapped_column(Text)
     legal_basis: Mapped[str] = mapped_column(Text)
@@ -218,6 +218,11 @@ Index("ix_hazard_due", func.coalesce(Hazard.current_deadline, Hazard.deadline), 
 Index("ix_hazard_found_at", Hazard.found_at)
 Index("ix_hazard_status_due", Hazard.status, func.coalesce(Hazard.current_deadline, Hazard.deadline),
       Hazard.inspection_id)
+# A search arm (an item's code, a firm) walks its hazards in deadline order (models.ledger).
+Index("ix_hazard_item_due", Hazard.item_id, func.coalesce(Hazard.current_deadline, Hazard.deadline),
+      Hazard.id)
+Index("ix_hazard_enterprise_due", Hazard.enterprise_id,
+      func.coalesce(Hazard.current_deadline, Hazard.deadline), Hazard.id)
 
 
 class HazardReview(Record):

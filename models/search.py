@@ -7,8 +7,10 @@ one- and two-character terms (粉尘, 氨) fall back to LIKE — correct, only s
 """
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ColumnElement, Connection, literal_column, or_, select, table
+from sqlalchemy import (Boolean, ColumnElement, Connection, String, bindparam, literal_column, or_,
+                        select, table)
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 FTS_MIN_CHARS = 3
 
@@ -68,23 +70,45 @@ def _fts_query(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+def _like_pattern(term: str) -> str:
+    """'%term%' with LIKE's wildcards in the term escaped by '/' (as SQLAlchemy's autoescape)."""
+    return "%" + term.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
 class TextMatch(ColumnElement[bool]):
     """Rows of `source` ("hazard" or "enterprise") whose `columns` contain `term`: compiled per
-    dialect, so the queries that use it stay the same on both backends."""
+    dialect, so the queries that use it stay the same on both backends.
+
+    Cached like any SQLAlchemy expression: the SQL depends on the term only through `shape`
+    (its length and case), which is in the cache key; the term itself travels as bound
+    parameters. (Uncached, every search page compiled its four statements anew.)"""
 
     type = Boolean()
-    inherit_cache = False  # the term decides the SQL on SQLite
+    # a condition in itself: SQLite would otherwise be sent `… IN (…) = 1`, which no index serves
+    _is_implicitly_boolean = True
+    inherit_cache = True
+    _traverse_internals = [("source", InternalTraversal.dp_string),
+                           ("columns", InternalTraversal.dp_clauseelement_tuple),
+                           ("shape", InternalTraversal.dp_string),
+                           ("pattern", InternalTraversal.dp_clauseelement),
+                           ("phrase", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, source: str, columns, term: str) -> None:
-        self.source, self.columns, self.term = source, tuple(columns), term.strip()
-
-    def like(self) -> ColumnElement[bool]:
+        term = term.strip()
+        self.source, self.columns = source, tuple(columns)
         # A term without letters that have case (Chinese, digits) matches the same rows with
         # LIKE as with ILIKE, and LIKE is three times faster on PostgreSQL (no lower() of every
         # row's text); both are served by the trigram index.
-        caseless = self.term.lower() == self.term == self.term.upper()
-        return or_(*(c.contains(self.term, autoescape=True) if caseless
-                     else c.icontains(self.term, autoescape=True) for c in self.columns))
+        caseless = term.lower() == term == term.upper()
+        short = len(term) < FTS_MIN_CHARS or source not in _SQLITE_SEARCH
+        self.shape = ("like" if caseless else "ilike") + ("" if short else "+fts")
+        self.pattern = bindparam(None, _like_pattern(term), type_=String(), unique=True)
+        self.phrase = bindparam(None, _fts_query(term), type_=String(), unique=True)
+
+    def like(self) -> ColumnElement[bool]:
+        if self.shape.startswith("like"):
+            return or_(*(c.like(self.pattern, escape="/") for c in self.columns))
+        return or_(*(c.ilike(self.pattern, escape="/") for c in self.columns))
 
 
 @compiles(TextMatch)
@@ -94,11 +118,11 @@ def _compile_like(element: TextMatch, compiler, **kw) -> str:
 
 @compiles(TextMatch, "sqlite")
 def _compile_fts(element: TextMatch, compiler, **kw) -> str:
-    if len(element.term) < FTS_MIN_CHARS or element.source not in _SQLITE_SEARCH:
+    if not element.shape.endswith("+fts"):
         return compiler.process(element.like(), **kw)
     fts, _cols = _SQLITE_SEARCH[element.source]
     hits = (select(literal_column("rowid")).select_from(table(fts))
-            .where(literal_column(fts).op("MATCH")(_fts_query(element.term))))
+            .where(literal_column(fts).op("MATCH")(element.phrase)))
     return compiler.process(literal_column(f"{element.source}.rowid").in_(hits), **kw)
 
 

@@ -26,7 +26,7 @@ from models.paths import DB_FILENAME, device_id
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest migration's revision. Checked against Alembic's own view in the tests; lets a
 # start-up with an up-to-date file skip importing Alembic (~0.1 s on a laptop).
-SCHEMA_HEAD = "0005_officebench"
+SCHEMA_HEAD = "0006_search"
 BACKUPS_KEPT = 5
 
 

@@ -145,3 +145,77 @@ def test_latin_letters_in_a_term_are_matched_in_either_case(store, clock, many_h
     assert _found(store, clock, "pe第0处") == {many_hazards[0]}
     assert _found(store, clock, "PE第0处") == {many_hazards[0]}
     assert _found(store, clock, "第0处除尘") == {many_hazards[0]}
+
+
+@pytest.fixture
+def item_code_hazards(store, inspection_id, clock):
+    """As many_hazards; the fifth hazard's item code also written in the text of the second
+    and the seventh: a term that two arms of the search match (item code, hazard text).
+    Returns the term and its hits in deadline order."""
+    with store.session() as s:
+        items = inspection_items(s, inspection_id)
+    code, ids = items[4].code, []
+    with store.transaction() as s:
+        for k, item in enumerate(items):
+            hazard = answer_item(s, inspection_id, item.id, AnswerResult.NONCOMPLIANT).hazard
+            words = f"现场记录：同{code}项" if k in (1, 6) else f"第{k}处除尘管道积尘"
+            update_hazard(s, hazard.id, description=words,
+                          deadline=clock().date() + timedelta(days=10 + k))
+            ids.append(hazard.id)
+        finalize_inspection(s, inspection_id)
+    assert sum(item.code.find(code) >= 0 for item in items) == 1
+    return code, [ids[k] for k in (1, 4, 6)]
+
+
+def test_a_search_past_its_count_pages_each_arm_and_merges_them(store, clock, item_code_hazards,
+                                                                 monkeypatch):
+    """Past the counting limit the page is the first hits of each arm (text, firm, item code),
+    merged in deadline order: page by page, both ways, the whole ordered ledger of the term."""
+    import models.ledger as ledger
+    from models.ledger import iter_ledger
+    term, expected = item_code_hazards
+    monkeypatch.setattr(ledger, "SEARCH_COUNT_CAP", 0)
+    today = clock().date()
+    with store.session() as s:
+        assert [r.id for r in iter_ledger(s, LedgerFilter(search=term), today)] == expected
+        for descending, order in ((False, expected), (True, expected[::-1])):
+            seen = []
+            for offset in range(3):
+                page = ledger_page(s, LedgerFilter(search=term), today, limit=1, offset=offset,
+                                   descending=descending)
+                assert page.total_capped == (offset < 2)  # counting stopped one past the page
+                seen += [r.id for r in page.rows]
+            assert seen == order
+
+
+def test_an_item_arm_walks_its_own_index_in_deadline_order(store, backend, clock,
+                                                           item_code_hazards, monkeypatch):
+    """The arm of an item's code reads that item's hazards down ix_hazard_item_due, already in
+    deadline order: not the whole deadline order of the ledger filtered by the search."""
+    import models.ledger as ledger
+    from sqlalchemy import event
+    term, _ = item_code_hazards
+    monkeypatch.setattr(ledger, "SEARCH_COUNT_CAP", 0)
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if "UNION ALL" in statement:
+            statements.append((statement, parameters))
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        with store.session() as s:
+            ledger_page(s, LedgerFilter(search=term), clock().date(), limit=1)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert len(statements) == 1
+    statement, parameters = statements[0]
+    with store.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        if backend == "sqlite":
+            plan = " ".join(str(r) for r in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters))
+        else:
+            with raw.cursor() as cur:
+                cur.execute("SET enable_seqscan = off")
+                cur.execute("EXPLAIN " + statement, parameters)
+                plan = " ".join(r[0] for r in cur.fetchall())
+    assert "ix_hazard_item_due" in plan

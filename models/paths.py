@@ -7,12 +7,17 @@ folder from platformdirs.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
+import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import platformdirs
+from filelock import FileLock
 
 from models.errors import StoreError
 
@@ -22,6 +27,7 @@ ENV_DATA_DIR = "FIELDCHECK_DATA_DIR"
 ENV_DATABASE_URL = "FIELDCHECK_DATABASE_URL"
 DB_FILENAME = "fieldcheck.db"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 # Written by `agency create` / `agency join` (sync.agency); read by documents and case numbering.
 AGENCY_CA_FILE = "trust/agency-ca.crt"
 CASE_RANGE_FILE = "trust/case_range.json"
@@ -164,6 +170,32 @@ def read_json_dict(path: Path) -> dict:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+STATE_LOCK_FILE = ".state-files.lock"
+_state_locks: dict[str, FileLock] = {}
+_state_locks_guard = threading.Lock()
+
+
+def with_state_files_locked(change: Callable[..., T]) -> Callable[..., T]:
+    """For a function that reads a state file of the data folder (its first argument), changes
+    it and writes it back: one process or thread at a time. Several clerks import into one
+    office folder at once; each would write back what it read before the other wrote (a
+    device's key or chain head lost). One lock per folder, reentrant within a thread."""
+    @functools.wraps(change)
+    def locked(data_dir, *args, **kwargs):
+        with _state_lock(Path(data_dir)):
+            return change(data_dir, *args, **kwargs)
+    return locked
+
+
+def _state_lock(data_dir: Path) -> FileLock:
+    key = str(data_dir.resolve())
+    with _state_locks_guard:
+        if key not in _state_locks:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            _state_locks[key] = FileLock(data_dir / STATE_LOCK_FILE, timeout=120)
+        return _state_locks[key]
 
 
 def write_json(path: Path, data: dict, durable: bool = True) -> None:

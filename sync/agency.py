@@ -35,7 +35,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from models.errors import FieldCheckError
 from models.store_mode import is_office_store
 from models.paths import (AGENCY_CA_FILE, CASE_RANGE_FILE, REVOKED_CERTIFICATES_FILE,
-                          read_json_dict, write_json)
+                          read_json_dict, with_state_files_locked, write_json)
 from sync import keystore
 
 CA_KEY_NAME = "agency-ca.pem"
@@ -565,6 +565,7 @@ def check_revocations(data_dir: Path, doc) -> int | None:
     return payload["number"] if payload.get("number", 0) > held_number else None
 
 
+@with_state_files_locked
 def accept_revocations(data_dir: Path, doc) -> bool:
     if check_revocations(data_dir, doc) is None:
         return False

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from models.key_fingerprint import fingerprint  # noqa: F401  (crypto.fingerprint for sync)
-from models.paths import atomic_write_bytes
+from models.paths import atomic_write_bytes, with_state_files_locked
 from sync import keystore
 from sync.bundle_format import BundleError, refuse
 
@@ -125,6 +125,7 @@ def known_devices(data_dir: Path) -> list[str]:
     return sorted(_known_devices(data_dir))
 
 
+@with_state_files_locked
 def remember_device_key(data_dir: Path, device: str, public_key_b64: str) -> None:
     known = _known_devices(data_dir)
     if known.get(device) != public_key_b64:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.errors import FieldCheckError
-from models.paths import read_json_dict, write_json
+from models.paths import read_json_dict, with_state_files_locked, write_json
 
 STATE_FILE = "sync/destinations.json"
 Positions = dict[str, tuple[int, str]]   # device id → (seq, hash) of the last event held
@@ -152,6 +152,7 @@ def base_for(data_dir: Path, session: Session, folder: str, own_device: str,
     return Base(label=folder, device=None, since=mine[own_device][0])
 
 
+@with_state_files_locked
 def remember_sent(data_dir: Path, folder: str, positions: Positions, bundle_id: str,
                   device: str | None) -> None:
     """After a bundle was written to `folder`: a folder holds `positions` now; a device
@@ -169,6 +170,7 @@ def remember_sent(data_dir: Path, folder: str, positions: Positions, bundle_id: 
     write_json(Path(data_dir) / STATE_FILE, state)
 
 
+@with_state_files_locked
 def acknowledge(data_dir: Path, source: Path, manifest: dict, own_ids: Iterable[str],
                 aliases: Iterable[str]) -> None:
     """After a bundle from `source` (a file) was verified and imported: its sender holds

@@ -27,7 +27,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from models.paths import read_json_dict, write_json
+from models.paths import read_json_dict, with_state_files_locked, write_json
 from sync import agency, crypto
 from sync.bundle_format import BundleError, refuse
 
@@ -101,6 +101,7 @@ def heads_for_export(data_dir: Path, key, own_ids: list[str], chain_ends: dict,
     return out
 
 
+@with_state_files_locked
 def remember_heads(data_dir: Path, heads: list[dict]) -> None:
     held = stored_heads(data_dir)
     changed = False

@@ -314,3 +314,47 @@ def test_a_delta_whose_chain_does_not_continue_the_one_held_is_refused(laptop_a,
         import_bundle(office, stick / "forged.fcb")
     assert "不衔接" in err.value.text()
     assert dump(office) == before
+
+
+def _firm_phone(store, enterprise_id, phone: str, days: int) -> None:
+    from models.base import utcnow
+    from models.enterprise_rules import EnterpriseInput, update_enterprise
+    from models.register_queries import enterprise_input
+    store.clock = Clock(utcnow() + timedelta(days=days))  # the demo register is stamped now
+    with store.transaction() as s:
+        data = enterprise_input(s, enterprise_id)
+        update_enterprise(s, enterprise_id, EnterpriseInput(**{**data.__dict__, "phone": phone}))
+
+
+@pytest.mark.parametrize("a_later", [True, False], ids=["A-edits-later", "B-edits-later"])
+def test_two_laptops_editing_one_firm_converge_through_the_office_by_deltas(
+        laptop_a, laptop_b, office, tmp_path, a_later):
+    """Both laptops change the same firm's phone; A's delta reaches the office, which relays
+    it to B by a delta before B's own change comes in. Whichever change is newer ends on all
+    three; the older is kept in the audit trail, nothing refused or in conflict."""
+    from models.registry import Enterprise
+    stick = tmp_path / "stick"
+    stick.mkdir()
+
+    def carry(source, target, name):
+        export_bundle(source, stick / name, for_device=target.device_id)
+        return import_bundle(target, stick / name)
+    carry(laptop_a, office, "a1.fcb")
+    carry(office, laptop_b, "o-b1.fcb")
+    carry(laptop_b, office, "b1.fcb")
+    carry(office, laptop_a, "o-a1.fcb")
+    with laptop_a.session() as s:
+        firm = s.scalars(select(Enterprise.id).order_by(Enterprise.credit_code)).first()
+    _firm_phone(laptop_a, firm, "13911110001", 4 if a_later else 2)
+    _firm_phone(laptop_b, firm, "13922220002", 3)
+    newer = "13911110001" if a_later else "13922220002"
+    reports = [carry(laptop_a, office, "a2.fcb"), carry(office, laptop_b, "o-b2.fcb"),
+               carry(laptop_b, office, "b2.fcb"), carry(office, laptop_a, "o-a2.fcb")]
+    assert all(r.total("conflict") == 0 for r in reports)
+    assert reports[1].total("updated") == (1 if a_later else 0)  # B takes A's only if newer
+    for store in (office, laptop_a, laptop_b):
+        with store.session() as s:
+            assert s.get(Enterprise, firm).phone == newer
+            trail = " ".join(s.scalars(select(AuditEvent.after).where(
+                AuditEvent.entity_id == str(firm))).all())
+        assert "13911110001" in trail and "13922220002" in trail

@@ -52,12 +52,21 @@ def _qdate(day: date) -> QDate:
 
 
 class OfficePage(QWidget):
+    """The counts run on worker threads (at a city's million hazards the list and its counts
+    take a second, the statistics several): the page stays live, says it is counting, and a
+    result overtaken by a newer period or search is dropped."""
+
     exported = Signal(int)  # major hazards written to the 通报
+    refreshed = Signal()    # the list and its counts shown
+    stats_shown = Signal()  # the statistics shown
 
     def __init__(self, store, main_window=None) -> None:
         super().__init__()
         self.store, self.main_window = store, main_window
         self._export_worker: SessionWorker | None = None
+        self._workers: set[SessionWorker] = set()  # kept until they end (a QThread must)
+        self._list_asked = self._stats_asked = 0   # which request the shown data answers
+        self.loading = self.stats_loading = False
         self.model = MajorHazardTableModel(self)
         self.tallies = {key: TallyTableModel(label, self) for key, label in STATISTICS}
         self.assign_dialog: AssignDialog | None = None
@@ -189,7 +198,13 @@ class OfficePage(QWidget):
         basis.setWordWrap(True)
         basis.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         basis.setStyleSheet("color: #546e7a; padding: 8px;")
-        grid.addWidget(basis, 1, 2)
+        self.stats_state = QLabel()  # 正在统计… while the counts run
+        self.stats_state.setStyleSheet("color: #1565c0; font-size: 16pt; font-weight: bold; padding: 8px;")
+        corner = QVBoxLayout()
+        corner.addWidget(self.stats_state)
+        corner.addWidget(basis)
+        corner.addStretch(1)
+        grid.addLayout(corner, 1, 2)
         return box
 
     # ------------------------------------------------------------------ data
@@ -214,33 +229,91 @@ class OfficePage(QWidget):
             self.period.blockSignals(False)
         self.refresh()
 
+    @property
+    def idle(self) -> bool:
+        """Nothing being counted: what is shown answers the period and search shown."""
+        return not self._workers or self._workers == {self._export_worker}
+
     def refresh(self) -> None:
         self._search_timer.stop()
         start, end = self.period_range()
         today, term = today_of(self.store), self.search.text().strip()
-        keep = self.selected_id()
-        with self.store.session() as s:
+
+        def work(s):
             rows = major_hazards(s, today, start, end, term, limit=LIST_LIMIT)
-            summary = major_summary(s, today, start, end, term)
-            towns = townships(s, rows)
-        self.model.set_rows([(r, towns.get(r.enterprise_id) or "") for r in rows])
+            return rows, major_summary(s, today, start, end, term), townships(s, rows)
+        self._list_asked += 1
+        asked = self._list_asked
+        self.loading = True
+        self.summary.setText("正在查询…")
+        self._run(work, lambda result: self._list_counted(asked, result))
         self._stats_stale = True
         self._update_stats()
+
+    def _list_counted(self, asked: int, result) -> None:
+        if asked != self._list_asked:
+            return  # overtaken: a newer period or search is being counted
+        self.loading = False
+        if self._failed(result, "未能读取重大事故隐患"):
+            self.summary.setText("读取失败，请稍后重试")
+            return
+        rows, summary, towns = result
+        keep = self.selected_id()
+        self.model.set_rows([(r, towns.get(r.enterprise_id) or "") for r in rows])
         self._show_summary(summary, len(rows))
         self._select(keep)
         self._selection_changed()
+        self.refreshed.emit()
 
     def _update_stats(self) -> None:
         """The statistics are counted when their tab is shown (they cost more than the list)."""
         if not self._stats_stale or self.tabs.currentWidget() is not self.stats_tab:
             return
-        start, end = self.period_range()
-        with self.store.session() as s:
-            stats = office_statistics(s, today_of(self.store), LedgerFilter(
-                found_from=start, found_to=end, search=self.search.text().strip()))
-        for key, _label in STATISTICS:
-            self.tallies[key].set_rows(stats[key])
         self._stats_stale = False
+        start, end = self.period_range()
+        today, flt = today_of(self.store), LedgerFilter(found_from=start, found_to=end,
+                                                        search=self.search.text().strip())
+        self._stats_asked += 1
+        asked = self._stats_asked
+        self.stats_loading = True
+        self.stats_state.setText("正在统计…")
+        self._run(lambda s: office_statistics(s, today, flt),
+                  lambda result: self._stats_counted(asked, result))
+
+    def _stats_counted(self, asked: int, result) -> None:
+        if asked != self._stats_asked:
+            return
+        self.stats_loading = False
+        if self._failed(result, "未能完成分类统计"):
+            self.stats_state.setText("统计失败，请稍后重试")
+            self._stats_stale = True
+            return
+        for key, _label in STATISTICS:
+            self.tallies[key].set_rows(result[key])
+        self.stats_state.setText("")
+        self.stats_shown.emit()
+
+    def _run(self, work, then) -> SessionWorker:
+        worker = SessionWorker(self.store, work, self)
+        self._workers.add(worker)
+
+        def ended(result) -> None:
+            worker.wait()
+            self._workers.discard(worker)
+            worker.deleteLater()
+            then(result)
+        worker.done.connect(ended)
+        worker.start()
+        return worker
+
+    def _failed(self, result, title: str) -> bool:
+        if isinstance(result, FieldCheckError):
+            show_error(self, result, title)
+            return True
+        if isinstance(result, BaseException):  # our bug: the excepthook logs and tells
+            sys.excepthook(type(result), result, result.__traceback__)
+            return True
+        return False
 
     def _show_summary(self, summary, shown: int) -> None:
         red = "<span style='color:#c62828;font-weight:bold'>{}</span>"
@@ -319,31 +392,25 @@ class OfficePage(QWidget):
         if path.suffix.lower() != f".{kind}":
             path = path.with_name(path.name + f".{kind}")
         start, end = self.period_range()
-        worker = SessionWorker(self.store, _report_writer(path, kind, today_of(self.store), start, end), self)
-        worker.done.connect(lambda result: self._exported(worker, path, result))
         for button in (self.xlsx_button, self.pdf_button):
             button.setEnabled(False)
         QGuiApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
-        self._export_worker = worker  # kept until it ends: a running QThread must not be dropped
-        worker.start()
+        worker = self._run(_report_writer(path, kind, today_of(self.store), start, end),
+                           lambda result: self._exported(path, result))
+        self._export_worker = worker
         return worker
 
     def save_pending(self) -> None:
-        """Closing the window waits for a 通报 still being written."""
-        if self._export_worker is not None:
-            self._export_worker.wait()
+        """Closing the window waits for a 通报 still being written and for the counts."""
+        for worker in list(self._workers):
+            worker.wait()
 
-    def _exported(self, worker: SessionWorker, path: Path, result) -> None:
-        worker.wait()
+    def _exported(self, path: Path, result) -> None:
         self._export_worker = None
         QGuiApplication.restoreOverrideCursor()
         for button in (self.xlsx_button, self.pdf_button):
             button.setEnabled(True)
-        if isinstance(result, FieldCheckError):
-            show_error(self, result, "未能导出通报")
-            return
-        if isinstance(result, BaseException):  # our bug: the excepthook logs and tells
-            sys.excepthook(type(result), result, result.__traceback__)
+        if self._failed(result, "未能导出通报"):
             return
         self.last_export = path
         box = QMessageBox(QMessageBox.Icon.Information, "已导出通报",

@@ -68,12 +68,18 @@ def office(demo):
     return demo
 
 
+def settled(qtbot, page) -> None:
+    """What a clerk waits for: the counts the page says it is making (on worker threads), shown."""
+    qtbot.waitUntil(lambda: page.idle, timeout=15000)
+
+
 @pytest.fixture
 def page(qtbot, office):
     widget = OfficePage(office)
     widget.resize(1176, 700)
     qtbot.addWidget(widget)
     widget.show()
+    settled(qtbot, widget)
     return widget
 
 
@@ -82,6 +88,7 @@ def show_statistics(qtbot, page) -> None:
     bar = page.tabs.tabBar()
     qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
     assert page.tabs.currentWidget() is page.stats_tab
+    settled(qtbot, page)
 
 
 def rows(page):
@@ -103,6 +110,7 @@ def test_the_page_shows_only_at_the_office(qtbot, demo, tmp_path):
     assert not button.isHidden()
     click(qtbot, button)
     assert isinstance(window.stack.currentWidget(), OfficePage)
+    settled(qtbot, window.stack.currentWidget())
     assert window.stack.currentWidget().model.rowCount() > 0
 
 
@@ -131,6 +139,7 @@ def choose_period(qtbot, page, name: str) -> None:
     for _ in range(abs(steps)):
         qtbot.keyClick(page.period, Qt.Key.Key_Down if steps > 0 else Qt.Key.Key_Up)
     assert page.period.currentText() == name
+    settled(qtbot, page)
 
 
 def test_the_period_filters_list_and_statistics(qtbot, page):
@@ -150,6 +159,7 @@ def test_the_period_filters_list_and_statistics(qtbot, page):
     page.found_to.setFocus()
     qtbot.keyClick(page.found_to, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClicks(page.found_to, "2026-01-31")
+    settled(qtbot, page)
     assert page.period.currentText() == "自定义" and page.model.rowCount() == 0
 
 
@@ -160,6 +170,7 @@ def test_search_after_the_typing_pause(qtbot, page):
     type_chinese(page.search, first[3:7])
     assert page.model.rowCount() == len(rows(page))  # not yet: the pause has not passed
     qtbot.wait(SEARCH_DELAY_MS + 200)
+    settled(qtbot, page)
     assert {r.enterprise for r in rows(page)} == {first} or not others
 
 
@@ -188,6 +199,7 @@ def test_assign_then_reassign_through_the_dialog(qtbot, page, office):
     click(qtbot, page.assign_button)
     _fill_and_accept(qtbot, page, TOWNSHIP, 20, "请镇安监站督促企业停止使用相关设施")
     qtbot.waitUntil(lambda: not page.assign_dialog.isVisible())
+    settled(qtbot, page)
     stored = stored_assignments(office)
     assert [(a["hazard_id"], a["assignee"], a["note"], a["replaces_id"]) for a in stored] == [
         (target.id, TOWNSHIP, "请镇安监站督促企业停止使用相关设施", None)]
@@ -204,6 +216,7 @@ def test_assign_then_reassign_through_the_dialog(qtbot, page, office):
         type(page.summary))[-1].text()
     _fill_and_accept(qtbot, page, "湘乡市工业和信息化局", 40, "改由工信局督办")
     qtbot.waitUntil(lambda: not dialog.isVisible())
+    settled(qtbot, page)
     stored = stored_assignments(office)
     assert [a["assignee"] for a in stored] == [TOWNSHIP, "湘乡市工业和信息化局"]
     assert stored[1]["replaces_id"] == stored[0]["id"]
@@ -233,6 +246,7 @@ def test_a_closed_hazard_cannot_be_assigned(qtbot, page, office):
         hazard = s.get(Hazard, rows(page)[0].id)
         hazard.status, hazard.closed_at = HazardStatus.CLOSED, LATER
     page.refresh()
+    settled(qtbot, page)
     last = page.model.rowCount() - 1
     assert page.model.ledger_row(last).closed_on is not None
     click_row(qtbot, page.table, last)
@@ -291,6 +305,7 @@ def test_a_long_list_shows_the_most_urgent_and_says_so(qtbot, office, monkeypatc
     monkeypatch.setattr("ui.office_page.LIST_LIMIT", 2)
     page = OfficePage(office)
     qtbot.addWidget(page)
+    settled(qtbot, page)
     with office.session() as s:
         everything = major_hazards(s, LATER.date(), date(2026, 1, 1), LATER.date())
     assert page.model.rowCount() == 2
@@ -307,3 +322,36 @@ def test_an_export_that_cannot_be_written_is_told(qtbot, page, tmp_path):
     qtbot.waitUntil(lambda: bool(said), timeout=30000)
     worker.wait()
     assert "无法写入" in said[0] and page.pdf_button.isEnabled()
+
+
+def test_the_page_stays_live_while_it_counts(qtbot, page, monkeypatch):
+    """A slow count (a city's million hazards) runs behind the page: the page says it is
+    counting and takes the clerk's keys meanwhile; a search typed during an earlier count
+    shows its own answer, the earlier one dropped whichever ends first."""
+    import threading
+    import time
+
+    import ui.office_page as office_page
+    held, real = threading.Event(), office_page.major_summary
+
+    def slow_summary(*args, **kwargs):
+        held.wait(10)  # until the test lets the count end
+        return real(*args, **kwargs)
+    monkeypatch.setattr(office_page, "major_summary", slow_summary)
+    first = rows(page)[0].enterprise
+    others = {r.enterprise for r in rows(page)} - {first}
+    began = time.monotonic()
+    choose_period_keys = (Qt.Key.Key_Up, Qt.Key.Key_Down)  # 本年 → 本季度 → 本年: two counts
+    page.period.setFocus()
+    for key in choose_period_keys:
+        qtbot.keyClick(page.period, key)
+    assert time.monotonic() - began < 1.0  # not waiting for the count
+    assert "正在查询" in page.summary.text() and not page.idle
+    type_chinese(page.search, first[3:7])
+    assert page.search.text() == first[3:7]
+    qtbot.wait(SEARCH_DELAY_MS + 200)  # the search's count is asked for too
+    held.set()
+    settled(qtbot, page)
+    assert "正在查询" not in page.summary.text()
+    assert {r.enterprise for r in rows(page)} == {first} or not others
+    assert f"重大事故隐患 <b>{len(rows(page))}</b> 项" in page.summary.text()

@@ -1,0 +1,132 @@
+"""Attacks by an enrolled laptop (stolen: valid key and certificate) on another laptop's
+evidence it relays or joins: through FieldCheck's own export and import, with a clerk's
+SQL on the attacker's own store where the app would not do it.
+
+A relay may carry another laptop's history only under that laptop's signed chain head
+(sync.trust); these tests ask whether the *rows* it carries are held to that history too.
+"""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select, update
+
+from documents.service import issue_case_documents
+from models.documents import Document, Signature
+from models.inspection import Answer, Hazard
+from models.tables import Inspection
+from sync.bundle_format import BundleError
+from sync.export import export_bundle
+from sync.merge import import_bundle
+from tests.conftest import people_signing
+from tests.sync.conftest import dump
+
+
+def _finalized(store) -> uuid.UUID:
+    with store.session() as s:
+        return s.scalars(select(Inspection.id).where(Inspection.status == "finalized")
+                         .order_by(Inspection.started_at)).first()
+
+
+def _kept_out(store, path, forged) -> None:
+    """Refused whole (the store unchanged), or taken without the forged rows: `forged(s)`
+    says whether the store holds them (either fix is acceptable; holding them is not)."""
+    before = dump(store)
+    try:
+        import_bundle(store, path)
+    except BundleError as refused:
+        assert "导出包" in refused.text() and dump(store) == before
+        return
+    with store.session() as s:
+        assert not forged(s), "the office took the forged rows as the record"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "HOLE: a relayed row new at the office is accepted on its owner's create event alone "
+    "(sync.authority.check_authority, action 'new': history.created_by) — its content is "
+    "never compared with that event or with the owner's seal, so B's edit of A's finalized "
+    "hazard becomes the office's record and A's genuine version later lands as a conflict"))
+def test_a_relayer_cannot_rewrite_another_laptops_finalized_evidence(laptop_a, laptop_b, office,
+                                                                     tmp_path):
+    """B received A's cases; with sqlite3 on its own store B softens a finalized hazard of A's
+    (its description and the answer's note, no lifecycle field) and sends everything to the office,
+    which has not yet seen A. The office must refuse: only A's chain speaks for A's rows."""
+    finalized = _finalized(laptop_a)
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(laptop_b, tmp_path / "a.fcb")
+    with laptop_b.engine.begin() as conn:  # past the store's hooks: the clerk's SQL
+        conn.execute(update(Hazard.__table__).where(Hazard.__table__.c.inspection_id == finalized)
+                     .values(description="轻微问题，已口头提醒"))
+        conn.execute(update(Answer.__table__).where(Answer.__table__.c.inspection_id == finalized)
+                     .values(note="现场无异常"))
+    (tmp_path / "b").mkdir()
+    export_bundle(laptop_b, tmp_path / "b" / "b.fcb", everything=True)
+    _kept_out(office, tmp_path / "b" / "b.fcb", lambda s: s.scalar(
+        select(Hazard.id).where(Hazard.inspection_id == finalized,
+                                Hazard.description == "轻微问题，已口头提醒")) is not None)
+
+
+def test_a_genuine_relay_of_another_laptops_evidence_is_taken(laptop_a, laptop_b, office, tmp_path):
+    """The control: the same relay, unaltered, is accepted and holds A's own content."""
+    finalized = _finalized(laptop_a)
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(laptop_b, tmp_path / "a.fcb")
+    (tmp_path / "b").mkdir()
+    export_bundle(laptop_b, tmp_path / "b" / "b.fcb", everything=True)
+    import_bundle(office, tmp_path / "b" / "b.fcb")
+    with laptop_a.session() as s:
+        mine = sorted(s.scalars(select(Hazard.description).where(Hazard.inspection_id == finalized)))
+    with office.session() as s:
+        theirs = sorted(s.scalars(select(Hazard.description).where(Hazard.inspection_id == finalized)))
+    assert mine and theirs == mine
+
+
+@pytest.fixture
+def issued_at_office_and_b(laptop_a, laptop_b, office, tmp_path):
+    """A issued and signed the documents of its first finalized case; the office and B hold it."""
+    finalized = _finalized(laptop_a)
+    issue_case_documents(laptop_a, finalized, people_signing(laptop_a, finalized))
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    import_bundle(laptop_b, tmp_path / "a.fcb")
+    return finalized
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "HOLE: a new signature row joins another device's issued document (sync.authority: only "
+    "tables frozen_with='inspection' are closed to other devices; signature is frozen_with "
+    "document and grows_when_frozen), so B adds a signer to A's signed 责改 record"))
+def test_a_laptop_cannot_add_a_signature_to_another_laptops_issued_document(
+        laptop_b, office, issued_at_office_and_b, tmp_path):
+    """B adds a witness's 'signature' (and a 拒绝签字 note) to a document A issued and
+    signed; the office must refuse it like any change to A's case."""
+    finalized = issued_at_office_and_b
+    with laptop_b.transaction(actor="某人") as s:
+        doc = s.scalars(select(Document).where(Document.inspection_id == finalized)).first()
+        signed = s.scalars(select(Signature).where(Signature.document_id == doc.id)).first()
+        s.add(Signature(document_id=doc.id, role="witness", signer_name="王某",
+                        refused=True, signed_at=signed.signed_at, note="被检查单位负责人拒绝签字"))
+    (tmp_path / "b").mkdir()
+    export_bundle(laptop_b, tmp_path / "b" / "b.fcb", everything=True)
+    _kept_out(office, tmp_path / "b" / "b.fcb", lambda s: s.scalar(
+        select(Signature.id).where(Signature.signer_name == "王某")) is not None)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "HOLE: a new document row joins another device's finalized inspection (sync.authority: "
+    "document is not frozen_with='inspection', so it is not in closed_children('inspection'))"))
+def test_a_laptop_cannot_add_a_document_to_another_laptops_finalized_case(
+        laptop_b, office, issued_at_office_and_b, tmp_path):
+    """B files a 'correction' document of its own making under A's finalized case, pointing
+    at A's issued record as the one it replaces; the office must refuse."""
+    finalized = issued_at_office_and_b
+    with laptop_b.transaction(actor="某人") as s:
+        doc = s.scalars(select(Document).where(Document.inspection_id == finalized)).first()
+        s.add(Document(inspection_id=finalized, kind=doc.kind, number=doc.number + "（更正）",
+                       file_name=doc.file_name, sha256=doc.sha256, finalized_at=doc.finalized_at,
+                       supersedes_id=doc.id))
+    (tmp_path / "b").mkdir()
+    export_bundle(laptop_b, tmp_path / "b" / "b.fcb", everything=True)
+    _kept_out(office, tmp_path / "b" / "b.fcb", lambda s: s.scalar(
+        select(Document.id).where(Document.supersedes_id.is_not(None))) is not None)

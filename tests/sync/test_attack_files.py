@@ -1,0 +1,70 @@
+"""Attacks through the files a bundle carries: an enrolled laptop (or anyone holding its key,
+e.g. a stolen one) puts files into its bundle that no record of its own names, under the
+names another laptop's genuine documents and signature images have (or will have), so that
+those arrive at the office after the planted ones.
+
+Built with the hostile-bundle helpers (tests/sync/test_hostile.py): B's own bundle, with
+entries added and the manifest signed again with B's key — what B can do.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from sqlalchemy import select
+
+from documents.service import issue_case_documents
+from models.documents import Document, Signature
+from models.tables import Inspection
+from sync import crypto
+from sync.bundle_format import BundleError
+from sync.export import export_bundle
+from sync.merge import import_bundle
+from tests.conftest import make_enterprise, people_signing
+from tests.sync.conftest import dump
+from tests.sync.test_hostile import read_entries, resigned, write_zip
+
+
+def _issued(laptop):
+    with laptop.session() as s:
+        finalized = s.scalars(select(Inspection.id).where(Inspection.status == "finalized")
+                              .order_by(Inspection.started_at)).first()
+    issue_case_documents(laptop, finalized, people_signing(laptop, finalized))
+    with laptop.session() as s:
+        doc = s.scalars(select(Document).where(Document.inspection_id == finalized)).first()
+        sig = s.scalars(select(Signature).where(Signature.image_sha256.is_not(None))).first()
+        return doc.file_name.split("/")[-1], doc.sha256, sig.image_sha256
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "HOLE: a bundle may carry document and signature-image files no record of it names "
+    "(sync.records.check_files checks rows→files only; sync.verify._check_entry checks only "
+    "a photo's name against its bytes), and sync.merge._place_files keeps a file already "
+    "there: the planted bytes stay under the genuine document's and signature's names"))
+def test_files_planted_under_another_laptops_names_do_not_replace_its_evidence(
+        laptop_a, laptop_b, office, tmp_path):
+    doc_name, doc_sha, sig_sha = _issued(laptop_a)
+    make_enterprise(laptop_b)
+    export_bundle(laptop_b, tmp_path / "b.fcb", everything=True)
+    entries = read_entries(tmp_path / "b.fcb")
+    entries[f"files/documents/{doc_name}"] = b"%PDF-1.7\n% not the record A issued\n"
+    entries[f"files/signatures/{sig_sha}.png"] = b"\x89PNG\r\n\x1a\n another stroke"
+    (tmp_path / "planted").mkdir()
+    planted = tmp_path / "planted" / "b.fcb"
+    write_zip(planted, resigned(entries, crypto.device_signing_key(laptop_b.data_dir)).items())
+    before = dump(office)
+    try:
+        import_bundle(office, planted)
+    except BundleError as refused:  # the right answer: files no record names are refused
+        assert "导出包" in refused.text() and dump(office) == before
+    (tmp_path / "a").mkdir()
+    export_bundle(laptop_a, tmp_path / "a" / "a.fcb")
+    import_bundle(office, tmp_path / "a" / "a.fcb")
+    genuine = {"document": _sha(office.data_dir / "documents" / doc_name) == doc_sha,
+               "signature image": _sha(office.data_dir / "signatures" / f"{sig_sha}.png") == sig_sha}
+    assert genuine == {"document": True, "signature image": True}

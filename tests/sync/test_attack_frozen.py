@@ -54,9 +54,10 @@ def _closed_at_office(office, path, hazard) -> bool:
 
 @pytest.mark.sqlite_only  # the laptop's file itself
 @pytest.mark.xfail(strict=True, reason=(
-    "HOLE: a lifecycle field changed with no event at all is taken by the row rule: "
-    "merge_plan._hazard_by_field finds no 'status' in the hazard's history and returns None, "
-    "then _incoming_wins takes the newer updated_at; sync.authority skips the sender's own rows"))
+    "HOLE: a lifecycle field changed with no event at all is taken by the row rule: the "
+    "hazard's create event records status=null (the column default is applied after the "
+    "flush hook wrote it), so merge_plan._hazard_by_field cannot tell and returns None, then "
+    "_incoming_wins takes the newer updated_at; sync.authority skips the sender's own rows"))
 def test_a_major_hazard_closed_with_sqlite3_stays_open_at_the_office(laptop_a, office, tmp_path):
     """The bare row edit (status, closed_at, a newer updated_at) has no event behind it, no
     re-inspection, no seal; the office must keep the hazard open."""

@@ -130,3 +130,45 @@ def test_a_laptop_cannot_add_a_document_to_another_laptops_finalized_case(
     export_bundle(laptop_b, tmp_path / "b" / "b.fcb", everything=True)
     _kept_out(office, tmp_path / "b" / "b.fcb", lambda s: s.scalar(
         select(Document.id).where(Document.supersedes_id.is_not(None))) is not None)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "HOLE: deletions whose events the bundle carries (A's, and the office's own echo) are "
+    "taken as known and overridden by the exporter (merge_plan._known_deletions: `event_id "
+    "not in carried` / holds), even for another device's row: B brings back a draft photo A "
+    "deleted; sync.authority checks a new row of A's only for A's create event, which B has"))
+def test_a_relayer_cannot_bring_back_a_photo_its_owner_deleted(laptop_a, laptop_b, office,
+                                                               tmp_path):
+    """A's draft photo reached the office and B; A deleted it (a wrong photo, of another
+    firm), the office took the deletion and passed it on to B. B puts the row back with SQL
+    on its own store and sends everything: the office must not show A's deleted photo again.
+    (Had B taken the deletion from A directly, the office's own echo of it, which B's bundle
+    lacks, keeps the photo deleted: that variant holds.)"""
+    from sqlalchemy import insert
+    from models.photo_rules import delete_photo
+    from models.tables import InspectionStatus, Photo
+    with laptop_a.session() as s:
+        photo = s.scalar(select(Photo.id).join(Inspection, Photo.inspection_id == Inspection.id)
+                         .where(Inspection.status == InspectionStatus.IN_PROGRESS))
+    for n in (1, 2):
+        (tmp_path / str(n)).mkdir()
+    export_bundle(laptop_a, tmp_path / "1" / "a.fcb")
+    import_bundle(office, tmp_path / "1" / "a.fcb")
+    import_bundle(laptop_b, tmp_path / "1" / "a.fcb")
+    with laptop_b.engine.connect() as conn:
+        kept = dict(conn.execute(select(Photo.__table__).where(Photo.__table__.c.id == photo))
+                    .mappings().one())
+    with laptop_a.transaction(label="delete_photo") as s:
+        delete_photo(s, photo)
+    export_bundle(laptop_a, tmp_path / "2" / "a.fcb")
+    import_bundle(office, tmp_path / "2" / "a.fcb")
+    (tmp_path / "o").mkdir()
+    export_bundle(office, tmp_path / "o" / "o.fcb", everything=True)   # B takes it from the office
+    import_bundle(laptop_b, tmp_path / "o" / "o.fcb")
+    with office.session() as s:
+        assert s.get(Photo, photo) is None
+    with laptop_b.engine.begin() as conn:  # the clerk's SQL on B's own store
+        conn.execute(insert(Photo.__table__).values(**kept))
+    (tmp_path / "b").mkdir()
+    export_bundle(laptop_b, tmp_path / "b" / "b.fcb", everything=True)
+    _kept_out(office, tmp_path / "b" / "b.fcb", lambda s: s.get(Photo, photo) is not None)

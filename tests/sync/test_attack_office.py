@@ -107,3 +107,29 @@ def test_a_laptop_cannot_put_itself_on_an_office_task(laptop_a, office, tmp_path
         import_bundle(office, tmp_path / "s3" / "a.fcb")
     assert "无权修改" in caught.value.text()
     assert dump(office) == before
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "HOLE: office_writes_only is enforced only where the importer is the office "
+    "(sync.authority._check_office_records returns unless session_is_office): a laptop takes "
+    "another laptop's self-made plan, draw and tasks as that laptop's own rows, and lists them "
+    "as 待检任务 given by the office"))
+def test_a_laptop_does_not_take_tasks_another_laptop_drew_itself(laptop_a, laptop_b, tmp_path):
+    """B (stolen, enrolled) copies A's register, draws its own 'plan' and hands A a stick:
+    A must not list B's tasks as its 待检任务 (only the office plans and draws)."""
+    from datetime import date
+    from models.plan_rules import open_tasks
+    _exchange(laptop_a, laptop_b, tmp_path / "s1" / "a.fcb")
+    with laptop_b.transaction(actor="某人") as s:
+        plan = create_plan(s, 2026, [])
+        draw_round(s, plan.id, "7")
+    (tmp_path / "s2").mkdir()
+    export_bundle(laptop_b, tmp_path / "s2" / "b.fcb", everything=True)
+    with laptop_a.session() as s:
+        before = [t.id for t in open_tasks(s, date(2026, 11, 25))]
+    try:
+        import_bundle(laptop_a, tmp_path / "s2" / "b.fcb")
+    except BundleError as refused:
+        assert "导出包" in refused.text()
+    with laptop_a.session() as s:
+        assert [t.id for t in open_tasks(s, date(2026, 11, 25))] == before

@@ -1,0 +1,40 @@
+"""Files someone puts on the USB stick between a laptop and the office: no key of any
+enrolled laptop is needed to write them, so every one must end in ONE Chinese line, exit 2,
+the store unchanged — never a traceback."""
+from __future__ import annotations
+
+import pytest
+
+from main import main
+from sync.bundle_format import BundleError
+from sync.merge import import_bundle
+from tests.sync.conftest import dump
+from tests.sync.test_hostile import write_zip
+
+
+def _nested_manifest(path, depth=100_000) -> None:
+    """A 'bundle' whose manifest is a deeply nested JSON array (a few hundred bytes zipped)."""
+    write_zip(path, [("manifest.json", b"[" * depth + b"]" * depth), ("manifest.sig", b"x")])
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "HOLE: sync.container.read_manifest catches only UnicodeDecodeError/ValueError around "
+    "json.loads; a deeply nested manifest raises RecursionError, which escapes as a "
+    "traceback (sync.records.decode_records catches the same way)"))
+def test_a_deeply_nested_manifest_is_refused_in_one_line(office, tmp_path):
+    _nested_manifest(tmp_path / "nested.fcb")
+    before = dump(office)
+    with pytest.raises(BundleError):
+        import_bundle(office, tmp_path / "nested.fcb")
+    assert dump(office) == before
+
+
+@pytest.mark.sqlite_only  # the CLI on a laptop's data folder
+@pytest.mark.xfail(strict=True, reason="HOLE: as above, through `main.py import`: a traceback, no exit 2")
+def test_cli_import_of_a_deeply_nested_manifest_exits_2(laptop_a, tmp_path, capsys):
+    _nested_manifest(tmp_path / "nested.fcb")
+    before = dump(laptop_a)
+    code = main(["import", str(tmp_path / "nested.fcb"), "--data-dir", str(laptop_a.data_dir)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("错误：")
+    assert dump(laptop_a) == before

@@ -8,6 +8,7 @@ with and the 回避 list a draw honours decide those plans and draws just as muc
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -133,3 +134,29 @@ def test_a_laptop_does_not_take_tasks_another_laptop_drew_itself(laptop_a, lapto
         assert "导出包" in refused.text()
     with laptop_a.session() as s:
         assert [t.id for t in open_tasks(s, date(2026, 11, 25))] == before
+
+
+def test_a_laptop_cannot_pass_off_a_交办_as_the_offices(laptop_a, office, tmp_path):
+    """Defence that holds: the laptop's clerk writes a 交办 row with SQL that names the
+    office's own device as its creator (so that office_writes_only lets it by); the office
+    refuses it — no create event of the office's signed chain stands behind it."""
+    from datetime import date, datetime, timezone
+    from sqlalchemy import insert
+    from models.assignment import HazardAssignment
+    from models.inspection import Hazard
+    _exchange(laptop_a, office, tmp_path / "s1" / "a.fcb")
+    with laptop_a.session() as s:
+        major = s.scalars(select(Hazard.id).where(Hazard.is_major.is_(True)).order_by(Hazard.id)).first()
+    now = datetime(2026, 11, 30, 8, tzinfo=timezone.utc)
+    with laptop_a.engine.begin() as conn:
+        conn.execute(insert(HazardAssignment.__table__).values(
+            id=uuid.uuid4(), device_id=office.device_id, created_at=now, updated_at=now,
+            hazard_id=major, assignee="某乡镇", deadline=date(2027, 6, 30), note="",
+            assigned_at=now, assigned_by="办公室", replaces_id=None))
+    (tmp_path / "s2").mkdir()
+    export_bundle(laptop_a, tmp_path / "s2" / "a.fcb", everything=True)
+    before = dump(office)
+    with pytest.raises(BundleError) as caught:
+        import_bundle(office, tmp_path / "s2" / "a.fcb")
+    assert "疑似伪造" in caught.value.text()
+    assert dump(office) == before

@@ -160,3 +160,22 @@ def test_a_laptop_cannot_pass_off_a_交办_as_the_offices(laptop_a, office, tmp_
         import_bundle(office, tmp_path / "s2" / "a.fcb")
     assert "疑似伪造" in caught.value.text()
     assert dump(office) == before
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "HOLE: whether an inspector may be drawn (inspector.available, 名录库) travels as a "
+    "Merge.REGISTER field any device may update (sync.authority._check_update returns for "
+    "REGISTER): a laptop takes inspectors out of the office's draws"))
+def test_a_laptop_cannot_take_inspectors_out_of_the_offices_draw(laptop_a, office, tmp_path):
+    """Laptop A marks every inspector but its own team 不在岗 (set_availability, the 设置
+    screen's rule); after A's bundle the office's 名录库 must still have them drawable."""
+    from models.plan_people import set_availability
+    _exchange(laptop_a, office, tmp_path / "s1" / "a.fcb")
+    with laptop_a.transaction(actor="张卫东") as s:
+        people = s.scalars(select(Inspector.id).order_by(Inspector.certificate_no)).all()
+        for person in people[2:] or people[:1]:
+            set_availability(s, person, False, "借调")
+    (tmp_path / "s2").mkdir()
+    export_bundle(laptop_a, tmp_path / "s2" / "a.fcb")
+    _kept_out(office, tmp_path / "s2" / "a.fcb",
+              lambda s: s.scalar(select(Inspector.id).where(Inspector.available.is_(False))) is not None)

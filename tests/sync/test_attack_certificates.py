@@ -57,7 +57,6 @@ def test_a_document_signed_after_the_revocation_is_refused(laptop_a, office,
     assert dump(office) == before
 
 
-@pytest.mark.sqlite_only  # the laptop's file itself
 @pytest.mark.xfail(strict=True, reason=(
     "HOLE: sync.trust.check_signatures judges the signature rows' own certificate_fingerprint "
     "(written by the laptop), never the certificate embedded in the signed PDF the bundle "

@@ -52,7 +52,6 @@ def _closed_at_office(office, path, hazard) -> bool:
     return _status_at(office, hazard) == HazardStatus.CLOSED
 
 
-@pytest.mark.sqlite_only  # the laptop's file itself
 @pytest.mark.xfail(strict=True, reason=(
     "HOLE: a lifecycle field changed with no event at all is taken by the row rule: the "
     "hazard's create event records status=null (the column default is applied after the "

@@ -29,7 +29,6 @@ def test_a_deeply_nested_manifest_is_refused_in_one_line(office, tmp_path):
     assert dump(office) == before
 
 
-@pytest.mark.sqlite_only  # the CLI on a laptop's data folder
 @pytest.mark.xfail(strict=True, reason="HOLE: as above, through `main.py import`: a traceback, no exit 2")
 def test_cli_import_of_a_deeply_nested_manifest_exits_2(laptop_a, tmp_path, capsys):
     _nested_manifest(tmp_path / "nested.fcb")

@@ -68,3 +68,35 @@ def test_files_planted_under_another_laptops_names_do_not_replace_its_evidence(
     genuine = {"document": _sha(office.data_dir / "documents" / doc_name) == doc_sha,
                "signature image": _sha(office.data_dir / "signatures" / f"{sig_sha}.png") == sig_sha}
     assert genuine == {"document": True, "signature image": True}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "HOLE: the manifest's bundle_id is any string (sync.container._check_manifest_fields) and "
+    "becomes a path: sync.merge._place_files writes a document that differs from the one held "
+    "to data_dir/conflicts/<bundle_id>/documents/<name> (and _save_conflicts likewise), so "
+    "'../..' in it writes the sender's bytes outside the data folder"))
+def test_a_bundle_id_cannot_steer_a_file_out_of_the_data_folder(laptop_a, laptop_b, office,
+                                                                 tmp_path):
+    """The office holds A's issued document; B's bundle carries other bytes under that name
+    and a bundle_id of '../../…': nothing may be written outside the office's data folder."""
+    doc_name, _doc_sha, _sig = _issued(laptop_a)
+    (tmp_path / "a").mkdir()
+    export_bundle(laptop_a, tmp_path / "a" / "a.fcb")
+    import_bundle(office, tmp_path / "a" / "a.fcb")
+    make_enterprise(laptop_b)
+    export_bundle(laptop_b, tmp_path / "b.fcb", everything=True)
+    entries = read_entries(tmp_path / "b.fcb")
+    entries[f"files/documents/{doc_name}"] = b"%PDF-1.7\n% written where the sender chose\n"
+    escape = "../../escaped"
+    (tmp_path / "planted").mkdir()
+    planted = tmp_path / "planted" / "b.fcb"
+    write_zip(planted, resigned(entries, crypto.device_signing_key(laptop_b.data_dir),
+                                lambda m: m.update(bundle_id=escape)).items())
+    outside = (office.data_dir / "conflicts" / escape).resolve()
+    assert not outside.is_relative_to(office.data_dir.resolve())
+    before = dump(office)
+    try:
+        import_bundle(office, planted)
+    except BundleError as refused:
+        assert "导出包" in refused.text() and dump(office) == before
+    assert not outside.exists(), f"written outside the data folder: {sorted(outside.rglob('*'))}"

@@ -31,6 +31,8 @@ from models.local_time import from_agency_wall
 from models.paths import atomic_write_bytes
 
 ACCEPTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif"}
+PHOTO_EXTENSIONS = frozenset(ACCEPTED_FORMATS.values())
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_PHOTO_BYTES = 60 * 1024 * 1024
 THUMB_SIDE = 240  # long side of a thumbnail, in pixels
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
@@ -174,6 +176,9 @@ def inspect_photo(data: bytes, name: str = "") -> PhotoFacts:
 
 
 def photo_path(photos_dir: Path, sha256: str, file_ext: str) -> Path:
+    # The two fields come from records, some of them another device's: never a path.
+    if not (isinstance(sha256, str) and _SHA256.fullmatch(sha256)) or file_ext not in PHOTO_EXTENSIONS:
+        raise ValueError(f"not a photo's hash and type: {sha256!r}.{file_ext!r}")
     return photos_dir / sha256[:2] / f"{sha256}.{file_ext}"
 
 

@@ -297,7 +297,7 @@ def read_request(doc) -> dict:
         public = ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(body["public_key"]))
         public.verify(base64.b64decode(doc["signature"], validate=True), text.encode("utf-8"))
         body["device_id"] = str(uuid.UUID(body["device_id"]))
-    except (KeyError, TypeError, ValueError, AttributeError, InvalidSignature) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError, InvalidSignature) as exc:
         raise FieldCheckError("登记申请文件无效（签名不符或内容被改动）",
                               "请在该电脑上重新运行 agency request") from exc
     if body.get("format") != REQUEST_FORMAT:

@@ -82,7 +82,7 @@ def _read_json(path: str, what: str) -> dict:
         return json.loads(Path(path).read_text("utf-8"))
     except FileNotFoundError:
         raise FieldCheckError(f"找不到{what} {path}", "请检查文件路径和U盘") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise FieldCheckError(f"{what} {path} 无法读取（不是有效的文件）", "请重新复制该文件") from exc
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import stat
+import uuid
 import zipfile
 import zlib
 from collections import Counter
@@ -81,6 +82,13 @@ def read_limited(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> tupl
 
 # --------------------------------------------------------------------------- the manifest
 
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
 def _check_manifest_fields(manifest) -> None:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise refuse("不是 FieldCheck 导出包（清单格式不对）")
@@ -96,6 +104,9 @@ def _check_manifest_fields(manifest) -> None:
     for key in ("bundle_id", "device_id", "created_at"):
         if not isinstance(manifest.get(key), str):
             raise refuse(f"清单缺少 {key}")
+    for key in ("bundle_id", "device_id"):  # they name folders and files here: UUIDs only
+        if not _is_uuid(manifest[key]):
+            raise refuse(f"清单的 {key} 无效")
     entries = manifest.get("entries")
     if not isinstance(entries, list) or not all(
             isinstance(e, dict) and isinstance(e.get("name"), str) and isinstance(e.get("sha256"), str)
@@ -114,7 +125,7 @@ def read_manifest(zf: zipfile.ZipFile, names: dict) -> dict:
     _, _, sig = read_limited(zf, names[SIGNATURE_NAME], 4096)
     try:
         manifest = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # nested past the parser's limit
         raise refuse("清单 manifest.json 格式错误") from exc
     _check_manifest_fields(manifest)
     public = manifest["signer"].get("public_key")

@@ -112,7 +112,7 @@ def check_signature(manifest_bytes: bytes, signature_bytes: bytes, public_key_b6
         public.verify(base64.b64decode(sig["signature"], validate=True), manifest_bytes)
     except BundleError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, InvalidSignature) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, InvalidSignature) as exc:
         raise refuse("清单签名无效，导出包可能被改动") from exc
 
 

@@ -10,8 +10,10 @@ from sqlalchemy import Table
 
 from models.record_policy import GENESIS_HASH, event_hash
 from models.tables import Base
-from sync.bundle_format import (PHOTOS_PREFIX, RECORDS_PREFIX, BundleError,
-                                decode_column, document_entry, exported_tables, refuse)
+from models.photo_store import PHOTO_EXTENSIONS
+from sync.bundle_format import (PHOTOS_PREFIX, RECORDS_PREFIX, SIGNATURE_IMAGES_PREFIX,
+                                BundleError, decode_column, document_entry, exported_tables,
+                                is_sha256, refuse)
 from sync.container import NEWER_HINT
 
 
@@ -72,8 +74,8 @@ def decode_records(table: Table, raw: bytes) -> list[dict]:
         out = [dict(zip(columns, values), **fill) for values in zip(*decoded)]
     except BundleError:
         raise
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        raise refuse(f"记录文件 {table.name}.json 格式错误（{exc}）") from exc
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise refuse(f"记录文件 {table.name}.json 格式错误（{type(exc).__name__ if isinstance(exc, RecursionError) else exc}）") from exc
     if len({r["id"] for r in out}) != len(out):
         raise refuse(f"记录文件 {table.name}.json 中有重复的记录编号")
     return out
@@ -122,20 +124,44 @@ def photo_entry(row: dict) -> str:
 
 
 def check_files(bundle: Bundle, local_file_exists: Callable[[str], bool]) -> None:
-    """Every photo and document the records name is in the bundle (or already here)."""
+    """Every photo, document and signature image the records name is in the bundle with the
+    content they name (or already here); and every file the bundle carries is named so. A
+    record's hash becomes a path: anything but a hash is refused (`../keys/…` read the
+    office's keys into its next export). A file no record names is refused: planted under
+    another laptop's document or signature name, it stood there when the genuine one came."""
+    named: set[str] = set()
+
+    def carried(name: str, sha256: str, what: str) -> bool:
+        if name not in bundle.files:
+            return False
+        if bundle.files[name] != sha256:
+            raise refuse(f"{what}与记录中的校验值不符")
+        named.add(name)
+        return True
     for row in bundle.records.get("photo", []):
+        if not is_sha256(row["sha256"]) or row["file_ext"] not in PHOTO_EXTENSIONS:
+            raise refuse(f"照片记录 {row['id']} 的校验值或文件类型无效")
         name = photo_entry(row)
-        if name not in bundle.files and not local_file_exists(name):
+        if not carried(name, row["sha256"], f"照片文件 {row['sha256'][:12]}…") \
+                and not local_file_exists(name):
             raise refuse(f"缺少照片文件 {row['sha256'][:12]}…（{row['original_name']}）")
     for row in bundle.records.get("document", []):
         name = document_entry(row["file_name"])
         if name is None:
             raise refuse(f"文书文件名 {row['file_name']!r} 无效")
-        if name in bundle.files:
-            if bundle.files[name] != row["sha256"]:
-                raise refuse(f"文书文件 {row['file_name']} 与记录中的校验值不符")
-        elif not local_file_exists(name):
+        if not carried(name, row["sha256"], f"文书文件 {row['file_name']} ") \
+                and not local_file_exists(name):
             raise refuse(f"缺少文书文件 {row['file_name']}")
+    for row in bundle.records.get("signature", []):
+        sha = row.get("image_sha256")
+        if sha is None:
+            continue
+        if not is_sha256(sha):
+            raise refuse(f"签名记录 {row['id']} 的签名图像校验值无效")
+        for name in [n for n in bundle.files if n.startswith(f"{SIGNATURE_IMAGES_PREFIX}{sha}.")]:
+            carried(name, sha, f"签名图像 {sha[:12]}… ")
+    if stray := sorted(set(bundle.files) - named):
+        raise refuse(f"导出包中的文件 {stray[0]} 不属于包内任何记录（可能被人放入）")
 
 
 def decode_all(raw_records: dict[str, bytes]) -> dict[str, list[dict]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
 
 from sqlalchemy import select
 
@@ -41,11 +40,6 @@ def _sha(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: a bundle may carry document and signature-image files no record of it names "
-    "(sync.records.check_files checks rows→files only; sync.verify._check_entry checks only "
-    "a photo's name against its bytes), and sync.merge._place_files keeps a file already "
-    "there: the planted bytes stay under the genuine document's and signature's names"))
 def test_files_planted_under_another_laptops_names_do_not_replace_its_evidence(
         laptop_a, laptop_b, office, tmp_path):
     doc_name, doc_sha, sig_sha = _issued(laptop_a)
@@ -70,11 +64,6 @@ def test_files_planted_under_another_laptops_names_do_not_replace_its_evidence(
     assert genuine == {"document": True, "signature image": True}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: the manifest's bundle_id is any string (sync.container._check_manifest_fields) and "
-    "becomes a path: sync.merge._place_files writes a document that differs from the one held "
-    "to data_dir/conflicts/<bundle_id>/documents/<name> (and _save_conflicts likewise), so "
-    "'../..' in it writes the sender's bytes outside the data folder"))
 def test_a_bundle_id_cannot_steer_a_file_out_of_the_data_folder(laptop_a, laptop_b, office,
                                                                  tmp_path):
     """The office holds A's issued document; B's bundle carries other bytes under that name
@@ -120,11 +109,6 @@ def _with_photo_row(entries: dict, **values) -> dict:
     return {**entries, name: json.dumps(doc, ensure_ascii=False).encode("utf-8")}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: a photo row's sha256 and file_ext become a path unchecked (models.photo_store."
-    "photo_path; sync.records.check_files accepts 'already here' through it): a row naming "
-    "'../<data folder>/keys/agency-ca' makes the office's next export read its encrypted "
-    "agency CA key into the bundle (an absolute sha256 reaches any file, e.g. ~/.pgpass)"))
 def test_a_photo_record_cannot_make_the_office_export_its_keys(laptop_a, office, tmp_path):
     """Stolen laptop A adds to its own draft a 'photo' whose hash is a path to the office's
     CA key (the office's data folder name is no secret); the office must not send that file

@@ -17,10 +17,6 @@ def _nested_manifest(path, depth=100_000) -> None:
     write_zip(path, [("manifest.json", b"[" * depth + b"]" * depth), ("manifest.sig", b"x")])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: sync.container.read_manifest catches only UnicodeDecodeError/ValueError around "
-    "json.loads; a deeply nested manifest raises RecursionError, which escapes as a "
-    "traceback (sync.records.decode_records catches the same way)"))
 def test_a_deeply_nested_manifest_is_refused_in_one_line(office, tmp_path):
     _nested_manifest(tmp_path / "nested.fcb")
     before = dump(office)
@@ -29,7 +25,6 @@ def test_a_deeply_nested_manifest_is_refused_in_one_line(office, tmp_path):
     assert dump(office) == before
 
 
-@pytest.mark.xfail(strict=True, reason="HOLE: as above, through `main.py import`: a traceback, no exit 2")
 def test_cli_import_of_a_deeply_nested_manifest_exits_2(laptop_a, tmp_path, capsys):
     _nested_manifest(tmp_path / "nested.fcb")
     before = dump(laptop_a)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 
-
 from sqlalchemy import select
 
 from documents.service import issue_case_documents

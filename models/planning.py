@@ -20,7 +20,7 @@ class PlanningSettings(Record):
     """One row: the office's planning rules (JSON, see models.plan_rules.PlanRules)."""
 
     __tablename__ = "planning_settings"
-    record_policy = TablePolicy("计划执法设置", Merge.OFFICE_OWNED)
+    record_policy = TablePolicy("计划执法设置", Merge.OFFICE_OWNED, office_writes_only=True)
 
     rules_json: Mapped[str] = mapped_column(Text, default="")
 

@@ -42,10 +42,6 @@ def _kept_out(store, path, forged) -> None:
         assert not forged(s), "the laptop's planning rows now decide the office's draws"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: planning_settings is OFFICE_OWNED but not office_writes_only (models/planning.py), "
-    "so a laptop's own row is taken at the office as a new record, and load_rules "
-    "(models/plan_rules.py: the first PlanningSettings row, unordered) then plans with it"))
 def test_a_laptops_plan_rules_do_not_become_the_offices(laptop_a, office, tmp_path):
     """The office plans with the default rules (it never saved its own). Laptop A saves
     rules under which no 蓝 enterprise is ever drawn and 红 only once a year; after A's

@@ -23,9 +23,11 @@ import json
 import uuid
 from collections import defaultdict
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.record_policy import Merge, closed_children, policy, unaudited_fields
+from models.inspection import HazardReview, HazardStatus, Inspection, InspectionStatus
 from models.store_mode import session_is_office
 from models.tables import Base
 from sync.bundle_format import encode_value, refuse
@@ -80,6 +82,7 @@ class _History:
 
 def check_authority(s: Session, bundle, plan: MergePlan) -> None:
     _check_office_records(s, plan)
+    _check_closings(s, bundle, plan)
     trust = bundle.trust
     if trust is None:
         return
@@ -121,6 +124,51 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
                 if parent is not None and parent not in aliases(owner):
                     raise refuse(f"设备 {str(owner)[:8]} 向设备 {parent[:8]} 的检查添加了{p.table}记录，"
                                  "无权修改其他设备的检查", _HINT)
+
+
+def _check_closings(s: Session, bundle, plan: MergePlan) -> None:
+    """销号 ends 闭环管理 only through a finalized re-inspection that found the hazard rectified
+    (models.reinspection_rules.finalize_reinspection): a hazard arriving closed off without
+    such a review, in the bundle or here, is refused — a bare status change, signed or made
+    with the sqlite3 command line, closed a major hazard at the office."""
+    closing = {p.row["id"] for p in plan.rows
+               if p.table == "hazard" and p.action in ("new", "updated")
+               and _is_closed(p.row.get("status")) and not _is_closed((p.local or {}).get("status"))}
+    if not closing:
+        return
+    finalized = {r["id"] for r in bundle.records.get("inspection", [])
+                 if str(getattr(r.get("status"), "value", r.get("status"))) == InspectionStatus.FINALIZED.value}
+    reviewed = set()
+    for r in bundle.records.get("hazard_review", []):
+        hazard, inspection = plan.id_map.get(r["hazard_id"], r["hazard_id"]), \
+            plan.id_map.get(r["inspection_id"], r["inspection_id"])
+        if r.get("rectified") and hazard in closing:
+            reviewed.add((hazard, inspection))
+    reviewed_here = {h for h, i in reviewed if i in finalized}
+    unknown = {i for h, i in reviewed if h not in reviewed_here}
+    if unknown:  # reviews of the bundle on re-inspections finalized here
+        here = _found_in(s, select(Inspection.id).where(
+            Inspection.status == InspectionStatus.FINALIZED), Inspection.id, unknown)
+        reviewed_here |= {h for h, i in reviewed if i in here}
+    if rest := closing - reviewed_here:
+        reviewed_here |= _found_in(s, select(HazardReview.hazard_id).join(
+            Inspection, HazardReview.inspection_id == Inspection.id).where(
+            HazardReview.rectified.is_(True), Inspection.status == InspectionStatus.FINALIZED),
+            HazardReview.hazard_id, rest)
+    if missing := sorted(closing - reviewed_here, key=str):
+        raise refuse(f"隐患 {missing[0]} 在导出包中被标为已销号，但没有认定其已整改的复查记录"
+                     "（销号须经复查）", _HINT)
+
+
+def _found_in(s: Session, query, column, values) -> set:
+    values, found = list(values), set()
+    for start in range(0, len(values), 500):  # SQLite's parameter limit
+        found.update(s.scalars(query.where(column.in_(values[start:start + 500]))))
+    return found
+
+
+def _is_closed(status) -> bool:
+    return str(getattr(status, "value", status)) == HazardStatus.CLOSED.value
 
 
 def _check_office_records(s: Session, plan: MergePlan) -> None:

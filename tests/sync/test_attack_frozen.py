@@ -11,7 +11,6 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timezone
 
-import pytest
 from sqlalchemy import select
 
 from models.inspection import Hazard, HazardReview, HazardStatus
@@ -52,11 +51,6 @@ def _closed_at_office(office, path, hazard) -> bool:
     return _status_at(office, hazard) == HazardStatus.CLOSED
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: a lifecycle field changed with no event at all is taken by the row rule: the "
-    "hazard's create event records status=null (the column default is applied after the "
-    "flush hook wrote it), so merge_plan._hazard_by_field cannot tell and returns None, then "
-    "_incoming_wins takes the newer updated_at; sync.authority skips the sender's own rows"))
 def test_a_major_hazard_closed_with_sqlite3_stays_open_at_the_office(laptop_a, office, tmp_path):
     """The bare row edit (status, closed_at, a newer updated_at) has no event behind it, no
     re-inspection, no seal; the office must keep the hazard open."""
@@ -71,10 +65,6 @@ def test_a_major_hazard_closed_with_sqlite3_stays_open_at_the_office(laptop_a, o
     assert not _closed_at_office(office, tmp_path / "2" / "a.fcb", hazard)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: status/closed_at are in HAZARD_LIFECYCLE_KEYS (models/inspection.py) and the import "
-    "takes any signed update of them (sync.authority._check_update, merge_plan._hazard_by_field) "
-    "without the finalized re-inspection (hazard_review rectified) that alone may close a hazard"))
 def test_a_major_hazard_is_not_closed_off_at_the_office_without_a_reinspection(
         laptop_a, office, tmp_path):
     """The laptop's own store, scripted: one update of the hazard, no re-inspection started,

@@ -24,7 +24,7 @@ class Document(Record):
     __tablename__ = "document"
     # Frozen once issued (finalized_at); a finalized inspection still gains documents.
     record_policy = TablePolicy("文书", Merge.ROW, finalized=lambda row: row.get("finalized_at") is not None,
-                                shown_rank=5, refusal="该文书")
+                                shown_rank=5, refusal="该文书", joins_own="inspection")
 
     inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspection.id"), index=True)
     kind: Mapped[DocumentKind] = mapped_column(str_enum(DocumentKind))
@@ -42,6 +42,7 @@ class Signature(Record):
     __tablename__ = "signature"
     # Frozen with its document; an issued document is signed after it is written.
     record_policy = TablePolicy("签字", Merge.ROW, frozen_with="document", grows_when_frozen=True,
+                                joins_own="document",
                                 shown_rank=6, refusal="该文书的签字")
 
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("document.id"), index=True)

@@ -63,6 +63,9 @@ class TablePolicy:
     shown_rank: int = 99                        # the conflicts screen lists low ranks first
     office_writes_only: bool = False            # made at the office only: the office takes
     #                                             no such row from another device (sync.authority)
+    # A new row joins a parent (its `<parent>_id`) of its own device only: a document its
+    # device's inspection, a signature its device's document (sync.authority).
+    joins_own: str | None = None
 
 
 _UNDECLARED = TablePolicy(label="")
@@ -123,6 +126,15 @@ def closed_children(parent: str) -> list[str]:
     return [t.name for t in Base.metadata.sorted_tables if POLICY_KEY in t.info
             and t.info[POLICY_KEY].frozen_with == parent
             and not t.info[POLICY_KEY].grows_when_frozen]
+
+
+def joined_parent(table) -> str | None:
+    """The parent table a new row of `table` may join only where its own device made it: an
+    inspection's answers, photos, team … (frozen with it, gaining no more), or `joins_own`."""
+    declared = policy(table)
+    if declared.frozen_with == "inspection" and not declared.grows_when_frozen:
+        return "inspection"
+    return declared.joins_own
 
 
 def change_allowed(table, action: str, changed, frozen: bool) -> bool:

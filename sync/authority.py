@@ -26,7 +26,7 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.record_policy import Merge, closed_children, policy, unaudited_fields
+from models.record_policy import POLICY_KEY, Merge, joined_parent, policy, unaudited_fields
 from models.inspection import HazardReview, HazardStatus, Inspection, InspectionStatus
 from models.store_mode import session_is_office
 from models.tables import Base
@@ -92,16 +92,11 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
     incoming_ids: dict[uuid.UUID, list[str]] = defaultdict(list)
     for source, target in plan.id_map.items():
         incoming_ids[target].append(str(source))
-    owners = _InspectionOwners(s, bundle, plan)
+    owners = _ParentOwners(s, bundle, plan)
     aliases = _Aliases(trust)
-    closed = set(closed_children("inspection"))  # joining an inspection: its device's only
     for p in plan.rows:
         if p.action == "new" and p.row.get("device_id") in senders:
-            if p.table in closed:  # the sender's own row: on its own inspection?
-                parent = owners.owner(p.row["inspection_id"])
-                if parent is not None and parent not in senders:
-                    raise refuse(f"设备 {sender[:8]} 向设备 {parent[:8]} 的检查添加了{p.table}记录，"
-                                 "无权修改其他设备的检查", _HINT)
+            owners.check(p, senders, sender)  # the sender's own row: on its own parent?
             continue  # (the common case, kept cheap: a large import is mostly new rows)
         if p.action not in ("new", "updated", "deleted", "superseded"):
             continue
@@ -119,11 +114,7 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
             if owner not in senders and not history.created_by(ids, trust.aliases(owner)):
                 raise refuse(f"{p.table}记录 {p.row['id']} 标为设备 {str(owner)[:8]} 所建，"
                              "但导出包中没有该设备签名的建立记录（疑似伪造）", _HINT)
-            if p.table in closed:
-                parent = owners.owner(p.row["inspection_id"])
-                if parent is not None and parent not in aliases(owner):
-                    raise refuse(f"设备 {str(owner)[:8]} 向设备 {parent[:8]} 的检查添加了{p.table}记录，"
-                                 "无权修改其他设备的检查", _HINT)
+            owners.check(p, aliases(owner), str(owner))
 
 
 def _check_closings(s: Session, bundle, plan: MergePlan) -> None:
@@ -207,18 +198,33 @@ def _check_update(p, trust, senders: set[str], history: _History, ids: list[str]
                          "无权修改其他设备的记录", _HINT)
 
 
-class _InspectionOwners:
-    """The creating device of each inspection new child rows join: the local row where there
-    is one (an import never changes it), else the incoming one — fetched in one go."""
+class _ParentOwners:
+    """The creating device of each parent new rows join (models.record_policy.joined_parent:
+    an inspection's answers and photos, its documents, a document's signatures): the local
+    row where there is one (an import never changes it), else the incoming one."""
 
     def __init__(self, s: Session, bundle, plan: MergePlan) -> None:
-        self.incoming = {plan.id_map.get(r["id"], r["id"]): r["device_id"]
-                         for r in bundle.records.get("inspection", [])}
-        closed = set(closed_children("inspection"))
-        wanted = {p.row["inspection_id"] for p in plan.rows
-                  if p.action == "new" and p.table in closed}
-        table = Base.metadata.tables["inspection"]
-        self.local = {r["id"]: r["device_id"] for r in fetch_in(s, table, table.c.id, wanted)}
+        self.parents = {t.name: joined_parent(t.name) for t in Base.metadata.sorted_tables
+                        if POLICY_KEY in t.info}
+        wanted: dict[str, set] = defaultdict(set)
+        for p in plan.rows:
+            parent = self.parents.get(p.table)
+            if p.action == "new" and parent is not None and p.row.get(f"{parent}_id") is not None:
+                wanted[parent].add(p.row[f"{parent}_id"])
+        self.owners: dict[str, dict] = {}
+        for parent, ids in wanted.items():
+            incoming = {plan.id_map.get(r["id"], r["id"]): r["device_id"]
+                        for r in bundle.records.get(parent, [])}
+            table = Base.metadata.tables[parent]
+            local = {r["id"]: r["device_id"] for r in fetch_in(s, table, table.c.id, ids)}
+            self.owners[parent] = {**incoming, **local}
 
-    def owner(self, inspection_id) -> str | None:
-        return self.local.get(inspection_id) or self.incoming.get(inspection_id)
+    def check(self, p, devices: set[str], device: str) -> None:
+        parent = self.parents.get(p.table)
+        if parent is None or p.row.get(f"{parent}_id") is None:
+            return
+        owner = self.owners.get(parent, {}).get(p.row[f"{parent}_id"])
+        if owner is not None and owner not in devices:
+            what = policy(parent).label if parent != "inspection" else "检查"
+            raise refuse(f"设备 {device[:8]} 向设备 {owner[:8]} 的{what}添加了{policy(p.table).label}记录，"
+                         f"无权修改其他设备的{what}", _HINT)

@@ -93,10 +93,6 @@ def issued_at_office_and_b(laptop_a, laptop_b, office, tmp_path):
     return finalized
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: a new signature row joins another device's issued document (sync.authority: only "
-    "tables frozen_with='inspection' are closed to other devices; signature is frozen_with "
-    "document and grows_when_frozen), so B adds a signer to A's signed 责改 record"))
 def test_a_laptop_cannot_add_a_signature_to_another_laptops_issued_document(
         laptop_b, office, issued_at_office_and_b, tmp_path):
     """B adds a witness's 'signature' (and a 拒绝签字 note) to a document A issued and
@@ -113,9 +109,6 @@ def test_a_laptop_cannot_add_a_signature_to_another_laptops_issued_document(
         select(Signature.id).where(Signature.signer_name == "王某")) is not None)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: a new document row joins another device's finalized inspection (sync.authority: "
-    "document is not frozen_with='inspection', so it is not in closed_children('inspection'))"))
 def test_a_laptop_cannot_add_a_document_to_another_laptops_finalized_case(
         laptop_b, office, issued_at_office_and_b, tmp_path):
     """B files a 'correction' document of its own making under A's finalized case, pointing

@@ -19,14 +19,17 @@ deletes or adds to what it does not own is refused whole, the store untouched:
 """
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections import defaultdict
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.record_policy import POLICY_KEY, Merge, joined_parent, policy, unaudited_fields
+from models.record_policy import (POLICY_KEY, Merge, is_frozen, joined_parent, policy,
+                                  unaudited_fields)
 from models.inspection import HazardReview, HazardStatus, Inspection, InspectionStatus
 from models.store_mode import session_is_office
 from models.tables import Base
@@ -94,6 +97,7 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
         incoming_ids[target].append(str(source))
     owners = _ParentOwners(s, bundle, plan)
     aliases = _Aliases(trust)
+    frozen_parent = _FrozenParents(s, bundle, plan)
     for p in plan.rows:
         if p.action == "new" and p.row.get("device_id") in senders:
             owners.check(p, senders, sender)  # the sender's own row: on its own parent?
@@ -115,6 +119,8 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
                 raise refuse(f"{p.table}记录 {p.row['id']} 标为设备 {str(owner)[:8]} 所建，"
                              "但导出包中没有该设备签名的建立记录（疑似伪造）", _HINT)
             owners.check(p, aliases(owner), str(owner))
+            if is_frozen(p.table, p.row, frozen_parent, stored=p.row):
+                _check_relayed_content(p, aliases(owner), history, ids, sender, plan.id_map)
 
 
 def _check_closings(s: Session, bundle, plan: MergePlan) -> None:
@@ -174,6 +180,78 @@ def _check_office_records(s: Session, plan: MergePlan) -> None:
             what = policy(p.table).label
             raise refuse(f"导出包中有设备 {creator[:8]} 所作的{what}记录 {p.row['id']}，"
                          f"{what}只能由办公室作出", _HINT)
+
+
+def _check_relayed_content(p, owner_ids: set[str], history: _History, ids: list[str],
+                           sender: str, id_map: dict) -> None:
+    """A frozen row relayed new (its creator is not the sender) holds what the events say of it:
+    each field as the latest signed event that set it, set by the row's own device (or, for
+    what a frozen row still takes, by whoever may). A relayer's edit with the sqlite3 command
+    line of another laptop's finalized hazard became the office's record."""
+    declared = policy(p.table)
+    if declared.merge not in (Merge.ROW, Merge.FIELD_MERGED):
+        return  # the register is shared; content-keyed and chained rows check themselves
+    ignore = unaudited_fields(p.table) | _NOT_CONTENT | {"device_id"} | _content_keyed_refs(p.table)
+    for key, value in p.row.items():
+        if key in ignore:
+            continue
+        latest = history.latest_setting(ids, key)
+        if latest is None or latest[1] is None:
+            continue  # not recorded (a default the create event left out): nothing to hold it to
+        setter, recorded = latest
+        if not _same(recorded, value, id_map) or (
+                setter not in owner_ids and key not in declared.still_changes):
+            raise refuse(f"设备 {sender[:8]} 转交的{declared.label}记录 {p.row['id']}（{key}）"
+                         "与其建立设备签名的记录不符，无权修改其他设备的记录", _HINT)
+
+
+@functools.cache
+def _content_keyed_refs(table: str) -> frozenset[str]:
+    """Columns naming a checklist item or a register entry (a firm, an inspector): each store
+    holds those under its own ids (matched by content or key), so the relayer's id differs
+    from the one its creator's event names."""
+    return frozenset(fk.parent.name for fk in Base.metadata.tables[table].foreign_keys
+                     if policy(fk.column.table.name).merge in (Merge.CONTENT_KEYED, Merge.REGISTER))
+
+
+class _FrozenParents:
+    """Whether the parent a row names is frozen (a finalized inspection, an issued document):
+    as the bundle carries it, else as stored here."""
+
+    def __init__(self, s: Session, bundle, plan: MergePlan) -> None:
+        self.s, self.bundle, self.plan, self.known, self.carried = s, bundle, plan, {}, {}
+
+    def __call__(self, table: str, parent_id) -> bool:
+        key = (table, parent_id)
+        if key not in self.known:
+            if table not in self.carried:
+                self.carried[table] = {self.plan.id_map.get(r["id"], r["id"]): r
+                                       for r in self.bundle.records.get(table, [])}
+            row = self.carried[table].get(parent_id)
+            if row is None:
+                found = fetch_in(self.s, Base.metadata.tables[table],
+                                 Base.metadata.tables[table].c.id, [parent_id])
+                row = found[0] if found else None
+            self.known[key] = row is not None and is_frozen(table, row, self, stored=row)
+        return self.known[key]
+
+
+def _same(recorded, value, id_map: dict) -> bool:
+    """Whether an event's JSON value is the row's: the same text, the same instant (an event
+    keeps the zone the time was made in, the bundle UTC), or an id held here under another."""
+    if recorded == encode_value(None, value):
+        return True
+    try:
+        if isinstance(value, datetime):
+            when = datetime.fromisoformat(str(recorded))
+            if (when.tzinfo is None) != (value.tzinfo is None):
+                when, value = when.replace(tzinfo=None), value.replace(tzinfo=None)
+            return when == value
+        if isinstance(value, uuid.UUID):
+            return id_map.get(uuid.UUID(str(recorded))) == value
+    except (TypeError, ValueError):
+        return False
+    return False
 
 
 def _check_update(p, trust, senders: set[str], history: _History, ids: list[str],

@@ -42,11 +42,6 @@ def _kept_out(store, path, forged) -> None:
         assert not forged(s), "the office took the forged rows as the record"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: a relayed row new at the office is accepted on its owner's create event alone "
-    "(sync.authority.check_authority, action 'new': history.created_by) — its content is "
-    "never compared with that event or with the owner's seal, so B's edit of A's finalized "
-    "hazard becomes the office's record and A's genuine version later lands as a conflict"))
 def test_a_relayer_cannot_rewrite_another_laptops_finalized_evidence(laptop_a, laptop_b, office,
                                                                      tmp_path):
     """B received A's cases; with sqlite3 on its own store B softens a finalized hazard of A's

@@ -181,26 +181,58 @@ def _target_of(store: Store, name: str) -> Path:
 def _place_files(store: Store, bundle: Bundle, moved: list[tuple[Path, int]]) -> None:
     """Move the staged files to their places (never over a different local file); on disk
     before the commit that refers to them. `moved` collects what was placed (path and inode),
-    so that a failed import can take it away again."""
+    so that a failed import can take it away again. (Paths as text: pathlib cost more than
+    the renames for thousands of photos.)"""
+    photos, made = os.fspath(store.photos_dir), set()
     for name, staged in bundle.staged.items():
-        target = _target_of(store, name)
-        if target.exists():
+        if name.startswith(PHOTOS_PREFIX):
+            sha, _dot, ext = name[len(PHOTOS_PREFIX):].rpartition("/")[2].rpartition(".")
+            target = os.path.join(photos, sha[:2], f"{sha}.{ext}")  # models.photo_store.photo_path
+        else:
+            target = os.fspath(_target_of(store, name))
+        if os.path.exists(target):
             if name.startswith(DOCUMENTS_PREFIX) and _sha(target) != bundle.files[name]:
-                target = store.data_dir / CONFLICTS_DIR / bundle.bundle_id / DOCUMENTS_DIR / target.name
+                target = os.fspath(store.data_dir / CONFLICTS_DIR / bundle.bundle_id / DOCUMENTS_DIR
+                                   / os.path.basename(target))
             else:
-                if staged.exists() and (name.startswith(PHOTOS_PREFIX)
-                                        or _sha(target) == bundle.files[name]):
+                if os.path.exists(staged) and (name.startswith(PHOTOS_PREFIX)
+                                               or _sha(target) == bundle.files[name]):
                     # The same bytes: this import's checked copy takes the place, so that an
                     # import side by side which placed it a moment ago and then fails (it
                     # takes away only its own copy, by inode) leaves the file our rows name.
                     # (No staged copy left: this import placed it itself, in a first attempt.)
                     os.replace(staged, target)
                 continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        parent = os.path.dirname(target)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
         os.replace(staged, target)
-        moved.append((target, os.stat(target).st_ino))
+        moved.append((Path(target), os.stat(target).st_ino))
     if moved:
         _flush_to_disk([path for path, _ino in moved])
+
+
+def _place_files_beside(store: Store, bundle: Bundle, moved: list[tuple[Path, int]],
+                        work) -> None:
+    """_place_files on a second thread while `work()` (the row writes) runs: renames and
+    SQLite both release the GIL, and neither needs the other — the commit, after both, is
+    what makes the rows name the files, so they are on disk first all the same."""
+    failed: list[BaseException] = []
+
+    def place() -> None:
+        try:
+            _place_files(store, bundle, moved)
+        except BaseException as exc:  # noqa: BLE001 — raised again on the importing thread
+            failed.append(exc)
+    thread = threading.Thread(target=place, name="import-place-files", daemon=True)
+    thread.start()
+    try:
+        work()
+    finally:
+        thread.join()  # never leave it placing files after a failure: they are taken away
+    if failed:
+        raise failed[0]
 
 
 def _take_away(store: Store, placed: list[tuple[Path, int]]) -> None:
@@ -573,8 +605,8 @@ def _merge_once(store: Store, bundle: Bundle, wait_for_files, actor: str | None,
         writes = _prepare_rows(s, plan, [])
         wait_for_files()          # every hash and size checked: now the store may change
         check_files(bundle, _local_file_exists(store))
-        _place_files(store, bundle, placed)  # also brings back media missing here
-        _write_rows(s, writes)
+        # (also brings back media missing here)
+        _place_files_beside(store, bundle, placed, lambda: _write_rows(s, writes))
         # This device's chain last, and one writer at a time on it (short: a few events).
         lock_for_device(s, store.device_id)
         _write_rows(s, _prepare_rows(s, MergePlan(), _event_rows(s, store, specs)))

@@ -96,20 +96,21 @@ def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then, trust_new_de
     listed = check_entries_match(manifest, names)
     bundle = Bundle(manifest=manifest, records={}, trust=decision,
                     signer_known=bool(decision and decision.sender_known))
-    raw_records = {}
-    for name, entry in sorted(listed.items()):
-        if name.startswith(RECORDS_PREFIX):
-            if entry["size"] > MAX_JSON_BYTES:
-                raise refuse(f"记录文件 {name!r} 过大")
-            size, sha, raw_records[name] = read_limited(zf, names[name], entry["size"])
-            _check_entry(name, entry, size, sha)
+    for name, entry in listed.items():
+        if name.startswith(RECORDS_PREFIX) and entry["size"] > MAX_JSON_BYTES:
+            raise refuse(f"记录文件 {name!r} 过大")
     files = [(name, entry) for name, entry in sorted(listed.items()) if name.startswith(FILES_PREFIX)]
     # The files are read, hashed and staged (sync.staging: in a second process when large)
-    # while this thread decodes the records; both must pass before anything is used.
+    # while this thread reads and decodes the records; both must pass before anything is used.
     cancel = Cancel()
     with ThreadPoolExecutor(max_workers=1) as pool:
         staged = pool.submit(_read_files, plain, files, stage_dir, bundle, progress, cancel)
         try:
+            raw_records = {}
+            for name, entry in sorted(listed.items()):
+                if name.startswith(RECORDS_PREFIX):
+                    size, sha, raw_records[name] = read_limited(zf, names[name], entry["size"])
+                    _check_entry(name, entry, size, sha)
             bundle.records = decode_all(raw_records)
             bundle.builds_on = check_audit_chains(bundle.records.get("audit_event", []))
             if decision is not None:

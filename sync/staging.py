@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 import threading
@@ -103,9 +104,59 @@ class _StageFile:
         self._do(self.fh.close)
 
 
-def _stage_one(zf: zipfile.ZipFile, name: str, declared: int, target: Path | None) -> Staged:
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile's structFileHeader: 30 bytes
+_LOCAL_MAGIC = b"PK\x03\x04"
+_UTF8_NAME, _KNOWN_FLAGS = 0x800, 0x808        # the name's encoding; sizes after the data
+
+
+class _StoredData:
+    """A plain STORED entry's bytes read straight from the bundle file, where its local
+    header (checked as zipfile checks it) says they start: no ZipExtFile per entry and no
+    CRC pass — the SHA-256 against the signed manifest is the check that counts — which
+    was a fifth of the staging's CPU for 5,000 photos."""
+
+    def __init__(self, fd: int, offset: int, size: int) -> None:
+        self.fd, self.offset, self.left = fd, offset, size
+
+    @classmethod
+    def of(cls, fd: int, info: zipfile.ZipInfo) -> "_StoredData | None":
+        """None for any other entry, or any oddity: zipfile then reads it (and refuses)."""
+        if (info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size
+                or info.flag_bits & ~_KNOWN_FLAGS):
+            return None
+        head = os.pread(fd, 512, info.header_offset)
+        if len(head) < _LOCAL_HEADER.size:
+            return None
+        fields = _LOCAL_HEADER.unpack_from(head)
+        magic, flags, name_len, extra_len = fields[0], fields[3], fields[10], fields[11]
+        start = _LOCAL_HEADER.size
+        if magic != _LOCAL_MAGIC or start + name_len > len(head):
+            return None
+        try:
+            name = head[start:start + name_len].decode("utf-8" if flags & _UTF8_NAME else "cp437")
+        except UnicodeDecodeError:
+            return None
+        if name != info.orig_filename:
+            return None
+        return cls(fd, info.header_offset + start + name_len + extra_len, info.file_size)
+
+    def read(self, n: int) -> bytes:
+        if self.left <= 0:
+            return b""
+        data = os.pread(self.fd, min(n, self.left), self.offset)
+        if not data:
+            raise EOFError("the bundle ends inside an entry")
+        self.offset += len(data)
+        self.left -= len(data)
+        return data
+
+
+def _stage_one(zf: zipfile.ZipFile, name: str, declared: int, target: Path | None,
+               fd: int | None = None) -> Staged:
     try:
-        with zf.open(zf.getinfo(name)) as source:
+        info = zf.getinfo(name)
+        stored = _StoredData.of(fd, info) if fd is not None else None
+        with contextlib.nullcontext(stored) if stored is not None else zf.open(info) as source:
             sink = _StageFile(name, target) if target is not None else _NullSink()
             try:
                 size, sha, _ = copy_limited(source, declared, sink)
@@ -122,6 +173,15 @@ def _stage_one(zf: zipfile.ZipFile, name: str, declared: int, target: Path | Non
     return Staged(size, sha, target)
 
 
+class _Fd:
+    def __init__(self, fd: int | None) -> None:
+        self.fd = fd
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+
 def stage_entries(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
                   progress: Progress | None = None,
                   cancelled: Callable[[], bool] = lambda: False) -> dict[str, Staged]:
@@ -135,12 +195,17 @@ def stage_entries(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
         raise StagingError("read", "", exc.strerror or str(exc), exc.errno) from exc
     except (zipfile.BadZipFile, EOFError, ValueError) as exc:
         raise StagingError("corrupt", "", f"{type(exc).__name__}: {exc}") from exc
-    with zf:
+    try:
+        fd = os.open(zip_path, os.O_RDONLY | getattr(os, "O_BINARY", 0)) if hasattr(os, "pread") else None
+    except OSError as exc:
+        zf.close()
+        raise StagingError("read", "", exc.strerror or str(exc), exc.errno) from exc
+    with zf, contextlib.closing(_Fd(fd)):
         for n, (name, declared) in enumerate(jobs):
             if cancelled():
                 raise StagingError("cancelled", name, "")
             target = Path(stage_dir) / f"{n:06d}" if stage_dir is not None else None
-            out[name] = staged = _stage_one(zf, name, declared, target)
+            out[name] = staged = _stage_one(zf, name, declared, target, fd)
             done += staged.size
             if progress:
                 progress(done, total)

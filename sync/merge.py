@@ -22,8 +22,8 @@ import threading
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter, methodcaller
 from datetime import datetime, timedelta, timezone
+from operator import attrgetter, itemgetter, methodcaller
 from pathlib import Path
 
 from sqlalchemy import Uuid, delete, insert, select, update
@@ -409,8 +409,8 @@ def _stage_rows(s: Session, writes: list) -> list:
         columns = ", ".join(quote(n) for n in names)
         temp = quote(f"{_TEMP_PREFIX}{w.table}_{len(out)}")
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{temp}")
-        conn.exec_driver_sql(f"CREATE TEMP TABLE {temp} AS SELECT {columns} FROM main.{quote(w.table)}"
-                             " WHERE 0")
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {temp} AS SELECT {columns} "
+                             f"FROM main.{quote(w.table)} WHERE 0")
         conn.exec_driver_sql(f"INSERT INTO temp.{temp} ({columns}) VALUES "
                              f"({', '.join('?' * len(names))})", w.params)
         out.append(_Staged(w.table, temp, columns))

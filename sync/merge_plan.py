@@ -253,7 +253,8 @@ class _Planner:
 
     # ----------------------------------------------------------------- records
     def _table(self, table: Table, rows: list[dict]) -> None:
-        local = {r["id"]: r for r in _fetch_by_key(self.s, table, ("id",), [(r["id"],) for r in rows])}
+        local = {r["id"]: r for r in _fetch_by_key(self.s, table, ("id",),
+                                                     [(r["id"],) for r in rows])}
         by_key = self._local_by_keys(table, rows)
         resolved = []
         known_maps = len(self.plan.id_map)

@@ -201,7 +201,8 @@ def stage_entries(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
     except (zipfile.BadZipFile, EOFError, ValueError) as exc:
         raise StagingError("corrupt", "", f"{type(exc).__name__}: {exc}") from exc
     try:
-        fd = os.open(zip_path, os.O_RDONLY | getattr(os, "O_BINARY", 0)) if hasattr(os, "pread") else None
+        # (no pread, as on Windows: every entry through zipfile)
+        fd = os.open(zip_path, os.O_RDONLY) if hasattr(os, "pread") else None
     except OSError as exc:
         zf.close()
         raise StagingError("read", "", exc.strerror or str(exc), exc.errno) from exc

@@ -174,7 +174,8 @@ def test_column_conversion_writes_what_the_bind_processor_writes(office):
     china = timezone(timedelta(hours=8))
     columns = Inspection.__table__.c
     times = [datetime(2026, 11, 22, 8, 30, 5, 123456, tzinfo=timezone.utc), None,
-             datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(5, 6, 7, 8, 9, 10, 11, tzinfo=china)]
+             datetime(2026, 1, 1, tzinfo=timezone.utc),
+             datetime(5, 6, 7, 8, 9, 10, 11, tzinfo=china)]
     ids = [uuid.uuid4(), None, uuid.uuid4()]
     for column, values in ((columns.started_at, times), (columns.ended_at, times[:1] * 3),
                            (columns.id, ids), (columns.enterprise_id, ids[:1] * 2)):

@@ -174,9 +174,17 @@ def to_jsonable(value):
     return value
 
 
+# One encoder for every call (json.dumps with options builds a new one each time), and the
+# types to_jsonable leaves or converts plainly looked up by exact type: an import hashes
+# every event of a bundle (19k for 1,000 inspections). Same text as to_jsonable + dumps.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+_PLAINLY = {uuid.UUID: str, datetime: datetime.isoformat, date: date.isoformat}
+
+
 def canonical_json(data: Mapping) -> str:
-    return json.dumps({k: to_jsonable(v) for k, v in data.items()},
-                      ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _ENCODE({k: v if (kind := type(v)) in _AS_IS else _PLAINLY.get(kind, to_jsonable)(v)
+                    for k, v in data.items()})
 
 
 def hashed_fields(event) -> dict:

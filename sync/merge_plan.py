@@ -19,12 +19,13 @@ brought back by an older bundle.
 """
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, UniqueConstraint, and_, or_, select
+from sqlalchemy import Table, UniqueConstraint, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from models.inspection import InspectionStatus, case_label
@@ -33,7 +34,6 @@ from models.record_policy import (STAMPS, Merge, change_allowed, closed_children
 from models.tables import Base
 from sync.bundle_format import encode_value, exported_tables, refuse, row_key
 from sync.records import Bundle
-from sync.selection import fetch_in
 
 AUDIT = "audit_event"
 IMPORT_LABEL = "import"  # the label of the events an import writes to this device's chain
@@ -73,12 +73,18 @@ class MergePlan:
 
 
 def unique_keys(table: Table) -> list[tuple[str, ...]]:
+    return list(_unique_keys(table))
+
+
+@functools.lru_cache(maxsize=None)
+def _unique_keys(table: Table) -> tuple[tuple[str, ...], ...]:
+    """(asked for every incoming row: the table's constraints are walked once)"""
     keys = {tuple(c.name for c in con.columns) for con in table.constraints
             if isinstance(con, UniqueConstraint)}
     keys |= {(c.name,) for c in table.columns if c.unique}
     keys |= {tuple(c.name for c in ix.columns) for ix in table.indexes if ix.unique}
     keys.discard(("id",))
-    return sorted(keys)
+    return tuple(sorted(keys))
 
 
 class _Planner:
@@ -145,8 +151,7 @@ class _Planner:
         found = []
         for start in range(0, len(ids), 500):
             found += [(entity_id, at) for event_id, entity_id, at, device, seq in self.s.execute(
-                select(audit.c.id, audit.c.entity_id, audit.c.at, audit.c.device_id, audit.c.seq)
-                .where(audit.c.action == "delete", audit.c.entity_id.in_(ids[start:start + 500])))
+                _deletions_of(), {"ids": ids[start:start + 500]})
                 if event_id not in carried and not _held(holds, device, seq)]
         deleted: dict[uuid.UUID, object] = {}
         for entity_id, at in found:
@@ -248,9 +253,11 @@ class _Planner:
 
     # ----------------------------------------------------------------- records
     def _table(self, table: Table, rows: list[dict]) -> None:
-        local = {r["id"]: r for r in fetch_in(self.s, table, table.c.id, [r["id"] for r in rows])}
+        local = {r["id"]: r for r in _fetch_by_key(self.s, table, ("id",),
+                                                     [(r["id"],) for r in rows])}
         by_key = self._local_by_keys(table, rows)
         resolved = []
+        known_maps = len(self.plan.id_map)
         for row in rows:
             target = self._match(table, row, local, by_key)
             if target is not None and target["id"] != row["id"]:
@@ -265,8 +272,9 @@ class _Planner:
                 if (target is not None and target["status"] != InspectionStatus.FINALIZED
                         and row["id"] in self.incoming_final):
                     self.drafts_finalized_elsewhere.add(target["id"])
+        remap_again = len(self.plan.id_map) != known_maps  # a row here refers to one mapped now
         for row, target in resolved:
-            final = self._remap(table, row)
+            final = self._remap(table, row) if remap_again else row  # (rows are remapped copies)
             for key in self.kept_keys.get(row["id"], ()):
                 final[key] = target[key]
             mapped = target is not None and target["id"] != row["id"]
@@ -281,9 +289,10 @@ class _Planner:
         by the whole key through its unique index, so the cost follows the bundle, not the
         store (by the first column alone an inspection's year fetched every inspection)."""
         out = {}
-        for key in unique_keys(table):
-            wanted = sorted({tuple(r[k] for k in key) for r in rows
-                             if all(r[k] is not None for k in key)}, key=repr)
+        for key in _unique_keys(table):
+            # (in the bundle's order: sorting by repr cost more than the queries)
+            wanted = list(dict.fromkeys(tuple(r[k] for k in key) for r in rows
+                                        if all(r[k] is not None for k in key)))
             for local in _fetch_by_key(self.s, table, key, wanted):
                 out[(key, tuple(local[k] for k in key))] = local
         return out
@@ -291,7 +300,7 @@ class _Planner:
     def _match(self, table: Table, row: dict, local: dict, by_key: dict) -> dict | None:
         matches = {}
         arriving = self.incoming_ids.get(table.name, ())
-        for key in unique_keys(table):
+        for key in _unique_keys(table):
             values = tuple(row[k] for k in key)
             hit = by_key.get((key, values)) if None not in values else None
             # A local record whose own version is in this bundle is taken by it (its key may
@@ -317,7 +326,7 @@ class _Planner:
 
     @staticmethod
     def _key_of(table: Table, row: dict, target: dict) -> list[str]:
-        for key in unique_keys(table):
+        for key in _unique_keys(table):
             if all(row[k] == target[k] for k in key):
                 return list(key)
         return []
@@ -452,26 +461,59 @@ def _fetch_by_key(session: Session, table: Table, key: tuple[str, ...],
     """Rows whose `key` columns hold one of `values`, through the key's unique index: for a
     key of several columns as (a = … AND b IN (…)) OR … — SQLite scans the whole table for a
     row value (a, b) IN (VALUES …), but searches the index for each of these."""
-    *prefix, last = [table.c[k] for k in key]
     groups: dict[tuple, list] = defaultdict(list)
     for value in values:
         groups[value[:-1]].append(value[-1])
-    conditions, size, rows = [], 0, []
+    names = table.columns.keys()
+    batch: list[tuple[tuple, list]] = []
+    rows: list[dict] = []
+
+    def fetch() -> None:
+        params = {}
+        for n, (head, lasts) in enumerate(batch):
+            params.update((f"h{n}_{i}", v) for i, v in enumerate(head))
+            params[f"l{n}"] = lasts
+        statement = _keyed_select(table, key, len(batch))
+        rows.extend(dict(zip(names, row)) for row in session.execute(statement, params))
+
+    size = 0
     for head, lasts in groups.items():
         for start in range(0, len(lasts), _KEY_PARAMS):
             part = lasts[start:start + _KEY_PARAMS]
-            conditions.append(and_(*(c == v for c, v in zip(prefix, head)), last.in_(part)))
+            batch.append((head, part))
             size += len(part) + len(head)
-            if size >= _KEY_PARAMS or len(conditions) >= _KEY_GROUPS:
-                rows += _fetch_where(session, table, conditions)
-                conditions, size = [], 0
-    if conditions:
-        rows += _fetch_where(session, table, conditions)
+            if size >= _KEY_PARAMS or len(batch) >= _KEY_GROUPS:
+                fetch()
+                batch, size = [], 0
+    if batch:
+        fetch()
     return rows
 
 
-def _fetch_where(session: Session, table: Table, conditions: list) -> list[dict]:
-    return [dict(r) for r in session.execute(select(table).where(or_(*conditions))).mappings()]
+@functools.cache
+def _deletions_of():
+    """The delete events of the entities :ids (one statement, compiled once)."""
+    audit = Base.metadata.tables[AUDIT]
+    return select(audit.c.id, audit.c.entity_id, audit.c.at, audit.c.device_id, audit.c.seq).where(
+        audit.c.action == "delete", audit.c.entity_id.in_(bindparam("ids", expanding=True)))
+
+
+_KEYED: dict[tuple, object] = {}
+
+
+def _keyed_select(table: Table, key: tuple[str, ...], groups: int):
+    """SELECT … WHERE (a = :h0_0 AND b IN :l0) OR … for `groups` groups, made once: the
+    same statement every time is compiled once (an IN of literal values was built and
+    compiled anew for every query — half of the planning of a large bundle)."""
+    found = _KEYED.get((table, key, groups))
+    if found is None:
+        *prefix, last = [table.c[k] for k in key]
+        found = select(table).where(or_(*(
+            and_(*(c == bindparam(f"h{n}_{i}") for i, c in enumerate(prefix)),
+                 last.in_(bindparam(f"l{n}", expanding=True)))
+            for n in range(groups))))
+        _KEYED[(table, key, groups)] = found
+    return found
 
 
 def _held(holds: dict[str, int], device: str, seq: int) -> bool:

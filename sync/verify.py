@@ -23,7 +23,7 @@ from sync.bundle_format import (FILES_PREFIX, MAX_JSON_BYTES, PHOTOS_PREFIX, REC
                                 BundleError, refuse)
 from sync.container import check_container, check_entries_match, read_limited, read_manifest
 from sync.records import Bundle, check_audit_chains, decode_all
-from sync.staging import Cancel, StagingError, run_staging
+from sync.staging import Cancel, EarlyChild, StagingError, run_staging
 
 Progress = Callable[[int, int], None]
 __all__ = ["Progress", "read_bundle"]
@@ -88,6 +88,19 @@ def read_bundle(path: Path, *, data_dir: Path | None = None, stage_dir: Path | N
 
 def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then, trust_new_device=None):
     infos = zf.infolist()
+    # Large files: the staging process starts now, while the container and manifest are
+    # checked (it is given nothing to do before they pass; stopped if they do not).
+    early = EarlyChild([i.file_size for i in infos if i.filename.startswith(FILES_PREFIX)],
+                       stage_dir)
+    try:
+        return _checked_zip(zf, infos, plain, data_dir, stage_dir, progress, then,
+                            trust_new_device, early)
+    finally:
+        early.close()
+
+
+def _checked_zip(zf, infos, plain: Path, data_dir, stage_dir, progress, then, trust_new_device,
+                 early):
     check_container(infos)
     names = {i.filename: i for i in infos}
     manifest = read_manifest(zf, names)
@@ -96,20 +109,21 @@ def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then, trust_new_de
     listed = check_entries_match(manifest, names)
     bundle = Bundle(manifest=manifest, records={}, trust=decision,
                     signer_known=bool(decision and decision.sender_known))
-    raw_records = {}
-    for name, entry in sorted(listed.items()):
-        if name.startswith(RECORDS_PREFIX):
-            if entry["size"] > MAX_JSON_BYTES:
-                raise refuse(f"记录文件 {name!r} 过大")
-            size, sha, raw_records[name] = read_limited(zf, names[name], entry["size"])
-            _check_entry(name, entry, size, sha)
+    for name, entry in listed.items():
+        if name.startswith(RECORDS_PREFIX) and entry["size"] > MAX_JSON_BYTES:
+            raise refuse(f"记录文件 {name!r} 过大")
     files = [(name, entry) for name, entry in sorted(listed.items()) if name.startswith(FILES_PREFIX)]
     # The files are read, hashed and staged (sync.staging: in a second process when large)
-    # while this thread decodes the records; both must pass before anything is used.
+    # while this thread reads and decodes the records; both must pass before anything is used.
     cancel = Cancel()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        staged = pool.submit(_read_files, plain, files, stage_dir, bundle, progress, cancel)
+        staged = pool.submit(_read_files, plain, files, stage_dir, bundle, progress, cancel, early)
         try:
+            raw_records = {}
+            for name, entry in sorted(listed.items()):
+                if name.startswith(RECORDS_PREFIX):
+                    size, sha, raw_records[name] = read_limited(zf, names[name], entry["size"])
+                    _check_entry(name, entry, size, sha)
             bundle.records = decode_all(raw_records)
             bundle.builds_on = check_audit_chains(bundle.records.get("audit_event", []))
             if decision is not None:
@@ -132,10 +146,11 @@ def _check_entry(name: str, entry: dict, size: int, sha: str) -> None:
         raise refuse(f"照片 {name!r} 的内容与文件名不符")
 
 
-def _read_files(plain: Path, files, stage_dir, bundle: Bundle, progress, cancel) -> None:
+def _read_files(plain: Path, files, stage_dir, bundle: Bundle, progress, cancel,
+                early=None) -> None:
     try:
         result = run_staging(plain, [(name, entry["size"]) for name, entry in files], stage_dir,
-                             progress, cancel)
+                             progress, cancel, early=early)
     except StagingError as exc:
         raise _staging_problem(exc) from exc
     for name, entry in files:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import threading
+import uuid
 import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,7 +17,7 @@ from models.tables import Inspection
 from sync import crypto, staging
 from sync.bundle_format import BundleError
 from sync.export import export_bundle
-from sync.merge import _converter, _utc_text, import_bundle
+from sync.merge import _convert_column, _converter, _utc_text, import_bundle
 from tests.sync.conftest import dump
 from tests.sync.test_hostile import CASES, read_entries
 from tests.sync.test_roundtrip import photo_files, records
@@ -163,6 +164,26 @@ def test_fast_time_conversion_writes_what_sqlalchemy_writes(office):
         assert [converter(v) for v in values] == [generic(v) for v in values]
     with pytest.raises(ValueError):
         _utc_text(datetime(2026, 1, 1))
+
+
+def test_column_conversion_writes_what_the_bind_processor_writes(office):
+    """The import converts whole columns at once (C-level map for UTC times and UUIDs): the
+    very values SQLAlchemy's own bind processor gives, value by value — times in other zones,
+    naive ones refused, gaps (None) kept in place."""
+    dialect = office.engine.dialect
+    china = timezone(timedelta(hours=8))
+    columns = Inspection.__table__.c
+    times = [datetime(2026, 11, 22, 8, 30, 5, 123456, tzinfo=timezone.utc), None,
+             datetime(2026, 1, 1, tzinfo=timezone.utc),
+             datetime(5, 6, 7, 8, 9, 10, 11, tzinfo=china)]
+    ids = [uuid.uuid4(), None, uuid.uuid4()]
+    for column, values in ((columns.started_at, times), (columns.ended_at, times[:1] * 3),
+                           (columns.id, ids), (columns.enterprise_id, ids[:1] * 2)):
+        generic = column.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+        assert _convert_column(column, dialect, list(values)) == [
+            None if v is None else generic(v) for v in values]
+    with pytest.raises(ValueError):
+        _convert_column(columns.started_at, dialect, [times[0], datetime(2026, 1, 1)])
 
 
 PARENT_SCRIPT = r"""

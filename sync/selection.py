@@ -149,9 +149,11 @@ def changed_since(session: Session, device_id: str, after_seq: int) -> dict[str,
 
 
 def select_rows(session: Session, metadata, inspection_ids: list[uuid.UUID] | None = None,
-                changed: dict[str, set] | None = None) -> dict[str, list[dict]]:
+                changed: dict[str, set] | None = None, early=None) -> dict[str, list[dict]]:
     """The rows of a bundle: the given inspections, else the `changed` ids per table, else
-    everything; closed over as described above."""
+    everything; closed over as described above. `early`: (table names, a callback) — in an
+    export of everything those tables are read first and the callback gets their rows (as
+    in the result) before the rest is read (the export starts copying their files)."""
     sel = Selection(metadata)
     frontier: dict[str, set] = defaultdict(set)
     if inspection_ids is not None:
@@ -162,16 +164,27 @@ def select_rows(session: Session, metadata, inspection_ids: list[uuid.UUID] | No
             if changed.get(t.name):
                 sel.add(t.name, fetch_in(session, t, t.c.id, changed[t.name]), frontier)
     else:  # everything: already closed
-        for t in sel.tables:
+        first = {t.name for t in sel.tables if early and t.name in early[0]}
+        for t in sorted(sel.tables, key=lambda t: t.name not in first):  # stable: FK order kept
             sel.add(t.name, as_dicts(session, t, select(t)), None)
+            first.discard(t.name)
+            if early and not first:
+                early[1]({n: _in_order(sel.rows[n]) for n in early[0] if sel.rows.get(n)})
+                early = None
+        sel.rows = defaultdict(dict, {t.name: sel.rows[t.name] for t in sel.tables
+                                      if t.name in sel.rows})  # in FK order, as before
     sel.close_over(session, frontier)
     audit = sel.by_name[AUDIT]
-    out = {name: [rows[k] for k in sorted(rows, key=str)] for name, rows in sel.rows.items() if rows}
+    out = {name: _in_order(rows) for name, rows in sel.rows.items() if rows}
     # A deletion alone leaves no row to carry, only its audit event: still worth a bundle.
     deleted_only = changed is not None and any(changed.get(t.name) for t in sel.tables)
     if any(out.values()) or deleted_only:
         out[AUDIT] = as_dicts(session, audit, select(audit).order_by(audit.c.device_id, audit.c.seq))
     return out
+
+
+def _in_order(rows: dict[uuid.UUID, dict]) -> list[dict]:
+    return [rows[k] for k in sorted(rows, key=str)]
 
 
 def delta_events(session: Session, after: dict[str, int], upto: dict[str, int | None]) -> list[dict]:

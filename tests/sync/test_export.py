@@ -70,3 +70,20 @@ def test_missing_photo_file_stops_the_export(laptop_a, tmp_path):
     with pytest.raises(BundleError, match="照片文件缺失"):
         export_bundle(laptop_a, tmp_path / "a.fcb")
     assert list(tmp_path.glob("*.fcb")) == [] and list(tmp_path.glob(".*partial")) == []
+
+
+def test_a_photo_damaged_on_disk_stops_the_export(laptop_a, tmp_path):
+    """A photo file whose content is no longer what it was stored as (its name is its
+    SHA-256) is named at the export, not signed into a bundle the office would refuse;
+    nothing is written and the folder is not taken to hold anything."""
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    victim = sorted(laptop_a.photos_dir.rglob("*.jpg"))[0]
+    good = victim.read_bytes()
+    victim.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+    with pytest.raises(BundleError, match="照片文件已损坏") as caught:
+        export_bundle(laptop_a, stick / "a.fcb")
+    assert victim.stem[:12] in caught.value.text() and "重新添加" in caught.value.text()
+    assert list(stick.iterdir()) == []
+    victim.write_bytes(good)  # the file put back: the whole store goes there, as before
+    assert export_bundle(laptop_a, stick / "a.fcb").counts["inspection"] == 6

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import operator
 import os
 import stat
 import uuid
@@ -190,13 +191,16 @@ def _read_checked(source: _Source) -> tuple[bytes, str]:
     return data, sha
 
 
-def _records(rows: dict[str, list[dict]]):
-    """(entry name, JSON) of each table carried, in foreign-key order, one at a time."""
+def _records(rows: dict[str, list[dict]], encoded: bool = False):
+    """(entry name, JSON) of each table carried, in foreign-key order, one at a time.
+    `encoded`: the values are as written already (selection.encoded_dicts)."""
     for table in exported_tables(Base.metadata):
         if table.name in rows:
+            names = [c.name for c in table.columns]
             yield f"{RECORDS_PREFIX}{table.name}.json", canonical_json({
-                "table": table.name, "columns": [c.name for c in table.columns],
-                "rows": encode_rows(table, rows[table.name])})
+                "table": table.name, "columns": names,
+                "rows": list(map(operator.itemgetter(*names), rows[table.name])) if encoded
+                else encode_rows(table, rows[table.name])})
 
 
 def _records_entries(rows: dict[str, list[dict]]) -> dict[str, bytes]:
@@ -289,8 +293,10 @@ class _BundleFile:
             data, sha = _read_checked(source)
             self.writer.add(source.entry, data, sha=sha)
 
-    def finish(self, rows: dict[str, list[dict]], sources: list[_Source] | None, manifest) -> int:
+    def finish(self, rows: dict[str, list[dict]], encoded: bool, sources: list[_Source] | None,
+               manifest) -> int:
         """Everything after the files (`sources`; None: those being copied already);
+        `encoded`: the rows' values are as written (selection.encoded_dicts);
         `manifest(entries, key)` gives the manifest's bytes. The number of files carried."""
         try:
             if self.copying is None:
@@ -301,7 +307,7 @@ class _BundleFile:
             # the interpreter) while this one encodes the next.
             self.copying.result()
             steps = [self.pool.submit(self._flush_files)]
-            for name, data in _records(rows):
+            for name, data in _records(rows, encoded):
                 self.writer.total += len(data)
                 steps.append(self.pool.submit(self.writer.add, name, data, zipfile.ZIP_DEFLATED))
             for step in steps:
@@ -398,9 +404,11 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
             base = None if everything or inspection_ids is not None else base_for(
                 store.data_dir, s, destination, store.device_id, for_device)
             fresh = None
-            if base is None:
-                rows = select_rows(s, Base.metadata, inspection_ids,
-                                   early=early if inspection_ids is None else None)
+            encoded = base is None and inspection_ids is None  # everything: rows as written
+            if encoded:
+                rows = select_rows(s, Base.metadata, encoded=True, early=early)
+            elif base is None:
+                rows = select_rows(s, Base.metadata, inspection_ids)
             elif base.device is None:  # a folder: what changed here since, chains whole
                 rows = select_rows(s, Base.metadata, None,
                                    changed_since(s, store.device_id, base.since))
@@ -417,7 +425,7 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
             raise BundleError("本机尚未安装办公室公钥，无法加密导出", "请先运行 office-key install 公钥文件")
         inspector = _inspector_facts(store, inspector_id)
         sources = None if bundle.copying else _file_sources(store, rows, fresh)
-        files = bundle.finish(rows, sources, lambda entries, key: _manifest(
+        files = bundle.finish(rows, encoded, sources, lambda entries, key: _manifest(
             store, bundle.bundle_id, started, rows, entries, key, inspector, destination, scope))
     finally:
         bundle.discard()

@@ -250,11 +250,11 @@ class _BundleFile:
     """One bundle being written: the zip on a hidden temporary name beside the target (or,
     to be encrypted, in the data folder's tmp), renamed only when complete and flushed.
 
-    The files go first, copied by a second thread (`copy_files`) — in an export of
-    everything already while the records are still being read (the database driver lets
-    go of the interpreter on every row, so both go ahead); the records follow them,
-    deflated fast (FAST_DEFLATE), while the files already written are flushed to the stick
-    in the background; then the signed manifest."""
+    The files go first, copied by a second thread (`copy_files`): in an export of
+    everything as soon as their rows are read, while the rest is read (the database driver
+    lets go of the interpreter on every row, so both go ahead) and the records are
+    encoded. That thread then deflates the records into the zip (FAST_DEFLATE) while a
+    third flushes the files to the stick; the signed manifest comes last."""
 
     def __init__(self, store: Store, out: Path, bundle_id: str, when: datetime, office,
                  progress: Progress | None):
@@ -265,7 +265,8 @@ class _BundleFile:
         self.fh = self.zf = self.writer = self.copying = None
         self.sources: list[_Source] = []
         self.stop = False
-        self.pool = ThreadPoolExecutor(max_workers=1)
+        self.pool = ThreadPoolExecutor(max_workers=1)     # the zip's writer
+        self.flusher = ThreadPoolExecutor(max_workers=1)
 
     def _open(self) -> None:
         for folder in (self.out.parent, self.store.data_dir / "tmp"):  # an export that never ended
@@ -301,13 +302,13 @@ class _BundleFile:
         try:
             if self.copying is None:
                 self.copy_files(sources or [])
-            # The files alone first: encoding beside the copying starves it (the copying
-            # thread waits for the interpreter after every system call). Then the second
-            # thread flushes them to the stick and deflates each records file (neither holds
-            # the interpreter) while this one encodes the next.
+            # Encoded while the files are copied; deflating (in the second thread) and the
+            # flush (in a third) both let go of the interpreter.
+            records = list(_records(rows, encoded))
             self.copying.result()
-            steps = [self.pool.submit(self._flush_files)]
-            for name, data in _records(rows, encoded):
+            self.fh.flush()
+            steps = [self.flusher.submit(os.fsync, self.fh.fileno())] if self.plain is None else []
+            for name, data in records:
                 self.writer.total += len(data)
                 steps.append(self.pool.submit(self.writer.add, name, data, zipfile.ZIP_DEFLATED))
             for step in steps:
@@ -333,16 +334,11 @@ class _BundleFile:
         except OSError as exc:
             raise _write_error(exc, self.out) from exc
 
-    def _flush_files(self) -> None:
-        """The files on the stick while the records are encoded (the last flush is short)."""
-        self.fh.flush()
-        if self.plain is None:
-            os.fsync(self.fh.fileno())
-
     def discard(self) -> None:
         """Whatever happened, nothing is left but a complete bundle under its final name."""
         self.stop = True
-        self.pool.shutdown(wait=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.flusher.shutdown(wait=True)
         if self.fh is not None:
             self.fh.close()
         if self.zf is not None:  # given up: its directory is not written (the file goes)

@@ -95,7 +95,7 @@ def destination_key(out: Path) -> str:
     return folder_key(out)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Source:
     """A file a bundle carries: its entry, where it is, what its content must hash to
     (a photo's or signature image's name is its SHA-256; None: hashed as it is)."""
@@ -103,7 +103,15 @@ class _Source:
     path: Path
     size: int
     sha256: str | None = None
-    damaged: tuple[str, str] | None = None   # the refusal when its content is not its name
+    label: str | None = None     # a photo's original name, for the refusal when damaged
+
+
+def _damaged(source: _Source) -> BundleError:
+    if source.entry.startswith(PHOTOS_PREFIX):
+        return BundleError(f"照片文件已损坏（内容与存入时不符）：{source.path.name[:12]}…（{source.label}）",
+                           "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持")
+    return BundleError(f"签名图像文件已损坏（内容与存入时不符）：{source.path.name[:12]}…",
+                       "导出已取消；请重新签名后再导出，或联系技术支持")
 
 
 def _stat_file(path: Path):
@@ -129,10 +137,8 @@ def _file_sources(store: Store, rows: dict[str, list[dict]],
         if found is None:
             raise BundleError(f"照片文件缺失：{path.name}（{label}）",
                               "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持")
-        sources[f"{PHOTOS_PREFIX}{path.parent.name}/{path.name}"] = _Source(
-            f"{PHOTOS_PREFIX}{path.parent.name}/{path.name}", path, found.st_size, path.stem,
-            (f"照片文件已损坏（内容与存入时不符）：{path.name[:12]}…（{label}）",
-             "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持"))
+        entry = f"{PHOTOS_PREFIX}{path.parent.name}/{path.name}"
+        sources[entry] = _Source(entry, path, found.st_size, photo["sha256"], label)
     for doc in rows.get("document", []):
         entry = document_entry(doc["file_name"])
         path = store.data_dir / DOCUMENTS_DIR / entry[len(DOCUMENTS_PREFIX):] if entry else None
@@ -149,9 +155,7 @@ def _file_sources(store: Store, rows: dict[str, list[dict]],
             if found is None:
                 continue
             sources[SIGNATURE_IMAGES_PREFIX + path.name] = _Source(
-                SIGNATURE_IMAGES_PREFIX + path.name, path, found.st_size, path.stem,
-                (f"签名图像文件已损坏（内容与存入时不符）：{path.name[:12]}…",
-                 "导出已取消；请重新签名后再导出，或联系技术支持"))
+                SIGNATURE_IMAGES_PREFIX + path.name, path, found.st_size, path.stem)
             break
     return [sources[name] for name in sorted(sources)]
 
@@ -187,7 +191,7 @@ def _read_checked(source: _Source) -> tuple[bytes, str]:
     data = source.path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     if source.sha256 is not None and sha != source.sha256:
-        raise BundleError(*source.damaged)
+        raise _damaged(source)
     return data, sha
 
 

@@ -321,6 +321,45 @@ def _encode_column(column, values: list) -> list:
     return values
 
 
+# An export of everything reads the UUID and UTC-time columns as the driver returns them
+# (`fetched_raw`) and writes them as text directly: the round trip through Python objects
+# and back was most of a large export's record time. SQLite's text forms (what SQLAlchemy
+# stores: a UUID's 32 hex digits, a naive UTC time) are rewritten as text; anything else
+# (another form, another database's objects) goes through the column's own processing and
+# _encode_column. The result is the same JSON either way.
+_UUID_HEX = re.compile(r"[0-9a-f]{32}")
+_NAIVE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
+
+
+def fetched_raw(column) -> bool:
+    """Whether an export of everything reads this column without its own processing."""
+    return isinstance(column.type, (sqltypes.Uuid, UTCDateTime))
+
+
+def _dashed(hex32: str) -> str:
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
+
+
+def _iso_text(naive: str) -> str:  # "2026-12-01 14:30:00.000000" → what isoformat() gives
+    micro = "" if naive.endswith(".000000") else naive[19:]
+    return f"{naive[:10]}T{naive[11:19]}{micro}+00:00"
+
+
+def encode_fetched(column, dialect, values: list) -> list:
+    """A column's values as the driver returned them (fetched_raw columns unprocessed) →
+    what encode_rows gives for the same values read the usual way."""
+    if fetched_raw(column):
+        present = [v for v in values if v is not None]
+        form, rewrite = ((_UUID_HEX, _dashed) if isinstance(column.type, sqltypes.Uuid)
+                         else (_NAIVE_TIME, _iso_text))
+        if set(map(type, present)) <= {str} and all(map(form.fullmatch, present)):
+            return [None if v is None else rewrite(v) for v in values]
+        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if process is not None:
+            values = [process(v) for v in values]
+    return _encode_column(column, values)
+
+
 def row_key(row: dict, exclude: frozenset[str] = frozenset()) -> bytes:
     """A row's content as bytes, for deciding whether two versions differ."""
     return canonical_json({k: encode_value(None, v) for k, v in row.items() if k not in exclude})

@@ -10,10 +10,11 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import operator
 import os
+import stat
 import uuid
 import zipfile
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from sync.selection import changed_since, delta_events, select_delta, select_row
 
 EXPORTS_STATE_FILE = "sync/exports.json"  # before delta bundles: one position per folder (unread now)
 Progress = Callable[[int, int], None]   # bytes done, bytes in all
+FILE_TABLES = ("document", "photo", "signature")  # the rows that bring files
 FAST_DEFLATE = 1  # zlib level of the records: twice as fast as the default, a few per cent larger
 
 
@@ -93,34 +95,69 @@ def destination_key(out: Path) -> str:
     return folder_key(out)
 
 
+@dataclass(slots=True)
+class _Source:
+    """A file a bundle carries: its entry, where it is, what its content must hash to
+    (a photo's or signature image's name is its SHA-256; None: hashed as it is)."""
+    entry: str
+    path: Path
+    size: int
+    sha256: str | None = None
+    label: str | None = None     # a photo's original name, for the refusal when damaged
+
+
+def _damaged(source: _Source) -> BundleError:
+    if source.entry.startswith(PHOTOS_PREFIX):
+        return BundleError(f"照片文件已损坏（内容与存入时不符）：{source.path.name[:12]}…（{source.label}）",
+                           "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持")
+    return BundleError(f"签名图像文件已损坏（内容与存入时不符）：{source.path.name[:12]}…",
+                       "导出已取消；请重新签名后再导出，或联系技术支持")
+
+
+def _stat_file(path: Path):
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found if stat.S_ISREG(found.st_mode) else None
+
+
 def _file_sources(store: Store, rows: dict[str, list[dict]],
-                  fresh: dict[str, set] | None = None) -> dict[str, Path]:
-    """Entry name → file on disk, for every photo, document and signature image carried
-    (in a delta only those of rows new or changed since: the destination holds the rest)."""
-    sources: dict[str, Path] = {}
+                  fresh: dict[str, set] | None = None) -> list[_Source]:
+    """Every photo, document and signature image carried, by entry name (in a delta only
+    those of rows new or changed since: the destination holds the rest)."""
+    sources: dict[str, _Source] = {}
     if fresh is not None:
         rows = {name: [r for r in rows.get(name, []) if r["id"] in fresh.get(name, ())]
                 for name in ("photo", "document", "signature")}
     for photo in rows.get("photo", []):
         path = photo_path(store.photos_dir, photo["sha256"], photo["file_ext"])
-        if not path.is_file():
-            raise BundleError(f"照片文件缺失：{path.name}（{photo['original_name'] or '无原文件名'}）",
+        found = _stat_file(path)
+        label = photo["original_name"] or "无原文件名"
+        if found is None:
+            raise BundleError(f"照片文件缺失：{path.name}（{label}）",
                               "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持")
-        sources[f"{PHOTOS_PREFIX}{path.parent.name}/{path.name}"] = path
+        entry = f"{PHOTOS_PREFIX}{path.parent.name}/{path.name}"
+        sources[entry] = _Source(entry, path, found.st_size, photo["sha256"], label)
     for doc in rows.get("document", []):
         entry = document_entry(doc["file_name"])
         path = store.data_dir / DOCUMENTS_DIR / entry[len(DOCUMENTS_PREFIX):] if entry else None
-        if path is None or not path.is_file():
+        found = _stat_file(path) if path is not None else None
+        if found is None:
             raise BundleError(f"文书文件缺失：{doc['file_name']}（{doc['number']}）",
                               "导出已取消；请重新生成该文书后再导出")
-        sources[entry] = path
+        sources[entry] = _Source(entry, path, found.st_size)
     for sig in rows.get("signature", []):
         sha = sig.get("image_sha256")
         folder = store.data_dir / SIGNATURE_IMAGES_DIR
         for path in sorted(folder.glob(f"{sha}.*")) if sha and folder.is_dir() else []:
-            sources[SIGNATURE_IMAGES_PREFIX + path.name] = path
+            found = _stat_file(path)
+            if found is None:
+                continue
+            sources[SIGNATURE_IMAGES_PREFIX + path.name] = _Source(
+                SIGNATURE_IMAGES_PREFIX + path.name, path, found.st_size, path.stem)
             break
-    return sources
+    return [sources[name] for name in sorted(sources)]
 
 
 def _info(name: str, when: datetime, compress: int) -> zipfile.ZipInfo:
@@ -147,42 +184,31 @@ class _BundleWriter:
             self.progress(self.done, self.total)
 
 
-def _read_and_hash(path: Path, named: bool) -> tuple[bytes, str]:
-    """The file and its SHA-256. A photo's or signature image's file is named by its hash
-    (the content-addressed store): that name is taken, not computed again — the importer
-    hashes every entry and refuses one whose content is not its name, so a file damaged on
-    this disk is stopped there all the same (sha256 was a third of a large export's CPU)."""
-    data = path.read_bytes()
-    return data, path.stem if named else hashlib.sha256(data).hexdigest()
+def _read_checked(source: _Source) -> tuple[bytes, str]:
+    """The file, read once, and its SHA-256 — for a photo or signature image checked
+    against its content-addressed name: a file damaged on this disk stops the export here,
+    where it can be put right, instead of travelling in a signed bundle the office refuses."""
+    data = source.path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if source.sha256 is not None and sha != source.sha256:
+        raise _damaged(source)
+    return data, sha
 
 
-def _named_by_hash(name: str) -> bool:
-    return name.startswith((PHOTOS_PREFIX, SIGNATURE_IMAGES_PREFIX))
-
-
-def _prefetched(sources: list[tuple[str, Path]], window: int = 8):
-    """(name, bytes, sha256) in order; a second thread reads (and hashes) a few files ahead
-    while this one writes (I/O and hashing release the GIL)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending: deque = deque()
-        for name, path in sources:
-            pending.append((name, pool.submit(_read_and_hash, path, _named_by_hash(name))))
-            if len(pending) >= window:
-                done_name, future = pending.popleft()
-                yield done_name, *future.result()
-        while pending:
-            done_name, future = pending.popleft()
-            yield done_name, *future.result()
+def _records(rows: dict[str, list[dict]], encoded: bool = False):
+    """(entry name, JSON) of each table carried, in foreign-key order, one at a time.
+    `encoded`: the values are as written already (selection.encoded_dicts)."""
+    for table in exported_tables(Base.metadata):
+        if table.name in rows:
+            names = [c.name for c in table.columns]
+            yield f"{RECORDS_PREFIX}{table.name}.json", canonical_json({
+                "table": table.name, "columns": names,
+                "rows": list(map(operator.itemgetter(*names), rows[table.name])) if encoded
+                else encode_rows(table, rows[table.name])})
 
 
 def _records_entries(rows: dict[str, list[dict]]) -> dict[str, bytes]:
-    out = {}
-    for table in exported_tables(Base.metadata):
-        if table.name in rows:
-            out[f"{RECORDS_PREFIX}{table.name}.json"] = canonical_json({
-                "table": table.name, "columns": [c.name for c in table.columns],
-                "rows": encode_rows(table, rows[table.name])})
-    return out
+    return dict(_records(rows))
 
 
 def _manifest(store: Store, bundle_id: str, when: datetime, rows, entries, signer_key,
@@ -224,29 +250,106 @@ def _only_signed_chains(store: Store, rows: dict[str, list[dict]]) -> None:
                                or e["seq"] <= signed.get(e["device_id"], 0)]
 
 
-def _write_zip(target_fh, store, bundle_id, when, rows, inspector, destination, progress,
-               scope) -> int:
-    sources = _file_sources(store, rows, scope["fresh"])
-    total = sum(p.stat().st_size for p in sources.values())
-    key = crypto.device_signing_key(store.data_dir)
-    with zipfile.ZipFile(target_fh, "w", allowZip64=True) as zf, \
-            ThreadPoolExecutor(max_workers=1) as pool:
-        writer = _BundleWriter(zf, when, total, progress)
-        # The records are encoded (CPU) while the files are copied (I/O, hashing: no GIL);
-        # they follow the files in the zip, deflated fast (FAST_DEFLATE).
-        encoded = pool.submit(_records_entries, rows)
-        for name, data, sha in _prefetched(sorted(sources.items())):
-            writer.add(name, data, sha=sha)
-        records = encoded.result()
-        writer.total += sum(len(v) for v in records.values())
-        for name, data in records.items():
-            writer.add(name, data, zipfile.ZIP_DEFLATED)
-        manifest = _manifest(store, bundle_id, when, rows, writer.entries, key, inspector,
-                             destination, scope)
-        zf.writestr(_info(MANIFEST_NAME, when, zipfile.ZIP_DEFLATED), manifest)
-        zf.writestr(_info(SIGNATURE_NAME, when, zipfile.ZIP_STORED),
-                    crypto.sign_manifest(key, manifest))
-    return len(sources)
+class _BundleFile:
+    """One bundle being written: the zip on a hidden temporary name beside the target (or,
+    to be encrypted, in the data folder's tmp), renamed only when complete and flushed.
+
+    The files go first, copied by a second thread (`copy_files`): in an export of
+    everything as soon as their rows are read, while the rest is read (the database driver
+    lets go of the interpreter on every row, so both go ahead) and the records are
+    encoded. That thread then deflates the records into the zip (FAST_DEFLATE) while a
+    third flushes the files to the stick; the signed manifest comes last."""
+
+    def __init__(self, store: Store, out: Path, bundle_id: str, when: datetime, office,
+                 progress: Progress | None):
+        self.store, self.out, self.bundle_id, self.when = store, out, bundle_id, when
+        self.office, self.progress = office, progress
+        self.tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.partial")
+        self.plain = store.data_dir / "tmp" / f"{bundle_id}.zip" if office else None
+        self.fh = self.zf = self.writer = self.copying = None
+        self.sources: list[_Source] = []
+        self.stop = False
+        self.pool = ThreadPoolExecutor(max_workers=1)     # the zip's writer
+        self.flusher = ThreadPoolExecutor(max_workers=1)
+
+    def _open(self) -> None:
+        for folder in (self.out.parent, self.store.data_dir / "tmp"):  # an export that never ended
+            remove_leftovers(folder)
+        if self.plain:
+            self.plain.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = open(self.plain or self.tmp, "wb")
+        self.zf = zipfile.ZipFile(self.fh, "w", allowZip64=True)
+        self.writer = _BundleWriter(self.zf, self.when, 0, self.progress)
+
+    def copy_files(self, sources: list[_Source]) -> None:
+        """Start copying `sources` into the zip (in the second thread)."""
+        try:
+            self._open()
+        except OSError as exc:
+            raise _write_error(exc, self.out) from exc
+        self.sources = sources
+        self.writer.total = sum(source.size for source in sources)
+        self.copying = self.pool.submit(self._copy, sources)
+
+    def _copy(self, sources: list[_Source]) -> None:
+        for source in sources:
+            if self.stop:
+                return
+            data, sha = _read_checked(source)
+            self.writer.add(source.entry, data, sha=sha)
+
+    def finish(self, rows: dict[str, list[dict]], encoded: bool, sources: list[_Source] | None,
+               manifest) -> int:
+        """Everything after the files (`sources`; None: those being copied already);
+        `encoded`: the rows' values are as written (selection.encoded_dicts);
+        `manifest(entries, key)` gives the manifest's bytes. The number of files carried."""
+        try:
+            if self.copying is None:
+                self.copy_files(sources or [])
+            # Encoded while the files are copied; deflating (in the second thread) and the
+            # flush (in a third) both let go of the interpreter.
+            records = list(_records(rows, encoded))
+            self.copying.result()
+            self.fh.flush()
+            steps = [self.flusher.submit(os.fsync, self.fh.fileno())] if self.plain is None else []
+            for name, data in records:
+                self.writer.total += len(data)
+                steps.append(self.pool.submit(self.writer.add, name, data, zipfile.ZIP_DEFLATED))
+            for step in steps:
+                step.result()
+            key = crypto.device_signing_key(self.store.data_dir)
+            signed = manifest(self.writer.entries, key)
+            self.zf.writestr(_info(MANIFEST_NAME, self.when, zipfile.ZIP_DEFLATED), signed)
+            self.zf.writestr(_info(SIGNATURE_NAME, self.when, zipfile.ZIP_STORED),
+                             crypto.sign_manifest(key, signed))
+            self.zf.close()
+            self.fh.flush()
+            if self.plain is None:
+                os.fsync(self.fh.fileno())
+            self.fh.close()
+            if self.plain:
+                with open(self.tmp, "wb") as fh:
+                    crypto.encrypt_file(self.plain, fh, self.office)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            os.replace(self.tmp, self.out)
+            _fsync_dir(self.out.parent)
+            return len(self.sources)
+        except OSError as exc:
+            raise _write_error(exc, self.out) from exc
+
+    def discard(self) -> None:
+        """Whatever happened, nothing is left but a complete bundle under its final name."""
+        self.stop = True
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.flusher.shutdown(wait=True)
+        if self.fh is not None:
+            self.fh.close()
+        if self.zf is not None:  # given up: its directory is not written (the file goes)
+            self.zf.fp = None
+        self.tmp.unlink(missing_ok=True)
+        if self.plain:
+            self.plain.unlink(missing_ok=True)
 
 
 def _inspector_facts(store: Store, inspector_id: uuid.UUID | None) -> dict | None:
@@ -290,31 +393,43 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
         for_device = resolve_device(store.data_dir, for_device, crypto.known_devices(store.data_dir))
     started = store.clock() if store.clock else utcnow()
     upto = _chains_to_carry(store)
-    with store.session() as s:
-        holds = held_positions(s, upto)
-        base = None if everything or inspection_ids is not None else base_for(
-            store.data_dir, s, destination, store.device_id, for_device)
-        fresh = None
-        if base is None:
-            rows = select_rows(s, Base.metadata, inspection_ids)
-        elif base.device is None:  # a folder: what changed here since, chains whole
-            rows = select_rows(s, Base.metadata, None, changed_since(s, store.device_id, base.since))
-        else:
-            rows, fresh = select_delta(s, Base.metadata, delta_events(s, base.chains, upto),
-                                       notes_too=for_device is not None)
-    if not rows and for_device is None:  # asked for by name, it still says what is held here
-        return ExportResult(path=out, bundle_id="", written=False)
-    _only_signed_chains(store, rows)
-    device = for_device or (base.device if base else linked_device(store.data_dir, destination))
-    scope = {"holds": holds, "fresh": fresh, "for_device": device,
-             "builds_on": base.positions if base and base.device else {}}
     office = crypto.office_public_key(store.data_dir) if encrypt in (None, True) else None
-    if encrypt and office is None:
-        raise BundleError("本机尚未安装办公室公钥，无法加密导出", "请先运行 office-key install 公钥文件")
-    bundle_id = str(uuid.uuid4())
-    inspector = _inspector_facts(store, inspector_id)
-    files = _write_atomically(store, out, bundle_id, started, rows, inspector, destination,
-                              office, progress, scope)
+    bundle = _BundleFile(store, out, str(uuid.uuid4()), started, office, progress)
+    # Everything: the files' rows are read first and their copying starts at once.
+    early = None if encrypt and office is None else (FILE_TABLES, lambda file_rows: file_rows and (
+        bundle.copy_files(_file_sources(store, file_rows))))
+    try:
+        with store.session() as s:
+            holds = held_positions(s, upto)
+            base = None if everything or inspection_ids is not None else base_for(
+                store.data_dir, s, destination, store.device_id, for_device)
+            fresh = None
+            encoded = base is None and inspection_ids is None  # everything: rows as written
+            if encoded:
+                rows = select_rows(s, Base.metadata, encoded=True, early=early)
+            elif base is None:
+                rows = select_rows(s, Base.metadata, inspection_ids)
+            elif base.device is None:  # a folder: what changed here since, chains whole
+                rows = select_rows(s, Base.metadata, None,
+                                   changed_since(s, store.device_id, base.since))
+            else:
+                rows, fresh = select_delta(s, Base.metadata, delta_events(s, base.chains, upto),
+                                           notes_too=for_device is not None)
+        if not rows and for_device is None:  # asked for by name, it still says what is held here
+            return ExportResult(path=out, bundle_id="", written=False)
+        _only_signed_chains(store, rows)
+        device = for_device or (base.device if base else linked_device(store.data_dir, destination))
+        scope = {"holds": holds, "fresh": fresh, "for_device": device,
+                 "builds_on": base.positions if base and base.device else {}}
+        if encrypt and office is None:
+            raise BundleError("本机尚未安装办公室公钥，无法加密导出", "请先运行 office-key install 公钥文件")
+        inspector = _inspector_facts(store, inspector_id)
+        sources = None if bundle.copying else _file_sources(store, rows, fresh)
+        files = bundle.finish(rows, encoded, sources, lambda entries, key: _manifest(
+            store, bundle.bundle_id, started, rows, entries, key, inspector, destination, scope))
+    finally:
+        bundle.discard()
+    bundle_id = bundle.bundle_id
     if inspection_ids is None:  # a few chosen inspections leave the rest still to go there
         remember_sent(store.data_dir, destination, _sent(base, rows), bundle_id,
                       scope["for_device"])
@@ -350,37 +465,6 @@ def _sent(base: DestinationBase | None, rows: dict[str, list[dict]]) -> dict[str
 
 def _label(base: DestinationBase | None) -> str:
     return base.label if base is not None and base.device else ""
-
-
-def _write_atomically(store, out, bundle_id, when, rows, inspector, destination, office,
-                      progress, scope) -> int:
-    for folder in (out.parent, store.data_dir / "tmp"):  # an earlier export that never ended
-        remove_leftovers(folder)
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.partial")
-    plain = store.data_dir / "tmp" / f"{bundle_id}.zip" if office else None
-    try:
-        if plain:
-            plain.parent.mkdir(parents=True, exist_ok=True)
-        with open(plain or tmp, "wb") as fh:
-            files = _write_zip(fh, store, bundle_id, when, rows, inspector, destination, progress,
-                               scope)
-            if plain is None:
-                fh.flush()
-                os.fsync(fh.fileno())
-        if plain:
-            with open(tmp, "wb") as fh:
-                crypto.encrypt_file(plain, fh, office)
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, out)
-        _fsync_dir(out.parent)
-        return files
-    except OSError as exc:
-        raise _write_error(exc, out) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-        if plain:
-            plain.unlink(missing_ok=True)
 
 
 __all__ = ["ExportResult", "destination_key", "export_bundle"]

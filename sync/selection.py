@@ -22,11 +22,11 @@ import json
 import uuid
 from collections import defaultdict
 
-from sqlalchemy import Table, UniqueConstraint, select
+from sqlalchemy import String, Table, UniqueConstraint, select, type_coerce
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent
-from sync.bundle_format import exported_tables
+from sync.bundle_format import encode_fetched, exported_tables, fetched_raw
 
 ROOT = "inspection"
 IMPORT_CREATED = "created"  # in an import's summary event: table → ids of the rows it created
@@ -56,6 +56,22 @@ def as_dicts(session: Session, table: Table, statement) -> list[dict]:
     RowMapping per row costs more than the query on a large export)."""
     names = table.columns.keys()
     return [dict(zip(names, row)) for row in session.execute(statement)]
+
+
+def encoded_dicts(session: Session, table: Table, *order_by) -> list[dict]:
+    """Every row of `table` with every value as a bundle writes it (UUIDs and times as
+    text: sync.bundle_format.encode_fetched) — for an export of everything, which needs
+    no Python objects of them."""
+    columns = list(table.columns)
+    query = select(*[type_coerce(c, String).label(c.name) if fetched_raw(c) else c
+                     for c in columns]).order_by(*order_by)
+    fetched = session.execute(query).all()
+    if not fetched:
+        return []
+    dialect = session.get_bind().dialect
+    values = [encode_fetched(c, dialect, list(v)) for c, v in zip(columns, zip(*fetched))]
+    names = [c.name for c in columns]
+    return [dict(zip(names, row)) for row in zip(*values)]
 
 
 def fetch_in(session: Session, table: Table, column, values) -> list[dict]:
@@ -149,11 +165,17 @@ def changed_since(session: Session, device_id: str, after_seq: int) -> dict[str,
 
 
 def select_rows(session: Session, metadata, inspection_ids: list[uuid.UUID] | None = None,
-                changed: dict[str, set] | None = None) -> dict[str, list[dict]]:
+                changed: dict[str, set] | None = None, *, encoded: bool = False,
+                early=None) -> dict[str, list[dict]]:
     """The rows of a bundle: the given inspections, else the `changed` ids per table, else
-    everything; closed over as described above."""
+    everything; closed over as described above. For everything only: `encoded` — every
+    value as the bundle writes it (encoded_dicts); `early`: (table names, a callback) —
+    those tables are read first and the callback gets their rows (as in the result)
+    before the rest is read (the export starts copying their files)."""
     sel = Selection(metadata)
     frontier: dict[str, set] = defaultdict(set)
+    if (encoded or early) and (inspection_ids is not None or changed is not None):
+        raise ValueError("encoded and early are for everything")
     if inspection_ids is not None:
         root = sel.by_name[ROOT]
         sel.add(ROOT, fetch_in(session, root, root.c.id, inspection_ids), frontier)
@@ -162,16 +184,30 @@ def select_rows(session: Session, metadata, inspection_ids: list[uuid.UUID] | No
             if changed.get(t.name):
                 sel.add(t.name, fetch_in(session, t, t.c.id, changed[t.name]), frontier)
     else:  # everything: already closed
-        for t in sel.tables:
-            sel.add(t.name, as_dicts(session, t, select(t)), None)
+        first = {t.name for t in sel.tables if early and t.name in early[0]}
+        for t in sorted(sel.tables, key=lambda t: t.name not in first):  # stable: FK order kept
+            sel.add(t.name, encoded_dicts(session, t) if encoded else
+                    as_dicts(session, t, select(t)), None)
+            first.discard(t.name)
+            if early and not first:
+                early[1]({n: _in_order(sel.rows[n]) for n in early[0] if sel.rows.get(n)})
+                early = None
+        sel.rows = defaultdict(dict, {t.name: sel.rows[t.name] for t in sel.tables
+                                      if t.name in sel.rows})  # in FK order, as before
     sel.close_over(session, frontier)
     audit = sel.by_name[AUDIT]
-    out = {name: [rows[k] for k in sorted(rows, key=str)] for name, rows in sel.rows.items() if rows}
+    out = {name: _in_order(rows) for name, rows in sel.rows.items() if rows}
     # A deletion alone leaves no row to carry, only its audit event: still worth a bundle.
     deleted_only = changed is not None and any(changed.get(t.name) for t in sel.tables)
     if any(out.values()) or deleted_only:
-        out[AUDIT] = as_dicts(session, audit, select(audit).order_by(audit.c.device_id, audit.c.seq))
+        order = (audit.c.device_id, audit.c.seq)
+        out[AUDIT] = encoded_dicts(session, audit, *order) if encoded else \
+            as_dicts(session, audit, select(audit).order_by(*order))
     return out
+
+
+def _in_order(rows: dict[uuid.UUID, dict]) -> list[dict]:
+    return [rows[k] for k in sorted(rows, key=str)]
 
 
 def delta_events(session: Session, after: dict[str, int], upto: dict[str, int | None]) -> list[dict]:

@@ -70,3 +70,54 @@ def test_missing_photo_file_stops_the_export(laptop_a, tmp_path):
     with pytest.raises(BundleError, match="照片文件缺失"):
         export_bundle(laptop_a, tmp_path / "a.fcb")
     assert list(tmp_path.glob("*.fcb")) == [] and list(tmp_path.glob(".*partial")) == []
+
+
+def test_a_photo_damaged_on_disk_stops_the_export(laptop_a, tmp_path):
+    """A photo file whose content is no longer what it was stored as (its name is its
+    SHA-256) is named at the export, not signed into a bundle the office would refuse;
+    nothing is written and the folder is not taken to hold anything."""
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    victim = sorted(laptop_a.photos_dir.rglob("*.jpg"))[0]
+    good = victim.read_bytes()
+    victim.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+    with pytest.raises(BundleError, match="照片文件已损坏") as caught:
+        export_bundle(laptop_a, stick / "a.fcb")
+    assert victim.stem[:12] in caught.value.text() and "重新添加" in caught.value.text()
+    assert list(stick.iterdir()) == []
+    victim.write_bytes(good)  # the file put back: the whole store goes there, as before
+    assert export_bundle(laptop_a, stick / "a.fcb").counts["inspection"] == 6
+
+
+def test_everything_is_written_as_the_codec_encodes_the_rows(laptop_a, tmp_path):
+    """An export of everything reads UUIDs and times as the database returns them and
+    writes them as text; each records file is byte for byte what the column codec makes of
+    the rows read the usual way — a time on a whole second too (isoformat leaves out its
+    microseconds)."""
+    _written_as_the_codec_encodes(laptop_a, tmp_path)
+
+
+def test_the_office_writes_everything_as_the_codec_encodes_the_rows(office, tmp_path):
+    """The same from the office (on PostgreSQL under --backend postgresql: the driver's own
+    UUID and time objects)."""
+    _written_as_the_codec_encodes(office, tmp_path)
+
+
+def _written_as_the_codec_encodes(store, tmp_path):
+    from datetime import datetime, timezone
+
+    from models.tables import Base, Enterprise
+    from sync.selection import select_rows
+    whole = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    with store.transaction() as s:
+        s.add(Enterprise(name="整秒企业", credit_code="91430000WHOLE00001", address="湘乡市",
+                         created_at=whole, updated_at=whole))
+    result = export_bundle(store, tmp_path / "all.fcb", everything=True, encrypt=False)
+    with store.session() as s:
+        rows = select_rows(s, Base.metadata)
+    export_module._only_signed_chains(store, rows)  # the events any bundle of it carries
+    expected = export_module._records_entries(rows)
+    with zipfile.ZipFile(result.path) as zf:
+        written = {n: zf.read(n) for n in zf.namelist() if n.startswith("records/")}
+    assert written == expected
+    assert b'"2026-03-04T05:06:07+00:00"' in written["records/enterprise.json"]

@@ -235,6 +235,8 @@ CASES = [
     ("newer_schema", _manifest_edit(lambda m: m.update(bundle_version=99)), "更新版本"),
     ("unknown_table", _add_record_table, "未知的数据表"),
     ("wrong_hash", _replace("files/photos/", lambda d: d[:-1] + b"\0", resign=False), "校验值不符"),
+    # signed as it is: a photo whose content is not its name (the sender's disk damaged it)
+    ("photo_not_its_name", _replace("files/photos/", lambda d: d[:-1] + b"\0"), "与文件名不符"),
     ("missing_signature", _drop(SIG, resign=False), "没有签名"),
     ("bad_signature", _unsigned_change, "签名无效"),
     ("signature_by_other_key", _signed_by_stranger, "签名无效"),

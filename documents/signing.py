@@ -33,6 +33,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from documents.keys import certificate_fingerprint
 from models.errors import FieldCheckError
+from models.inspector_keys import signed_after_revocation
 from models.local_time import agency_text, agency_time
 
 DEFAULT_REASON = "执法文书签章"
@@ -166,8 +167,7 @@ def _revocation(check: SignatureCheck, revoked: dict) -> SignatureCheck:
     if check.fingerprint not in revoked:
         return check
     at, reason = revoked[check.fingerprint]
-    # The PDF's signing time has whole seconds: the second of the revocation counts as after.
-    if check.signed_at is not None and check.signed_at < at.replace(microsecond=0):
+    if not signed_after_revocation(check.signed_at, at):
         return check  # signed before the revocation: stays valid
     return replace(check, trusted=False,
                    revoked=f"签名证书已于 {at.astimezone():%Y-%m-%d %H:%M} 被吊销（{reason}），此后的签名无效")

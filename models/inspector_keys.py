@@ -42,6 +42,13 @@ WRONG_PASSPHRASE = "签名证书口令不正确"
 _IMPORT_HINT = "请向本单位索取正确的签名证书文件（.p12 / .pfx）及其口令"
 
 
+def signed_after_revocation(signed_at: datetime | None, revoked_at: datetime) -> bool:
+    """Whether a signature made at `signed_at` falls after its certificate's revocation (and is
+    then invalid). A PDF's signing time has whole seconds: the second of the revocation counts
+    as after, so that a document signed in that second is never taken for one signed before."""
+    return signed_at is None or signed_at >= revoked_at.replace(microsecond=0)
+
+
 def key_path(data_dir: Path, inspector_id: uuid.UUID | str) -> Path:
     return Path(data_dir) / KEYS_DIR / f"{inspector_id}.p12"
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from models.inspector_keys import signed_after_revocation
 from models.paths import read_json_dict, with_state_files_locked, write_json
 from sync import agency, crypto
 from sync.bundle_format import BundleError, refuse
@@ -308,7 +309,7 @@ def check_signatures(data_dir: Path, records: dict, trust: Trust) -> None:
                 revoked.update({fp: (at, entry.get("reason", "")) for fp in entry.get("fingerprints", [])})
     for row in records.get("signature", []):
         hit = revoked.get(row.get("certificate_fingerprint") or "")
-        if hit and row["signed_at"] >= hit[0]:
+        if hit and signed_after_revocation(row["signed_at"], hit[0]):
             raise refuse(f"文书签名（{row['signer_name']}，{row['signed_at']:%Y-%m-%d}）所用的证书已于 "
                          f"{hit[0]:%Y-%m-%d} 被机构吊销（{hit[1]}），此后签署的文书不予接受",
                          "请由未被吊销的执法人员重新签署；本机数据未改动")

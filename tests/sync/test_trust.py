@@ -555,3 +555,21 @@ def test_bundle_from_a_laptop_whose_enrollment_expired_is_refused(laptop_a, offi
     export_bundle(laptop_a, tmp_path / "a.fcb")
     text = _refused(office, tmp_path / "a.fcb", "机构登记证书已于")
     assert "到期" in text and "重新申请" in text
+
+
+def test_a_document_signed_in_the_second_of_the_revocation_is_refused(tmp_path, monkeypatch):
+    """Signing times are whole seconds (as in the PDF): a signature in the same second as the
+    revocation counts as after it — at import as in the document check. (Taken for 'before',
+    the attack test of a revoked signer passed or failed by where in the second it ran.)"""
+    from datetime import datetime, timedelta, timezone
+
+    from sync import agency, trust
+    from sync.bundle_format import BundleError
+    signed = datetime(2026, 11, 30, 8, 0, 5, tzinfo=timezone.utc)
+    revoked = {"f" * 64: (signed + timedelta(microseconds=400_000), "调离")}
+    monkeypatch.setattr(agency, "revoked_certificates", lambda _d: dict(revoked))
+    row = {"signer_name": "张卫东", "signed_at": signed, "certificate_fingerprint": "f" * 64}
+    with pytest.raises(BundleError, match="吊销"):
+        trust.check_signatures(tmp_path, {"signature": [row]}, trust.Trust())
+    earlier = {**row, "signed_at": signed - timedelta(seconds=1)}
+    trust.check_signatures(tmp_path, {"signature": [earlier]}, trust.Trust())  # before: valid

@@ -284,6 +284,37 @@ def _finalized_without_record(session: Session) -> list[str]:
             for i, year, serial in rows if str(i) not in finalized_in_chain]
 
 
+def carried_seal_problems(events: list[dict], records: dict[str, list[dict]],
+                          devices: set[str]) -> list[str]:
+    """A bundle's own cases against their seals, before anything is stored: each record the
+    bundle carries that a seal of `devices` (its sender) names must still have the digest
+    sealed for it. A clerk's sqlite3 edit of a finalized record on the laptop (a document's
+    signature rows stripped of the revoked certificate's fingerprint, a hazard softened) is
+    caught here, not later by `status` at the office. Rows of other devices' cases are held to
+    those devices' signed events instead (sync.authority), under ids this check cannot map."""
+    sealed: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    problems = []
+    for event in events:
+        if event["action"] != SEAL_ACTION or event["device_id"] not in devices:
+            continue
+        try:
+            seal = json.loads(event["after"])
+            for table, rows in seal["records"].items():
+                for rid, digest in rows.items():
+                    sealed[table][rid].add(digest)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            problems.append(f"检查 {str(event['entity_id'])[:8]} 的封存记录无法读取")
+    tables = _tables()
+    for name, held in sealed.items():
+        if name not in tables or name in _CONTENT_ONLY:
+            continue  # checklist versions are matched by their content on arrival
+        for row in records.get(name, []):
+            digests = held.get(str(row["id"]))
+            if digests and record_digest(tables[name], row) not in digests:
+                problems.append(f"{LABELS.get(name, name)} {row['id']} 在定稿后被改动（与其封存不符）")
+    return problems
+
+
 def seal_problems(session: Session, data_dir: Path | None) -> list[str]:
     """Every sealed record that was edited, inserted or deleted since, every issued
     document whose file on disk no longer matches its recorded SHA-256, and every

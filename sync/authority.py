@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from models.record_policy import (POLICY_KEY, Merge, is_frozen, joined_parent, policy,
                                   unaudited_fields)
 from models.inspection import HazardReview, HazardStatus, Inspection, InspectionStatus
+from models.seal import carried_seal_problems
 from models.store_mode import session_is_office
 from models.tables import Base
 from sync.bundle_format import encode_value, refuse
@@ -91,6 +92,7 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
         return
     sender = bundle.device_id
     senders = trust.aliases(sender)
+    _check_new_sealed_rows(bundle, plan, senders)
     history = _History(bundle.records.get("audit_event", []))
     incoming_ids: dict[uuid.UUID, list[str]] = defaultdict(list)
     for source, target in plan.id_map.items():
@@ -121,6 +123,22 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
             owners.check(p, aliases(owner), str(owner))
             if is_frozen(p.table, p.row, frozen_parent, stored=p.row):
                 _check_relayed_content(p, aliases(owner), history, ids, sender, plan.id_map)
+
+
+def _check_new_sealed_rows(bundle, plan: MergePlan, senders: set[str]) -> None:
+    """The sender's finalized records that are new here must be what its seals say (as the
+    bundle carries them, before any id is mapped): an edit with the sqlite3 command line of a
+    finalized record — a signature row stripped of its revoked certificate's fingerprint, a
+    hazard softened — would otherwise be stored as the record. (A record held here already and
+    arriving changed is a conflict, kept aside: the version here stays.)"""
+    new = {p.row["id"] for p in plan.rows if p.action == "new"}
+    if not new:
+        return
+    carried = {table: [r for r in rows if r["id"] in new]
+               for table, rows in bundle.records.items() if table != "audit_event"}
+    if problems := carried_seal_problems(bundle.records.get("audit_event", []), carried, senders):
+        more = f"（另有 {len(problems) - 1} 处）" if len(problems) > 1 else ""
+        raise refuse(problems[0] + more, "已定稿的记录只能以更正记录修改；" + _HINT)
 
 
 def _check_closings(s: Session, bundle, plan: MergePlan) -> None:

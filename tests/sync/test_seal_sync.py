@@ -68,9 +68,13 @@ def test_office_does_not_hand_out_demo_signed_documents(capsys, laptop_a, office
     assert not (tmp_path / "out").exists()
 
 
-def test_a_record_edited_on_the_laptop_is_reported_at_the_office(capsys, laptop_a, office, tmp_path):
-    """A finalized hazard rewritten in the laptop's file travels in a valid bundle; the
-    office's status names it against the seal that came in the same chains."""
+def test_a_record_edited_on_the_laptop_is_refused_by_its_seal_at_the_office(laptop_a, office,
+                                                                           tmp_path):
+    """A finalized hazard rewritten in the laptop's file travels in a valid bundle; the seal
+    that came in the same chains names it, and the office refuses the bundle whole (it used
+    to take the record and report it only in its `status`)."""
+    from sync.bundle_format import BundleError
+    from tests.sync.conftest import dump
     with laptop_a.session() as s:
         finalized = s.scalars(select(Inspection.id).where(
             Inspection.status == "finalized").order_by(Inspection.started_at)).first()
@@ -80,7 +84,11 @@ def test_a_record_edited_on_the_laptop_is_reported_at_the_office(capsys, laptop_
     con.commit()
     con.close()
     export_bundle(laptop_a, tmp_path / "a.fcb")
-    import_bundle(office, tmp_path / "a.fcb")
-    code, problems = _status(capsys, office)
-    assert code == 1 and problems
-    assert all("隐患" in p and "被改动" in p for p in problems)
+    before = dump(office)
+    try:
+        import_bundle(office, tmp_path / "a.fcb")
+    except BundleError as refused:
+        assert "隐患" in refused.text() and "在定稿后被改动" in refused.text()
+    else:
+        raise AssertionError("the edited record was taken")
+    assert dump(office) == before

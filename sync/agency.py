@@ -529,6 +529,20 @@ def revocation_entries(data_dir: Path) -> list[dict]:
         return []
 
 
+def office_devices(data_dir: Path) -> set[str] | None:
+    """The office's device ids, as the agency's signed list held here names them (None: no
+    agency, or a list from before lists named them)."""
+    doc = current_revocations(data_dir)
+    ca = installed_ca(data_dir)
+    if not doc or ca is None:
+        return None
+    try:
+        named = open_document(doc, ca, REVOCATION_FORMAT, "吊销列表").get("office_devices")
+    except FieldCheckError:
+        return None
+    return set(named) if isinstance(named, list) else None
+
+
 def revoked_certificates(data_dir: Path) -> dict[str, tuple[datetime, str]]:
     """Inspectors' certificates revoked by the agency: SHA-256 → (when, reason)."""
     out = {}
@@ -546,7 +560,11 @@ def write_revocations(data_dir: Path, key, registry: dict, now: datetime) -> dic
     ca = installed_ca(data_dir)
     doc = sign_document(key, {"format": REVOCATION_FORMAT, "number": number,
                               "agency_fingerprint": cert_fingerprint(ca),
-                              "issued_at": now.isoformat(), "revoked": registry["revoked"]})
+                              "issued_at": now.isoformat(), "revoked": registry["revoked"],
+                              # who the office is, for laptops (sync.authority: plans, draws,
+                              # tasks and 交办 are taken only as the office's)
+                              "office_devices": sorted(d for d, info in registry["devices"].items()
+                                                       if info.get("office"))})
     _save_registry(data_dir, registry)
     write_json(Path(data_dir) / REVOCATIONS_FILE, doc)
     _keep_revoked_certificates(data_dir)

@@ -187,14 +187,22 @@ def _is_closed(status) -> bool:
 
 
 def _check_office_records(s: Session, plan: MergePlan) -> None:
-    data_dir = s.info.get("data_dir")
-    if not session_is_office(s):
+    made = [p for p in plan.rows
+            if p.action in ("new", "updated") and policy(p.table).office_writes_only]
+    if not made:
         return
-    from sync.trust import own_device_ids
-    own = set(own_device_ids(data_dir))
-    for p in plan.rows:
+    data_dir = s.info.get("data_dir")
+    if session_is_office(s):
+        from sync.trust import own_device_ids
+        office = set(own_device_ids(data_dir))
+    else:  # a laptop: the office as the agency's signed list names it
+        from sync.agency import office_devices
+        office = office_devices(data_dir) if data_dir is not None else None
+        if office is None:
+            return  # no agency here (devices trusted one by one): nothing names the office
+    for p in made:
         creator = str(p.row.get("device_id"))
-        if policy(p.table).office_writes_only and p.action in ("new", "updated") and creator not in own:
+        if creator not in office:
             what = policy(p.table).label
             raise refuse(f"导出包中有设备 {creator[:8]} 所作的{what}记录 {p.row['id']}，"
                          f"{what}只能由办公室作出", _HINT)

@@ -106,11 +106,6 @@ def test_a_laptop_cannot_put_itself_on_an_office_task(laptop_a, office, tmp_path
     assert dump(office) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: office_writes_only is enforced only where the importer is the office "
-    "(sync.authority._check_office_records returns unless session_is_office): a laptop takes "
-    "another laptop's self-made plan, draw and tasks as that laptop's own rows, and lists them "
-    "as 待检任务 given by the office"))
 def test_a_laptop_does_not_take_tasks_another_laptop_drew_itself(laptop_a, laptop_b, tmp_path):
     """B (stolen, enrolled) copies A's register, draws its own 'plan' and hands A a stick:
     A must not list B's tasks as its 待检任务 (only the office plans and draws)."""

@@ -139,6 +139,13 @@ class _Planner:
         # to the positions its manifest says it holds — where this store holds that very
         # event: the same hash there means the same chain up to it.)
         carried = {r["id"] for r in self.bundle.records.get(AUDIT, [])}
+        # …but only where the bundle says why the row is still there: a change made after the
+        # deletion. A row put back with SQL beside a deletion its exporter knew (a relayer's
+        # undelete of another laptop's photo) has none, and the deletion applies.
+        changed_at: dict[str, object] = {}
+        for r in self.bundle.records.get(AUDIT, []):
+            if r["action"] != "delete" and r["label"] != IMPORT_LABEL:
+                changed_at[r["entity_id"]] = max(r["at"], changed_at.get(r["entity_id"], r["at"]))
         audit = Base.metadata.tables[AUDIT]
         holds = {}
         for device, position in (self.bundle.manifest.get("holds") or {}).items():
@@ -152,7 +159,8 @@ class _Planner:
         for start in range(0, len(ids), 500):
             found += [(entity_id, at) for event_id, entity_id, at, device, seq in self.s.execute(
                 _deletions_of(), {"ids": ids[start:start + 500]})
-                if event_id not in carried and not _held(holds, device, seq)]
+                if not (event_id in carried or _held(holds, device, seq))
+                or not changed_at.get(entity_id, at) > at]
         deleted: dict[uuid.UUID, object] = {}
         for entity_id, at in found:
             key = uuid.UUID(entity_id)

@@ -120,11 +120,6 @@ def test_a_laptop_cannot_add_a_document_to_another_laptops_finalized_case(
         select(Document.id).where(Document.supersedes_id.is_not(None))) is not None)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: deletions whose events the bundle carries (A's, and the office's own echo) are "
-    "taken as known and overridden by the exporter (merge_plan._known_deletions: `event_id "
-    "not in carried` / holds), even for another device's row: B brings back a draft photo A "
-    "deleted; sync.authority checks a new row of A's only for A's create event, which B has"))
 def test_a_relayer_cannot_bring_back_a_photo_its_owner_deleted(laptop_a, laptop_b, office,
                                                                tmp_path):
     """A's draft photo reached the office and B; A deleted it (a wrong photo, of another

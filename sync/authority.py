@@ -97,12 +97,11 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
     incoming_ids: dict[uuid.UUID, list[str]] = defaultdict(list)
     for source, target in plan.id_map.items():
         incoming_ids[target].append(str(source))
-    owners = _ParentOwners(s, bundle, plan)
+    parents = _Parents(s, bundle, plan)
     aliases = _Aliases(trust)
-    frozen_parent = _FrozenParents(s, bundle, plan)
     for p in plan.rows:
         if p.action == "new" and p.row.get("device_id") in senders:
-            owners.check(p, senders, sender)  # the sender's own row: on its own parent?
+            parents.check_joined(p, senders, sender)  # the sender's own row: on its own parent?
             continue  # (the common case, kept cheap: a large import is mostly new rows)
         if p.action not in ("new", "updated", "deleted", "superseded"):
             continue
@@ -120,8 +119,8 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
             if owner not in senders and not history.created_by(ids, trust.aliases(owner)):
                 raise refuse(f"{p.table}记录 {p.row['id']} 标为设备 {str(owner)[:8]} 所建，"
                              "但导出包中没有该设备签名的建立记录（疑似伪造）", _HINT)
-            owners.check(p, aliases(owner), str(owner))
-            if is_frozen(p.table, p.row, frozen_parent, stored=p.row):
+            parents.check_joined(p, aliases(owner), str(owner))
+            if is_frozen(p.table, p.row, parents.frozen, stored=p.row):
                 _check_relayed_content(p, aliases(owner), history, ids, sender, plan.id_map)
 
 
@@ -240,28 +239,6 @@ def _content_keyed_refs(table: str) -> frozenset[str]:
                      if policy(fk.column.table.name).merge in (Merge.CONTENT_KEYED, Merge.REGISTER))
 
 
-class _FrozenParents:
-    """Whether the parent a row names is frozen (a finalized inspection, an issued document):
-    as the bundle carries it, else as stored here."""
-
-    def __init__(self, s: Session, bundle, plan: MergePlan) -> None:
-        self.s, self.bundle, self.plan, self.known, self.carried = s, bundle, plan, {}, {}
-
-    def __call__(self, table: str, parent_id) -> bool:
-        key = (table, parent_id)
-        if key not in self.known:
-            if table not in self.carried:
-                self.carried[table] = {self.plan.id_map.get(r["id"], r["id"]): r
-                                       for r in self.bundle.records.get(table, [])}
-            row = self.carried[table].get(parent_id)
-            if row is None:
-                found = fetch_in(self.s, Base.metadata.tables[table],
-                                 Base.metadata.tables[table].c.id, [parent_id])
-                row = found[0] if found else None
-            self.known[key] = row is not None and is_frozen(table, row, self, stored=row)
-        return self.known[key]
-
-
 def _same(recorded, value, id_map: dict) -> bool:
     """Whether an event's JSON value is the row's: the same text, the same instant (an event
     keeps the zone the time was made in, the bundle UTC), or an id held here under another."""
@@ -302,33 +279,59 @@ def _check_update(p, trust, senders: set[str], history: _History, ids: list[str]
                          "无权修改其他设备的记录", _HINT)
 
 
-class _ParentOwners:
-    """The creating device of each parent new rows join (models.record_policy.joined_parent:
-    an inspection's answers and photos, its documents, a document's signatures): the local
-    row where there is one (an import never changes it), else the incoming one."""
+class _Parents:
+    """The parents new rows name (an inspection, a document): as stored here and as the
+    bundle carries them. The ones new rows join are fetched in one go; any other on first use.
+    Who made a parent is the stored row's device (an import never changes it); a parent is
+    frozen when either version is (a finalized inspection, an issued document)."""
 
     def __init__(self, s: Session, bundle, plan: MergePlan) -> None:
-        self.parents = {t.name: joined_parent(t.name) for t in Base.metadata.sorted_tables
-                        if POLICY_KEY in t.info}
+        self.s, self.bundle, self.plan = s, bundle, plan
+        self.joins = {t.name: joined_parent(t.name) for t in Base.metadata.sorted_tables
+                      if POLICY_KEY in t.info}
+        self.local: dict[str, dict] = defaultdict(dict)
+        self.carried: dict[str, dict] = {}
+        self.frozen_known: dict[tuple, bool] = {}
         wanted: dict[str, set] = defaultdict(set)
         for p in plan.rows:
-            parent = self.parents.get(p.table)
-            if p.action == "new" and parent is not None and p.row.get(f"{parent}_id") is not None:
-                wanted[parent].add(p.row[f"{parent}_id"])
-        self.owners: dict[str, dict] = {}
+            if p.action != "new":
+                continue
+            for parent in {self.joins.get(p.table), policy(p.table).frozen_with} - {None}:
+                if p.row.get(f"{parent}_id") is not None:
+                    wanted[parent].add(p.row[f"{parent}_id"])
         for parent, ids in wanted.items():
-            incoming = {plan.id_map.get(r["id"], r["id"]): r["device_id"]
-                        for r in bundle.records.get(parent, [])}
-            table = Base.metadata.tables[parent]
-            local = {r["id"]: r["device_id"] for r in fetch_in(s, table, table.c.id, ids)}
-            self.owners[parent] = {**incoming, **local}
+            self._fetch(parent, ids)
 
-    def check(self, p, devices: set[str], device: str) -> None:
-        parent = self.parents.get(p.table)
+    def _fetch(self, table: str, ids) -> None:
+        columns = Base.metadata.tables[table]
+        self.local[table].update({r["id"]: r for r in fetch_in(self.s, columns, columns.c.id, ids)})
+
+    def versions(self, table: str, row_id) -> list[dict]:
+        if table not in self.carried:
+            self.carried[table] = {self.plan.id_map.get(r["id"], r["id"]): r
+                                   for r in self.bundle.records.get(table, [])}
+        if row_id not in self.local[table]:
+            self._fetch(table, [row_id])
+            self.local[table].setdefault(row_id, None)
+        return [r for r in (self.local[table][row_id], self.carried[table].get(row_id)) if r]
+
+    def check_joined(self, p, devices: set[str], device: str) -> None:
+        """A new row joins a parent of its own device only (models.record_policy.joined_parent:
+        an inspection's answers and photos, its documents, a document's signatures)."""
+        parent = self.joins.get(p.table)
         if parent is None or p.row.get(f"{parent}_id") is None:
             return
-        owner = self.owners.get(parent, {}).get(p.row[f"{parent}_id"])
+        found = self.versions(parent, p.row[f"{parent}_id"])
+        owner = found[0]["device_id"] if found else None
         if owner is not None and owner not in devices:
             what = policy(parent).label if parent != "inspection" else "检查"
             raise refuse(f"设备 {device[:8]} 向设备 {owner[:8]} 的{what}添加了{policy(p.table).label}记录，"
                          f"无权修改其他设备的{what}", _HINT)
+
+    def frozen(self, table: str, row_id) -> bool:
+        """models.record_policy.is_frozen's `parent_frozen`."""
+        key = (table, row_id)
+        if key not in self.frozen_known:
+            self.frozen_known[key] = any(is_frozen(table, r, self.frozen, stored=r)
+                                         for r in self.versions(table, row_id))
+        return self.frozen_known[key]

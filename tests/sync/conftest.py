@@ -21,7 +21,7 @@ from models.startup import start_store
 from models.tables import Base
 from sync import agency, crypto
 from sync.agency_cli import join_file
-from sync.bundle_format import encode_value
+from sync.bundle_format import BundleError, encode_value
 from sync.trust import own_device_ids
 
 DEMO_NOW = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
@@ -104,6 +104,21 @@ def stranger(tmp_path, store_maker):
     store = store_maker.open(tmp_path / "stranger", "stranger", server=False)
     yield store
     store.close()
+
+
+def kept_out(store, path, forged) -> None:
+    """Import `path`: refused whole (the store unchanged, one Chinese line), or taken without
+    the forged rows — `forged(session)` says whether the store holds them (either defence is
+    acceptable; holding them is not)."""
+    from sync.merge import import_bundle
+    before = dump(store)
+    try:
+        import_bundle(store, path)
+    except BundleError as refused:
+        assert "导出包" in refused.text() and dump(store) == before
+        return
+    with store.session() as s:
+        assert not forged(s), "the store took the forged rows as the record"
 
 
 def dump(store) -> dict:

@@ -21,25 +21,13 @@ from models.registry import Enterprise, Inspector
 from sync.bundle_format import BundleError
 from sync.export import export_bundle
 from sync.merge import import_bundle
-from tests.sync.conftest import dump
+from tests.sync.conftest import dump, kept_out
 
 
 def _exchange(source, target, path, **kw):
     path.parent.mkdir(exist_ok=True)
     export_bundle(source, path, **kw)
     return import_bundle(target, path)
-
-
-def _kept_out(store, path, forged) -> None:
-    """Refused whole (the store unchanged), or taken without the forged rows."""
-    before = dump(store)
-    try:
-        import_bundle(store, path)
-    except BundleError as refused:
-        assert "导出包" in refused.text() and dump(store) == before
-        return
-    with store.session() as s:
-        assert not forged(s), "the laptop's planning rows now decide the office's draws"
 
 
 def test_a_laptops_plan_rules_do_not_become_the_offices(laptop_a, office, tmp_path):
@@ -56,7 +44,7 @@ def test_a_laptops_plan_rules_do_not_become_the_offices(laptop_a, office, tmp_pa
         save_rules(s, rules)
     (tmp_path / "s2").mkdir()
     export_bundle(laptop_a, tmp_path / "s2" / "a.fcb")
-    _kept_out(office, tmp_path / "s2" / "a.fcb",
+    kept_out(office, tmp_path / "s2" / "a.fcb",
               lambda s: load_rules(s).to_json() != office_rules)
 
 
@@ -74,7 +62,7 @@ def test_a_laptops_avoidance_entries_do_not_steer_the_offices_draw(laptop_a, off
             add_avoidance(s, person, enterprise_id=firm, reason="亲属关系")
     (tmp_path / "s2").mkdir()
     export_bundle(laptop_a, tmp_path / "s2" / "a.fcb")
-    _kept_out(office, tmp_path / "s2" / "a.fcb",
+    kept_out(office, tmp_path / "s2" / "a.fcb",
               lambda s: s.scalar(select(InspectorAvoidance.id)) is not None)
 
 
@@ -168,5 +156,5 @@ def test_a_laptop_cannot_take_inspectors_out_of_the_offices_draw(laptop_a, offic
             set_availability(s, person, False, "借调")
     (tmp_path / "s2").mkdir()
     export_bundle(laptop_a, tmp_path / "s2" / "a.fcb")
-    _kept_out(office, tmp_path / "s2" / "a.fcb",
+    kept_out(office, tmp_path / "s2" / "a.fcb",
               lambda s: s.scalar(select(Inspector.id).where(Inspector.available.is_(False))) is not None)

@@ -147,11 +147,12 @@ def _check_closings(s: Session, bundle, plan: MergePlan) -> None:
     with the sqlite3 command line, closed a major hazard at the office."""
     closing = {p.row["id"] for p in plan.rows
                if p.table == "hazard" and p.action in ("new", "updated")
-               and _is_closed(p.row.get("status")) and not _is_closed((p.local or {}).get("status"))}
+               and p.row.get("status") == HazardStatus.CLOSED
+               and (p.local or {}).get("status") != HazardStatus.CLOSED}
     if not closing:
         return
     finalized = {r["id"] for r in bundle.records.get("inspection", [])
-                 if str(getattr(r.get("status"), "value", r.get("status"))) == InspectionStatus.FINALIZED.value}
+                 if r.get("status") == InspectionStatus.FINALIZED}  # (str enums: equal to their text too)
     reviewed = set()
     for r in bundle.records.get("hazard_review", []):
         hazard, inspection = plan.id_map.get(r["hazard_id"], r["hazard_id"]), \
@@ -179,10 +180,6 @@ def _found_in(s: Session, query, column, values) -> set:
     for start in range(0, len(values), 500):  # SQLite's parameter limit
         found.update(s.scalars(query.where(column.in_(values[start:start + 500]))))
     return found
-
-
-def _is_closed(status) -> bool:
-    return str(getattr(status, "value", status)) == HazardStatus.CLOSED.value
 
 
 def _check_office_records(s: Session, plan: MergePlan) -> None:

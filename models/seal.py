@@ -284,6 +284,22 @@ def _finalized_without_record(session: Session) -> list[str]:
             for i, year, serial in rows if str(i) not in finalized_in_chain]
 
 
+def _parsed_seal(after) -> dict | None:
+    """A seal event's content, its records a table → {id: digest} mapping (None: unreadable)."""
+    try:
+        seal = json.loads(after)
+        records = seal["records"]
+        if all(isinstance(rows, dict) for rows in records.values()):
+            return seal
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None
+
+
+def _unreadable(entity_id) -> str:
+    return f"检查 {str(entity_id)[:8]} 的封存记录无法读取"
+
+
 def carried_seal_problems(events: list[dict], records: dict[str, list[dict]],
                           devices: set[str]) -> list[str]:
     """A bundle's own cases against their seals, before anything is stored: each record the
@@ -297,13 +313,13 @@ def carried_seal_problems(events: list[dict], records: dict[str, list[dict]],
     for event in events:
         if event["action"] != SEAL_ACTION or event["device_id"] not in devices:
             continue
-        try:
-            seal = json.loads(event["after"])
-            for table, rows in seal["records"].items():
-                for rid, digest in rows.items():
-                    sealed[table][rid].add(digest)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            problems.append(f"检查 {str(event['entity_id'])[:8]} 的封存记录无法读取")
+        seal = _parsed_seal(event["after"])
+        if seal is None:
+            problems.append(_unreadable(event["entity_id"]))
+            continue
+        for table, rows in seal["records"].items():
+            for rid, digest in rows.items():
+                sealed[table][rid].add(digest)
     tables = _tables()
     for name, held in sealed.items():
         if name not in tables or name in _CONTENT_ONLY:
@@ -323,13 +339,11 @@ def seal_problems(session: Session, data_dir: Path | None) -> list[str]:
     broken = []
     for entity_id, after in session.execute(
             select(AuditEvent.entity_id, AuditEvent.after).where(AuditEvent.action == SEAL_ACTION)):
-        try:
-            seal = json.loads(after)
-            if not isinstance(seal.get("records"), dict):
-                raise ValueError("no records")
+        seal = _parsed_seal(after)
+        if seal is None:
+            broken.append(_unreadable(entity_id))
+        else:
             seals[entity_id].append(seal)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            broken.append(f"检查 {entity_id[:8]} 的封存记录无法读取")
     problems = broken + _finalized_without_record(session)
     if not seals:
         return problems

@@ -301,7 +301,10 @@ class _Parents:
 
     def _fetch(self, table: str, ids) -> None:
         columns = Base.metadata.tables[table]
-        self.local[table].update({r["id"]: r for r in fetch_in(self.s, columns, columns.c.id, ids)})
+        found = self.local[table]
+        found.update({r["id"]: r for r in fetch_in(self.s, columns, columns.c.id, ids)})
+        for row_id in ids:  # not stored here: asked once (a large import's parents are new)
+            found.setdefault(row_id, None)
 
     def versions(self, table: str, row_id) -> list[dict]:
         if table not in self.carried:
@@ -309,7 +312,6 @@ class _Parents:
                                    for r in self.bundle.records.get(table, [])}
         if row_id not in self.local[table]:
             self._fetch(table, [row_id])
-            self.local[table].setdefault(row_id, None)
         return [r for r in (self.local[table][row_id], self.carried[table].get(row_id)) if r]
 
     def check_joined(self, p, devices: set[str], device: str) -> None:

@@ -14,6 +14,7 @@ reads the same declaration. The questions everyone asks are answered here only:
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
 import uuid
@@ -74,9 +75,7 @@ _UNDECLARED = TablePolicy(label="")
 def policy(table) -> TablePolicy:
     """The declared policy of a table (a name, a Table, a model class or object)."""
     if isinstance(table, str):
-        from models.base import Base
-        import models.tables  # noqa: F401  (every model registered)
-        table = Base.metadata.tables[table]
+        return _named_policy(table)
     info = getattr(table, "info", None)
     if info is None:
         table = getattr(table, "__table__")
@@ -85,6 +84,14 @@ def policy(table) -> TablePolicy:
     if found is None:
         raise LookupError(f"table {table.name} declares no record_policy")
     return found
+
+
+@functools.cache
+def _named_policy(name: str) -> TablePolicy:
+    # (asked per row by an import's planner: the imports below cost more than the lookup)
+    from models.base import Base
+    import models.tables  # noqa: F401  (every model registered)
+    return policy(Base.metadata.tables[name])
 
 
 def declared(metadata) -> dict[str, TablePolicy]:

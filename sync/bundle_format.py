@@ -12,6 +12,7 @@ import shutil
 import time
 import uuid
 from datetime import date, datetime, timezone
+from operator import attrgetter, methodcaller
 from pathlib import Path
 
 from sqlalchemy import Table
@@ -223,12 +224,9 @@ def _batch_converter(column):
     return str, texts
 
 
-def _tzinfo(moment: datetime):
-    return moment.tzinfo
-
-
-def _to_utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+# C-level callables for map(): a Python function per value was a third of the decoding.
+_tzinfo = attrgetter("tzinfo")
+_to_utc = methodcaller("astimezone", timezone.utc)
 
 
 def _converter(column):

@@ -291,7 +291,8 @@ def _prepare_insert(s: Session, table_name: str, rows: list[dict]) -> _Insert | 
     column (Core then fills the defaults)."""
     table = Base.metadata.tables[table_name]
     dialect = s.get_bind().dialect
-    if any(set(row) != set(table.c.keys()) for row in rows):
+    every = set(table.c.keys())
+    if any(row.keys() != every for row in rows):
         return None
     columns = list(table.columns)
     names = [c.name for c in columns]
@@ -316,8 +317,10 @@ def _utc_text(value: datetime) -> str:
 
 
 _UUID_PROBE = uuid.UUID("0b5e6f2c-8d1a-4c3e-9f70-1a2b3c4d5e6f")
-_ISO_SPACED = methodcaller("isoformat", " ", "microseconds")
-_NOT_UTC = methodcaller("removesuffix", "+00:00")
+# _utc_text's text of a UTC time, from its fields by C-level map()s (a third faster than
+# isoformat, which formats the offset only to have it cut off again).
+_UTC_FIELDS = attrgetter("year", "month", "day", "hour", "minute", "second", "microsecond")
+_UTC_TEXT = "%04d-%02d-%02d %02d:%02d:%02d.%06d".__mod__
 
 
 def _convert_column(column, dialect, values: list) -> list:
@@ -335,7 +338,7 @@ def _convert_column(column, dialect, values: list) -> list:
     kinds = set(map(type, present))
     fast = None
     if conv is _utc_text and kinds == {datetime} and set(map(_TZINFO, present)) == {timezone.utc}:
-        fast = lambda vs: list(map(_NOT_UTC, map(_ISO_SPACED, vs)))  # noqa: E731
+        fast = lambda vs: list(map(_UTC_TEXT, map(_UTC_FIELDS, vs)))  # noqa: E731
     elif (isinstance(column.type, Uuid) and kinds == {uuid.UUID}
           and conv(_UUID_PROBE) == _UUID_PROBE.hex):
         fast = lambda vs: list(map(_HEX, vs))  # noqa: E731

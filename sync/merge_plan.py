@@ -138,6 +138,13 @@ class _Planner:
         # (A delta carries only events new to this store: the exporter knew every event up
         # to the positions its manifest says it holds — where this store holds that very
         # event: the same hash there means the same chain up to it.)
+        audit = Base.metadata.tables[AUDIT]
+        ids = sorted(incoming)
+        candidates = []  # (rare: most imports meet no deletion of what they carry)
+        for start in range(0, len(ids), 500):
+            candidates += self.s.execute(_deletions_of(), {"ids": ids[start:start + 500]}).all()
+        if not candidates:
+            return {}
         carried = {r["id"] for r in self.bundle.records.get(AUDIT, [])}
         # …but only where the bundle says why the row is still there: a change made after the
         # deletion. A row put back with SQL beside a deletion its exporter knew (a relayer's
@@ -146,7 +153,6 @@ class _Planner:
         for r in self.bundle.records.get(AUDIT, []):
             if r["action"] != "delete" and r["label"] != IMPORT_LABEL:
                 changed_at[r["entity_id"]] = max(r["at"], changed_at.get(r["entity_id"], r["at"]))
-        audit = Base.metadata.tables[AUDIT]
         holds = {}
         for device, position in (self.bundle.manifest.get("holds") or {}).items():
             if isinstance(position, list) and len(position) == 2 and isinstance(position[0], int):
@@ -154,13 +160,9 @@ class _Planner:
                     audit.c.device_id == device, audit.c.seq == position[0])).scalar()
                 if mine is not None and mine == position[1]:
                     holds[device] = position[0]
-        ids = sorted(incoming)
-        found = []
-        for start in range(0, len(ids), 500):
-            found += [(entity_id, at) for event_id, entity_id, at, device, seq in self.s.execute(
-                _deletions_of(), {"ids": ids[start:start + 500]})
-                if not (event_id in carried or _held(holds, device, seq))
-                or not changed_at.get(entity_id, at) > at]
+        found = [(entity_id, at) for event_id, entity_id, at, device, seq in candidates
+                 if not (event_id in carried or _held(holds, device, seq))
+                 or not changed_at.get(entity_id, at) > at]
         deleted: dict[uuid.UUID, object] = {}
         for entity_id, at in found:
             key = uuid.UUID(entity_id)

@@ -81,14 +81,36 @@ def decode_records(table: Table, raw: bytes) -> list[dict]:
     return out
 
 
-def check_audit_chains(rows: list[dict]) -> dict[str, tuple[int, str]]:
+class ChainCheck:
     """Every device's chain in the bundle has no gap and hashes right, from seq 1 — or, in a
-    delta bundle, from a later seq: it then builds on the event before, which the store it
-    goes into must hold (merge_plan checks). Returns device → (seq, hash) of those."""
+    delta bundle, from a later seq: it then builds on the event before (`builds_on`: device →
+    (seq, hash)), which the store it goes into must hold (merge_plan checks).
+
+    The links are checked at once; the hashes — one SHA-256 over the canonical JSON of each
+    event, 19k for 1,000 inspections — when wait() is called: an import plans first and
+    hashes while its files are still being staged (from a USB stick, the planning is done
+    long before them), and wait() comes before anything is changed."""
+
+    def __init__(self, rows: list[dict]) -> None:
+        self.builds_on, self._chains = _chain_links(rows)
+        self._checked = False
+
+    def wait(self) -> None:
+        if not self._checked:
+            problem = _chain_hashes_problem(self._chains)
+            if problem is not None:
+                raise refuse(problem)
+            self._checked = True
+
+
+def _chain_links(rows: list[dict]) -> tuple[dict[str, tuple[int, str]], list]:
+    """Each device's events in order, seq and prev_hash linked; the (seq, hash) a delta's
+    chain builds on. (The hashes themselves: _chain_hashes_problem.)"""
     by_device: dict[str, list[dict]] = {}
     for row in rows:
         by_device.setdefault(row["device_id"], []).append(row)
     builds_on: dict[str, tuple[int, str]] = {}
+    chains = []
     for device, events in by_device.items():
         events = sorted(events, key=lambda e: e["seq"])
         start = events[0]["seq"]
@@ -100,10 +122,18 @@ def check_audit_chains(rows: list[dict]) -> dict[str, tuple[int, str]]:
         for n, ev in enumerate(events, start):
             if ev["seq"] != n or ev["prev_hash"] != prev:
                 raise refuse(f"设备 {device} 的执法记录链不完整（第 {n} 条）")
-            if event_hash(prev, ev) != ev["hash"]:
-                raise refuse(f"设备 {device} 的执法记录第 {n} 条内容被改动")
             prev = ev["hash"]
-    return builds_on
+        chains.append((device, start, events))
+    return builds_on, chains
+
+
+def _chain_hashes_problem(chains: list) -> str | None:
+    """The first event whose hash is not that of its content (links already checked)."""
+    for device, start, events in chains:
+        for n, ev in enumerate(events, start):
+            if event_hash(ev["prev_hash"], ev) != ev["hash"]:
+                return f"设备 {device} 的执法记录第 {n} 条内容被改动"
+    return None
 
 
 def missing_references(records: dict[str, list[dict]]) -> dict[str, set]:

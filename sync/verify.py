@@ -22,7 +22,7 @@ from sync import crypto, trust
 from sync.bundle_format import (FILES_PREFIX, MAX_JSON_BYTES, PHOTOS_PREFIX, RECORDS_PREFIX,
                                 BundleError, refuse)
 from sync.container import check_container, check_entries_match, read_limited, read_manifest
-from sync.records import Bundle, check_audit_chains, decode_all
+from sync.records import Bundle, ChainCheck, decode_all
 from sync.staging import Cancel, EarlyChild, StagingError, run_staging
 
 Progress = Callable[[int, int], None]
@@ -116,6 +116,7 @@ def _checked_zip(zf, infos, plain: Path, data_dir, stage_dir, progress, then, tr
     # The files are read, hashed and staged (sync.staging: in a second process when large)
     # while this thread reads and decodes the records; both must pass before anything is used.
     cancel = Cancel()
+    chains = None
     with ThreadPoolExecutor(max_workers=1) as pool:
         staged = pool.submit(_read_files, plain, files, stage_dir, bundle, progress, cancel, early)
         try:
@@ -125,15 +126,25 @@ def _checked_zip(zf, infos, plain: Path, data_dir, stage_dir, progress, then, tr
                     size, sha, raw_records[name] = read_limited(zf, names[name], entry["size"])
                     _check_entry(name, entry, size, sha)
             bundle.records = decode_all(raw_records)
-            bundle.builds_on = check_audit_chains(bundle.records.get("audit_event", []))
+            # The links now, the hashes once the import is planned (sync.records.ChainCheck).
+            chains = ChainCheck(bundle.records.get("audit_event", []))
+            bundle.builds_on = chains.builds_on
             if decision is not None:
                 trust.check_chains(data_dir, manifest, bundle.records.get("audit_event", []),
                                    decision)
                 trust.check_signatures(data_dir, bundle.records, decision)
-            result = then(bundle, staged.result) if then else bundle
-        except BaseException:
+
+            def wait_for_checks() -> None:
+                chains.wait()
+                staged.result()
+            if then is None:
+                chains.wait()
+            result = then(bundle, wait_for_checks) if then else bundle
+        except BaseException as exc:
             cancel.set()
             wait([staged])  # never leave the files being written into a folder about to go
+            if chains is not None and isinstance(exc, BundleError):
+                chains.wait()  # a changed event is said first, as when the chains came first
             raise
         staged.result()
     return result

@@ -184,6 +184,15 @@ def _tamper_event(raw: bytes) -> bytes:
     return json.dumps(doc, ensure_ascii=False).encode("utf-8")
 
 
+def _tampered_event_and_missing_reference(entries, key, target):
+    """Two faults: the changed event is the one named, though the planner, which runs before
+    the events' hashes are checked (sync.records.ChainCheck), meets the missing firm first."""
+    name = first(entries, "records/audit_event")
+    changed = {n: d for n, d in entries.items() if not n.startswith("records/enterprise")}
+    changed[name] = _tamper_event(entries[name])
+    write_zip(target, resigned(changed, key).items())
+
+
 def _unsigned_change(entries, key, target):
     manifest = json.loads(entries[MANIFEST])
     manifest["created_at"] = "2020-01-01T00:00:00+00:00"
@@ -243,7 +252,8 @@ CASES = [
     ("missing_reference", _drop("records/enterprise"), "既不在导出包中"),
     ("missing_photo_file", _drop("files/photos/"), "缺少照片文件"),
     ("unlisted_entry", _extra("files/documents/extra.pdf"), "不在清单中"),
-    ("tampered_audit_event", _replace("records/audit_event", _tamper_event), "执法记录"),
+    ("tampered_audit_event", _replace("records/audit_event", _tamper_event), "内容被改动"),
+    ("tampered_event_and_missing_reference", _tampered_event_and_missing_reference, "内容被改动"),
     ("not_a_bundle", lambda e, k, t: t.write_bytes(b"hello"), "不完整或已损坏"),
     # #11: who signed what (docs/bundle-format.md, Trust)
     ("chain_heads_left_out", _manifest_edit(lambda m: m.update(chain_heads=[])),

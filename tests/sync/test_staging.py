@@ -177,7 +177,9 @@ def test_column_conversion_writes_what_the_bind_processor_writes(office):
              datetime(2026, 1, 1, tzinfo=timezone.utc),
              datetime(5, 6, 7, 8, 9, 10, 11, tzinfo=china)]
     ids = [uuid.uuid4(), None, uuid.uuid4()]
+    utc_only = [times[0], times[2], datetime(5, 6, 7, 8, 9, 10, 11, tzinfo=timezone.utc)]
     for column, values in ((columns.started_at, times), (columns.ended_at, times[:1] * 3),
+                           (columns.ended_at, utc_only),  # (the fast path: no micro, year 5)
                            (columns.id, ids), (columns.enterprise_id, ids[:1] * 2)):
         generic = column.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
         assert _convert_column(column, dialect, list(values)) == [

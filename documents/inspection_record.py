@@ -9,7 +9,7 @@ from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
 from documents.content import CaseContent
 from documents.fonts import FontSet, document_fonts
-from documents.layout import (TEXT_W, DocMeta, Styles, build_pdf, cn_clock, cn_date, fill, para,
+from documents.layout import (TEXT_W, Styles, build_case_pdf, cn_clock, cn_date, fill, para,
                               styles, wording)
 from documents.photo_annex import annex_story
 from documents.signature_block import closing, officer_lines, party_lines
@@ -116,7 +116,6 @@ def record_story(content: CaseContent, fonts: FontSet) -> list:
 def render_inspection_record(content: CaseContent, fonts: FontSet | None = None) -> bytes:
     """现场检查记录 as PDF bytes, with the photo annex when the inspection has photos."""
     fonts = fonts or document_fonts()
-    meta = DocMeta(wording("inspection_record")["title"],
-                   content.number(DocumentKind.INSPECTION_RECORD), content.agency.name,
-                   content.finalized_at, fonts)
-    return build_pdf(meta, record_story(content, fonts) + annex_story(content.photos, fonts))
+    return build_case_pdf(DocumentKind.INSPECTION_RECORD, "inspection_record",
+                          record_story(content, fonts) + annex_story(content.photos, fonts),
+                          content, fonts)

@@ -325,6 +325,14 @@ class Bookmark(Flowable):
         self.canv.mark_page(self.title, self.key)
 
 
+def build_case_pdf(kind, words_key: str, story: list, content, fonts: FontSet) -> bytes:
+    """A case's document (documents.content.CaseContent): its title from the wording, its
+    number of `kind`, the agency as author, dated when the inspection was finalized."""
+    meta = DocMeta(wording(words_key)["title"], content.number(kind), content.agency.name,
+                   content.finalized_at, fonts)
+    return build_pdf(meta, story)
+
+
 def build_pdf(meta: DocMeta, story: list) -> bytes:
     """Lay the story out on the shared page template; the PDF's bytes."""
     common = wording("common")

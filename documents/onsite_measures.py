@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from documents.content import CaseContent
 from documents.fonts import FontSet, document_fonts
-from documents.layout import DocMeta, build_pdf, cn_date, para, styles, wording
-from documents.rectification_order import remedy
-from documents.signature_block import closing, officer_lines, party_lines
+from documents.layout import build_case_pdf, cn_date, para, styles, wording
+from documents.rectification_order import decision_closing
 from models.documents import DocumentKind
 
 CN_NUMBERS = "一二三四五六七八九十"
@@ -29,18 +28,11 @@ def measures_story(content: CaseContent, fonts: FontSet) -> list:
     story += [para(f"（{_ordinal(n)}）{m}", st.body) for n, m in enumerate(measures, 1)]
     order_number = content.number(DocumentKind.RECTIFICATION_ORDER)
     story.append(para(words["execution"].format(order_number=order_number), st.body))
-    sigs, day = content.signatures, content.document_date
-    common = wording("common")
-    lines = officer_lines(content.officers, sigs, day, common["officer_sign"], common["officer_cert"])
-    lines += party_lines(sigs, day, words["representative_sign"])
-    return story + [closing(lines, fonts, lead=[remedy(content.agency, words, st)],
-                            seal=(content.agency.name, day), foot=words["footer"])]
+    return story + decision_closing(content, words, st, fonts)
 
 
 def render_onsite_measures(content: CaseContent, fonts: FontSet | None = None) -> bytes:
     """现场处理措施决定书 for the inspection's major hazards, as PDF bytes."""
     fonts = fonts or document_fonts()
-    meta = DocMeta(wording("onsite_measures")["title"],
-                   content.number(DocumentKind.ONSITE_MEASURES), content.agency.name,
-                   content.finalized_at, fonts)
-    return build_pdf(meta, measures_story(content, fonts))
+    return build_case_pdf(DocumentKind.ONSITE_MEASURES, "onsite_measures",
+                          measures_story(content, fonts), content, fonts)

@@ -7,7 +7,7 @@ from reportlab.platypus import KeepTogether
 
 from documents.content import Agency, CaseContent, HazardFacts
 from documents.fonts import FontSet, document_fonts
-from documents.layout import DocMeta, Styles, build_pdf, cn_date, fill, para, styles, wording
+from documents.layout import Styles, build_case_pdf, cn_date, fill, para, styles, wording
 from documents.signature_block import closing, officer_lines, party_lines
 from models.documents import DocumentKind
 
@@ -51,6 +51,17 @@ def remedy(agency: Agency, words: dict, st: Styles):
                      court=agency.court), st.body)
 
 
+def decision_closing(content: CaseContent, words: dict, st: Styles, fonts: FontSet) -> list:
+    """The end of a decision served on the enterprise (this order, the 现场处理措施决定书):
+    the remedies, the officers' and the representative's signatures, the seal, the footer."""
+    sigs, day = content.signatures, content.document_date
+    common = wording("common")
+    lines = officer_lines(content.officers, sigs, day, common["officer_sign"], common["officer_cert"])
+    lines += party_lines(sigs, day, words["representative_sign"])
+    return [closing(lines, fonts, lead=[remedy(content.agency, words, st)],
+                    seal=(content.agency.name, day), foot=words["footer"])]
+
+
 def order_story(content: CaseContent, fonts: FontSet) -> list:
     st, words = styles(fonts), wording("rectification_order")
     story = [para(words["salutation"].format(enterprise=content.enterprise.name), st.plain),
@@ -58,18 +69,11 @@ def order_story(content: CaseContent, fonts: FontSet) -> list:
     story += [problem(n, h, st, words) for n, h in enumerate(content.hazards, 1)]
     story += [para(words["order"].format(groups=deadline_groups(content.hazards, words)), st.body),
               para(words["safety"], st.body)]
-    sigs, day = content.signatures, content.document_date
-    common = wording("common")
-    lines = officer_lines(content.officers, sigs, day, common["officer_sign"], common["officer_cert"])
-    lines += party_lines(sigs, day, words["representative_sign"])
-    return story + [closing(lines, fonts, lead=[remedy(content.agency, words, st)],
-                            seal=(content.agency.name, day), foot=words["footer"])]
+    return story + decision_closing(content, words, st, fonts)
 
 
 def render_rectification_order(content: CaseContent, fonts: FontSet | None = None) -> bytes:
     """责令限期整改指令书 for the inspection's hazards, as PDF bytes."""
     fonts = fonts or document_fonts()
-    meta = DocMeta(wording("rectification_order")["title"],
-                   content.number(DocumentKind.RECTIFICATION_ORDER), content.agency.name,
-                   content.finalized_at, fonts)
-    return build_pdf(meta, order_story(content, fonts))
+    return build_case_pdf(DocumentKind.RECTIFICATION_ORDER, "rectification_order",
+                          order_story(content, fonts), content, fonts)

@@ -62,10 +62,8 @@ def _issue_case(store):
 def issued_case(tmp_path, clock, store_maker):
     """(store, inspection id, team): a copy of the issued case, which is built once per run
     (rendering and signing its documents took seconds a test); the clock where it ended."""
-    store, (inspection_id, team, now) = store_maker.open_built(tmp_path / "data", "seal-issued",
-                                                               _issue_case)
-    clock.now = now
-    store.clock = clock
+    store, (inspection_id, team) = store_maker.open_case(tmp_path / "data", "seal-issued",
+                                                         _issue_case, clock)
     yield store, inspection_id, team
     store.close()
 
@@ -73,13 +71,10 @@ def issued_case(tmp_path, clock, store_maker):
 @pytest.fixture
 def store(request, tmp_path, clock, store_maker):
     """A test of the issued case gets its store; any other a fresh one (tests/conftest.py)."""
-    if "issued" in request.fixturenames:
-        yield request.getfixturevalue("issued_case")[0]
-        return
-    s = store_maker.open(tmp_path / "data")
-    s.clock = clock
+    s, ours = store_maker.case_or_fresh(request, tmp_path / "data", clock)
     yield s
-    s.close()
+    if ours:
+        s.close()
 
 
 @pytest.fixture

@@ -172,6 +172,23 @@ class StoreMaker:
             self._built[key] = result
         return self._copy_of(*self._templates[key], folder, on_server)[0], self._built[key]
 
+    def open_case(self, folder: Path, name: str, build, clock):
+        """open_built for a case whose `build` returns (…, the time it ended): the copy, on
+        `clock` set to that time; (store, the rest of what build returned)."""
+        store, (*made, now) = self.open_built(folder, name, build)
+        clock.now = now
+        store.clock = clock
+        return store, made
+
+    def case_or_fresh(self, request, folder: Path, clock):
+        """(store, whether the test must close it): a test that asks for `issued` gets the
+        store of its module's `issued_case`; any other a fresh one on `clock`."""
+        if "issued" in request.fixturenames:
+            return request.getfixturevalue("issued_case")[0], False
+        store = self.open(folder)
+        store.clock = clock
+        return store, True
+
     def _copy_of(self, template: Path, template_db: str | None, folder: Path, on_server: bool,
                  *, keep: bool = False):
         """(store, its database): a store in a copy of the data folder `template`, its records

@@ -28,13 +28,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.record_policy import (POLICY_KEY, Merge, is_frozen, joined_parent, policy,
+from models.record_policy import (POLICY_KEY, STAMPS, Merge, is_frozen, joined_parent, policy,
                                   unaudited_fields)
 from models.inspection import HazardReview, HazardStatus, Inspection, InspectionStatus
 from models.seal import carried_seal_problems
 from models.store_mode import session_is_office
 from models.tables import Base
-from sync.bundle_format import encode_value, refuse
+from sync.bundle_format import encode_value, refuse, row_key
 from sync.merge_plan import IMPORT_LABEL, MergePlan
 from sync.selection import fetch_in
 
@@ -79,13 +79,33 @@ class _History:
                     best = ((event["at"], event["seq"]), event["device_id"], after[key])
         return None if best is None else (best[1], best[2])
 
+    def deliberate_setter(self, entity_ids: list[str], key: str, value, default) -> str | None:
+        """The device whose latest event set `key` to `value` on purpose: an update, or a
+        create with another value than the column's default (a default is no one's choice)."""
+        best = None
+        for entity in entity_ids:
+            for event in self.by_entity.get(entity, []):
+                if event["action"] not in ("create", "update"):
+                    continue
+                after = json.loads(event["after"])
+                if key not in after or not _same(after[key], value, {}):
+                    continue
+                if event["action"] == "create" and _same(after[key], default, {}):
+                    continue
+                if best is None or (event["at"], event["seq"]) > best[0]:
+                    best = ((event["at"], event["seq"]), event["device_id"])
+        return None if best is None else best[1]
+
     def created_by(self, entity_ids: list[str], devices: set[str]) -> bool:
         return any(e["action"] == "create" and e["device_id"] in devices
                    for entity in entity_ids for e in self.by_entity.get(entity, []))
 
 
 def check_authority(s: Session, bundle, plan: MergePlan) -> None:
-    _check_office_records(s, plan)
+    office = _office_ids(s)
+    _check_office_records(s, plan, office)
+    if office is not None:
+        settle_office_fields(bundle, plan, office)
     _check_closings(s, bundle, plan)
     trust = bundle.trust
     if trust is None:
@@ -182,26 +202,91 @@ def _found_in(s: Session, query, column, values) -> set:
     return found
 
 
-def _check_office_records(s: Session, plan: MergePlan) -> None:
-    made = [p for p in plan.rows
-            if p.action in ("new", "updated") and policy(p.table).office_writes_only]
-    if not made:
-        return
+def _office_ids(s: Session) -> set[str] | None:
+    """The office's device ids: this store's own at the office; on a laptop, as the agency's
+    signed list names them (None: no agency here, devices trusted one by one)."""
     data_dir = s.info.get("data_dir")
     if session_is_office(s):
         from sync.trust import own_device_ids
-        office = set(own_device_ids(data_dir))
-    else:  # a laptop: the office as the agency's signed list names it
-        from sync.agency import office_devices
-        office = office_devices(data_dir) if data_dir is not None else None
-        if office is None:
-            return  # no agency here (devices trusted one by one): nothing names the office
+        return set(own_device_ids(data_dir))
+    from sync.agency import office_devices
+    return office_devices(data_dir) if data_dir is not None else None
+
+
+def _check_office_records(s: Session, plan: MergePlan, office: set[str] | None) -> None:
+    made = [p for p in plan.rows
+            if p.action in ("new", "updated") and policy(p.table).office_writes_only]
+    if not made or office is None:
+        return  # (no agency here: nothing names the office)
     for p in made:
         creator = str(p.row.get("device_id"))
         if creator not in office:
             what = policy(p.table).label
             raise refuse(f"导出包中有设备 {creator[:8]} 所作的{what}记录 {p.row['id']}，"
                          f"{what}只能由办公室作出", _HINT)
+
+
+def settle_office_fields(bundle, plan: MergePlan, office: set[str]) -> None:
+    """The fields of shared rows only the office sets (`TablePolicy.office_fields`: an
+    inspector's 在岗, a major hazard's 台账 and 通报) take the office's value only. A change
+    another device signed is refused (the bundle whole); an unsigned difference — a copy from
+    before the office's change, or an edit with the sqlite3 command line — is not taken (the
+    field keeps this store's value, the row's other fields merge as before); the office's
+    value is taken even where the row's other fields are older than this store's."""
+    history = _History(bundle.records.get("audit_event", []))
+    aliases = bundle.trust.aliases(bundle.device_id) if bundle.trust is not None else {bundle.device_id}
+    from_office = bool(set(aliases) & office)
+    incoming_ids: dict | None = None
+    for p in plan.rows:
+        fields = policy(p.table).office_fields
+        if not fields or p.action not in ("new", "updated", "superseded"):
+            continue
+        if p.action == "superseded" and (p.local is None or not from_office):
+            continue  # nothing of it is taken
+        base = p.local if p.local is not None else _defaults(p.table)
+        differs = sorted(k for k in fields if k in p.row and p.row[k] != base.get(k))
+        if not differs:
+            continue
+        if incoming_ids is None:
+            incoming_ids = defaultdict(list)
+            for source, target in plan.id_map.items():
+                incoming_ids[target].append(str(source))
+        ids = [str(p.row["id"]), *incoming_ids.get(p.row["id"], [])]
+        take = {}
+        for key in differs:
+            setter = history.deliberate_setter(ids, key, p.row[key], _defaults(p.table).get(key))
+            if setter is not None and setter not in office:
+                raise refuse(f"设备 {setter[:8]} 改动了{policy(p.table).label}记录 {p.row['id']}"
+                             f"（{key}），该项只能由办公室登记", _HINT)
+            if setter is not None or from_office:
+                take[key] = p.row[key]
+            elif p.local is None:
+                raise refuse(f"导出包中{policy(p.table).label}记录 {p.row['id']}（{key}）的取值"
+                             "没有签名的记录为据（疑似伪造），该项只能由办公室登记", _HINT)
+        _settle(p, take, differs)
+
+
+def _settle(p, take: dict, differs: list[str]) -> None:
+    """Keep this store's value of the office fields not taken; take the office's."""
+    if p.local is None:
+        return  # a new row: every office field it carries is the office's (or refused)
+    if p.action == "superseded":  # only the office's fields of it are taken
+        if take:
+            p.row, p.action = {**p.local, **take}, "updated"
+        return
+    kept = {k: p.local[k] for k in differs if k not in take}
+    if kept:
+        p.row = {**p.row, **kept}  # (a new dict: the bundle's own row stays as it came)
+        if row_key(p.row, unaudited_fields(p.table) | STAMPS) == \
+                row_key(p.local, unaudited_fields(p.table) | STAMPS):
+            p.action = "unchanged"
+
+
+@functools.cache
+def _defaults(table: str) -> dict:
+    """What a new row holds where its creator set nothing (the columns' scalar defaults)."""
+    return {c.name: (c.default.arg if c.default is not None and c.default.is_scalar else None)
+            for c in Base.metadata.tables[table].columns}
 
 
 def _check_relayed_content(p, owner_ids: set[str], history: _History, ids: list[str],

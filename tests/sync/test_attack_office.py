@@ -48,9 +48,6 @@ def test_a_laptops_plan_rules_do_not_become_the_offices(laptop_a, office, tmp_pa
               lambda s: load_rules(s).to_json() != office_rules)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: inspector_avoidance is OFFICE_OWNED but not office_writes_only (models/planning.py): "
-    "a laptop's 回避 rows are taken at the office and bar inspectors from the office's draws"))
 def test_a_laptops_avoidance_entries_do_not_steer_the_offices_draw(laptop_a, office, tmp_path):
     """Laptop A registers 回避 for every inspector but its own team at one enterprise (a firm
     its team wants to keep visiting); the office's 回避 list must not take them."""
@@ -141,10 +138,6 @@ def test_a_laptop_cannot_pass_off_a_交办_as_the_offices(laptop_a, office, tmp_
     assert dump(office) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: whether an inspector may be drawn (inspector.available, 名录库) travels as a "
-    "Merge.REGISTER field any device may update (sync.authority._check_update returns for "
-    "REGISTER): a laptop takes inspectors out of the office's draws"))
 def test_a_laptop_cannot_take_inspectors_out_of_the_offices_draw(laptop_a, office, tmp_path):
     """Laptop A marks every inspector but its own team 不在岗 (set_availability, the 设置
     screen's rule); after A's bundle the office's 名录库 must still have them drawable."""

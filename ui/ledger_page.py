@@ -360,7 +360,10 @@ class LedgerPage(QWidget):
         row = self.selected_row()
         self.reinspect_button.setEnabled(row is not None)
         self.tracking_button.setEnabled(self.tracks_here and row is not None and row.is_major)
-        self.detail.setText(self._detail_text(row) if row else "选择一条隐患查看详情")
+        text = self._detail_text(row) if row else "选择一条隐患查看详情"
+        if row is not None and row.is_major and not self.tracks_here:
+            text += "（台账编号、通报由办公室登记）"
+        self.detail.setText(text)
 
     @staticmethod
     def _detail_text(row) -> str:

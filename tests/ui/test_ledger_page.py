@@ -134,7 +134,7 @@ def test_a_laptop_does_not_offer_the_offices_tracking_step(qtbot, page, store):
     qtbot.keyClick(page, Qt.Key.Key_M, Qt.KeyboardModifier.AltModifier)
     qtbot.wait(50)
     assert getattr(page, "tracking_dialog", None) is None
-    assert "台账编号 未填" in page.detail.text()
+    assert "台账编号 未填" in page.detail.text() and "由办公室登记" in page.detail.text()
 
 
 def test_major_tracking_is_edited_and_shown(qtbot, office_page, store):
@@ -142,6 +142,8 @@ def test_major_tracking_is_edited_and_shown(qtbot, office_page, store):
     (the office assigns on its own page), and saving leaves it as it was."""
     page = office_page
     click(qtbot, page.major_only)
+    page.table.selectRow(0)
+    assert page.tracking_button.isEnabled() and "由办公室登记" not in page.detail.text()
     page.table.selectRow(0)
     click(qtbot, page.tracking_button)
     dialog = page.tracking_dialog

@@ -14,8 +14,11 @@ deletes or adds to what it does not own is refused whole, the store untouched:
 * a *new* row that names another device as its creator needs that device's create event;
   a new answer, photo, team member, checklist or hazard joins only an inspection of its own
   device;
-* rows only the office makes (交办, plans, draws, tasks: `office_writes_only`) arrive at the office only as its
-  own: one another device created is refused (laptops receive them in the office's bundle).
+* rows only the office makes (交办, 回避, plans, draws, tasks: `office_writes_only`) arrive at the office only as its
+  own: one another device created is refused (laptops receive them in the office's bundle);
+* fields of shared rows only the office sets (在岗, 台账, 通报: `office_fields`) take the
+  office's value only: another device's signed change refuses the bundle, its unsigned copy
+  keeps this store's value (settle_office_fields).
 """
 from __future__ import annotations
 

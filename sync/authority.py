@@ -82,22 +82,10 @@ class _History:
                     best = ((event["at"], event["seq"]), event["device_id"], after[key])
         return None if best is None else (best[1], best[2])
 
-    def deliberate_setter(self, entity_ids: list[str], key: str, value, default) -> str | None:
-        """The device whose latest event set `key` to `value` on purpose: an update, or a
-        create with another value than the column's default (a default is no one's choice)."""
-        best = None
-        for entity in entity_ids:
-            for event in self.by_entity.get(entity, []):
-                if event["action"] not in ("create", "update"):
-                    continue
-                after = json.loads(event["after"])
-                if key not in after or not _same(after[key], value, {}):
-                    continue
-                if event["action"] == "create" and _same(after[key], default, {}):
-                    continue
-                if best is None or (event["at"], event["seq"]) > best[0]:
-                    best = ((event["at"], event["seq"]), event["device_id"])
-        return None if best is None else best[1]
+    def latest_event(self, entity_ids: list[str], key: str) -> dict | None:
+        """The latest create/update event of the bundle setting `key` (its `after` parsed)."""
+        return _latest(((e, json.loads(e["after"])) for entity in entity_ids
+                        for e in self.by_entity.get(entity, [])), key)
 
     def created_by(self, entity_ids: list[str], devices: set[str]) -> bool:
         return any(e["action"] == "create" and e["device_id"] in devices
@@ -108,7 +96,7 @@ def check_authority(s: Session, bundle, plan: MergePlan) -> None:
     office = _office_ids(s)
     _check_office_records(s, plan, office)
     if office is not None:
-        settle_office_fields(bundle, plan, office)
+        settle_office_fields(s, bundle, plan, office)
     _check_closings(s, bundle, plan)
     trust = bundle.trust
     if trust is None:
@@ -229,44 +217,78 @@ def _check_office_records(s: Session, plan: MergePlan, office: set[str] | None) 
                          f"{what}只能由办公室作出", _HINT)
 
 
-def settle_office_fields(bundle, plan: MergePlan, office: set[str]) -> None:
+def settle_office_fields(s: Session, bundle, plan: MergePlan, office: set[str]) -> None:
     """The fields of shared rows only the office sets (`TablePolicy.office_fields`: an
-    inspector's 在岗, a major hazard's 台账 and 通报) take the office's value only. A change
-    another device signed is refused (the bundle whole); an unsigned difference — a copy from
-    before the office's change, or an edit with the sqlite3 command line — is not taken (the
-    field keeps this store's value, the row's other fields merge as before); the office's
-    value is taken even where the row's other fields are older than this store's."""
-    history = _History(bundle.records.get("audit_event", []))
+    inspector's 在岗, a major hazard's 台账 and 通报) take the office's value only:
+
+    * another device's signed change of one (the bundle's latest event setting it) refuses
+      the bundle;
+    * the office's bundle brings its value, even where this store's copy of the row is newer;
+    * any other difference — a copy from before the office's change, an edit with the sqlite3
+      command line — is not taken: the field keeps this store's value and the row's other
+      fields merge as before (a new row carrying one is refused). The office takes none from
+      another device; a laptop takes a relayed value only where the office's event set it
+      last (in the bundle and here)."""
+    at_office = session_is_office(s)
     aliases = bundle.trust.aliases(bundle.device_id) if bundle.trust is not None else {bundle.device_id}
     from_office = bool(set(aliases) & office)
-    incoming_ids: dict | None = None
+    history, incoming_ids = None, None
     for p in plan.rows:
         fields = policy(p.table).office_fields
         if not fields or p.action not in ("new", "updated", "superseded"):
             continue
         if p.action == "superseded" and (p.local is None or not from_office):
             continue  # nothing of it is taken
-        base = p.local if p.local is not None else _defaults(p.table)
+        defaults = _defaults(p.table)
+        base = p.local if p.local is not None else defaults
         differs = sorted(k for k in fields if k in p.row and p.row[k] != base.get(k))
         if not differs:
             continue
-        if incoming_ids is None:
+        if history is None:
+            history = _History(bundle.records.get("audit_event", []))
             incoming_ids = defaultdict(list)
             for source, target in plan.id_map.items():
                 incoming_ids[target].append(str(source))
         ids = [str(p.row["id"]), *incoming_ids.get(p.row["id"], [])]
         take = {}
         for key in differs:
-            setter = history.deliberate_setter(ids, key, p.row[key], _defaults(p.table).get(key))
-            if setter is not None and setter not in office:
-                raise refuse(f"设备 {setter[:8]} 改动了{policy(p.table).label}记录 {p.row['id']}"
-                             f"（{key}），该项只能由办公室登记", _HINT)
-            if setter is not None or from_office:
+            latest = history.latest_event(ids, key)
+            signed_here = latest is not None and _same(latest[1], p.row[key], {})
+            if signed_here and latest[0]["device_id"] not in office and (
+                    latest[0]["action"] == "update" or not _same(latest[1], defaults.get(key), {})):
+                raise refuse(f"设备 {latest[0]['device_id'][:8]} 改动了{policy(p.table).label}记录 "
+                             f"{p.row['id']}（{key}），该项只能由办公室登记", _HINT)
+            if from_office or (not at_office and _office_set_last(s, history, ids, key,
+                                                                  p.row[key], office)):
                 take[key] = p.row[key]
             elif p.local is None:
                 raise refuse(f"导出包中{policy(p.table).label}记录 {p.row['id']}（{key}）的取值"
-                             "没有签名的记录为据（疑似伪造），该项只能由办公室登记", _HINT)
+                             "没有办公室签名的记录为据（疑似伪造），该项只能由办公室登记", _HINT)
         _settle(p, take, differs)
+
+
+def _latest(events, key: str) -> tuple[dict, object] | None:
+    """(event, its JSON value of `key`) of the latest create/update event setting `key`."""
+    best = None
+    for event, after in events:
+        if event["action"] in ("create", "update") and event["label"] != IMPORT_LABEL \
+                and key in after and (best is None or (event["at"], event["seq"]) > (
+                    best[0]["at"], best[0]["seq"])):
+            best = (event, after[key])
+    return best
+
+
+def _office_set_last(s: Session, history: _History, ids: list[str], key: str, value,
+                     office: set[str]) -> bool:
+    """Whether the latest event setting `key` — in the bundle and in this store — is the
+    office's, setting it to `value` (a value another laptop relays to this one)."""
+    from models.audit import AuditEvent
+    here = s.execute(select(AuditEvent.__table__).where(
+        AuditEvent.entity_id.in_(ids), AuditEvent.label != IMPORT_LABEL)).mappings()
+    found = [(dict(e), json.loads(e["after"])) for e in here]
+    found += [(e, json.loads(e["after"])) for entity in ids for e in history.by_entity.get(entity, [])]
+    latest = _latest(found, key)
+    return latest is not None and latest[0]["device_id"] in office and _same(latest[1], value, {})
 
 
 def _settle(p, take: dict, differs: list[str]) -> None:

@@ -70,3 +70,24 @@ def test_the_office_makes_someone_available_again(laptop_a, office, tmp_path):
         set_availability(s, _person(office).id, True)
     _send(office, laptop_a, tmp_path / "s3" / "o.fcb")
     assert (_person(laptop_a).available, _person(laptop_a).unavailable_reason) == (True, "")
+
+
+def test_a_laptops_out_of_date_copy_does_not_undo_the_offices_later_change(laptop_a, office,
+                                                                            tmp_path):
+    """The office marks 周文斌 不在岗, A receives it; the office puts him back 在岗, A does not
+    know yet and corrects his name. A's full bundle (relaying the office's own earlier
+    event) is taken — the name — and he stays 在岗 at the office."""
+    _send(laptop_a, office, tmp_path / "s1" / "a.fcb")
+    office.clock = lambda: T1
+    with office.transaction(actor="办公室") as s:
+        set_availability(s, _person(office).id, False, "病假")
+    _send(office, laptop_a, tmp_path / "s2" / "o.fcb", everything=True)
+    office.clock = lambda: T1 + timedelta(days=1)
+    with office.transaction(actor="办公室") as s:
+        set_availability(s, _person(office).id, True)
+    laptop_a.clock = lambda: T1 + timedelta(days=2)
+    with laptop_a.transaction(actor="张卫东") as s:
+        update_inspector(s, _person(laptop_a).id, "周文彬", CERT, True)
+    _send(laptop_a, office, tmp_path / "s3" / "a.fcb", everything=True)
+    at_office = _person(office)
+    assert (at_office.name, at_office.available, at_office.unavailable_reason) == ("周文彬", True, "")

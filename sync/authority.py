@@ -82,11 +82,6 @@ class _History:
                     best = ((event["at"], event["seq"]), event["device_id"], after[key])
         return None if best is None else (best[1], best[2])
 
-    def latest_event(self, entity_ids: list[str], key: str) -> dict | None:
-        """The latest create/update event of the bundle setting `key` (its `after` parsed)."""
-        return _latest(((e, json.loads(e["after"])) for entity in entity_ids
-                        for e in self.by_entity.get(entity, [])), key)
-
     def created_by(self, entity_ids: list[str], devices: set[str]) -> bool:
         return any(e["action"] == "create" and e["device_id"] in devices
                    for entity in entity_ids for e in self.by_entity.get(entity, []))
@@ -221,14 +216,13 @@ def settle_office_fields(s: Session, bundle, plan: MergePlan, office: set[str]) 
     """The fields of shared rows only the office sets (`TablePolicy.office_fields`: an
     inspector's 在岗, a major hazard's 台账 and 通报) take the office's value only:
 
-    * another device's signed change of one (the bundle's latest event setting it) refuses
-      the bundle;
+    * another device's signed change of one — the latest event setting it, here and in the
+      bundle, new in this bundle — refuses the bundle;
     * the office's bundle brings its value, even where this store's copy of the row is newer;
     * any other difference — a copy from before the office's change, an edit with the sqlite3
       command line — is not taken: the field keeps this store's value and the row's other
       fields merge as before (a new row carrying one is refused). The office takes none from
-      another device; a laptop takes a relayed value only where the office's event set it
-      last (in the bundle and here)."""
+      another device; a laptop takes a relayed value where the office's event set it last."""
     at_office = session_is_office(s)
     aliases = bundle.trust.aliases(bundle.device_id) if bundle.trust is not None else {bundle.device_id}
     from_office = bool(set(aliases) & office)
@@ -250,21 +244,33 @@ def settle_office_fields(s: Session, bundle, plan: MergePlan, office: set[str]) 
             for source, target in plan.id_map.items():
                 incoming_ids[target].append(str(source))
         ids = [str(p.row["id"]), *incoming_ids.get(p.row["id"], [])]
+        events, held = _events_of(s, history, ids)
         take = {}
         for key in differs:
-            latest = history.latest_event(ids, key)
-            signed_here = latest is not None and _same(latest[1], p.row[key], {})
-            if signed_here and latest[0]["device_id"] not in office and (
+            latest = _latest(events, key)
+            sets_it = latest is not None and _same(latest[1], p.row[key], {})
+            by_office = sets_it and latest[0]["device_id"] in office
+            if sets_it and not by_office and latest[0]["id"] not in held and (
                     latest[0]["action"] == "update" or not _same(latest[1], defaults.get(key), {})):
                 raise refuse(f"设备 {latest[0]['device_id'][:8]} 改动了{policy(p.table).label}记录 "
                              f"{p.row['id']}（{key}），该项只能由办公室登记", _HINT)
-            if from_office or (not at_office and _office_set_last(s, history, ids, key,
-                                                                  p.row[key], office)):
+            if from_office or (by_office and not at_office):
                 take[key] = p.row[key]
             elif p.local is None:
                 raise refuse(f"导出包中{policy(p.table).label}记录 {p.row['id']}（{key}）的取值"
                              "没有办公室签名的记录为据（疑似伪造），该项只能由办公室登记", _HINT)
         _settle(p, take, differs)
+
+
+def _events_of(s: Session, history: _History, ids: list[str]) -> tuple[list, set]:
+    """The original events of an entity (under any of its ids), in the bundle and held
+    here, each with its `after` parsed; and the ids of those held here."""
+    from models.audit import AuditEvent
+    here = [dict(e) for e in s.execute(select(AuditEvent.__table__).where(
+        AuditEvent.entity_id.in_(ids), AuditEvent.label != IMPORT_LABEL)).mappings()]
+    held = {e["id"] for e in here}
+    carried = [e for entity in ids for e in history.by_entity.get(entity, []) if e["id"] not in held]
+    return [(e, json.loads(e["after"])) for e in here + carried], held
 
 
 def _latest(events, key: str) -> tuple[dict, object] | None:
@@ -276,19 +282,6 @@ def _latest(events, key: str) -> tuple[dict, object] | None:
                     best[0]["at"], best[0]["seq"])):
             best = (event, after[key])
     return best
-
-
-def _office_set_last(s: Session, history: _History, ids: list[str], key: str, value,
-                     office: set[str]) -> bool:
-    """Whether the latest event setting `key` — in the bundle and in this store — is the
-    office's, setting it to `value` (a value another laptop relays to this one)."""
-    from models.audit import AuditEvent
-    here = s.execute(select(AuditEvent.__table__).where(
-        AuditEvent.entity_id.in_(ids), AuditEvent.label != IMPORT_LABEL)).mappings()
-    found = [(dict(e), json.loads(e["after"])) for e in here]
-    found += [(e, json.loads(e["after"])) for entity in ids for e in history.by_entity.get(entity, [])]
-    latest = _latest(found, key)
-    return latest is not None and latest[0]["device_id"] in office and _same(latest[1], value, {})
 
 
 def _settle(p, take: dict, differs: list[str]) -> None:

@@ -227,8 +227,10 @@ def settle_office_fields(s: Session, bundle, plan: MergePlan, office: set[str]) 
     aliases = bundle.trust.aliases(bundle.device_id) if bundle.trust is not None else {bundle.device_id}
     from_office = bool(set(aliases) & office)
     history, incoming_ids = None, None
+    guarded = {t.name: t.info[POLICY_KEY].office_fields for t in Base.metadata.sorted_tables
+               if POLICY_KEY in t.info and t.info[POLICY_KEY].office_fields}
     for p in plan.rows:
-        fields = policy(p.table).office_fields
+        fields = guarded.get(p.table)
         if not fields or p.action not in ("new", "updated", "superseded"):
             continue
         if p.action == "superseded" and (p.local is None or not from_office):

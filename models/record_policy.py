@@ -9,7 +9,7 @@ reads the same declaration. The questions everyone asks are answered here only:
 * `is_frozen`      — is this row (as stored, or a new row under its parent) frozen?
 * `change_allowed` — may this create / update / delete be made to a row in that state?
 * `unsealed_fields`, `unaudited_fields` — what may still change, what is not a fact;
-* `office_fields`  — which fields of a shared row only the office sets;
+* `TablePolicy.office_fields` — which fields of a shared row only the office sets;
 * `hashed_fields`, `event_hash` — an audit event's hash, from an object or a row.
 """
 from __future__ import annotations
@@ -154,11 +154,6 @@ def change_allowed(table, action: str, changed, frozen: bool) -> bool:
     if action == "update":
         return set(changed) <= p.still_changes
     return False
-
-
-def office_fields(table) -> frozenset[str]:
-    """Fields of `table` only the office sets (TablePolicy.office_fields)."""
-    return policy(table).office_fields
 
 
 def unaudited_fields(table) -> frozenset[str]:

@@ -18,6 +18,8 @@ from models.registry import Enterprise, Inspector, str_enum
 # (re-inspections, the office's 一单四制); its record_policy lets only these through.
 HAZARD_LIFECYCLE_KEYS = frozenset({"status", "closed_at", "current_deadline", "escalated",
                                    "assigned_to", "ledger_no", "reported_on"})
+# Of those, the office's steps of 一单四制 (交办's old free text, 台账, 通报): set at the office only.
+HAZARD_OFFICE_KEYS = frozenset({"assigned_to", "ledger_no", "reported_on"})
 
 
 def _of_the_visit(label: str, rank: int) -> TablePolicy:
@@ -175,7 +177,7 @@ class Hazard(Record):
     # re-inspection, the office), often different fields: merged field by field.
     record_policy = TablePolicy("隐患", Merge.FIELD_MERGED, frozen_with="inspection",
                                 still_changes=HAZARD_LIFECYCLE_KEYS, shown_rank=1,
-                                refusal="该检查的隐患")
+                                refusal="该检查的隐患", office_fields=HAZARD_OFFICE_KEYS)
     __table_args__ = (
         Index("ix_hazard_status_deadline", "status", "deadline"),
         Index("ix_hazard_enterprise_status", "enterprise_id", "status"),

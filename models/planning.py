@@ -29,7 +29,8 @@ class InspectorAvoidance(Record):
     """回避: an inspector must not be drawn for an enterprise, or for a whole township."""
 
     __tablename__ = "inspector_avoidance"
-    record_policy = TablePolicy("执法人员回避", Merge.OFFICE_OWNED)
+    # The office's 名录库 like its rules: a laptop's 回避 would bar inspectors from its draws.
+    record_policy = TablePolicy("执法人员回避", Merge.OFFICE_OWNED, office_writes_only=True)
 
     inspector_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspector.id"), index=True)
     enterprise_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enterprise.id"))

@@ -1,7 +1,8 @@
 """The demo's 名录库: enough enterprises and inspectors to try a 双随机 draw.
 
 32 enterprises in all (with the six of models.demo) across the four risk classes, the three
-hazard areas and ten townships; seven inspectors, two of them with 回避 entries and one away.
+hazard areas and ten townships; seven inspectors. At the office (only the office sets them),
+three of them have 回避 entries and one is away: on a demo laptop, `agency create` adds them.
 """
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.enterprise_rules import EnterpriseInput, create_enterprise, credit_check_char
+from models.plan_people import add_avoidance, set_availability
 from models.plan_rules import rule_class
 from models.planning import InspectorAvoidance
 from models.registry import Enterprise, Inspector, RiskColour
 from models.risk_class import areas_of
+from models.store_mode import session_is_office
 
 TOWNSHIPS_OF_FIRST_SIX = ["经济开发区", "月山镇", "东山街道", "壶天镇", "泉塘镇", "虞唐镇"]
 EXTRA_INSPECTORS = [("赵国强", "43038120004"), ("孙丽娟", "43038120005"),
@@ -46,7 +49,7 @@ def extra_credit_code(n: int) -> str:
 def add_planning_register(session: Session, firms: list[Enterprise],
                           people: list[Inspector] | None) -> None:
     """Townships for the first six, 26 more enterprises; with `people` (the first laptop and
-    the office), four more inspectors and 回避 entries."""
+    the office), four more inspectors — and at the office its 不在岗 and 回避 entries."""
     for firm, township in zip(firms, TOWNSHIPS_OF_FIRST_SIX):
         firm.township = township
     extra = []
@@ -67,20 +70,40 @@ def add_planning_register(session: Session, firms: list[Enterprise],
         extra.append(firm)
     if people is None:
         return
-    more = [Inspector(name=name, certificate_no=cert) for name, cert in EXTRA_INSPECTORS]
-    more[-1].available = False
-    more[-1].unavailable_reason = "脱产培训至年底"
-    session.add_all(more)
+    session.add_all([Inspector(name=name, certificate_no=cert) for name, cert in EXTRA_INSPECTORS])
     session.flush()
-    everyone = [*people, *more]
-    session.add_all([
-        InspectorAvoidance(inspector_id=everyone[0].id, enterprise_id=firms[1].id,
-                           reason="近亲属在该企业任职"),
-        InspectorAvoidance(inspector_id=everyone[3].id, township="月山镇",
-                           reason="曾在月山镇挂职，与辖区企业有利害关系"),
-        InspectorAvoidance(inspector_id=everyone[4].id, enterprise_id=extra[2].id,
-                           reason="曾为该企业提供安全咨询服务"),
-    ])
+    if session_is_office(session):  # the demo made at the office: its 名录库 at once
+        add_office_register(session)
+
+
+# The office's part of the demo's 名录库 (who is 不在岗, 回避: only the office sets them,
+# sync.authority): (执法证号, 企业 credit code or None, 乡镇, reason).
+OFFICE_AWAY = ("43038120007", "脱产培训至年底")
+OFFICE_AVOIDANCES = [("43038120001", "first-six:1", "", "近亲属在该企业任职"),
+                     ("43038120004", None, "月山镇", "曾在月山镇挂职，与辖区企业有利害关系"),
+                     ("43038120005", "extra:2", "", "曾为该企业提供安全咨询服务")]
+
+
+def add_office_register(session: Session) -> bool:
+    """At the office of a demo (the demo made there, or `agency create` on a demo store):
+    one inspector 不在岗 and three 回避, through the 设置 screen's own rules. False when they
+    are there already, or the store lacks the demo's first laptop's people."""
+    from models.demo import demo_credit_code
+    people = {p.certificate_no: p for p in session.scalars(select(Inspector).where(
+        Inspector.certificate_no.in_([OFFICE_AWAY[0], *(a[0] for a in OFFICE_AVOIDANCES)])))}
+    if len(people) < 1 + len(OFFICE_AVOIDANCES) or session.scalar(select(InspectorAvoidance.id)):
+        return False
+    codes = {f"first-six:{n}": demo_credit_code(n) for n in range(6)} | \
+        {f"extra:{n}": extra_credit_code(n) for n in range(len(BRANDS))}
+    for cert, firm, township, reason in OFFICE_AVOIDANCES:
+        firm_id = None if firm is None else session.scalar(
+            select(Enterprise.id).where(Enterprise.credit_code == codes[firm]))
+        if firm is not None and firm_id is None:
+            return False  # not the demo's register
+        add_avoidance(session, people[cert].id, enterprise_id=firm_id, township=township,
+                      reason=reason)
+    set_availability(session, people[OFFICE_AWAY[0]].id, False, OFFICE_AWAY[1])
+    return True
 
 
 def has_planning_register(session: Session) -> bool:

@@ -9,6 +9,7 @@ reads the same declaration. The questions everyone asks are answered here only:
 * `is_frozen`      — is this row (as stored, or a new row under its parent) frozen?
 * `change_allowed` — may this create / update / delete be made to a row in that state?
 * `unsealed_fields`, `unaudited_fields` — what may still change, what is not a fact;
+* `TablePolicy.office_fields` — which fields of a shared row only the office sets;
 * `hashed_fields`, `event_hash` — an audit event's hash, from an object or a row.
 """
 from __future__ import annotations
@@ -67,6 +68,10 @@ class TablePolicy:
     # A new row joins a parent (its `<parent>_id`) of its own device only: a document its
     # device's inspection, a signature its device's document (sync.authority).
     joins_own: str | None = None
+    # Fields of a shared row that only the office sets (an inspector's 在岗, a major hazard's
+    # 台账/通报): another device's signed change of one is refused, its stale or unsigned
+    # copy is not taken, the office's own value is (sync.authority.settle_office_fields).
+    office_fields: frozenset[str] = frozenset()
 
 
 _UNDECLARED = TablePolicy(label="")

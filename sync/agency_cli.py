@@ -105,10 +105,23 @@ def _create(store, args) -> int:
                               crypto.public_key_text(key), args.range_size)
     print(f"已创建机构根证书：{agency.agency_name(ca)}；根证书指纹 {agency.cert_fingerprint(ca)}")
     print("私钥已用口令加密保存，请牢记口令并备份数据文件夹；本机（办公室）已登记为本机构的第一台设备")
+    if _add_demo_office_register(store):
+        print("演示数据：已在本机（办公室）登记演示用的回避与不在岗人员（设置 → 在岗与回避）")
     if args.out:
         atomic_write_bytes(Path(args.out), agency.cert_pem(ca).encode("ascii"))
         print(f"根证书已写入 {args.out}")
     return 0
+
+
+def _add_demo_office_register(store) -> bool:
+    """A demo store that becomes the office gets the demo's 回避 and 不在岗 (the office's
+    alone to set: a laptop's would be refused at the office)."""
+    from models.planning_demo import add_office_register
+    from models.store_mode import is_demo_store
+    if not is_demo_store(store.data_dir):
+        return False
+    with store.transaction(actor="演示数据", label="demo") as s:
+        return add_office_register(s)
 
 
 def _request(store, args) -> int:

@@ -14,8 +14,11 @@ deletes or adds to what it does not own is refused whole, the store untouched:
 * a *new* row that names another device as its creator needs that device's create event;
   a new answer, photo, team member, checklist or hazard joins only an inspection of its own
   device;
-* rows only the office makes (交办, plans, draws, tasks: `office_writes_only`) arrive at the office only as its
-  own: one another device created is refused (laptops receive them in the office's bundle).
+* rows only the office makes (交办, 回避, plans, draws, tasks: `office_writes_only`) arrive at the office only as its
+  own: one another device created is refused (laptops receive them in the office's bundle);
+* fields of shared rows only the office sets (在岗, 台账, 通报: `office_fields`) take the
+  office's value only: another device's signed change refuses the bundle, its unsigned copy
+  keeps this store's value (settle_office_fields).
 """
 from __future__ import annotations
 
@@ -28,13 +31,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.record_policy import (POLICY_KEY, Merge, is_frozen, joined_parent, policy,
+from models.record_policy import (POLICY_KEY, STAMPS, Merge, is_frozen, joined_parent, policy,
                                   unaudited_fields)
 from models.inspection import HazardReview, HazardStatus, Inspection, InspectionStatus
 from models.seal import carried_seal_problems
 from models.store_mode import session_is_office
 from models.tables import Base
-from sync.bundle_format import encode_value, refuse
+from sync.bundle_format import encode_value, refuse, row_key
 from sync.merge_plan import IMPORT_LABEL, MergePlan
 from sync.selection import fetch_in
 
@@ -85,7 +88,10 @@ class _History:
 
 
 def check_authority(s: Session, bundle, plan: MergePlan) -> None:
-    _check_office_records(s, plan)
+    office = _office_ids(s)
+    _check_office_records(s, plan, office)
+    if office is not None:
+        settle_office_fields(s, bundle, plan, office)
     _check_closings(s, bundle, plan)
     trust = bundle.trust
     if trust is None:
@@ -182,26 +188,125 @@ def _found_in(s: Session, query, column, values) -> set:
     return found
 
 
-def _check_office_records(s: Session, plan: MergePlan) -> None:
-    made = [p for p in plan.rows
-            if p.action in ("new", "updated") and policy(p.table).office_writes_only]
-    if not made:
-        return
+def _office_ids(s: Session) -> set[str] | None:
+    """The office's device ids: this store's own at the office; on a laptop, as the agency's
+    signed list names them (None: no agency here, devices trusted one by one)."""
     data_dir = s.info.get("data_dir")
     if session_is_office(s):
         from sync.trust import own_device_ids
-        office = set(own_device_ids(data_dir))
-    else:  # a laptop: the office as the agency's signed list names it
-        from sync.agency import office_devices
-        office = office_devices(data_dir) if data_dir is not None else None
-        if office is None:
-            return  # no agency here (devices trusted one by one): nothing names the office
+        return set(own_device_ids(data_dir))
+    from sync.agency import office_devices
+    return office_devices(data_dir) if data_dir is not None else None
+
+
+def _check_office_records(s: Session, plan: MergePlan, office: set[str] | None) -> None:
+    made = [p for p in plan.rows
+            if p.action in ("new", "updated") and policy(p.table).office_writes_only]
+    if not made or office is None:
+        return  # (no agency here: nothing names the office)
     for p in made:
         creator = str(p.row.get("device_id"))
         if creator not in office:
             what = policy(p.table).label
             raise refuse(f"导出包中有设备 {creator[:8]} 所作的{what}记录 {p.row['id']}，"
                          f"{what}只能由办公室作出", _HINT)
+
+
+def settle_office_fields(s: Session, bundle, plan: MergePlan, office: set[str]) -> None:
+    """The fields of shared rows only the office sets (`TablePolicy.office_fields`: an
+    inspector's 在岗, a major hazard's 台账 and 通报) take the office's value only:
+
+    * another device's signed change of one — the latest event setting it, here and in the
+      bundle, new in this bundle — refuses the bundle;
+    * the office's bundle brings its value, even where this store's copy of the row is newer;
+    * any other difference — a copy from before the office's change, an edit with the sqlite3
+      command line — is not taken: the field keeps this store's value and the row's other
+      fields merge as before (a new row carrying one is refused). The office takes none from
+      another device; a laptop takes a relayed value where the office's event set it last."""
+    at_office = session_is_office(s)
+    aliases = bundle.trust.aliases(bundle.device_id) if bundle.trust is not None else {bundle.device_id}
+    from_office = bool(set(aliases) & office)
+    history, incoming_ids = None, None
+    guarded = {t.name: t.info[POLICY_KEY].office_fields for t in Base.metadata.sorted_tables
+               if POLICY_KEY in t.info and t.info[POLICY_KEY].office_fields}
+    for p in plan.rows:
+        fields = guarded.get(p.table)
+        if not fields or p.action not in ("new", "updated", "superseded"):
+            continue
+        if p.action == "superseded" and (p.local is None or not from_office):
+            continue  # nothing of it is taken
+        defaults = _defaults(p.table)
+        base = p.local if p.local is not None else defaults
+        differs = sorted(k for k in fields if k in p.row and p.row[k] != base.get(k))
+        if not differs:
+            continue
+        if history is None:
+            history = _History(bundle.records.get("audit_event", []))
+            incoming_ids = defaultdict(list)
+            for source, target in plan.id_map.items():
+                incoming_ids[target].append(str(source))
+        ids = [str(p.row["id"]), *incoming_ids.get(p.row["id"], [])]
+        events, held = _events_of(s, history, ids)
+        take = {}
+        for key in differs:
+            latest = _latest(events, key)
+            sets_it = latest is not None and _same(latest[1], p.row[key], {})
+            by_office = sets_it and latest[0]["device_id"] in office
+            if sets_it and not by_office and latest[0]["id"] not in held and (
+                    latest[0]["action"] == "update" or not _same(latest[1], defaults.get(key), {})):
+                raise refuse(f"设备 {latest[0]['device_id'][:8]} 改动了{policy(p.table).label}记录 "
+                             f"{p.row['id']}（{key}），该项只能由办公室登记", _HINT)
+            if from_office or (by_office and not at_office):
+                take[key] = p.row[key]
+            elif p.local is None:
+                raise refuse(f"导出包中{policy(p.table).label}记录 {p.row['id']}（{key}）的取值"
+                             "没有办公室签名的记录为据（疑似伪造），该项只能由办公室登记", _HINT)
+        _settle(p, take, differs)
+
+
+def _events_of(s: Session, history: _History, ids: list[str]) -> tuple[list, set]:
+    """The original events of an entity (under any of its ids), in the bundle and held
+    here, each with its `after` parsed; and the ids of those held here."""
+    from models.audit import AuditEvent
+    here = [dict(e) for e in s.execute(select(AuditEvent.__table__).where(
+        AuditEvent.entity_id.in_(ids), AuditEvent.label != IMPORT_LABEL)).mappings()]
+    held = {e["id"] for e in here}
+    carried = [e for entity in ids for e in history.by_entity.get(entity, []) if e["id"] not in held]
+    return [(e, json.loads(e["after"])) for e in here + carried], held
+
+
+def _latest(events, key: str) -> tuple[dict, object] | None:
+    """(event, its JSON value of `key`) of the latest create/update event setting `key`."""
+    best = None
+    for event, after in events:
+        if event["action"] in ("create", "update") and event["label"] != IMPORT_LABEL \
+                and key in after and (best is None or (event["at"], event["seq"]) > (
+                    best[0]["at"], best[0]["seq"])):
+            best = (event, after[key])
+    return best
+
+
+def _settle(p, take: dict, differs: list[str]) -> None:
+    """Keep this store's value of the office fields not taken; take the office's."""
+    if p.local is None:
+        return  # a new row: every office field it carries is the office's (or refused)
+    if p.action == "superseded":  # only the office's fields of it are taken
+        if take:
+            p.row, p.action = {**p.local, **take}, "updated"
+        return
+    kept = {k: p.local[k] for k in differs if k not in take}
+    if kept:
+        p.row = {**p.row, **kept}  # (a new dict: the bundle's own row stays as it came)
+        if row_key(p.row, unaudited_fields(p.table) | STAMPS) == \
+                row_key(p.local, unaudited_fields(p.table) | STAMPS):
+            p.action = "unchanged"
+
+
+@functools.cache
+def _defaults(table: str) -> dict:
+    """What a new row holds where its creator set nothing (the columns' scalar defaults)."""
+    return {c.name: (c.default.arg if c.default is not None and c.default.is_scalar else None)
+            for c in Base.metadata.tables[table].columns}
 
 
 def _check_relayed_content(p, owner_ids: set[str], history: _History, ids: list[str],

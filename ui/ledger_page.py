@@ -21,6 +21,7 @@ from models.local_time import agency_date
 from models.ledger import (DUE, NOT_RECTIFIED, OVERDUE, STATUSES, TO_RECTIFY, LedgerFilter, LedgerPage as Page, ledger_areas,
                            ledger_enterprises, ledger_page, ledger_row)
 from models.reinspection_rules import set_major_tracking
+from models.store_mode import is_office_store
 from ui.ledger_models import ID_ROLE, LedgerTableModel, short_clause
 from ui.messages import show_error
 from ui.session_worker import SessionWorker
@@ -138,6 +139,11 @@ class LedgerPage(QWidget):
         self.reinspect_button = QPushButton("复查(&R)")
         self.reinspect_button.setProperty("role", "primary")
         self.tracking_button = QPushButton("一单四制(&M)…")
+        # 台账 and 通报 are the office's steps (sync.authority refuses a laptop's): a laptop
+        # shows them in the detail line and says who records them.
+        self.tracks_here = is_office_store(self.store.data_dir, self.store.backend)
+        self.tracking_button.setToolTip("登记重大隐患的台账编号和通报日期" if self.tracks_here
+                                        else "台账编号和通报日期由办公室登记，本机只能查看")
         self.export_button = QPushButton("导出 Excel(&X)")
         self.reinspect_button.clicked.connect(self.reinspect_selected)
         self.tracking_button.clicked.connect(self.edit_tracking)
@@ -353,8 +359,11 @@ class LedgerPage(QWidget):
     def _selection_changed(self) -> None:
         row = self.selected_row()
         self.reinspect_button.setEnabled(row is not None)
-        self.tracking_button.setEnabled(row is not None and row.is_major)
-        self.detail.setText(self._detail_text(row) if row else "选择一条隐患查看详情")
+        self.tracking_button.setEnabled(self.tracks_here and row is not None and row.is_major)
+        text = self._detail_text(row) if row else "选择一条隐患查看详情"
+        if row is not None and row.is_major and not self.tracks_here:
+            text += "（台账编号、通报由办公室登记）"
+        self.detail.setText(text)
 
     @staticmethod
     def _detail_text(row) -> str:
@@ -378,7 +387,7 @@ class LedgerPage(QWidget):
 
     def edit_tracking(self) -> None:
         row = self.selected_row()
-        if row is None or not row.is_major:
+        if row is None or not row.is_major or not self.tracks_here:
             return
         dialog = MajorTrackingDialog(self, row)
         dialog.accepted.connect(lambda: self._save_tracking(row.id, dialog.values()))

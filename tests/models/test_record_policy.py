@@ -26,6 +26,19 @@ def test_every_table_declares_its_policy_beside_its_model():
     assert "document" not in closed_children("inspection")  # a finalized visit gains documents
 
 
+def test_office_fields_are_columns_of_shared_rows():
+    """What only the office sets is declared once, on rows other devices share (a misspelt
+    field would silently guard nothing): 在岗 of the 名录库, 台账/通报 of a major hazard."""
+    declared = {t.name: t.info[POLICY_KEY].office_fields for t in Base.metadata.sorted_tables
+                if t.info[POLICY_KEY].office_fields}
+    assert declared["inspector"] >= {"available", "unavailable_reason"}
+    assert declared["hazard"] >= {"ledger_no", "reported_on"}
+    for table, fields in declared.items():
+        assert fields <= set(Base.metadata.tables[table].c.keys()), table
+        assert policy(table).merge in (Merge.REGISTER, Merge.FIELD_MERGED), table
+    assert policy("inspector_avoidance").office_writes_only  # 回避: rows only the office makes
+
+
 def _finalize(store, inspection_id) -> None:
     with store.transaction() as s:
         inspection = s.get(Inspection, inspection_id)

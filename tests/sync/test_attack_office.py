@@ -48,9 +48,6 @@ def test_a_laptops_plan_rules_do_not_become_the_offices(laptop_a, office, tmp_pa
               lambda s: load_rules(s).to_json() != office_rules)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: inspector_avoidance is OFFICE_OWNED but not office_writes_only (models/planning.py): "
-    "a laptop's 回避 rows are taken at the office and bar inspectors from the office's draws"))
 def test_a_laptops_avoidance_entries_do_not_steer_the_offices_draw(laptop_a, office, tmp_path):
     """Laptop A registers 回避 for every inspector but its own team at one enterprise (a firm
     its team wants to keep visiting); the office's 回避 list must not take them."""
@@ -141,10 +138,6 @@ def test_a_laptop_cannot_pass_off_a_交办_as_the_offices(laptop_a, office, tmp_
     assert dump(office) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HOLE: whether an inspector may be drawn (inspector.available, 名录库) travels as a "
-    "Merge.REGISTER field any device may update (sync.authority._check_update returns for "
-    "REGISTER): a laptop takes inspectors out of the office's draws"))
 def test_a_laptop_cannot_take_inspectors_out_of_the_offices_draw(laptop_a, office, tmp_path):
     """Laptop A marks every inspector but its own team 不在岗 (set_availability, the 设置
     screen's rule); after A's bundle the office's 名录库 must still have them drawable."""
@@ -158,3 +151,65 @@ def test_a_laptop_cannot_take_inspectors_out_of_the_offices_draw(laptop_a, offic
     export_bundle(laptop_a, tmp_path / "s2" / "a.fcb")
     kept_out(office, tmp_path / "s2" / "a.fcb",
               lambda s: s.scalar(select(Inspector.id).where(Inspector.available.is_(False))) is not None)
+
+
+def _major_hazard(store):
+    from models.inspection import Hazard, Inspection, InspectionStatus
+    with store.session() as s:
+        return s.scalars(select(Hazard.id).join(Inspection, Hazard.inspection_id == Inspection.id)
+                         .where(Hazard.is_major.is_(True),
+                                Inspection.status == InspectionStatus.FINALIZED)
+                         .order_by(Hazard.id)).first()
+
+
+def _record_tracking(store, hazard_id) -> None:
+    from datetime import date
+    from models.reinspection_rules import set_major_tracking
+    with store.transaction(actor="张卫东", label="一单四制") as s:
+        set_major_tracking(s, hazard_id, ledger_no="ZD-2026-伪", reported_on=date(2026, 11, 21))
+
+
+def _refused(store, path) -> str:
+    before = dump(store)
+    with pytest.raises(BundleError) as caught:
+        import_bundle(store, path)
+    assert dump(store) == before
+    return caught.value.text()
+
+
+def test_a_laptop_cannot_record_the_offices_台账_and_通报(laptop_a, office, tmp_path):
+    """台账 and 通报 of a major hazard are the office's steps of 一单四制 (#14). Laptop A, whose
+    own finalized inspection found the hazard, records a 台账编号 and a 通报 date through
+    FieldCheck's own function (its ledger screen no longer offers it): the office refuses
+    the bundle in one line, its store byte for byte as it was."""
+    _exchange(laptop_a, office, tmp_path / "s1" / "a.fcb")
+    major = _major_hazard(laptop_a)
+    _record_tracking(laptop_a, major)
+    (tmp_path / "s2").mkdir()
+    export_bundle(laptop_a, tmp_path / "s2" / "a.fcb")
+    text = _refused(office, tmp_path / "s2" / "a.fcb")
+    assert "只能由办公室登记" in text and "\n" not in text
+
+
+def test_a_laptop_cannot_bring_a_new_hazard_already_ledgered(laptop_a, office, tmp_path):
+    """The same before the office ever saw the hazard: it arrives new, 台账编号 set by A."""
+    _record_tracking(laptop_a, _major_hazard(laptop_a))
+    (tmp_path / "s1").mkdir()
+    export_bundle(laptop_a, tmp_path / "s1" / "a.fcb")
+    assert "只能由办公室登记" in _refused(office, tmp_path / "s1" / "a.fcb")
+
+
+def test_a_laptops_unsigned_edit_of_availability_is_not_taken(laptop_a, office, tmp_path):
+    """With the sqlite3 command line A marks an inspector 不在岗 (no audit event, the row
+    newer than the office's): the office takes none of it — he stays drawable there."""
+    _exchange(laptop_a, office, tmp_path / "s1" / "a.fcb")
+    with laptop_a.session() as s:
+        person = s.scalars(select(Inspector).order_by(Inspector.certificate_no)).all()[-1]
+        person_id, later = person.id, person.updated_at + timedelta(days=30)
+    with laptop_a.engine.begin() as conn:
+        conn.execute(update(Inspector.__table__).where(Inspector.__table__.c.id == person_id)
+                     .values(available=False, unavailable_reason="借调", updated_at=later))
+    (tmp_path / "s2").mkdir()
+    export_bundle(laptop_a, tmp_path / "s2" / "a.fcb", everything=True)
+    kept_out(office, tmp_path / "s2" / "a.fcb",
+             lambda s: s.get(Inspector, person_id).available is False)

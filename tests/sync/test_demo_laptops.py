@@ -61,3 +61,44 @@ def test_cli_demo_laptop_option(tmp_path, capsys):
     assert main.main(["demo", "--laptop", "3", "--data-dir", str(tmp_path / "l3")]) == 0
     assert main.main(["demo", "--laptop", "0", "--data-dir", str(tmp_path / "l0")]) == 2
     assert "笔记本编号不对" in capsys.readouterr().err
+
+
+def _office_register(store) -> tuple[int, list[str]]:
+    from models.planning import InspectorAvoidance
+    with store.session() as s:
+        return (s.scalar(select(func.count(InspectorAvoidance.id))),
+                list(s.scalars(select(Inspector.name).where(Inspector.available.is_(False)))))
+
+
+def test_a_demo_laptop_leaves_回避_and_在岗_to_the_office(laptop_a, laptop_b, office, tmp_path):
+    """回避 and 不在岗 are the office's to set: the demo laptop holds none (so its bundles are
+    taken at the office); the demo made at the office holds them at once, and a laptop
+    (B, enrolled) takes them with the office's bundle."""
+    assert _office_register(laptop_a) == (0, [])
+    assert build_demo(office, now=DEMO_NOW)
+    assert _office_register(office) == (3, ["吴海燕"])
+    export_bundle(office, tmp_path / "o.fcb", everything=True)
+    import_bundle(laptop_b, tmp_path / "o.fcb")
+    assert _office_register(laptop_b) == (3, ["吴海燕"])
+
+
+def test_agency_create_on_a_demo_folder_adds_the_offices_register(tmp_path, capsys, monkeypatch):
+    """`demo` then `agency create` on the same folder (the README's way to try 执法计划):
+    the new office registers the demo's 回避 and 不在岗 and says so; the folder's laptop
+    demo alone had none."""
+    from models.startup import start_store
+    folder = tmp_path / "demo"
+    assert main.main(["demo", "--data-dir", str(folder)]) == 0
+    store = start_store(folder)
+    try:
+        assert _office_register(store) == (0, [])
+    finally:
+        store.close()
+    monkeypatch.setenv("FIELDCHECK_AGENCY_PASSPHRASE", "agency-passphrase-1")
+    assert main.main(["agency", "create", "--name", "湘乡市应急管理局", "--data-dir", str(folder)]) == 0
+    assert "在岗与回避" in capsys.readouterr().out
+    store = start_store(folder)
+    try:
+        assert _office_register(store) == (3, ["吴海燕"])
+    finally:
+        store.close()

@@ -110,10 +110,40 @@ def test_filters_narrow_the_table(qtbot, page):
     assert page.count_label.text() == "没有符合条件的隐患"
 
 
-def test_major_tracking_is_edited_and_shown(qtbot, page, store):
-    """一单四制: the inspector fills in 台账编号; the table shows it. 交办 is only shown (the
-    office assigns on its own page), and saving leaves it as it was."""
+@pytest.fixture
+def office_page(qtbot, store, main, case):
+    """The ledger at the office (the store holds the agency's CA: `agency create`)."""
+    from sync import agency, crypto
+    agency.create_agency(store.data_dir, "湘乡市应急管理局", "agency-passphrase-1", store.device_id,
+                         crypto.public_key_text(crypto.device_signing_key(store.data_dir)))
+    widget = LedgerPage(store, main)
+    qtbot.addWidget(widget)
+    widget.resize(1176, 700)
+    widget.show()
+    return widget
+
+
+def test_a_laptop_does_not_offer_the_offices_tracking_step(qtbot, page, store):
+    """On a laptop 台账编号 and 通报 are the office's steps: the button stays disabled on a
+    major hazard, says 由办公室登记, and its shortcut opens nothing; the row still shows them."""
     click(qtbot, page.major_only)
+    page.table.selectRow(0)
+    assert page.selected_row().is_major and page.reinspect_button.isEnabled()
+    assert not page.tracking_button.isEnabled()
+    assert "由办公室登记" in page.tracking_button.toolTip()
+    qtbot.keyClick(page, Qt.Key.Key_M, Qt.KeyboardModifier.AltModifier)
+    qtbot.wait(50)
+    assert getattr(page, "tracking_dialog", None) is None
+    assert "台账编号 未填" in page.detail.text() and "由办公室登记" in page.detail.text()
+
+
+def test_major_tracking_is_edited_and_shown(qtbot, office_page, store):
+    """一单四制 at the office: the clerk fills in 台账编号; the table shows it. 交办 is only shown
+    (the office assigns on its own page), and saving leaves it as it was."""
+    page = office_page
+    click(qtbot, page.major_only)
+    page.table.selectRow(0)
+    assert page.tracking_button.isEnabled() and "由办公室登记" not in page.detail.text()
     page.table.selectRow(0)
     click(qtbot, page.tracking_button)
     dialog = page.tracking_dialog

@@ -206,18 +206,58 @@ def stage_entries(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
     except OSError as exc:
         zf.close()
         raise StagingError("read", "", exc.strerror or str(exc), exc.errno) from exc
-    with zf, contextlib.closing(_Fd(fd)):
-        for n, (name, declared) in enumerate(jobs):
-            if cancelled():
-                raise StagingError("cancelled", name, "")
-            target = Path(stage_dir) / f"{n:06d}" if stage_dir is not None else None
-            out[name] = staged = _stage_one(zf, name, declared, target, fd)
-            done += staged.size
-            if progress:
-                progress(done, total)
-    if stage_dir is not None and out and hasattr(os, "sync"):
-        os.sync()  # one call instead of thousands of fsyncs
+    flusher = _Flusher() if stage_dir is not None and hasattr(os, "sync") else None
+    try:
+        with zf, contextlib.closing(_Fd(fd)):
+            for n, (name, declared) in enumerate(jobs):
+                if cancelled():
+                    raise StagingError("cancelled", name, "")
+                target = Path(stage_dir) / f"{n:06d}" if stage_dir is not None else None
+                out[name] = staged = _stage_one(zf, name, declared, target, fd)
+                done += staged.size
+                if flusher is not None:
+                    flusher.wrote(staged.size)
+                if progress:
+                    progress(done, total)
+    finally:
+        if flusher is not None:
+            flusher.stop()
+    if flusher is not None and out:
+        os.sync()  # one call instead of thousands of fsyncs (most is on disk by now)
     return out
+
+
+FLUSH_EVERY = 64 * 1024 * 1024
+
+
+class _Flusher:
+    """os.sync() on a thread of its own every FLUSH_EVERY bytes staged: the disk writes
+    while the next files are read and hashed, and the last sync, which the import waits
+    for, finds little left (a third of a second for 480 MB of photos, before)."""
+
+    def __init__(self) -> None:
+        self.asked, self.done, self.since = threading.Event(), False, 0
+        self.thread = threading.Thread(target=self._run, name="stage-flush", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self.asked.wait()
+            self.asked.clear()
+            if self.done:
+                return
+            os.sync()
+
+    def wrote(self, size: int) -> None:
+        self.since += size
+        if self.since >= FLUSH_EVERY:
+            self.since = 0
+            self.asked.set()
+
+    def stop(self) -> None:
+        self.done = True
+        self.asked.set()
+        self.thread.join()
 
 
 # --------------------------------------------------------------------------- the child process

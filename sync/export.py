@@ -49,6 +49,7 @@ from sync.bundle_format import (
 from sync.destinations import Base as DestinationBase
 from sync.destinations import (base_for, folder_key, held_positions, linked_device,
                                remember_sent, resolve_device)
+from sync.export_files import PROCESS_THRESHOLD, Child, FileProblem, read_checked, zip_info
 from sync.selection import changed_since, delta_events, select_delta, select_rows
 
 EXPORTS_STATE_FILE = "sync/exports.json"  # before delta bundles: one position per folder (unread now)
@@ -160,39 +161,22 @@ def _file_sources(store: Store, rows: dict[str, list[dict]],
     return [sources[name] for name in sorted(sources)]
 
 
-def _info(name: str, when: datetime, compress: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=when.timetuple()[:6])
-    info.compress_type = compress
-    info.external_attr = 0o100644 << 16  # a regular file, never a link
-    return info
-
-
 class _BundleWriter:
-    def __init__(self, zf: zipfile.ZipFile, when: datetime, total: int, progress: Progress | None):
+    def __init__(self, zf: zipfile.ZipFile | None, when: datetime, total: int,
+                 progress: Progress | None):
         self.zf, self.when, self.total, self.progress = zf, when, total, progress
         self.entries: list[dict] = []
         self.done = 0
 
     def add(self, name: str, data: bytes, compress: int = zipfile.ZIP_STORED,
             sha: str | None = None) -> None:
-        self.zf.writestr(_info(name, self.when, compress), data,
+        self.zf.writestr(zip_info(name, self.when, compress), data,
                          compresslevel=FAST_DEFLATE if compress == zipfile.ZIP_DEFLATED else None)
         self.entries.append({"name": name, "size": len(data),
                              "sha256": sha or hashlib.sha256(data).hexdigest()})
         self.done += len(data)
         if self.progress:
             self.progress(self.done, self.total)
-
-
-def _read_checked(source: _Source) -> tuple[bytes, str]:
-    """The file, read once, and its SHA-256 — for a photo or signature image checked
-    against its content-addressed name: a file damaged on this disk stops the export here,
-    where it can be put right, instead of travelling in a signed bundle the office refuses."""
-    data = source.path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    if source.sha256 is not None and sha != source.sha256:
-        raise _damaged(source)
-    return data, sha
 
 
 def _records(rows: dict[str, list[dict]], encoded: bool = False):
@@ -254,11 +238,12 @@ class _BundleFile:
     """One bundle being written: the zip on a hidden temporary name beside the target (or,
     to be encrypted, in the data folder's tmp), renamed only when complete and flushed.
 
-    The files go first, copied by a second thread (`copy_files`): in an export of
-    everything as soon as their rows are read, while the rest is read (the database driver
-    lets go of the interpreter on every row, so both go ahead) and the records are
-    encoded. That thread then deflates the records into the zip (FAST_DEFLATE) while a
-    third flushes the files to the stick; the signed manifest comes last."""
+    The files go first (`copy_files`): in an export of everything as soon as their rows
+    are read, while the rest is read and the records are encoded — copied by a child
+    process when they are large (sync.export_files: a thread beside the encoding waits
+    for the interpreter most of the time), else by a second thread. That thread then
+    deflates the records into the zip (FAST_DEFLATE) while a third flushes the files to
+    the stick; the signed manifest comes last."""
 
     def __init__(self, store: Store, out: Path, bundle_id: str, when: datetime, office,
                  progress: Progress | None):
@@ -266,37 +251,71 @@ class _BundleFile:
         self.office, self.progress = office, progress
         self.tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.partial")
         self.plain = store.data_dir / "tmp" / f"{bundle_id}.zip" if office else None
-        self.fh = self.zf = self.writer = self.copying = None
+        self.fh = self.zf = self.writer = self.copying = self.child = None
         self.sources: list[_Source] = []
         self.stop = False
         self.pool = ThreadPoolExecutor(max_workers=1)     # the zip's writer
         self.flusher = ThreadPoolExecutor(max_workers=1)
 
-    def _open(self) -> None:
+    def _open(self) -> Path:
         for folder in (self.out.parent, self.store.data_dir / "tmp"):  # an export that never ended
             remove_leftovers(folder)
         if self.plain:
             self.plain.parent.mkdir(parents=True, exist_ok=True)
-        self.fh = open(self.plain or self.tmp, "wb")
-        self.zf = zipfile.ZipFile(self.fh, "w", allowZip64=True)
-        self.writer = _BundleWriter(self.zf, self.when, 0, self.progress)
+        target = self.plain or self.tmp
+        self.fh = open(target, "w+b")  # readable too: after a child, the zip is appended to
+        return target
 
     def copy_files(self, sources: list[_Source]) -> None:
-        """Start copying `sources` into the zip (in the second thread)."""
+        """Start copying `sources` into the zip (by a child process or the second thread)."""
         try:
-            self._open()
+            target = self._open()
         except OSError as exc:
             raise _write_error(exc, self.out) from exc
         self.sources = sources
-        self.writer.total = sum(source.size for source in sources)
-        self.copying = self.pool.submit(self._copy, sources)
+        total = sum(source.size for source in sources)
+        self.writer = _BundleWriter(None, self.when, total, self.progress)
+        child = Child() if total >= PROCESS_THRESHOLD else None
+        if child is not None and child.process is not None:
+            self.child = child
+            self.copying = self.pool.submit(self._copy_in_child, target, sources)
+        else:  # small, or no interpreter to start (an embedded build): on the thread
+            self.zf = self.writer.zf = zipfile.ZipFile(self.fh, "w", allowZip64=True)
+            self.copying = self.pool.submit(self._copy, sources)
 
     def _copy(self, sources: list[_Source]) -> None:
         for source in sources:
             if self.stop:
                 return
-            data, sha = _read_checked(source)
+            try:
+                data, sha = read_checked(source.entry, source.path, source.sha256)
+            except FileProblem:
+                raise _damaged(source) from None
             self.writer.add(source.entry, data, sha=sha)
+
+    def _copy_in_child(self, target: Path, sources: list[_Source]) -> None:
+        def progress(done: int, _files: int) -> None:
+            if self.progress:
+                self.progress(done, self.writer.total)
+        try:
+            entries = self.child.run(target, [(s.entry, str(s.path), s.sha256) for s in sources],
+                                     self.when, progress)
+        except FileProblem as exc:
+            if exc.kind == "damaged":
+                raise _damaged(next(s for s in sources if s.entry == exc.entry)) from None
+            if exc.kind in ("read", "write"):
+                raise OSError(exc.errno, exc.detail) from None  # as on the thread
+            raise BundleError(f"导出未完成：{exc.detail}",
+                              "没有留下不完整的文件；请重新导出") from None
+        if self.stop:
+            return
+        # The child's complete zip of the files: the records and the manifest go after
+        # them, and one central directory lists all (zipfile rewrites it on close).
+        self.zf = self.writer.zf = zipfile.ZipFile(self.fh, "a", allowZip64=True)
+        self.writer.entries.extend(entries)
+        self.writer.done = sum(entry["size"] for entry in entries)
+        if self.progress:
+            self.progress(self.writer.done, self.writer.total)
 
     def finish(self, rows: dict[str, list[dict]], encoded: bool, sources: list[_Source] | None,
                manifest) -> int:
@@ -319,8 +338,8 @@ class _BundleFile:
                 step.result()
             key = crypto.device_signing_key(self.store.data_dir)
             signed = manifest(self.writer.entries, key)
-            self.zf.writestr(_info(MANIFEST_NAME, self.when, zipfile.ZIP_DEFLATED), signed)
-            self.zf.writestr(_info(SIGNATURE_NAME, self.when, zipfile.ZIP_STORED),
+            self.zf.writestr(zip_info(MANIFEST_NAME, self.when, zipfile.ZIP_DEFLATED), signed)
+            self.zf.writestr(zip_info(SIGNATURE_NAME, self.when, zipfile.ZIP_STORED),
                              crypto.sign_manifest(key, signed))
             self.zf.close()
             self.fh.flush()
@@ -341,6 +360,8 @@ class _BundleFile:
     def discard(self) -> None:
         """Whatever happened, nothing is left but a complete bundle under its final name."""
         self.stop = True
+        if self.child is not None:  # it writes no more (and the thread waiting on it ends)
+            self.child.stop()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.flusher.shutdown(wait=True)
         if self.fh is not None:

@@ -1,0 +1,213 @@
+"""Copying a bundle's files into its zip — in a second process when they are large.
+
+Each photo is read once; that one buffer gives its SHA-256 (checked against its
+content-addressed name, and the manifest's entry) and zipfile's CRC-32 and write. That is
+system calls and hashing, which let go of the interpreter — yet a thread doing it beside
+the export's reading and encoding of the records spends most of its time waiting to get
+it back: on the 2-core reference laptop 475 MB of photos took 1.3–1.6 s alone and
+4.5–6.2 s next to a busy thread. A child process has its own interpreter, so both cores
+work. The child is a plain interpreter running this module, which imports only the
+standard library (it starts in about 50 ms, so small exports stay on a thread); it writes
+the files as a complete zip, which the exporter then opens to append the records, the
+manifest and its signature (zipfile's append mode: the same entries, one central
+directory — docs/bundle-format.md is unchanged). The same pattern as the import's
+staging child (sync.staging).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+# Below this many bytes of files a process costs more than it saves.
+PROCESS_THRESHOLD = 32 * 1024 * 1024
+PROGRESS_EVERY = 0.1  # seconds between progress messages from the child
+PARENT_GONE_EXIT = 3  # the child's exit status when its parent went away
+# How a frozen build's own executable is asked to be the child (see main.main).
+CHILD_ARGUMENT = "--export-files-child"
+
+Job = tuple[str, str, "str | None"]   # entry name, file path, the SHA-256 its content must have
+Progress = Callable[[int, int], None]
+
+
+class FileProblem(Exception):
+    """kind: 'damaged' (the content is not the hash it must have), 'read' (an OSError on the
+    file), 'write' (an OSError on the bundle), 'failed' (the child ended without an answer)."""
+
+    def __init__(self, kind: str, entry: str, detail: str = "", errno: int | None = None) -> None:
+        super().__init__(f"{kind}: {entry}: {detail}")
+        self.kind, self.entry, self.detail, self.errno = kind, entry, detail, errno
+
+
+def zip_info(name: str, when: datetime | tuple, compress: int) -> zipfile.ZipInfo:
+    """Every bundle entry's header: its time, a regular file (never a link)."""
+    stamp = tuple(when.timetuple()[:6]) if isinstance(when, datetime) else tuple(when)
+    info = zipfile.ZipInfo(name, date_time=stamp)
+    info.compress_type = compress
+    info.external_attr = 0o100644 << 16
+    return info
+
+
+def read_checked(entry: str, path, expected: str | None) -> tuple[bytes, str]:
+    """The file, read once, and its SHA-256 — for a photo or signature image checked
+    against its content-addressed name (`expected`): a file damaged on this disk stops the
+    export here, where it can be put right, instead of travelling in a signed bundle the
+    office refuses. OSError passes."""
+    data = Path(path).read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if expected is not None and sha != expected:
+        raise FileProblem("damaged", entry)
+    return data, sha
+
+
+def write_zip(zip_path: Path, jobs: list[Job], when, progress: Progress | None = None
+              ) -> list[dict]:
+    """The jobs' files, stored, as a complete zip at `zip_path` (an existing file,
+    overwritten from its start): the manifest entries {name, size, sha256}, in job order."""
+    entries: list[dict] = []
+    total, done = sum(os.stat(path).st_size for _e, path, _s in jobs) if progress else 0, 0
+    try:
+        fh = open(zip_path, "r+b")
+    except OSError as exc:
+        raise FileProblem("write", "", exc.strerror or str(exc), exc.errno) from exc
+    with fh:
+        zf = zipfile.ZipFile(fh, "w", allowZip64=True)
+        for entry, path, expected in jobs:
+            try:
+                data, sha = read_checked(entry, path, expected)
+            except OSError as exc:
+                raise FileProblem("read", entry, exc.strerror or str(exc), exc.errno) from exc
+            try:
+                zf.writestr(zip_info(entry, when, zipfile.ZIP_STORED), data)
+            except OSError as exc:
+                raise FileProblem("write", entry, exc.strerror or str(exc), exc.errno) from exc
+            entries.append({"name": entry, "size": len(data), "sha256": sha})
+            done += len(data)
+            if progress:
+                progress(done, total)
+        try:
+            zf.close()  # its central directory: what the exporter's append mode reads
+            fh.flush()
+        except OSError as exc:
+            raise FileProblem("write", "", exc.strerror or str(exc), exc.errno) from exc
+    return entries
+
+
+# --------------------------------------------------------------------------- the child process
+
+def child_main() -> None:
+    """`python -c "from sync.export_files import child_main; child_main()"`: the job as one
+    JSON line on stdin, one JSON message per line on stdout (progress, done or error). The
+    parent keeps stdin open until it has the answer: end of stdin means the parent is gone
+    (killed, crashed) or gave up, and the child stops at once instead of writing on."""
+    job = json.loads(sys.stdin.buffer.readline())
+    threading.Thread(target=_exit_when_parent_goes, args=(sys.stdin.buffer,), daemon=True).start()
+    last = [0.0]
+
+    def send(message) -> None:
+        sys.stdout.write(json.dumps(message) + "\n")
+        sys.stdout.flush()
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY:
+            last[0] = now
+            send(["progress", done, total])
+    try:
+        send(["done", write_zip(Path(job["zip"]), [tuple(j) for j in job["jobs"]],
+                                tuple(job["when"]), report)])
+    except FileProblem as exc:
+        send(["error", exc.kind, exc.entry, exc.detail, exc.errno])
+    except BaseException as exc:  # noqa: BLE001 — anything else still reaches the parent
+        send(["error", "failed", "", f"{type(exc).__name__}: {exc}", None])
+    # Straight out: a normal interpreter shutdown would wait on the stdin buffer the watcher
+    # thread is blocked reading.
+    sys.stdout.flush()
+    os._exit(0)
+
+
+def _exit_when_parent_goes(stdin) -> None:
+    # A pipe's end reaches EOF when the last writer closes it, which the OS does for a
+    # process that dies by any means (SIGKILL, a crash, Task Manager) — Linux and Windows.
+    while stdin.read(4096):
+        pass
+    os._exit(PARENT_GONE_EXIT)
+
+
+def _child_command() -> tuple[list[str], dict]:
+    # A plain interpreter running this module only: multiprocessing's spawn would first
+    # re-import the caller's __main__ (a GUI, a benchmark) — slow, and unsafe without a guard.
+    if getattr(sys, "frozen", False):
+        # A frozen build's executable is FieldCheck itself, which takes no `-c`: main.py
+        # hands this argument straight to child_main, before anything else is imported.
+        return [sys.executable, CHILD_ARGUMENT], dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return [sys.executable, "-c", "from sync.export_files import child_main; child_main()"], env
+
+
+class Child:
+    """The child copying one bundle's files; `stop` at any time ends it (it writes no more)."""
+
+    def __init__(self) -> None:
+        command, env = _child_command()
+        self._lock, self._reading = threading.Lock(), False
+        try:
+            self.process: subprocess.Popen | None = subprocess.Popen(
+                command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
+        except OSError:  # no interpreter to start (an embedded build): the caller uses a thread
+            self.process = None
+
+    def run(self, zip_path: Path, jobs: list[Job], when: datetime,
+            progress: Progress | None = None) -> list[dict]:
+        """write_zip in the child: its entries, or FileProblem."""
+        child = self.process
+        with self._lock:
+            self._reading = True
+        try:
+            child.stdin.write(json.dumps({"zip": str(zip_path), "jobs": jobs,
+                                          "when": list(when.timetuple()[:6])}).encode() + b"\n")
+            child.stdin.flush()  # and kept open: its end tells the child this process is gone
+            for line in child.stdout:
+                message = json.loads(line)
+                if message[0] == "progress":
+                    if progress:
+                        progress(message[1], message[2])
+                elif message[0] == "done":
+                    return message[1]
+                else:
+                    _, kind, entry, detail, errno = message
+                    raise FileProblem(kind, entry, detail, errno)
+            raise FileProblem("failed", "", f"复制进程意外退出（{child.wait()}）")
+        except (OSError, ValueError) as exc:  # a broken pipe, a garbled line
+            raise FileProblem("failed", "", f"复制进程出错（{exc}）") from exc
+        finally:
+            with self._lock:
+                self._reading = False
+            self.stop()
+            child.stdout.close()
+
+    def stop(self) -> None:
+        """End the child and wait for it: after this it writes nothing more."""
+        with self._lock:
+            child = self.process
+            if child is None:
+                return
+            with contextlib.suppress(OSError):
+                child.stdin.close()
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+            if not self._reading:  # never run (given up first): else run closes it
+                child.stdout.close()

@@ -1,0 +1,229 @@
+"""Large exports have their files copied into the bundle by a child process: the bundle must
+be the one the thread writes, a damaged photo or a failed write must stop it the same way,
+and the child must never write on once its export is given up or its parent is gone."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from sync import export as export_module
+from sync import export_files
+from sync.bundle_format import BundleError
+from sync.export import export_bundle
+from sync.merge import import_bundle
+from tests.sync.test_roundtrip import photo_files, records
+
+REAL_CHILD_COMMAND = export_files._child_command
+
+
+@pytest.fixture
+def in_child(monkeypatch):
+    """Every export, however small, has its files copied by the child — and only by it."""
+    monkeypatch.setattr(export_module, "PROCESS_THRESHOLD", 0)
+    runs = []
+    real_run = export_files.Child.run
+
+    def counted(self, *args, **kwargs):
+        runs.append(self.process.pid)
+        return real_run(self, *args, **kwargs)
+    monkeypatch.setattr(export_files.Child, "run", counted)
+    monkeypatch.setattr(export_module._BundleFile, "_copy", None)  # the thread's loop: not used
+    return runs
+
+
+def layout(path: Path) -> list[tuple]:
+    """Every entry in file order: name, method, sizes, CRC, time, attributes, bytes (the
+    manifest and its signature, which differ per bundle: name and method) — and the zip's
+    own check of every entry."""
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        return [(i.filename, i.compress_type) + (() if i.filename.startswith("manifest.") else (
+                 i.file_size, i.CRC, i.date_time, i.external_attr, i.flag_bits, zf.read(i)))
+                for i in sorted(zf.infolist(), key=lambda i: i.header_offset)]
+
+
+def manifest(path: Path) -> dict:
+    with zipfile.ZipFile(path) as zf:
+        return json.loads(zf.read("manifest.json"))
+
+
+def test_child_writes_the_bundle_the_thread_writes(laptop_a, tmp_path, monkeypatch):
+    """Same entries in the same order with the same headers, bytes and manifest entries; one
+    central directory (zipfile's own check passes, nothing after it)."""
+    for side in ("thread", "child"):
+        (tmp_path / side).mkdir()
+    thread = export_bundle(laptop_a, tmp_path / "thread" / "a.fcb", everything=True,
+                           encrypt=False)
+    monkeypatch.setattr(export_module, "PROCESS_THRESHOLD", 0)
+    child = export_bundle(laptop_a, tmp_path / "child" / "a.fcb", everything=True, encrypt=False)
+    assert layout(child.path) == layout(thread.path)
+    assert manifest(child.path)["entries"] == manifest(thread.path)["entries"]
+    assert (child.files, child.counts) == (thread.files, thread.counts) and child.files >= 8
+
+
+def test_round_trip_through_the_export_child(in_child, laptop_a, office, laptop_b, tmp_path):
+    """A → office → B with every bundle's files copied by the child: identical records and
+    photos, nothing in conflict; the sealed (encrypted) export goes the same way."""
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    export_bundle(office, tmp_path / "o.fcb", everything=True)
+    report = import_bundle(laptop_b, tmp_path / "o.fcb")
+    assert report.total("conflict") == 0
+    assert records(laptop_b) == records(laptop_a)
+    assert photo_files(laptop_b) == photo_files(laptop_a)
+    assert len(in_child) == 2
+
+
+def test_a_damaged_photo_stops_the_export_in_the_child_too(in_child, laptop_a, tmp_path):
+    """The photo named, nothing left on the stick, the folder not taken to hold anything."""
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    victim = sorted(laptop_a.photos_dir.rglob("*.jpg"))[-1]
+    good = victim.read_bytes()
+    victim.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+    with pytest.raises(BundleError, match="照片文件已损坏") as caught:
+        export_bundle(laptop_a, stick / "a.fcb")
+    assert victim.stem[:12] in caught.value.text() and "重新添加" in caught.value.text()
+    assert list(stick.iterdir()) == [] and in_child
+    victim.write_bytes(good)
+    assert export_bundle(laptop_a, stick / "a.fcb").counts["inspection"] == 6
+
+
+def test_a_write_that_fails_in_the_child_leaves_no_file(in_child, laptop_a, tmp_path,
+                                                        monkeypatch):
+    """The stick refuses more bytes mid-copy (here: a file size limit on the child, EFBIG):
+    one line naming the bundle, and neither the bundle nor a partial file is left."""
+    def limited():
+        command, env = REAL_CHILD_COMMAND()
+        return [*command[:-1], "import resource, signal; signal.signal(signal.SIGXFSZ, "
+                "signal.SIG_IGN); resource.setrlimit(resource.RLIMIT_FSIZE, (300000, 300000)); "
+                + command[-1]], env
+    monkeypatch.setattr(export_files, "_child_command", limited)
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    with pytest.raises(BundleError, match="无法写入导出文件") as caught:
+        export_bundle(laptop_a, stick / "a.fcb")
+    assert str(stick / "a.fcb") in caught.value.text()
+    assert list(stick.iterdir()) == []
+
+
+def test_a_child_that_dies_without_an_answer_leaves_no_file(in_child, laptop_a, tmp_path,
+                                                             monkeypatch):
+    monkeypatch.setattr(export_files, "_child_command",
+                        lambda: ([sys.executable, "-c", "import os; os._exit(9)"], {}))
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    with pytest.raises(BundleError, match="导出未完成"):
+        export_bundle(laptop_a, stick / "a.fcb")
+    assert list(stick.iterdir()) == []
+
+
+def test_no_interpreter_to_start_falls_back_to_the_thread(laptop_a, tmp_path, monkeypatch):
+    """Where no child can be started (an embedded build) the export still works, on a thread."""
+    monkeypatch.setattr(export_module, "PROCESS_THRESHOLD", 0)
+    monkeypatch.setattr(export_files, "_child_command",
+                        lambda: ([str(tmp_path / "no-such-python"), "-c", "pass"], {}))
+    result = export_bundle(laptop_a, tmp_path / "a.fcb", encrypt=False)
+    assert result.files >= 8 and layout(result.path)
+
+
+def test_progress_reaches_the_total_through_the_child(in_child, laptop_a, tmp_path):
+    seen = []
+    export_bundle(laptop_a, tmp_path / "a.fcb", everything=True, encrypt=False,
+                  progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1][0] == seen[-1][1]
+    assert [d for d, _t in seen] == sorted(d for d, _t in seen)
+
+
+def test_frozen_build_starts_its_own_executable_as_the_child(in_child, laptop_a, tmp_path,
+                                                              monkeypatch):
+    """A frozen (PyInstaller) build has no interpreter for `-c`: its own executable — like
+    /usr/bin/fieldcheck-cli, a program that runs main.py — must copy the files in a child."""
+    marker = tmp_path / "started-as"
+    launcher = tmp_path / "fieldcheck-cli"
+    repo = Path(__file__).resolve().parents[2]
+    launcher.write_text(f'#!/bin/sh\necho "$@" > "{marker}"\n'
+                        f'cd "{repo}" && exec "{sys.executable}" main.py "$@"\n')
+    launcher.chmod(0o755)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(launcher))
+    result = export_bundle(laptop_a, tmp_path / "a.fcb", encrypt=False)
+    assert marker.read_text().split() == [export_files.CHILD_ARGUMENT]
+    assert result.files >= 8 and layout(result.path)
+
+
+PARENT_SCRIPT = r"""
+import sys
+from datetime import datetime
+from pathlib import Path
+from sync import export_files
+zip_path, photo = Path(sys.argv[1]), sys.argv[2]
+zip_path.touch()
+jobs = [(f"files/photos/aa/{n:064x}.jpg", photo, None) for n in range(400)]
+export_files.Child().run(zip_path, jobs, datetime(2026, 11, 20, 8, 0))
+print("finished", flush=True)
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find the child")
+def test_export_child_never_outlives_its_parent(tmp_path):
+    """The exporting process is SIGKILLed while its child copies 400 × 8 MB: the child stops
+    within a second instead of writing on onto the stick."""
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(os.urandom(8 * 1024 * 1024))
+    zip_path = tmp_path / "stick.partial"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    parent = subprocess.Popen([sys.executable, "-c", PARENT_SCRIPT, str(zip_path), str(photo)],
+                              env=env, stdout=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not (zip_path.exists() and zip_path.stat().st_size > 16 * 1024 * 1024) \
+                and time.monotonic() < deadline:
+            time.sleep(0.02)
+        children = _children(parent.pid)
+        assert len(children) == 1 and zip_path.stat().st_size > 16 * 1024 * 1024
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        killed = time.monotonic()
+        while _alive(children[0]) and time.monotonic() - killed < 5:
+            time.sleep(0.02)
+        gone_after = time.monotonic() - killed
+        assert not _alive(children[0]), "the export child outlived its parent"
+        assert gone_after < 1.0
+        written = zip_path.stat().st_size
+        time.sleep(0.3)
+        assert zip_path.stat().st_size == written < 400 * 8 * 1024 * 1024  # it stopped writing
+        assert b"finished" not in parent.stdout.read()
+    finally:
+        parent.kill()
+        parent.wait()
+        parent.stdout.close()

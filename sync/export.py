@@ -23,7 +23,7 @@ from pathlib import Path
 
 from models.base import utcnow
 from models.chain_anchor import record_export
-from models.photo_store import photo_path
+from models.photo_store import photo_relative
 from models.registry import Inspector
 from models.store import SCHEMA_HEAD, Store
 from models.tables import Base
@@ -101,18 +101,34 @@ class _Source:
     """A file a bundle carries: its entry, where it is, what its content must hash to
     (a photo's or signature image's name is its SHA-256; None: hashed as it is)."""
     entry: str
-    path: Path
-    size: int
+    path: Path | str
+    size: int                    # a photo's as its row says (its file is not looked at first)
     sha256: str | None = None
     label: str | None = None     # a photo's original name, for the refusal when damaged
+    missing: tuple[str, str] = ("", "")  # the refusal when its file is not there
+
+
+def _missing_photo(name: str, label: str) -> tuple[str, str]:
+    return (f"照片文件缺失：{name}（{label}）",
+            "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持")
+
+
+def _refused(problem: FileProblem, sources: list[_Source]) -> BundleError:
+    source = next(s for s in sources if s.entry == problem.entry)
+    return _damaged(source) if problem.kind == "damaged" else BundleError(*source.missing)
 
 
 def _damaged(source: _Source) -> BundleError:
     if source.entry.startswith(PHOTOS_PREFIX):
-        return BundleError(f"照片文件已损坏（内容与存入时不符）：{source.path.name[:12]}…（{source.label}）",
+        return BundleError(f"照片文件已损坏（内容与存入时不符）：{source.sha256[:12]}…（{source.label}）",
                            "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持")
-    return BundleError(f"签名图像文件已损坏（内容与存入时不符）：{source.path.name[:12]}…",
+    return BundleError(f"签名图像文件已损坏（内容与存入时不符）：{source.sha256[:12]}…",
                        "导出已取消；请重新签名后再导出，或联系技术支持")
+
+
+def _row_size(photo: dict) -> int:
+    size = photo.get("byte_size")
+    return size if isinstance(size, int) else 0
 
 
 def _stat_file(path: Path):
@@ -126,28 +142,29 @@ def _stat_file(path: Path):
 def _file_sources(store: Store, rows: dict[str, list[dict]],
                   fresh: dict[str, set] | None = None) -> list[_Source]:
     """Every photo, document and signature image carried, by entry name (in a delta only
-    those of rows new or changed since: the destination holds the rest)."""
+    those of rows new or changed since: the destination holds the rest). A photo's file is
+    not looked at here — thousands of stat calls before the first byte is copied: a
+    missing one stops the copy (FileProblem 'missing') with the same refusal."""
     sources: dict[str, _Source] = {}
     if fresh is not None:
         rows = {name: [r for r in rows.get(name, []) if r["id"] in fresh.get(name, ())]
                 for name in ("photo", "document", "signature")}
+    photos_dir = f"{store.photos_dir}{os.sep}"
     for photo in rows.get("photo", []):
-        path = photo_path(store.photos_dir, photo["sha256"], photo["file_ext"])
-        found = _stat_file(path)
+        relative = photo_relative(photo["sha256"], photo["file_ext"])
         label = photo["original_name"] or "无原文件名"
-        if found is None:
-            raise BundleError(f"照片文件缺失：{path.name}（{label}）",
-                              "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持")
-        entry = f"{PHOTOS_PREFIX}{path.parent.name}/{path.name}"
-        sources[entry] = _Source(entry, path, found.st_size, photo["sha256"], label)
+        sources[PHOTOS_PREFIX + relative] = _Source(
+            PHOTOS_PREFIX + relative, photos_dir + relative, _row_size(photo), photo["sha256"],
+            label, _missing_photo(relative[3:], label))
     for doc in rows.get("document", []):
         entry = document_entry(doc["file_name"])
         path = store.data_dir / DOCUMENTS_DIR / entry[len(DOCUMENTS_PREFIX):] if entry else None
         found = _stat_file(path) if path is not None else None
+        missing = (f"文书文件缺失：{doc['file_name']}（{doc['number']}）",
+                   "导出已取消；请重新生成该文书后再导出")
         if found is None:
-            raise BundleError(f"文书文件缺失：{doc['file_name']}（{doc['number']}）",
-                              "导出已取消；请重新生成该文书后再导出")
-        sources[entry] = _Source(entry, path, found.st_size)
+            raise BundleError(*missing)
+        sources[entry] = _Source(entry, path, found.st_size, missing=missing)
     for sig in rows.get("signature", []):
         sha = sig.get("image_sha256")
         folder = store.data_dir / SIGNATURE_IMAGES_DIR
@@ -156,7 +173,8 @@ def _file_sources(store: Store, rows: dict[str, list[dict]],
             if found is None:
                 continue
             sources[SIGNATURE_IMAGES_PREFIX + path.name] = _Source(
-                SIGNATURE_IMAGES_PREFIX + path.name, path, found.st_size, path.stem)
+                SIGNATURE_IMAGES_PREFIX + path.name, path, found.st_size, path.stem,
+                missing=(f"签名图像文件缺失：{path.name[:12]}…", "导出已取消；请重新签名后再导出"))
             break
     return [sources[name] for name in sorted(sources)]
 
@@ -266,6 +284,12 @@ class _BundleFile:
         self.fh = open(target, "w+b")  # readable too: after a child, the zip is appended to
         return target
 
+    def start_child(self, size: int) -> None:
+        """Files of `size` bytes will follow: a child to copy them, when that is worth it,
+        started now (its interpreter starts while their sources are listed)."""
+        if self.child is None and size >= PROCESS_THRESHOLD:
+            self.child = Child()
+
     def copy_files(self, sources: list[_Source]) -> None:
         """Start copying `sources` into the zip (by a child process or the second thread)."""
         try:
@@ -275,9 +299,8 @@ class _BundleFile:
         self.sources = sources
         total = sum(source.size for source in sources)
         self.writer = _BundleWriter(None, self.when, total, self.progress)
-        child = Child() if total >= PROCESS_THRESHOLD else None
-        if child is not None and child.process is not None:
-            self.child = child
+        self.start_child(total)
+        if self.child is not None and self.child.process is not None:
             self.copying = self.pool.submit(self._copy_in_child, target, sources)
         else:  # small, or no interpreter to start (an embedded build): on the thread
             self.zf = self.writer.zf = zipfile.ZipFile(self.fh, "w", allowZip64=True)
@@ -289,20 +312,20 @@ class _BundleFile:
                 return
             try:
                 data, sha = read_checked(source.entry, source.path, source.sha256)
-            except FileProblem:
-                raise _damaged(source) from None
+            except FileProblem as problem:
+                raise _refused(problem, [source]) from None
             self.writer.add(source.entry, data, sha=sha)
 
     def _copy_in_child(self, target: Path, sources: list[_Source]) -> None:
-        def progress(done: int, _files: int) -> None:
+        def progress(done: int) -> None:
             if self.progress:
                 self.progress(done, self.writer.total)
         try:
             entries = self.child.run(target, [(s.entry, str(s.path), s.sha256) for s in sources],
                                      self.when, progress)
         except FileProblem as exc:
-            if exc.kind == "damaged":
-                raise _damaged(next(s for s in sources if s.entry == exc.entry)) from None
+            if exc.kind in ("damaged", "missing"):
+                raise _refused(exc, sources) from None
             if exc.kind in ("read", "write"):
                 raise OSError(exc.errno, exc.detail) from None  # as on the thread
             raise BundleError(f"导出未完成：{exc.detail}",
@@ -417,8 +440,11 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
     office = crypto.office_public_key(store.data_dir) if encrypt in (None, True) else None
     bundle = _BundleFile(store, out, str(uuid.uuid4()), started, office, progress)
     # Everything: the files' rows are read first and their copying starts at once.
-    early = None if encrypt and office is None else (FILE_TABLES, lambda file_rows: file_rows and (
-        bundle.copy_files(_file_sources(store, file_rows))))
+    def copy_early(file_rows: dict[str, list[dict]]) -> None:
+        if file_rows:
+            bundle.start_child(sum(map(_row_size, file_rows.get("photo", []))))
+            bundle.copy_files(_file_sources(store, file_rows))
+    early = None if encrypt and office is None else (FILE_TABLES, copy_early)
     try:
         with store.session() as s:
             holds = held_positions(s, upto)

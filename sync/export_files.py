@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 import threading
@@ -36,12 +37,13 @@ PARENT_GONE_EXIT = 3  # the child's exit status when its parent went away
 CHILD_ARGUMENT = "--export-files-child"
 
 Job = tuple[str, str, "str | None"]   # entry name, file path, the SHA-256 its content must have
-Progress = Callable[[int, int], None]
+Progress = Callable[[int], None]      # bytes copied
 
 
 class FileProblem(Exception):
-    """kind: 'damaged' (the content is not the hash it must have), 'read' (an OSError on the
-    file), 'write' (an OSError on the bundle), 'failed' (the child ended without an answer)."""
+    """kind: 'missing' (no such file, or not a regular one), 'damaged' (the content is not the
+    hash it must have), 'read' (another OSError on the file), 'write' (an OSError on the
+    bundle), 'failed' (the child ended without an answer)."""
 
     def __init__(self, kind: str, entry: str, detail: str = "", errno: int | None = None) -> None:
         super().__init__(f"{kind}: {entry}: {detail}")
@@ -57,12 +59,23 @@ def zip_info(name: str, when: datetime | tuple, compress: int) -> zipfile.ZipInf
     return info
 
 
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
 def read_checked(entry: str, path, expected: str | None) -> tuple[bytes, str]:
     """The file, read once, and its SHA-256 — for a photo or signature image checked
     against its content-addressed name (`expected`): a file damaged on this disk stops the
     export here, where it can be put right, instead of travelling in a signed bundle the
-    office refuses. OSError passes."""
-    data = Path(path).read_bytes()
+    office refuses. Missing, or not a regular file (never waiting on a pipe: O_NONBLOCK):
+    FileProblem 'missing'; another OSError passes."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except (FileNotFoundError, NotADirectoryError):
+        raise FileProblem("missing", entry) from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise FileProblem("missing", entry)
+        data = fh.read()
     sha = hashlib.sha256(data).hexdigest()
     if expected is not None and sha != expected:
         raise FileProblem("damaged", entry)
@@ -74,7 +87,7 @@ def write_zip(zip_path: Path, jobs: list[Job], when, progress: Progress | None =
     """The jobs' files, stored, as a complete zip at `zip_path` (an existing file,
     overwritten from its start): the manifest entries {name, size, sha256}, in job order."""
     entries: list[dict] = []
-    total, done = sum(os.stat(path).st_size for _e, path, _s in jobs) if progress else 0, 0
+    done = 0
     try:
         fh = open(zip_path, "r+b")
     except OSError as exc:
@@ -93,7 +106,7 @@ def write_zip(zip_path: Path, jobs: list[Job], when, progress: Progress | None =
             entries.append({"name": entry, "size": len(data), "sha256": sha})
             done += len(data)
             if progress:
-                progress(done, total)
+                progress(done)
         try:
             zf.close()  # its central directory: what the exporter's append mode reads
             fh.flush()
@@ -117,11 +130,11 @@ def child_main() -> None:
         sys.stdout.write(json.dumps(message) + "\n")
         sys.stdout.flush()
 
-    def report(done: int, total: int) -> None:
+    def report(done: int) -> None:
         now = time.monotonic()
         if now - last[0] >= PROGRESS_EVERY:
             last[0] = now
-            send(["progress", done, total])
+            send(["progress", done])
     try:
         send(["done", write_zip(Path(job["zip"]), [tuple(j) for j in job["jobs"]],
                                 tuple(job["when"]), report)])
@@ -183,7 +196,7 @@ class Child:
                 message = json.loads(line)
                 if message[0] == "progress":
                     if progress:
-                        progress(message[1], message[2])
+                        progress(message[1])
                 elif message[0] == "done":
                     return message[1]
                 else:

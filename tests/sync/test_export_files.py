@@ -227,3 +227,23 @@ def test_export_child_never_outlives_its_parent(tmp_path):
         parent.kill()
         parent.wait()
         parent.stdout.close()
+
+
+@pytest.mark.parametrize("side", ["thread", "child"])
+@pytest.mark.parametrize("what", ["gone", "fifo"])
+def test_a_missing_photo_file_stops_the_copy(side, what, laptop_a, tmp_path, monkeypatch):
+    """Photos are not looked at before the copy starts: one gone, or a pipe in its place
+    (never read: it would wait forever), is named when the copy reaches it, and nothing is
+    left on the stick."""
+    if side == "child":
+        monkeypatch.setattr(export_module, "PROCESS_THRESHOLD", 0)
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    victim = sorted(laptop_a.photos_dir.rglob("*.jpg"))[3]
+    victim.unlink()
+    if what == "fifo":
+        os.mkfifo(victim)
+    with pytest.raises(BundleError, match="照片文件缺失") as caught:
+        export_bundle(laptop_a, stick / "a.fcb", everything=True)
+    assert victim.name in caught.value.text() and "重新添加" in caught.value.text()
+    assert list(stick.iterdir()) == []

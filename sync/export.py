@@ -49,7 +49,8 @@ from sync.bundle_format import (
 from sync.destinations import Base as DestinationBase
 from sync.destinations import (base_for, folder_key, held_positions, linked_device,
                                remember_sent, resolve_device)
-from sync.export_files import PROCESS_THRESHOLD, Child, FileProblem, read_checked, zip_info
+from sync.export_files import (PROCESS_THRESHOLD, Child, FileProblem, deflated, read_checked,
+                               write_deflated, zip_info)
 from sync.selection import changed_since, delta_events, select_delta, select_rows
 
 EXPORTS_STATE_FILE = "sync/exports.json"  # before delta bundles: one position per folder (unread now)
@@ -192,7 +193,18 @@ class _BundleWriter:
                          compresslevel=FAST_DEFLATE if compress == zipfile.ZIP_DEFLATED else None)
         self.entries.append({"name": name, "size": len(data),
                              "sha256": sha or hashlib.sha256(data).hexdigest()})
-        self.done += len(data)
+        self._done(len(data))
+
+    def add_deflated(self, name: str, data: bytes, made) -> None:
+        """A records entry deflated beforehand (`made`: a future of export_files.deflated)."""
+        made = made.result()
+        write_deflated(self.zf, zip_info(name, self.when, zipfile.ZIP_DEFLATED), data, made,
+                       FAST_DEFLATE)
+        self.entries.append({"name": name, "size": len(data), "sha256": made[2]})
+        self._done(len(data))
+
+    def _done(self, size: int) -> None:
+        self.done += size
         if self.progress:
             self.progress(self.done, self.total)
 
@@ -260,8 +272,9 @@ class _BundleFile:
     are read, while the rest is read and the records are encoded — copied by a child
     process when they are large (sync.export_files: a thread beside the encoding waits
     for the interpreter most of the time), else by a second thread. That thread then
-    deflates the records into the zip (FAST_DEFLATE) while a third flushes the files to
-    the stick; the signed manifest comes last."""
+    writes the records into the zip, deflated (FAST_DEFLATE) by a third while the files
+    were copied, and that third flushes the files to the stick meanwhile; the signed
+    manifest comes last."""
 
     def __init__(self, store: Store, out: Path, bundle_id: str, when: datetime, office,
                  progress: Progress | None):
@@ -273,7 +286,7 @@ class _BundleFile:
         self.sources: list[_Source] = []
         self.stop = False
         self.pool = ThreadPoolExecutor(max_workers=1)     # the zip's writer
-        self.flusher = ThreadPoolExecutor(max_workers=1)
+        self.helper = ThreadPoolExecutor(max_workers=1)   # deflates the records, then flushes
 
     def _open(self) -> Path:
         for folder in (self.out.parent, self.store.data_dir / "tmp"):  # an export that never ended
@@ -348,15 +361,17 @@ class _BundleFile:
         try:
             if self.copying is None:
                 self.copy_files(sources or [])
-            # Encoded while the files are copied; deflating (in the second thread) and the
-            # flush (in a third) both let go of the interpreter.
-            records = list(_records(rows, encoded))
+            # Encoded and deflated while the files are copied (zlib, in the third thread,
+            # lets go of the interpreter); that thread then flushes the files while the
+            # second writes the records.
+            records = [(name, data, self.helper.submit(deflated, data, FAST_DEFLATE))
+                       for name, data in _records(rows, encoded)]
             self.copying.result()
             self.fh.flush()
-            steps = [self.flusher.submit(os.fsync, self.fh.fileno())] if self.plain is None else []
-            for name, data in records:
+            steps = [self.helper.submit(os.fsync, self.fh.fileno())] if self.plain is None else []
+            for name, data, made in records:
                 self.writer.total += len(data)
-                steps.append(self.pool.submit(self.writer.add, name, data, zipfile.ZIP_DEFLATED))
+                steps.append(self.pool.submit(self.writer.add_deflated, name, data, made))
             for step in steps:
                 step.result()
             key = crypto.device_signing_key(self.store.data_dir)
@@ -386,7 +401,7 @@ class _BundleFile:
         if self.child is not None:  # it writes no more (and the thread waiting on it ends)
             self.child.stop()
         self.pool.shutdown(wait=True, cancel_futures=True)
-        self.flusher.shutdown(wait=True)
+        self.helper.shutdown(wait=True, cancel_futures=True)
         if self.fh is not None:
             self.fh.close()
         if self.zf is not None:  # given up: its directory is not written (the file goes)

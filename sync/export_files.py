@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import zipfile
+import zlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +61,38 @@ def zip_info(name: str, when: datetime | tuple, compress: int) -> zipfile.ZipInf
 
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+def deflated(data: bytes, level: int) -> tuple[bytes, int, str]:
+    """What zipfile's writestr makes of `data` as a deflated entry at `level` — the raw
+    deflate stream (its compressor: zlib, wbits -15, one compress and a flush), the CRC-32
+    — and its SHA-256; made beforehand, beside the copy of the files (zlib lets go of the
+    interpreter), instead of after it."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return (compressor.compress(data) + compressor.flush(), zlib.crc32(data),
+            hashlib.sha256(data).hexdigest())
+
+
+def write_deflated(zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes,
+                   made: tuple[bytes, int, str], level: int) -> None:
+    """`data` as a deflated entry whose stream was `made` by `deflated`: the very bytes
+    writestr(info, data, compresslevel=level) writes. zipfile only compresses as it writes,
+    so the stream goes in as a stored entry and its local header is then rewritten to
+    say what it is (same length: same name, no zip64 field below 4 GB) — the central
+    directory is written from the same ZipInfo at close. Near 4 GB: writestr itself."""
+    stream, crc, _sha = made
+    if max(len(data), len(stream)) * 1.05 > zipfile.ZIP64_LIMIT or info.compress_type != \
+            zipfile.ZIP_DEFLATED:
+        zf.writestr(info, data, compresslevel=level)
+        return
+    info.compress_type, info.file_size = zipfile.ZIP_STORED, len(stream)
+    with zf.open(info, "w") as dest:  # sets the header offset, sizes, CRC (of the stream)
+        dest.write(stream)
+    info.compress_type, info.file_size, info.CRC = zipfile.ZIP_DEFLATED, len(data), crc
+    end = zf.fp.tell()
+    zf.fp.seek(info.header_offset)
+    zf.fp.write(info.FileHeader(zip64=False))
+    zf.fp.seek(end)
 
 
 def read_checked(entry: str, path, expected: str | None) -> tuple[bytes, str]:

@@ -46,7 +46,8 @@ def layout(path: Path) -> list[tuple]:
     with zipfile.ZipFile(path) as zf:
         assert zf.testzip() is None
         return [(i.filename, i.compress_type) + (() if i.filename.startswith("manifest.") else (
-                 i.file_size, i.CRC, i.date_time, i.external_attr, i.flag_bits, zf.read(i)))
+                 i.file_size, i.compress_size, i.CRC, i.date_time, i.external_attr, i.flag_bits,
+                 zf.read(i)))
                 for i in sorted(zf.infolist(), key=lambda i: i.header_offset)]
 
 
@@ -67,6 +68,38 @@ def test_child_writes_the_bundle_the_thread_writes(laptop_a, tmp_path, monkeypat
     assert layout(child.path) == layout(thread.path)
     assert manifest(child.path)["entries"] == manifest(thread.path)["entries"]
     assert (child.files, child.counts) == (thread.files, thread.counts) and child.files >= 8
+
+
+def test_records_deflated_beforehand_are_the_bytes_writestr_writes(tmp_path):
+    """A records entry deflated beside the copy and written afterwards is byte for byte what
+    zipfile's writestr writes — local header, stream, central directory — after stored
+    entries and into a zip opened for appending alike."""
+    from datetime import datetime
+    when = datetime(2026, 11, 20, 8, 0)
+    records = [("records/audit_event.json", os.urandom(3000).hex().encode() * 50),
+               ("records/answer.json", b'{"table":"answer","rows":[]}'), ("records/x.json", b"")]
+    made = {}
+    for how in ("writestr", "beforehand", "appended"):
+        path = tmp_path / f"{how}.zip"
+        first = zipfile.ZipFile(path, "w")
+        first.writestr(export_files.zip_info("files/photos/aa/a.jpg", when, zipfile.ZIP_STORED),
+                       b"photo" * 1000)
+        if how != "beforehand":  # the others go on in a zip opened again, as after the child
+            first.close()
+        with first if how == "beforehand" else zipfile.ZipFile(path, "a") as zf:
+            for name, data in records:
+                info = export_files.zip_info(name, when, zipfile.ZIP_DEFLATED)
+                if how == "writestr":
+                    zf.writestr(info, data, compresslevel=export_module.FAST_DEFLATE)
+                else:
+                    export_files.write_deflated(
+                        zf, info, data, export_files.deflated(data, export_module.FAST_DEFLATE),
+                        export_module.FAST_DEFLATE)
+        made[how] = path.read_bytes()
+        with zipfile.ZipFile(path) as zf:
+            assert zf.testzip() is None and [zf.read(n) for n, _d in records] == [
+                d for _n, d in records]
+    assert made["beforehand"] == made["writestr"] == made["appended"]
 
 
 def test_round_trip_through_the_export_child(in_child, laptop_a, office, laptop_b, tmp_path):

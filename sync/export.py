@@ -334,8 +334,9 @@ class _BundleFile:
             if self.progress:
                 self.progress(done, self.writer.total)
         try:
+            # Flushed to the stick as it goes; a zip to be sealed is scratch in the data folder.
             entries = self.child.run(target, [(s.entry, str(s.path), s.sha256) for s in sources],
-                                     self.when, progress)
+                                     self.when, progress, flush=self.plain is None)
         except FileProblem as exc:
             if exc.kind in ("damaged", "missing"):
                 raise _refused(exc, sources) from None

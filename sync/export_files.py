@@ -33,6 +33,9 @@ from pathlib import Path
 # Below this many bytes of files a process costs more than it saves.
 PROCESS_THRESHOLD = 32 * 1024 * 1024
 PROGRESS_EVERY = 0.1  # seconds between progress messages from the child
+# Bytes written between two flushes of the zip to the stick while copying: without them the
+# final fsync waited 0.27-0.33 s for 475 MB of dirty pages; with them 0.02 s.
+FLUSH_EVERY = 64 * 1024 * 1024
 PARENT_GONE_EXIT = 3  # the child's exit status when its parent went away
 # How a frozen build's own executable is asked to be the child (see main.main).
 CHILD_ARGUMENT = "--export-files-child"
@@ -115,17 +118,60 @@ def read_checked(entry: str, path, expected: str | None) -> tuple[bytes, str]:
     return data, sha
 
 
-def write_zip(zip_path: Path, jobs: list[Job], when, progress: Progress | None = None
-              ) -> list[dict]:
+class _Flusher:
+    """Flushes a file to its disk on a thread of its own whenever asked (fdatasync), so the
+    copy goes on meanwhile and the exporter's last fsync finds little left to write."""
+
+    def __init__(self, fh) -> None:
+        self.fh, self.asked, self.error = fh, threading.Event(), None
+        self.done = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        sync = getattr(os, "fdatasync", os.fsync)
+        while True:
+            self.asked.wait()
+            self.asked.clear()
+            if self.done:
+                return
+            try:
+                sync(self.fh.fileno())
+            except OSError as exc:
+                self.error = exc
+
+    def ask(self) -> None:
+        self.fh.flush()
+        self.asked.set()
+
+    def stop(self) -> None:
+        self.done = True
+        self.asked.set()
+        self.thread.join()
+
+    def close(self) -> None:
+        """Stopped, and the first error of a flush raised."""
+        self.stop()
+        if self.error is not None:
+            exc = self.error
+            raise FileProblem("write", "", exc.strerror or str(exc), exc.errno)
+
+
+def write_zip(zip_path: Path, jobs: list[Job], when, progress: Progress | None = None,
+              flush: bool = False) -> list[dict]:
     """The jobs' files, stored, as a complete zip at `zip_path` (an existing file,
-    overwritten from its start): the manifest entries {name, size, sha256}, in job order."""
+    overwritten from its start): the manifest entries {name, size, sha256}, in job order.
+    `flush`: flushed to the disk as it is written (every FLUSH_EVERY bytes)."""
     entries: list[dict] = []
-    done = 0
+    done = flushed = 0
     try:
         fh = open(zip_path, "r+b")
     except OSError as exc:
         raise FileProblem("write", "", exc.strerror or str(exc), exc.errno) from exc
-    with fh:
+    flusher = _Flusher(fh) if flush else None
+    with fh, contextlib.ExitStack() as finally_:
+        if flusher is not None:
+            finally_.callback(flusher.stop)  # (stopped already when all went well)
         zf = zipfile.ZipFile(fh, "w", allowZip64=True)
         for entry, path, expected in jobs:
             try:
@@ -140,11 +186,19 @@ def write_zip(zip_path: Path, jobs: list[Job], when, progress: Progress | None =
             done += len(data)
             if progress:
                 progress(done)
+            if flusher is not None and done - flushed >= FLUSH_EVERY:
+                flushed = done
+                try:
+                    flusher.ask()
+                except OSError as exc:
+                    raise FileProblem("write", entry, exc.strerror or str(exc), exc.errno) from exc
         try:
             zf.close()  # its central directory: what the exporter's append mode reads
             fh.flush()
         except OSError as exc:
             raise FileProblem("write", "", exc.strerror or str(exc), exc.errno) from exc
+        if flusher is not None:
+            flusher.close()
     return entries
 
 
@@ -170,7 +224,7 @@ def child_main() -> None:
             send(["progress", done])
     try:
         send(["done", write_zip(Path(job["zip"]), [tuple(j) for j in job["jobs"]],
-                                tuple(job["when"]), report)])
+                                tuple(job["when"]), report, job["flush"])])
     except FileProblem as exc:
         send(["error", exc.kind, exc.entry, exc.detail, exc.errno])
     except BaseException as exc:  # noqa: BLE001 — anything else still reaches the parent
@@ -216,13 +270,13 @@ class Child:
             self.process = None
 
     def run(self, zip_path: Path, jobs: list[Job], when: datetime,
-            progress: Progress | None = None) -> list[dict]:
+            progress: Progress | None = None, flush: bool = False) -> list[dict]:
         """write_zip in the child: its entries, or FileProblem."""
         child = self.process
         with self._lock:
             self._reading = True
         try:
-            child.stdin.write(json.dumps({"zip": str(zip_path), "jobs": jobs,
+            child.stdin.write(json.dumps({"zip": str(zip_path), "jobs": jobs, "flush": flush,
                                           "when": list(when.timetuple()[:6])}).encode() + b"\n")
             child.stdin.flush()  # and kept open: its end tells the child this process is gone
             for line in child.stdout:

@@ -102,6 +102,50 @@ def test_records_deflated_beforehand_are_the_bytes_writestr_writes(tmp_path):
     assert made["beforehand"] == made["writestr"] == made["appended"]
 
 
+def _copy_jobs(laptop) -> list[tuple]:
+    return [(f"files/photos/{p.parent.name}/{p.name}", str(p), p.stem)
+            for p in sorted(laptop.photos_dir.rglob("*.jpg"))]
+
+
+def test_the_copy_flushes_the_zip_to_disk_as_it_goes(laptop_a, tmp_path, monkeypatch):
+    """Every FLUSH_EVERY bytes the zip is flushed (fdatasync, on the flusher's thread) while
+    the copy goes on, so the exporter's last fsync finds little left to write."""
+    monkeypatch.setattr(export_files, "FLUSH_EVERY", 1)
+    real_sync, synced = getattr(os, "fdatasync", os.fsync), []
+
+    def counted(fd):
+        synced.append(os.fstat(fd).st_size)
+        return real_sync(fd)
+    monkeypatch.setattr(os, "fdatasync" if hasattr(os, "fdatasync") else "fsync", counted)
+    jobs = _copy_jobs(laptop_a)
+    target = tmp_path / "files.zip"
+    target.touch()
+    entries = export_files.write_zip(target, jobs, (2026, 11, 20, 8, 0, 0), flush=True)
+    assert [e["name"] for e in entries] == [j[0] for j in jobs] and len(jobs) >= 8
+    assert 1 <= len(synced) <= len(jobs) and synced == sorted(synced) and synced[0] > 0
+    with zipfile.ZipFile(target) as zf:
+        assert zf.testzip() is None
+    synced.clear()
+    export_files.write_zip(target, jobs, (2026, 11, 20, 8, 0, 0), flush=False)
+    assert synced == []
+
+
+def test_a_flush_that_fails_fails_the_copy(laptop_a, tmp_path, monkeypatch):
+    """The stick refuses the data on a flush (EIO, a pulled stick): a write error, not a
+    bundle that seems complete."""
+    import errno
+    monkeypatch.setattr(export_files, "FLUSH_EVERY", 1)
+
+    def failing(fd):
+        raise OSError(errno.EIO, "Input/output error")
+    monkeypatch.setattr(os, "fdatasync" if hasattr(os, "fdatasync") else "fsync", failing)
+    target = tmp_path / "files.zip"
+    target.touch()
+    with pytest.raises(export_files.FileProblem) as caught:
+        export_files.write_zip(target, _copy_jobs(laptop_a), (2026, 11, 20, 8, 0, 0), flush=True)
+    assert (caught.value.kind, caught.value.errno) == ("write", errno.EIO)
+
+
 def test_round_trip_through_the_export_child(in_child, laptop_a, office, laptop_b, tmp_path):
     """A → office → B with every bundle's files copied by the child: identical records and
     photos, nothing in conflict; the sealed (encrypted) export goes the same way."""

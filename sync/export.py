@@ -49,8 +49,8 @@ from sync.bundle_format import (
 from sync.destinations import Base as DestinationBase
 from sync.destinations import (base_for, folder_key, held_positions, linked_device,
                                remember_sent, resolve_device)
-from sync.export_files import (PROCESS_THRESHOLD, Child, FileProblem, deflated, read_checked,
-                               write_deflated, zip_info)
+from sync.export_files import (PROCESS_THRESHOLD, Child, FileProblem, Flusher, deflated,
+                               read_checked, write_deflated, zip_info)
 from sync.selection import changed_since, delta_events, select_delta, select_rows
 
 EXPORTS_STATE_FILE = "sync/exports.json"  # before delta bundles: one position per folder (unread now)
@@ -387,8 +387,14 @@ class _BundleFile:
             self.fh.close()
             if self.plain:
                 with open(self.tmp, "wb") as fh:
-                    crypto.encrypt_file(self.plain, fh, self.office)
-                    fh.flush()
+                    flusher = Flusher(fh)  # to the stick as it is sealed: the fsync waits less
+                    try:
+                        crypto.encrypt_file(self.plain, fh, self.office, flusher.wrote)
+                        fh.flush()
+                    finally:
+                        flusher.stop()
+                    if flusher.error is not None:
+                        raise flusher.error
                     os.fsync(fh.fileno())
             os.replace(self.tmp, self.out)
             _fsync_dir(self.out.parent)

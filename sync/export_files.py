@@ -118,13 +118,14 @@ def read_checked(entry: str, path, expected: str | None) -> tuple[bytes, str]:
     return data, sha
 
 
-class _Flusher:
-    """Flushes a file to its disk on a thread of its own whenever asked (fdatasync), so the
-    copy goes on meanwhile and the exporter's last fsync finds little left to write."""
+class Flusher:
+    """Flushes a file being written to its disk on a thread of its own every FLUSH_EVERY
+    bytes (`wrote`; fdatasync), so the writing goes on meanwhile and the last fsync finds
+    little left to write."""
 
     def __init__(self, fh) -> None:
         self.fh, self.asked, self.error = fh, threading.Event(), None
-        self.done = False
+        self.done, self.pending, self.written, self.flushed = False, False, 0, 0
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -133,18 +134,27 @@ class _Flusher:
         while True:
             self.asked.wait()
             self.asked.clear()
+            if self.pending:  # asked before stop: still done (its error still counts)
+                self.pending = False
+                try:
+                    sync(self.fh.fileno())
+                except OSError as exc:
+                    self.error = self.error or exc
             if self.done:
                 return
-            try:
-                sync(self.fh.fileno())
-            except OSError as exc:
-                self.error = exc
 
-    def ask(self) -> None:
-        self.fh.flush()
-        self.asked.set()
+    def wrote(self, size: int) -> None:
+        """`size` more bytes written (by the thread writing the file, which flushes its
+        buffer here)."""
+        self.written += size
+        if self.written - self.flushed >= FLUSH_EVERY:
+            self.flushed = self.written
+            self.fh.flush()
+            self.pending = True
+            self.asked.set()
 
     def stop(self) -> None:
+        """After the flush asked last (the file stays open until then)."""
         self.done = True
         self.asked.set()
         self.thread.join()
@@ -163,12 +173,12 @@ def write_zip(zip_path: Path, jobs: list[Job], when, progress: Progress | None =
     overwritten from its start): the manifest entries {name, size, sha256}, in job order.
     `flush`: flushed to the disk as it is written (every FLUSH_EVERY bytes)."""
     entries: list[dict] = []
-    done = flushed = 0
+    done = 0
     try:
         fh = open(zip_path, "r+b")
     except OSError as exc:
         raise FileProblem("write", "", exc.strerror or str(exc), exc.errno) from exc
-    flusher = _Flusher(fh) if flush else None
+    flusher = Flusher(fh) if flush else None
     with fh, contextlib.ExitStack() as finally_:
         if flusher is not None:
             finally_.callback(flusher.stop)  # (stopped already when all went well)
@@ -186,10 +196,9 @@ def write_zip(zip_path: Path, jobs: list[Job], when, progress: Progress | None =
             done += len(data)
             if progress:
                 progress(done)
-            if flusher is not None and done - flushed >= FLUSH_EVERY:
-                flushed = done
+            if flusher is not None:
                 try:
-                    flusher.ask()
+                    flusher.wrote(len(data))
                 except OSError as exc:
                     raise FileProblem("write", entry, exc.strerror or str(exc), exc.errno) from exc
         try:

@@ -148,8 +148,13 @@ def test_a_flush_that_fails_fails_the_copy(laptop_a, tmp_path, monkeypatch):
 
 def test_round_trip_through_the_export_child(in_child, laptop_a, office, laptop_b, tmp_path):
     """A → office → B with every bundle's files copied by the child: identical records and
-    photos, nothing in conflict; the sealed (encrypted) export goes the same way."""
-    export_bundle(laptop_a, tmp_path / "a.fcb")
+    photos, nothing in conflict; the laptop's export sealed for the office (its zip written
+    by the child into the data folder's tmp, then encrypted onto the stick)."""
+    from sync import crypto
+    crypto.create_office_key(office.data_dir, tmp_path / "office.pub")
+    crypto.install_office_public(laptop_a.data_dir, tmp_path / "office.pub")
+    assert export_bundle(laptop_a, tmp_path / "a.fcb").encrypted
+    assert not list((laptop_a.data_dir / "tmp").glob("*.zip"))
     import_bundle(office, tmp_path / "a.fcb")
     export_bundle(office, tmp_path / "o.fcb", everything=True)
     report = import_bundle(laptop_b, tmp_path / "o.fcb")
@@ -323,4 +328,33 @@ def test_a_missing_photo_file_stops_the_copy(side, what, laptop_a, tmp_path, mon
     with pytest.raises(BundleError, match="照片文件缺失") as caught:
         export_bundle(laptop_a, stick / "a.fcb", everything=True)
     assert victim.name in caught.value.text() and "重新添加" in caught.value.text()
+    assert list(stick.iterdir()) == []
+
+
+def test_a_sealed_bundle_is_flushed_to_the_stick_as_it_is_sealed(laptop_a, office, tmp_path,
+                                                                   monkeypatch):
+    """The encrypted copy on the stick is flushed while it is written; a flush the stick
+    refuses (EIO: pulled out) fails the export and leaves nothing under any name."""
+    import errno
+    from sync import crypto
+    crypto.create_office_key(office.data_dir, tmp_path / "office.pub")
+    crypto.install_office_public(laptop_a.data_dir, tmp_path / "office.pub")
+    monkeypatch.setattr(export_files, "FLUSH_EVERY", 1)
+    name = "fdatasync" if hasattr(os, "fdatasync") else "fsync"
+    real_sync, synced = getattr(os, name), []
+
+    def counted(fd):
+        synced.append(fd)
+        return real_sync(fd)
+    monkeypatch.setattr(os, name, counted)
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    assert export_bundle(laptop_a, stick / "a.fcb").encrypted and synced
+    (stick / "a.fcb").unlink()
+
+    def failing(fd):
+        raise OSError(errno.EIO, "Input/output error")
+    monkeypatch.setattr(os, name, failing)
+    with pytest.raises(BundleError, match="无法写入导出文件"):
+        export_bundle(laptop_a, stick / "a.fcb", everything=True)
     assert list(stick.iterdir()) == []

@@ -4,11 +4,12 @@ Each photo is read once; that one buffer gives its SHA-256 (checked against its
 content-addressed name, and the manifest's entry) and zipfile's CRC-32 and write. That is
 system calls and hashing, which let go of the interpreter — yet a thread doing it beside
 the export's reading and encoding of the records spends most of its time waiting to get
-it back: on the 2-core reference laptop 475 MB of photos took 1.3–1.6 s alone and
-4.5–6.2 s next to a busy thread. A child process has its own interpreter, so both cores
+it back: on the 2-core reference laptop 475 MB of photos took 1.6–1.9 s alone and
+4.8–6.4 s next to a busy thread. A child process has its own interpreter, so both cores
 work. The child is a plain interpreter running this module, which imports only the
 standard library (it starts in about 50 ms, so small exports stay on a thread); it writes
-the files as a complete zip, which the exporter then opens to append the records, the
+the files as a complete zip, flushed to the stick as it goes (Flusher), which the exporter
+then opens to append the records (deflated meanwhile: `deflated`, `write_deflated`), the
 manifest and its signature (zipfile's append mode: the same entries, one central
 directory — docs/bundle-format.md is unchanged). The same pattern as the import's
 staging child (sync.staging).

@@ -592,6 +592,10 @@ def main(argv: list[str] | None = None) -> int:
     if (sys.argv[1:] if argv is None else argv) == [CHILD_ARGUMENT]:  # a frozen build's child
         child_main()
         return 0
+    from sync import export_files  # the export's file-copying child: standard library only too
+    if (sys.argv[1:] if argv is None else argv) == [export_files.CHILD_ARGUMENT]:
+        export_files.child_main()
+        return 0
     gui = _gui_options(sys.argv[1:] if argv is None else argv)
     if gui is not None:
         from ui.app import run_gui

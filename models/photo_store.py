@@ -176,10 +176,16 @@ def inspect_photo(data: bytes, name: str = "") -> PhotoFacts:
 
 
 def photo_path(photos_dir: Path, sha256: str, file_ext: str) -> Path:
+    return photos_dir / photo_relative(sha256, file_ext)
+
+
+def photo_relative(sha256: str, file_ext: str) -> str:
+    """Where a photo lives under the photos folder, "aa/<sha256>.<ext>" ("/"-separated: a
+    string, for an export that names thousands of them; photo_path gives the Path)."""
     # The two fields come from records, some of them another device's: never a path.
     if not (isinstance(sha256, str) and _SHA256.fullmatch(sha256)) or file_ext not in PHOTO_EXTENSIONS:
         raise ValueError(f"not a photo's hash and type: {sha256!r}.{file_ext!r}")
-    return photos_dir / sha256[:2] / f"{sha256}.{file_ext}"
+    return f"{sha256[:2]}/{sha256}.{file_ext}"
 
 
 def thumbnail_path(data_dir: Path, sha256: str) -> Path:

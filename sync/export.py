@@ -23,7 +23,7 @@ from pathlib import Path
 
 from models.base import utcnow
 from models.chain_anchor import record_export
-from models.photo_store import photo_path
+from models.photo_store import photo_relative
 from models.registry import Inspector
 from models.store import SCHEMA_HEAD, Store
 from models.tables import Base
@@ -49,6 +49,8 @@ from sync.bundle_format import (
 from sync.destinations import Base as DestinationBase
 from sync.destinations import (base_for, folder_key, held_positions, linked_device,
                                remember_sent, resolve_device)
+from sync.export_files import (PROCESS_THRESHOLD, Child, FileProblem, Flusher, deflated,
+                               read_checked, write_deflated, zip_info)
 from sync.selection import changed_since, delta_events, select_delta, select_rows
 
 EXPORTS_STATE_FILE = "sync/exports.json"  # before delta bundles: one position per folder (unread now)
@@ -100,18 +102,34 @@ class _Source:
     """A file a bundle carries: its entry, where it is, what its content must hash to
     (a photo's or signature image's name is its SHA-256; None: hashed as it is)."""
     entry: str
-    path: Path
-    size: int
+    path: Path | str
+    size: int                    # a photo's as its row says (its file is not looked at first)
     sha256: str | None = None
     label: str | None = None     # a photo's original name, for the refusal when damaged
+    missing: tuple[str, str] = ("", "")  # the refusal when its file is not there
+
+
+def _missing_photo(name: str, label: str) -> tuple[str, str]:
+    return (f"照片文件缺失：{name}（{label}）",
+            "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持")
+
+
+def _refused(problem: FileProblem, sources: list[_Source]) -> BundleError:
+    source = next(s for s in sources if s.entry == problem.entry)
+    return _damaged(source) if problem.kind == "damaged" else BundleError(*source.missing)
 
 
 def _damaged(source: _Source) -> BundleError:
     if source.entry.startswith(PHOTOS_PREFIX):
-        return BundleError(f"照片文件已损坏（内容与存入时不符）：{source.path.name[:12]}…（{source.label}）",
+        return BundleError(f"照片文件已损坏（内容与存入时不符）：{source.sha256[:12]}…（{source.label}）",
                            "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持")
-    return BundleError(f"签名图像文件已损坏（内容与存入时不符）：{source.path.name[:12]}…",
+    return BundleError(f"签名图像文件已损坏（内容与存入时不符）：{source.sha256[:12]}…",
                        "导出已取消；请重新签名后再导出，或联系技术支持")
+
+
+def _row_size(photo: dict) -> int:
+    size = photo.get("byte_size")
+    return size if isinstance(size, int) else 0
 
 
 def _stat_file(path: Path):
@@ -125,28 +143,29 @@ def _stat_file(path: Path):
 def _file_sources(store: Store, rows: dict[str, list[dict]],
                   fresh: dict[str, set] | None = None) -> list[_Source]:
     """Every photo, document and signature image carried, by entry name (in a delta only
-    those of rows new or changed since: the destination holds the rest)."""
+    those of rows new or changed since: the destination holds the rest). A photo's file is
+    not looked at here — thousands of stat calls before the first byte is copied: a
+    missing one stops the copy (FileProblem 'missing') with the same refusal."""
     sources: dict[str, _Source] = {}
     if fresh is not None:
         rows = {name: [r for r in rows.get(name, []) if r["id"] in fresh.get(name, ())]
                 for name in ("photo", "document", "signature")}
+    photos_dir = f"{store.photos_dir}{os.sep}"
     for photo in rows.get("photo", []):
-        path = photo_path(store.photos_dir, photo["sha256"], photo["file_ext"])
-        found = _stat_file(path)
+        relative = photo_relative(photo["sha256"], photo["file_ext"])
         label = photo["original_name"] or "无原文件名"
-        if found is None:
-            raise BundleError(f"照片文件缺失：{path.name}（{label}）",
-                              "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持")
-        entry = f"{PHOTOS_PREFIX}{path.parent.name}/{path.name}"
-        sources[entry] = _Source(entry, path, found.st_size, photo["sha256"], label)
+        sources[PHOTOS_PREFIX + relative] = _Source(
+            PHOTOS_PREFIX + relative, photos_dir + relative, _row_size(photo), photo["sha256"],
+            label, _missing_photo(relative[3:], label))
     for doc in rows.get("document", []):
         entry = document_entry(doc["file_name"])
         path = store.data_dir / DOCUMENTS_DIR / entry[len(DOCUMENTS_PREFIX):] if entry else None
         found = _stat_file(path) if path is not None else None
+        missing = (f"文书文件缺失：{doc['file_name']}（{doc['number']}）",
+                   "导出已取消；请重新生成该文书后再导出")
         if found is None:
-            raise BundleError(f"文书文件缺失：{doc['file_name']}（{doc['number']}）",
-                              "导出已取消；请重新生成该文书后再导出")
-        sources[entry] = _Source(entry, path, found.st_size)
+            raise BundleError(*missing)
+        sources[entry] = _Source(entry, path, found.st_size, missing=missing)
     for sig in rows.get("signature", []):
         sha = sig.get("image_sha256")
         folder = store.data_dir / SIGNATURE_IMAGES_DIR
@@ -155,44 +174,39 @@ def _file_sources(store: Store, rows: dict[str, list[dict]],
             if found is None:
                 continue
             sources[SIGNATURE_IMAGES_PREFIX + path.name] = _Source(
-                SIGNATURE_IMAGES_PREFIX + path.name, path, found.st_size, path.stem)
+                SIGNATURE_IMAGES_PREFIX + path.name, path, found.st_size, path.stem,
+                missing=(f"签名图像文件缺失：{path.name[:12]}…", "导出已取消；请重新签名后再导出"))
             break
     return [sources[name] for name in sorted(sources)]
 
 
-def _info(name: str, when: datetime, compress: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=when.timetuple()[:6])
-    info.compress_type = compress
-    info.external_attr = 0o100644 << 16  # a regular file, never a link
-    return info
-
-
 class _BundleWriter:
-    def __init__(self, zf: zipfile.ZipFile, when: datetime, total: int, progress: Progress | None):
+    def __init__(self, zf: zipfile.ZipFile | None, when: datetime, total: int,
+                 progress: Progress | None):
         self.zf, self.when, self.total, self.progress = zf, when, total, progress
         self.entries: list[dict] = []
         self.done = 0
 
     def add(self, name: str, data: bytes, compress: int = zipfile.ZIP_STORED,
             sha: str | None = None) -> None:
-        self.zf.writestr(_info(name, self.when, compress), data,
+        self.zf.writestr(zip_info(name, self.when, compress), data,
                          compresslevel=FAST_DEFLATE if compress == zipfile.ZIP_DEFLATED else None)
         self.entries.append({"name": name, "size": len(data),
                              "sha256": sha or hashlib.sha256(data).hexdigest()})
-        self.done += len(data)
+        self._done(len(data))
+
+    def add_deflated(self, name: str, data: bytes, made) -> None:
+        """A records entry deflated beforehand (`made`: a future of export_files.deflated)."""
+        made = made.result()
+        write_deflated(self.zf, zip_info(name, self.when, zipfile.ZIP_DEFLATED), data, made,
+                       FAST_DEFLATE)
+        self.entries.append({"name": name, "size": len(data), "sha256": made[2]})
+        self._done(len(data))
+
+    def _done(self, size: int) -> None:
+        self.done += size
         if self.progress:
             self.progress(self.done, self.total)
-
-
-def _read_checked(source: _Source) -> tuple[bytes, str]:
-    """The file, read once, and its SHA-256 — for a photo or signature image checked
-    against its content-addressed name: a file damaged on this disk stops the export here,
-    where it can be put right, instead of travelling in a signed bundle the office refuses."""
-    data = source.path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    if source.sha256 is not None and sha != source.sha256:
-        raise _damaged(source)
-    return data, sha
 
 
 def _records(rows: dict[str, list[dict]], encoded: bool = False):
@@ -254,11 +268,13 @@ class _BundleFile:
     """One bundle being written: the zip on a hidden temporary name beside the target (or,
     to be encrypted, in the data folder's tmp), renamed only when complete and flushed.
 
-    The files go first, copied by a second thread (`copy_files`): in an export of
-    everything as soon as their rows are read, while the rest is read (the database driver
-    lets go of the interpreter on every row, so both go ahead) and the records are
-    encoded. That thread then deflates the records into the zip (FAST_DEFLATE) while a
-    third flushes the files to the stick; the signed manifest comes last."""
+    The files go first (`copy_files`): in an export of everything as soon as their rows
+    are read, while the rest is read and the records are encoded — copied by a child
+    process when they are large (sync.export_files: a thread beside the encoding waits
+    for the interpreter most of the time), else by a second thread. That thread then
+    writes the records into the zip, deflated (FAST_DEFLATE) by a third while the files
+    were copied, and that third flushes the files to the stick meanwhile; the signed
+    manifest comes last."""
 
     def __init__(self, store: Store, out: Path, bundle_id: str, when: datetime, office,
                  progress: Progress | None):
@@ -266,37 +282,77 @@ class _BundleFile:
         self.office, self.progress = office, progress
         self.tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.partial")
         self.plain = store.data_dir / "tmp" / f"{bundle_id}.zip" if office else None
-        self.fh = self.zf = self.writer = self.copying = None
+        self.fh = self.zf = self.writer = self.copying = self.child = None
         self.sources: list[_Source] = []
         self.stop = False
         self.pool = ThreadPoolExecutor(max_workers=1)     # the zip's writer
-        self.flusher = ThreadPoolExecutor(max_workers=1)
+        self.helper = ThreadPoolExecutor(max_workers=1)   # deflates the records, then flushes
 
-    def _open(self) -> None:
+    def _open(self) -> Path:
         for folder in (self.out.parent, self.store.data_dir / "tmp"):  # an export that never ended
             remove_leftovers(folder)
         if self.plain:
             self.plain.parent.mkdir(parents=True, exist_ok=True)
-        self.fh = open(self.plain or self.tmp, "wb")
-        self.zf = zipfile.ZipFile(self.fh, "w", allowZip64=True)
-        self.writer = _BundleWriter(self.zf, self.when, 0, self.progress)
+        target = self.plain or self.tmp
+        self.fh = open(target, "w+b")  # readable too: after a child, the zip is appended to
+        return target
+
+    def start_child(self, size: int) -> None:
+        """Files of `size` bytes will follow: a child to copy them, when that is worth it,
+        started now (its interpreter starts while their sources are listed)."""
+        if self.child is None and size >= PROCESS_THRESHOLD:
+            self.child = Child()
 
     def copy_files(self, sources: list[_Source]) -> None:
-        """Start copying `sources` into the zip (in the second thread)."""
+        """Start copying `sources` into the zip (by a child process or the second thread)."""
         try:
-            self._open()
+            target = self._open()
         except OSError as exc:
             raise _write_error(exc, self.out) from exc
         self.sources = sources
-        self.writer.total = sum(source.size for source in sources)
-        self.copying = self.pool.submit(self._copy, sources)
+        total = sum(source.size for source in sources)
+        self.writer = _BundleWriter(None, self.when, total, self.progress)
+        self.start_child(total)
+        if self.child is not None and self.child.process is not None:
+            self.copying = self.pool.submit(self._copy_in_child, target, sources)
+        else:  # small, or no interpreter to start (an embedded build): on the thread
+            self.zf = self.writer.zf = zipfile.ZipFile(self.fh, "w", allowZip64=True)
+            self.copying = self.pool.submit(self._copy, sources)
 
     def _copy(self, sources: list[_Source]) -> None:
         for source in sources:
             if self.stop:
                 return
-            data, sha = _read_checked(source)
+            try:
+                data, sha = read_checked(source.entry, source.path, source.sha256)
+            except FileProblem as problem:
+                raise _refused(problem, [source]) from None
             self.writer.add(source.entry, data, sha=sha)
+
+    def _copy_in_child(self, target: Path, sources: list[_Source]) -> None:
+        def progress(done: int) -> None:
+            if self.progress:
+                self.progress(done, self.writer.total)
+        try:
+            # Flushed to the stick as it goes; a zip to be sealed is scratch in the data folder.
+            entries = self.child.run(target, [(s.entry, str(s.path), s.sha256) for s in sources],
+                                     self.when, progress, flush=self.plain is None)
+        except FileProblem as exc:
+            if exc.kind in ("damaged", "missing"):
+                raise _refused(exc, sources) from None
+            if exc.kind in ("read", "write"):
+                raise OSError(exc.errno, exc.detail) from None  # as on the thread
+            raise BundleError(f"导出未完成：{exc.detail}",
+                              "没有留下不完整的文件；请重新导出") from None
+        if self.stop:
+            return
+        # The child's complete zip of the files: the records and the manifest go after
+        # them, and one central directory lists all (zipfile rewrites it on close).
+        self.zf = self.writer.zf = zipfile.ZipFile(self.fh, "a", allowZip64=True)
+        self.writer.entries.extend(entries)
+        self.writer.done = sum(entry["size"] for entry in entries)
+        if self.progress:
+            self.progress(self.writer.done, self.writer.total)
 
     def finish(self, rows: dict[str, list[dict]], encoded: bool, sources: list[_Source] | None,
                manifest) -> int:
@@ -306,21 +362,23 @@ class _BundleFile:
         try:
             if self.copying is None:
                 self.copy_files(sources or [])
-            # Encoded while the files are copied; deflating (in the second thread) and the
-            # flush (in a third) both let go of the interpreter.
-            records = list(_records(rows, encoded))
+            # Encoded and deflated while the files are copied (zlib, in the third thread,
+            # lets go of the interpreter); that thread then flushes the files while the
+            # second writes the records.
+            records = [(name, data, self.helper.submit(deflated, data, FAST_DEFLATE))
+                       for name, data in _records(rows, encoded)]
             self.copying.result()
             self.fh.flush()
-            steps = [self.flusher.submit(os.fsync, self.fh.fileno())] if self.plain is None else []
-            for name, data in records:
+            steps = [self.helper.submit(os.fsync, self.fh.fileno())] if self.plain is None else []
+            for name, data, made in records:
                 self.writer.total += len(data)
-                steps.append(self.pool.submit(self.writer.add, name, data, zipfile.ZIP_DEFLATED))
+                steps.append(self.pool.submit(self.writer.add_deflated, name, data, made))
             for step in steps:
                 step.result()
             key = crypto.device_signing_key(self.store.data_dir)
             signed = manifest(self.writer.entries, key)
-            self.zf.writestr(_info(MANIFEST_NAME, self.when, zipfile.ZIP_DEFLATED), signed)
-            self.zf.writestr(_info(SIGNATURE_NAME, self.when, zipfile.ZIP_STORED),
+            self.zf.writestr(zip_info(MANIFEST_NAME, self.when, zipfile.ZIP_DEFLATED), signed)
+            self.zf.writestr(zip_info(SIGNATURE_NAME, self.when, zipfile.ZIP_STORED),
                              crypto.sign_manifest(key, signed))
             self.zf.close()
             self.fh.flush()
@@ -329,8 +387,14 @@ class _BundleFile:
             self.fh.close()
             if self.plain:
                 with open(self.tmp, "wb") as fh:
-                    crypto.encrypt_file(self.plain, fh, self.office)
-                    fh.flush()
+                    flusher = Flusher(fh)  # to the stick as it is sealed: the fsync waits less
+                    try:
+                        crypto.encrypt_file(self.plain, fh, self.office, flusher.wrote)
+                        fh.flush()
+                    finally:
+                        flusher.stop()
+                    if flusher.error is not None:
+                        raise flusher.error
                     os.fsync(fh.fileno())
             os.replace(self.tmp, self.out)
             _fsync_dir(self.out.parent)
@@ -341,8 +405,10 @@ class _BundleFile:
     def discard(self) -> None:
         """Whatever happened, nothing is left but a complete bundle under its final name."""
         self.stop = True
+        if self.child is not None:  # it writes no more (and the thread waiting on it ends)
+            self.child.stop()
         self.pool.shutdown(wait=True, cancel_futures=True)
-        self.flusher.shutdown(wait=True)
+        self.helper.shutdown(wait=True, cancel_futures=True)
         if self.fh is not None:
             self.fh.close()
         if self.zf is not None:  # given up: its directory is not written (the file goes)
@@ -396,8 +462,11 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
     office = crypto.office_public_key(store.data_dir) if encrypt in (None, True) else None
     bundle = _BundleFile(store, out, str(uuid.uuid4()), started, office, progress)
     # Everything: the files' rows are read first and their copying starts at once.
-    early = None if encrypt and office is None else (FILE_TABLES, lambda file_rows: file_rows and (
-        bundle.copy_files(_file_sources(store, file_rows))))
+    def copy_early(file_rows: dict[str, list[dict]]) -> None:
+        if file_rows:
+            bundle.start_child(sum(map(_row_size, file_rows.get("photo", []))))
+            bundle.copy_files(_file_sources(store, file_rows))
+    early = None if encrypt and office is None else (FILE_TABLES, copy_early)
     try:
         with store.session() as s:
             holds = held_positions(s, upto)

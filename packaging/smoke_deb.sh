@@ -118,6 +118,36 @@ assert sha == hashlib.sha256(payload).hexdigest() and open(path, "rb").read() ==
 print("    子进程读取、校验并暂存了 3 MB，哈希一致")
 PY
 
+step "冻结程序作为导出的复制子进程（--export-files-child）"
+python3 - "$OUT" <<'PY'
+import hashlib, json, os, subprocess, sys, zipfile
+out = sys.argv[1]
+payload = os.urandom(3 * 1024 * 1024)
+sha = hashlib.sha256(payload).hexdigest()
+with open(f"{out}/{sha}.jpg", "wb") as fh:
+    fh.write(payload)
+entry = f"files/photos/{sha}.jpg"
+open(f"{out}/export-child.zip", "wb").close()  # the exporter's file, opened by the child
+job = {"zip": f"{out}/export-child.zip", "jobs": [[entry, f"{out}/{sha}.jpg", sha]],
+       "flush": True, "when": [2026, 12, 1, 8, 0, 0]}
+# As the export runs it (sync/export_files.py, sync/child_process.py): stdin kept open.
+child = subprocess.Popen(["fieldcheck-cli", "--export-files-child"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+child.stdin.write(json.dumps(job).encode() + b"\n")
+child.stdin.flush()
+lines = []
+for raw in child.stdout:
+    lines.append(raw.decode())
+    if json.loads(lines[-1])[0] in ("done", "error"):
+        break
+child.stdin.close()
+assert child.wait(timeout=60) in (0, 3), lines
+assert json.loads(lines[-1])[0] == "done", lines
+with zipfile.ZipFile(f"{out}/export-child.zip") as zf:
+    assert zf.read(entry) == payload
+print("    子进程复制、校验并写入了 3 MB，内容一致")
+PY
+
 step "签章 PDF（随包字体）"
 # A demo store made by this version (the one above predates the demo marker, so it is a real
 # store now and hands out only documents people signed).

@@ -12,7 +12,7 @@ the files as a complete zip, flushed to the stick as it goes (Flusher), which th
 then opens to append the records (deflated meanwhile: `deflated`, `write_deflated`), the
 manifest and its signature (zipfile's append mode: the same entries, one central
 directory — docs/bundle-format.md is unchanged). The same pattern as the import's
-staging child (sync.staging).
+staging child (sync.staging), started and stopped the same way (sync.child_process).
 """
 from __future__ import annotations
 
@@ -22,22 +22,20 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import threading
-import time
 import zipfile
 import zlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from sync import child_process
+
 # Below this many bytes of files a process costs more than it saves.
 PROCESS_THRESHOLD = 32 * 1024 * 1024
-PROGRESS_EVERY = 0.1  # seconds between progress messages from the child
 # Bytes written between two flushes of the zip to the stick while copying: without them the
 # final fsync waited 0.27-0.33 s for 475 MB of dirty pages; with them 0.02 s.
 FLUSH_EVERY = 64 * 1024 * 1024
-PARENT_GONE_EXIT = 3  # the child's exit status when its parent went away
 # How a frozen build's own executable is asked to be the child (see main.main).
 CHILD_ARGUMENT = "--export-files-child"
 
@@ -215,69 +213,25 @@ def write_zip(zip_path: Path, jobs: list[Job], when, progress: Progress | None =
 # --------------------------------------------------------------------------- the child process
 
 def child_main() -> None:
-    """`python -c "from sync.export_files import child_main; child_main()"`: the job as one
-    JSON line on stdin, one JSON message per line on stdout (progress, done or error). The
-    parent keeps stdin open until it has the answer: end of stdin means the parent is gone
-    (killed, crashed) or gave up, and the child stops at once instead of writing on."""
-    job = json.loads(sys.stdin.buffer.readline())
-    threading.Thread(target=_exit_when_parent_goes, args=(sys.stdin.buffer,), daemon=True).start()
-    last = [0.0]
-
-    def send(message) -> None:
-        sys.stdout.write(json.dumps(message) + "\n")
-        sys.stdout.flush()
-
-    def report(done: int) -> None:
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY:
-            last[0] = now
-            send(["progress", done])
-    try:
-        send(["done", write_zip(Path(job["zip"]), [tuple(j) for j in job["jobs"]],
-                                tuple(job["when"]), report, job["flush"])])
-    except FileProblem as exc:
-        send(["error", exc.kind, exc.entry, exc.detail, exc.errno])
-    except BaseException as exc:  # noqa: BLE001 — anything else still reaches the parent
-        send(["error", "failed", "", f"{type(exc).__name__}: {exc}", None])
-    # Straight out: a normal interpreter shutdown would wait on the stdin buffer the watcher
-    # thread is blocked reading.
-    sys.stdout.flush()
-    os._exit(0)
-
-
-def _exit_when_parent_goes(stdin) -> None:
-    # A pipe's end reaches EOF when the last writer closes it, which the OS does for a
-    # process that dies by any means (SIGKILL, a crash, Task Manager) — Linux and Windows.
-    while stdin.read(4096):
-        pass
-    os._exit(PARENT_GONE_EXIT)
+    """`python -c "from sync.export_files import child_main; child_main()"`
+    (sync.child_process)."""
+    def run(job: dict, progress) -> list[dict]:
+        return write_zip(Path(job["zip"]), [tuple(j) for j in job["jobs"]], tuple(job["when"]),
+                         progress, job["flush"])
+    child_process.serve(run, FileProblem, "failed")
 
 
 def _child_command() -> tuple[list[str], dict]:
-    # A plain interpreter running this module only: multiprocessing's spawn would first
-    # re-import the caller's __main__ (a GUI, a benchmark) — slow, and unsafe without a guard.
-    if getattr(sys, "frozen", False):
-        # A frozen build's executable is FieldCheck itself, which takes no `-c`: main.py
-        # hands this argument straight to child_main, before anything else is imported.
-        return [sys.executable, CHILD_ARGUMENT], dict(os.environ)
-    root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return [sys.executable, "-c", "from sync.export_files import child_main; child_main()"], env
+    return child_process.command("sync.export_files", CHILD_ARGUMENT)
 
 
 class Child:
     """The child copying one bundle's files; `stop` at any time ends it (it writes no more)."""
 
     def __init__(self) -> None:
-        command, env = _child_command()
         self._lock, self._reading = threading.Lock(), False
-        try:
-            self.process: subprocess.Popen | None = subprocess.Popen(
-                command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
-        except OSError:  # no interpreter to start (an embedded build): the caller uses a thread
-            self.process = None
+        # (None: no interpreter to start, an embedded build: the caller uses a thread)
+        self.process: subprocess.Popen | None = child_process.spawn(_child_command())
 
     def run(self, zip_path: Path, jobs: list[Job], when: datetime,
             progress: Progress | None = None, flush: bool = False) -> list[dict]:
@@ -286,9 +240,8 @@ class Child:
         with self._lock:
             self._reading = True
         try:
-            child.stdin.write(json.dumps({"zip": str(zip_path), "jobs": jobs, "flush": flush,
-                                          "when": list(when.timetuple()[:6])}).encode() + b"\n")
-            child.stdin.flush()  # and kept open: its end tells the child this process is gone
+            child_process.send_job(child, {"zip": str(zip_path), "jobs": jobs, "flush": flush,
+                                           "when": list(when.timetuple()[:6])})
             for line in child.stdout:
                 message = json.loads(line)
                 if message[0] == "progress":
@@ -314,10 +267,5 @@ class Child:
             child = self.process
             if child is None:
                 return
-            with contextlib.suppress(OSError):
-                child.stdin.close()
-            if child.poll() is None:
-                child.kill()
-            child.wait()
-            if not self._reading:  # never run (given up first): else run closes it
-                child.stdout.close()
+            # (never run, given up first: its output closed here; else run closes it)
+            child_process.stop(child, close_output=not self._reading)

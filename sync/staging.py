@@ -6,7 +6,7 @@ most of its time waiting for the GIL: on the 2-core reference laptop 475 MB of p
 0.84 s alone and 2.6 s next to the planning. A child process has its own interpreter,
 so both cores work. The child is a plain interpreter running this module, which imports
 only the standard library: it starts in about 50 ms, which is why small bundles stay on a
-thread.
+thread (sync.child_process: how it is started, talked to and stopped).
 
 Nothing here judges a bundle: the caller compares sizes and hashes with the signed
 manifest. Failures come back as StagingError with a kind the caller turns into words.
@@ -19,20 +19,18 @@ import json
 import os
 import struct
 import subprocess
-import sys
 import threading
-import time
 import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sync import child_process
+
 READ_CHUNK = 1024 * 1024
 # Below this many bytes of files a process costs more than it saves.
 PROCESS_THRESHOLD = 32 * 1024 * 1024
-PROGRESS_EVERY = 0.1  # seconds between progress messages from the child
-PARENT_GONE_EXIT = 3  # the child's exit status when its parent went away
 # How a frozen build's own executable is asked to be the child (see main.main).
 CHILD_ARGUMENT = "--staging-child"
 
@@ -286,75 +284,25 @@ class Cancel:
 
 
 def child_main() -> None:
-    """`python -c "from sync.staging import child_main; child_main()"`: the job as one JSON
-    line on stdin, one JSON message per line on stdout (progress, done or error). The
-    parent keeps stdin open until it has the answer: end of stdin means the parent is gone
-    (killed, crashed) or gave up, and the child stops at once instead of writing on."""
-    job = json.loads(sys.stdin.buffer.readline())
-    threading.Thread(target=_exit_when_parent_goes, args=(sys.stdin.buffer,), daemon=True).start()
-    last = [0.0]
-
-    def send(message) -> None:
-        sys.stdout.write(json.dumps(message) + "\n")
-        sys.stdout.flush()
-
-    def report(done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY or done == total:
-            last[0] = now
-            send(["progress", done, total])
-    try:
+    """`python -c "from sync.staging import child_main; child_main()"` (sync.child_process)."""
+    def run(job: dict, progress) -> dict:
         result = stage_entries(Path(job["zip"]), [tuple(j) for j in job["jobs"]],
-                               Path(job["stage"]) if job["stage"] else None, report)
-        send(["done", {name: [s.size, s.sha256, str(s.path) if s.path else None]
-                       for name, s in result.items()}])
-    except StagingError as exc:
-        send(["error", exc.kind, exc.entry, exc.detail, exc.errno])
-    except BaseException as exc:  # noqa: BLE001 — anything else still reaches the parent
-        send(["error", "read", "", f"{type(exc).__name__}: {exc}", None])
-    # Straight out: a normal interpreter shutdown would wait on the stdin buffer the watcher
-    # thread is blocked reading, and abort ("could not acquire lock … at interpreter shutdown").
-    sys.stdout.flush()
-    os._exit(0)
-
-
-def _exit_when_parent_goes(stdin) -> None:
-    # A pipe's end reaches EOF when the last writer closes it, which the OS does for a
-    # process that dies by any means (SIGKILL, a crash, Task Manager) — Linux and Windows.
-    while stdin.read(4096):
-        pass
-    os._exit(PARENT_GONE_EXIT)
+                               Path(job["stage"]) if job["stage"] else None,
+                               lambda done, total: progress(done, total, last=done == total))
+        return {name: [s.size, s.sha256, str(s.path) if s.path else None]
+                for name, s in result.items()}
+    child_process.serve(run, StagingError, "read")
 
 
 def _child_command() -> tuple[list[str], dict]:
-    # A plain interpreter running this module only: multiprocessing's spawn would first
-    # re-import the caller's __main__ (a GUI, a benchmark) — slow, and unsafe without a guard.
-    if getattr(sys, "frozen", False):
-        # A frozen build's executable is FieldCheck itself, which takes no `-c`: main.py
-        # hands this argument straight to child_main, before anything else is imported.
-        return [sys.executable, CHILD_ARGUMENT], dict(os.environ)
-    root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return [sys.executable, "-c", "from sync.staging import child_main; child_main()"], env
+    return child_process.command("sync.staging", CHILD_ARGUMENT)
 
 
 def _spawn() -> subprocess.Popen | None:
-    command, env = _child_command()
-    try:
-        return subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
-    except OSError:  # no interpreter to start (an embedded build): slower, but on a thread
-        return None
+    return child_process.spawn(_child_command())
 
 
-def _stop(child: subprocess.Popen) -> None:
-    with contextlib.suppress(OSError):
-        child.stdin.close()
-    if child.poll() is None:
-        child.kill()
-    child.stdout.close()
-    child.wait()
+_stop = child_process.stop
 
 
 class EarlyChild:
@@ -382,10 +330,8 @@ def _in_process(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
         return stage_entries(zip_path, jobs, stage_dir, progress, cancel.is_set)
     cancel.attach(child)
     try:
-        child.stdin.write(json.dumps({"zip": str(zip_path), "jobs": jobs,
-                                      "stage": str(stage_dir) if stage_dir else None}).encode()
-                          + b"\n")
-        child.stdin.flush()  # and kept open: its end tells the child this process is gone
+        child_process.send_job(child, {"zip": str(zip_path), "jobs": jobs,
+                                       "stage": str(stage_dir) if stage_dir else None})
         for line in child.stdout:
             message = json.loads(line)
             if message[0] == "progress":

@@ -20,6 +20,7 @@ from sync.bundle_format import BundleError
 from sync.export import export_bundle
 from sync.merge import import_bundle
 from tests.sync.test_roundtrip import photo_files, records
+from tests.support.processes import HAS_PROC, alive, children
 
 REAL_CHILD_COMMAND = export_files._child_command
 
@@ -255,28 +256,8 @@ print("finished", flush=True)
 """
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find the child")
+@pytest.mark.skipif(not HAS_PROC, reason="reads /proc to find the child")
 def test_export_child_never_outlives_its_parent(tmp_path):
     """The exporting process is SIGKILLed while its child copies 400 × 8 MB: the child stops
     within a second instead of writing on onto the stick."""
@@ -291,15 +272,15 @@ def test_export_child_never_outlives_its_parent(tmp_path):
         while not (zip_path.exists() and zip_path.stat().st_size > 16 * 1024 * 1024) \
                 and time.monotonic() < deadline:
             time.sleep(0.02)
-        children = _children(parent.pid)
-        assert len(children) == 1 and zip_path.stat().st_size > 16 * 1024 * 1024
+        kids = children(parent.pid)
+        assert len(kids) == 1 and zip_path.stat().st_size > 16 * 1024 * 1024
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait()
         killed = time.monotonic()
-        while _alive(children[0]) and time.monotonic() - killed < 5:
+        while alive(kids[0]) and time.monotonic() - killed < 5:
             time.sleep(0.02)
         gone_after = time.monotonic() - killed
-        assert not _alive(children[0]), "the export child outlived its parent"
+        assert not alive(kids[0]), "the export child outlived its parent"
         assert gone_after < 1.0
         written = zip_path.stat().st_size
         time.sleep(0.3)

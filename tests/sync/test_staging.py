@@ -21,6 +21,7 @@ from sync.merge import _convert_column, _converter, _utc_text, import_bundle
 from tests.sync.conftest import dump
 from tests.sync.test_hostile import CASES, read_entries
 from tests.sync.test_roundtrip import photo_files, records
+from tests.support.processes import HAS_PROC, alive, children
 
 REAL_CHILD_COMMAND = staging._child_command
 FILE_CASES = {"size_larger_than_declared", "zip_header_size_lie", "truncated", "wrong_hash",
@@ -200,28 +201,8 @@ print("finished", flush=True)
 """
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find the child")
+@pytest.mark.skipif(not HAS_PROC, reason="reads /proc to find the child")
 def test_staging_child_never_outlives_its_parent(tmp_path):
     """The parent is SIGKILLed while its child stages a large entry: the child stops within
     a second instead of reading and writing on into the staging folder."""
@@ -246,15 +227,15 @@ def test_staging_child_never_outlives_its_parent(tmp_path):
         deadline = time.monotonic() + 20
         while not (stage / "000000").exists() and time.monotonic() < deadline:
             time.sleep(0.02)
-        children = _children(parent.pid)
-        assert len(children) == 1 and (stage / "000000").exists()
+        kids = children(parent.pid)
+        assert len(kids) == 1 and (stage / "000000").exists()
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait()
         killed = time.monotonic()
-        while _alive(children[0]) and time.monotonic() - killed < 5:
+        while alive(kids[0]) and time.monotonic() - killed < 5:
             time.sleep(0.02)
         gone_after = time.monotonic() - killed
-        assert not _alive(children[0]), "the staging child outlived its parent"
+        assert not alive(kids[0]), "the staging child outlived its parent"
         assert gone_after < 1.0
         written = (stage / "000000").stat().st_size
         time.sleep(0.3)

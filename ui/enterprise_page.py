@@ -16,6 +16,7 @@ from models.register_queries import enterprise_history, list_enterprises, open_h
 from models.store import Store
 from ui.enterprise_dialog import EnterpriseDialog
 from ui.plain_text import rich
+from ui.style import page_top_row
 from ui.enterprise_models import (ID_ROLE, SORT_ROLE, EnterpriseTableModel, HistoryModel,
                                   OpenHazardModel)
 
@@ -96,16 +97,9 @@ class EnterprisePage(QWidget):
         self.reinspect_button = QPushButton("复查(&R)")
         self.reinspect_button.setToolTip("对该企业已下达整改指令的隐患进行复查")
         self.reinspect_button.clicked.connect(self.reinspect_selected)
-        row = QHBoxLayout()
-        row.setSpacing(10)
-        row.addWidget(title)
-        row.addSpacing(8)
-        row.addWidget(self.search, 1)
-        row.addWidget(self.count_label)
-        for button in (self.add_button, self.edit_button, self.reinspect_button, self.inspect_button):
-            button.setMinimumHeight(40)
-            row.addWidget(button)
-        return row
+        return page_top_row(title, self.search, (self.add_button, self.edit_button,
+                                                 self.reinspect_button, self.inspect_button),
+                            extras=(self.count_label,))
 
     def _build_detail(self) -> QWidget:
         self.detail_title = rich(QLabel(NO_SELECTION_HINT))

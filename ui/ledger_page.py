@@ -24,6 +24,7 @@ from models.reinspection_rules import set_major_tracking
 from models.store_mode import is_office_store
 from ui.ledger_models import ID_ROLE, LedgerTableModel, short_clause
 from ui.messages import show_error
+from ui.style import page_top_row
 from ui.session_worker import SessionWorker
 from ui.plain_text import rich
 from ui.stats_view import StatsView
@@ -148,14 +149,8 @@ class LedgerPage(QWidget):
         self.reinspect_button.clicked.connect(self.reinspect_selected)
         self.tracking_button.clicked.connect(self.edit_tracking)
         self.export_button.clicked.connect(self.export)
-        row = QHBoxLayout()
-        row.addWidget(title)
-        row.addSpacing(8)
-        row.addWidget(self.search, 1)
-        for button in (self.tracking_button, self.export_button, self.reinspect_button):
-            button.setMinimumHeight(40)
-            row.addWidget(button)
-        return row
+        return page_top_row(title, self.search,
+                            (self.tracking_button, self.export_button, self.reinspect_button))
 
     def _build_filter_row(self) -> QHBoxLayout:
         self.status = _combo(STATUS_CHOICES)

@@ -22,6 +22,7 @@ from models.office_views import (agency_name, major_hazards, major_summary, offi
                                  townships)
 from ui.assign_dialog import AssignDialog
 from ui.ledger_page import today_of
+from ui.style import page_top_row
 from ui.messages import show_error
 from ui.session_worker import SessionWorker
 from ui.office_models import MajorHazardTableModel, TallyTableModel, assignment_state_text
@@ -105,14 +106,8 @@ class OfficePage(QWidget):
         self.pdf_button = QPushButton("导出通报 PDF(&P)…")
         self.xlsx_button.clicked.connect(lambda: self.export_report("xlsx"))
         self.pdf_button.clicked.connect(lambda: self.export_report("pdf"))
-        row = QHBoxLayout()
-        row.addWidget(title)
-        row.addSpacing(8)
-        row.addWidget(self.search, 1)
-        for button in (self.xlsx_button, self.pdf_button, self.assign_button):
-            button.setMinimumHeight(44)
-            row.addWidget(button)
-        return row
+        return page_top_row(title, self.search,
+                            (self.xlsx_button, self.pdf_button, self.assign_button))
 
     def _build_period_row(self) -> QHBoxLayout:
         self.period = QComboBox()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtGui import QFont, QWheelEvent
 from PySide6.QtWidgets import (QAbstractScrollArea, QAbstractSpinBox, QApplication, QComboBox,
-                               QSlider)
+                               QHBoxLayout, QSlider)
 
 BASE_POINT_SIZE = 12
 RED = "#c62828"
@@ -78,3 +78,23 @@ def apply_style(app: QApplication) -> None:
     font.setFamilies([*SCREEN_FAMILIES, font.family()])
     app.setFont(font)
     app.setStyleSheet(STYLESHEET)
+
+
+PAGE_BUTTON_HEIGHT = 44  # a page's main buttons: big enough for gloves or a dusty touchpad
+
+
+def page_top_row(title, search, buttons, extras=()) -> QHBoxLayout:
+    """A list page's first row: its title, the search box taking the room left, anything
+    beside it (a count), then the page's buttons, all of one height."""
+    row = QHBoxLayout()
+    row.setSpacing(10)
+    row.addWidget(title)
+    row.addSpacing(8)
+    row.addWidget(search, 1)
+    for extra in extras:
+        row.addWidget(extra)
+    for button in buttons:
+        button.setMinimumHeight(PAGE_BUTTON_HEIGHT)
+        row.addWidget(button)
+    return row
+

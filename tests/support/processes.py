@@ -25,3 +25,19 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def pretend_frozen(folder: Path, monkeypatch) -> Path:
+    """This interpreter posing as a frozen (PyInstaller) build: its "executable" a launcher,
+    like /usr/bin/fieldcheck-cli, that runs main.py with the arguments it was given and
+    writes them to the file returned first (which child a job started, and how)."""
+    import sys
+    marker = folder / "started-as"
+    launcher = folder / "fieldcheck-cli"
+    repo = Path(__file__).resolve().parents[2]
+    launcher.write_text(f'#!/bin/sh\necho "$@" > "{marker}"\n'
+                        f'cd "{repo}" && exec "{sys.executable}" main.py "$@"\n')
+    launcher.chmod(0o755)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(launcher))
+    return marker

@@ -20,7 +20,7 @@ from sync.bundle_format import BundleError
 from sync.export import export_bundle
 from sync.merge import import_bundle
 from tests.sync.test_roundtrip import photo_files, records
-from tests.support.processes import HAS_PROC, alive, children
+from tests.support.processes import HAS_PROC, alive, children, pretend_frozen
 
 REAL_CHILD_COMMAND = export_files._child_command
 
@@ -230,14 +230,7 @@ def test_frozen_build_starts_its_own_executable_as_the_child(in_child, laptop_a,
                                                               monkeypatch):
     """A frozen (PyInstaller) build has no interpreter for `-c`: its own executable — like
     /usr/bin/fieldcheck-cli, a program that runs main.py — must copy the files in a child."""
-    marker = tmp_path / "started-as"
-    launcher = tmp_path / "fieldcheck-cli"
-    repo = Path(__file__).resolve().parents[2]
-    launcher.write_text(f'#!/bin/sh\necho "$@" > "{marker}"\n'
-                        f'cd "{repo}" && exec "{sys.executable}" main.py "$@"\n')
-    launcher.chmod(0o755)
-    monkeypatch.setattr(sys, "frozen", True, raising=False)
-    monkeypatch.setattr(sys, "executable", str(launcher))
+    marker = pretend_frozen(tmp_path, monkeypatch)
     result = export_bundle(laptop_a, tmp_path / "a.fcb", encrypt=False)
     assert marker.read_text().split() == [export_files.CHILD_ARGUMENT]
     assert result.files >= 8 and layout(result.path)

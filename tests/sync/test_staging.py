@@ -3,7 +3,6 @@ exactly what the thread refuses, stage the same bytes, report progress and stop 
 from __future__ import annotations
 
 import hashlib
-import sys
 import threading
 import uuid
 import zipfile
@@ -21,7 +20,7 @@ from sync.merge import _convert_column, _converter, _utc_text, import_bundle
 from tests.sync.conftest import dump
 from tests.sync.test_hostile import CASES, read_entries
 from tests.sync.test_roundtrip import photo_files, records
-from tests.support.processes import HAS_PROC, alive, children
+from tests.support.processes import HAS_PROC, alive, children, pretend_frozen
 
 REAL_CHILD_COMMAND = staging._child_command
 FILE_CASES = {"size_larger_than_declared", "zip_header_size_lie", "truncated", "wrong_hash",
@@ -248,14 +247,7 @@ def test_staging_child_never_outlives_its_parent(tmp_path):
 def test_frozen_build_starts_its_own_executable_as_the_child(bundle, tmp_path, monkeypatch):
     """A frozen (PyInstaller) build has no interpreter for `-c`: its own executable — like
     /usr/bin/fieldcheck-cli, a program that runs main.py — must do the staging in a child."""
-    marker = tmp_path / "started-as"
-    launcher = tmp_path / "fieldcheck-cli"
-    repo = Path(__file__).resolve().parents[2]
-    launcher.write_text(f'#!/bin/sh\necho "$@" > "{marker}"\n'
-                        f'cd "{repo}" && exec "{sys.executable}" main.py "$@"\n')
-    launcher.chmod(0o755)
-    monkeypatch.setattr(sys, "frozen", True, raising=False)
-    monkeypatch.setattr(sys, "executable", str(launcher))
+    marker = pretend_frozen(tmp_path, monkeypatch)
     jobs = photo_jobs(bundle)
     stage = tmp_path / "stage"
     stage.mkdir()

@@ -183,6 +183,14 @@ def team(store):
     return make_team(store)
 
 
+def make_office(store) -> None:
+    """Make `store` the office's: the agency's CA created in its data folder (`agency
+    create`), as models.store_mode.is_office_store asks."""
+    from sync import agency, crypto
+    agency.create_agency(store.data_dir, "湘乡市应急管理局", "agency-passphrase-1", store.device_id,
+                         crypto.public_key_text(crypto.device_signing_key(store.data_dir)))
+
+
 def make_enterprise(store, **overrides):
     data = dict(name="湘乡市测试木业有限公司", credit_code=valid_credit_code("91430381MA4L12345"),
                 address="湘乡市工业园 1 号", legal_representative="陈建国",

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QStyle, QWidget
 from models.errors import FieldCheckError
 from models.inspection_rules import local_date
 from models.ledger import OVERDUE, TO_RECTIFY, LedgerFilter, ledger_page
-from tests.conftest import make_enterprise, valid_credit_code
+from tests.conftest import make_enterprise, make_office, valid_credit_code
 from tests.models.test_ledger import MAJOR, ordered_case, set_region
 from tests.ui.test_enterprise_page import type_chinese
 from ui.due_dialog import show_due_on_start
@@ -113,9 +113,7 @@ def test_filters_narrow_the_table(qtbot, page):
 @pytest.fixture
 def office_page(qtbot, store, main, case):
     """The ledger at the office (the store holds the agency's CA: `agency create`)."""
-    from sync import agency, crypto
-    agency.create_agency(store.data_dir, "湘乡市应急管理局", "agency-passphrase-1", store.device_id,
-                         crypto.public_key_text(crypto.device_signing_key(store.data_dir)))
+    make_office(store)
     widget = LedgerPage(store, main)
     qtbot.addWidget(widget)
     widget.resize(1176, 700)

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QToolTip
 
 import ui.app
 from models.inspection_rules import NewInspection, start_inspection
-from tests.conftest import make_enterprise
+from tests.conftest import make_enterprise, make_office
 from tests.models.test_ledger import MAJOR, ordered_case, set_region
 from tests.ui.test_ledger_page import FakeMainWindow as LedgerMain
 from tests.ui.test_settings_dialogs import when_modal_opens
@@ -84,9 +84,10 @@ def test_register_table_detail_and_tooltip_are_literal(qtbot, store, hostile):
 
 
 def test_ledger_detail_tooltip_and_tracking_dialog_are_literal(qtbot, store, team, clock):
-    """The ledger's detail line, its tooltips and the 一单四制 dialog show name and hazard
-    text as they are."""
+    """The ledger's detail line, its tooltips and the 一单四制 dialog (the office's step) show
+    name and hazard text as they are."""
     from ui.ledger_page import LedgerPage
+    make_office(store)
     set_region(store)
     firm = make_enterprise(store, name=HOSTILE)
     ordered_case(store, firm, team, clock, bad=(MAJOR,))

@@ -93,14 +93,13 @@ class ChainCheck:
 
     def __init__(self, rows: list[dict]) -> None:
         self.builds_on, self._chains = _chain_links(rows)
-        self._checked = False
+        self._found: list = []  # [the first changed event's words, or None], once checked
 
     def wait(self) -> None:
-        if not self._checked:
-            problem = _chain_hashes_problem(self._chains)
-            if problem is not None:
-                raise refuse(problem)
-            self._checked = True
+        if not self._found:
+            self._found.append(_chain_hashes_problem(self._chains))
+        if self._found[0] is not None:
+            raise refuse(self._found[0])
 
 
 def _chain_links(rows: list[dict]) -> tuple[dict[str, tuple[int, str]], list]:

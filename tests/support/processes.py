@@ -41,3 +41,17 @@ def pretend_frozen(folder: Path, monkeypatch) -> Path:
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "executable", str(launcher))
     return marker
+
+
+def kill_and_time_child(parent, child: int, limit: float = 5.0) -> float:
+    """SIGKILL `parent` (a Popen) and return how long its `child` pid stays alive after it
+    (up to `limit` seconds)."""
+    import os
+    import signal
+    import time
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    killed = time.monotonic()
+    while alive(child) and time.monotonic() - killed < limit:
+        time.sleep(0.02)
+    return time.monotonic() - killed

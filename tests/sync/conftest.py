@@ -121,6 +121,17 @@ def kept_out(store, path, forged) -> None:
         assert not forged(s), "the store took the forged rows as the record"
 
 
+def refused(store, path) -> str:
+    """Import `path`, which must be refused whole with the store exactly as it was: the
+    refusal's one line."""
+    from sync.merge import import_bundle
+    before = dump(store)
+    with pytest.raises(BundleError) as caught:
+        import_bundle(store, path)
+    assert dump(store) == before
+    return caught.value.text()
+
+
 def dump(store) -> dict:
     """Every table's rows (sorted) and every stored file: the whole store, for comparison."""
     out = {}

@@ -18,11 +18,9 @@ from models.inspector_keys import signing_request
 from models.registry import Inspector
 from models.tables import Inspection, InspectionInspector
 from sync import agency
-from sync.bundle_format import BundleError
 from sync.export import export_bundle
-from sync.merge import import_bundle
 from tests.conftest import PEOPLE_PASSPHRASE, people_signing
-from tests.sync.conftest import AGENCY, AGENCY_PASSPHRASE, dump, enroll
+from tests.sync.conftest import AGENCY, AGENCY_PASSPHRASE, enroll, refused
 
 
 @pytest.fixture
@@ -50,11 +48,8 @@ def test_a_document_signed_after_the_revocation_is_refused(laptop_a, office,
                                                            signed_after_revocation, tmp_path):
     """Defence that holds: the bundle as the laptop writes it is refused, with the reason."""
     export_bundle(laptop_a, tmp_path / "a.fcb")
-    before = dump(office)
-    with pytest.raises(BundleError) as caught:
-        import_bundle(office, tmp_path / "a.fcb")
-    assert "被机构吊销（调离）" in caught.value.text()
-    assert dump(office) == before
+    text = refused(office, tmp_path / "a.fcb")
+    assert "被机构吊销（调离）" in text
 
 
 def test_a_blanked_certificate_fingerprint_does_not_hide_the_revoked_signer(
@@ -68,9 +63,6 @@ def test_a_blanked_certificate_fingerprint_does_not_hide_the_revoked_signer(
     with laptop_a.session() as s:
         assert s.scalar(select(Signature.id).where(Signature.certificate_fingerprint.is_not(None))) is None
     export_bundle(laptop_a, tmp_path / "a.fcb")
-    before = dump(office)
-    with pytest.raises(BundleError) as caught:
-        import_bundle(office, tmp_path / "a.fcb")
+    text = refused(office, tmp_path / "a.fcb")
     # refused by the case's seal: the signature rows are no longer what was sealed
-    assert "吊销" in caught.value.text() or "签名" in caught.value.text() and "在定稿后被改动" in caught.value.text()
-    assert dump(office) == before
+    assert "吊销" in text or "签名" in text and "在定稿后被改动" in text

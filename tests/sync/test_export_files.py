@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +19,8 @@ from sync.bundle_format import BundleError
 from sync.export import export_bundle
 from sync.merge import import_bundle
 from tests.sync.test_roundtrip import photo_files, records
-from tests.support.processes import HAS_PROC, alive, children, pretend_frozen
+from tests.support.processes import (HAS_PROC, alive, children, kill_and_time_child,
+                                     pretend_frozen)
 
 REAL_CHILD_COMMAND = export_files._child_command
 
@@ -267,12 +267,7 @@ def test_export_child_never_outlives_its_parent(tmp_path):
             time.sleep(0.02)
         kids = children(parent.pid)
         assert len(kids) == 1 and zip_path.stat().st_size > 16 * 1024 * 1024
-        os.kill(parent.pid, signal.SIGKILL)
-        parent.wait()
-        killed = time.monotonic()
-        while alive(kids[0]) and time.monotonic() - killed < 5:
-            time.sleep(0.02)
-        gone_after = time.monotonic() - killed
+        gone_after = kill_and_time_child(parent, kids[0])
         assert not alive(kids[0]), "the export child outlived its parent"
         assert gone_after < 1.0
         written = zip_path.stat().st_size

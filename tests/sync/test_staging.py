@@ -20,7 +20,8 @@ from sync.merge import _convert_column, _converter, _utc_text, import_bundle
 from tests.sync.conftest import dump
 from tests.sync.test_hostile import CASES, read_entries
 from tests.sync.test_roundtrip import photo_files, records
-from tests.support.processes import HAS_PROC, alive, children, pretend_frozen
+from tests.support.processes import (HAS_PROC, alive, children, kill_and_time_child,
+                                     pretend_frozen)
 
 REAL_CHILD_COMMAND = staging._child_command
 FILE_CASES = {"size_larger_than_declared", "zip_header_size_lie", "truncated", "wrong_hash",
@@ -206,7 +207,6 @@ def test_staging_child_never_outlives_its_parent(tmp_path):
     """The parent is SIGKILLed while its child stages a large entry: the child stops within
     a second instead of reading and writing on into the staging folder."""
     import os
-    import signal
     import subprocess
     import sys
     import time
@@ -228,12 +228,7 @@ def test_staging_child_never_outlives_its_parent(tmp_path):
             time.sleep(0.02)
         kids = children(parent.pid)
         assert len(kids) == 1 and (stage / "000000").exists()
-        os.kill(parent.pid, signal.SIGKILL)
-        parent.wait()
-        killed = time.monotonic()
-        while alive(kids[0]) and time.monotonic() - killed < 5:
-            time.sleep(0.02)
-        gone_after = time.monotonic() - killed
+        gone_after = kill_and_time_child(parent, kids[0])
         assert not alive(kids[0]), "the staging child outlived its parent"
         assert gone_after < 1.0
         written = (stage / "000000").stat().st_size

@@ -122,16 +122,15 @@ class MainWindow(QMainWindow):
     def _close_page(self, key: str) -> None:
         page = self._pages.pop(key, None)
         if page is not None:
-            if hasattr(page, "save_pending"):
-                page.save_pending()
+            _finish(page)
             self.stack.removeWidget(page)
             page.deleteLater()
 
     def save_pending(self) -> None:
-        """Every page writes what is still waiting for its typing pause (close, quit)."""
+        """Every page writes what is still waiting for its typing pause and ends its
+        background work (close, quit: before the store closes)."""
         for page in list(self._pages.values()):
-            if hasattr(page, "save_pending"):
-                page.save_pending()
+            _finish(page)
 
     def closeEvent(self, event) -> None:
         self.save_pending()
@@ -249,3 +248,12 @@ class MainWindow(QMainWindow):
         for b in self._nav.buttons():
             b.setChecked(False)
         self._nav.setExclusive(True)
+
+
+def _finish(page) -> None:
+    """A page about to go: what it still has to save, then its background work ended."""
+    if hasattr(page, "save_pending"):
+        page.save_pending()
+    if hasattr(page, "wait_for_workers"):
+        page.wait_for_workers()
+

@@ -58,8 +58,6 @@ class OfficePage(QWidget):
     result overtaken by a newer period or search is dropped."""
 
     exported = Signal(int)  # major hazards written to the 通报
-    refreshed = Signal()    # the list and its counts shown
-    stats_shown = Signal()  # the statistics shown
 
     def __init__(self, store, main_window=None) -> None:
         super().__init__()
@@ -67,7 +65,6 @@ class OfficePage(QWidget):
         self._export_worker: SessionWorker | None = None
         self._workers: set[SessionWorker] = set()  # kept until they end (a QThread must)
         self._list_asked = self._stats_asked = 0   # which request the shown data answers
-        self.loading = self.stats_loading = False
         self.model = MajorHazardTableModel(self)
         self.tallies = {key: TallyTableModel(label, self) for key, label in STATISTICS}
         self.assign_dialog: AssignDialog | None = None
@@ -239,16 +236,15 @@ class OfficePage(QWidget):
             return rows, major_summary(s, today, start, end, term), townships(s, rows)
         self._list_asked += 1
         asked = self._list_asked
-        self.loading = True
         self.summary.setText("正在查询…")
         self._run(work, lambda result: self._list_counted(asked, result))
         self._stats_stale = True
+        self._stats_asked += 1  # a statistics count under way answers an older period now
         self._update_stats()
 
     def _list_counted(self, asked: int, result) -> None:
         if asked != self._list_asked:
             return  # overtaken: a newer period or search is being counted
-        self.loading = False
         if self._failed(result, "未能读取重大事故隐患"):
             self.summary.setText("读取失败，请稍后重试")
             return
@@ -258,7 +254,6 @@ class OfficePage(QWidget):
         self._show_summary(summary, len(rows))
         self._select(keep)
         self._selection_changed()
-        self.refreshed.emit()
 
     def _update_stats(self) -> None:
         """The statistics are counted when their tab is shown (they cost more than the list)."""
@@ -270,7 +265,6 @@ class OfficePage(QWidget):
                                                         search=self.search.text().strip())
         self._stats_asked += 1
         asked = self._stats_asked
-        self.stats_loading = True
         self.stats_state.setText("正在统计…")
         self._run(lambda s: office_statistics(s, today, flt),
                   lambda result: self._stats_counted(asked, result))
@@ -278,7 +272,6 @@ class OfficePage(QWidget):
     def _stats_counted(self, asked: int, result) -> None:
         if asked != self._stats_asked:
             return
-        self.stats_loading = False
         if self._failed(result, "未能完成分类统计"):
             self.stats_state.setText("统计失败，请稍后重试")
             self._stats_stale = True
@@ -286,7 +279,6 @@ class OfficePage(QWidget):
         for key, _label in STATISTICS:
             self.tallies[key].set_rows(result[key])
         self.stats_state.setText("")
-        self.stats_shown.emit()
 
     def _run(self, work, then) -> SessionWorker:
         worker = SessionWorker(self.store, work, self)
@@ -396,7 +388,12 @@ class OfficePage(QWidget):
         return worker
 
     def save_pending(self) -> None:
-        """Closing the window waits for a 通报 still being written and for the counts."""
+        """Leaving the page waits for a 通报 still being written (the counts go on behind)."""
+        if self._export_worker is not None:
+            self._export_worker.wait()
+
+    def wait_for_workers(self) -> None:
+        """Before the page goes (closed, the window closed): a running thread must end first."""
         for worker in list(self._workers):
             worker.wait()
 

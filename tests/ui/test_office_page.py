@@ -355,3 +355,35 @@ def test_the_page_stays_live_while_it_counts(qtbot, page, monkeypatch):
     assert "正在查询" not in page.summary.text()
     assert {r.enterprise for r in rows(page)} == {first} or not others
     assert f"重大事故隐患 <b>{len(rows(page))}</b> 项" in page.summary.text()
+
+
+def test_leaving_the_page_while_it_counts_does_not_wait(qtbot, office, monkeypatch):
+    """The clerk goes to 隐患台账 while the 办公室 counts are still running: the window
+    switches at once (only a 通报 being written is waited for); closing it later waits."""
+    import threading
+    import time
+
+    import ui.office_page as office_page
+    held, real = threading.Event(), office_page.major_summary
+
+    def slow_summary(*args, **kwargs):
+        held.wait(10)
+        return real(*args, **kwargs)
+    window = MainWindow(office)
+    qtbot.addWidget(window)
+    window.resize(1366, 740)
+    window.show()
+    click(qtbot, window.findChild(QPushButton, "nav_office"))
+    page = window.stack.currentWidget()
+    settled(qtbot, page)
+    monkeypatch.setattr(office_page, "major_summary", slow_summary)
+    page.period.setFocus()
+    qtbot.keyClick(page.period, Qt.Key.Key_Up)  # another period: a count, held
+    assert not page.idle
+    began = time.monotonic()
+    click(qtbot, window.findChild(QPushButton, "nav_ledger"))
+    assert time.monotonic() - began < 2.0
+    assert window.stack.currentWidget() is not page
+    held.set()
+    window.close()  # waits for the count: a thread must end before its page goes
+    assert not any(worker.isRunning() for worker in page._workers)

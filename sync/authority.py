@@ -218,7 +218,9 @@ def settle_office_fields(s: Session, bundle, plan: MergePlan, office: set[str]) 
 
     * another device's signed change of one — the latest event setting it, here and in the
       bundle, new in this bundle — refuses the bundle;
-    * the office's bundle brings its value, even where this store's copy of the row is newer;
+    * the office's latest change of one — here or in the bundle — is taken, even where this
+      store's copy of the row is newer (a later edit of its other fields), but an older
+      bundle of the office's read late brings nothing back;
     * any other difference — a copy from before the office's change, an edit with the sqlite3
       command line — is not taken: the field keeps this store's value and the row's other
       fields merge as before (a new row carrying one is refused). The office takes none from
@@ -251,12 +253,14 @@ def settle_office_fields(s: Session, bundle, plan: MergePlan, office: set[str]) 
         for key in differs:
             latest = _latest(events, key)
             sets_it = latest is not None and _same(latest[1], p.row[key], {})
-            by_office = sets_it and latest[0]["device_id"] in office
-            if sets_it and not by_office and latest[0]["id"] not in held and (
+            if sets_it and latest[0]["device_id"] not in office and latest[0]["id"] not in held and (
                     latest[0]["action"] == "update" or not _same(latest[1], defaults.get(key), {})):
                 raise refuse(f"设备 {latest[0]['device_id'][:8]} 改动了{policy(p.table).label}记录 "
                              f"{p.row['id']}（{key}），该项只能由办公室登记", _HINT)
-            if from_office or (by_office and not at_office):
+            # What the office said last of it, here or in the bundle (another device's events
+            # and clock do not count): an older bundle of the office's, read late, says less.
+            said = _latest([(e, after) for e, after in events if e["device_id"] in office], key)
+            if said is not None and _same(said[1], p.row[key], {}) and (from_office or not at_office):
                 take[key] = p.row[key]
             elif p.local is None:
                 raise refuse(f"导出包中{policy(p.table).label}记录 {p.row['id']}（{key}）的取值"

@@ -91,3 +91,23 @@ def test_a_laptops_out_of_date_copy_does_not_undo_the_offices_later_change(lapto
     _send(laptop_a, office, tmp_path / "s3" / "a.fcb", everything=True)
     at_office = _person(office)
     assert (at_office.name, at_office.available, at_office.unavailable_reason) == ("周文彬", True, "")
+
+
+def test_an_older_office_bundle_read_late_does_not_undo_the_offices_later_change(
+        laptop_a, office, tmp_path):
+    """The office marks 周文斌 不在岗 (stick 1, not taken to A yet), then 在岗 again (stick 2).
+    A imports stick 2, then stick 1 found late in a drawer: he stays 在岗 on A — only the
+    office's latest change of the field counts, not whichever of its bundles came last."""
+    _send(laptop_a, office, tmp_path / "s1" / "a.fcb")
+    office.clock = lambda: T1
+    with office.transaction(actor="办公室") as s:
+        set_availability(s, _person(office).id, False, "病假")
+    (tmp_path / "old").mkdir()
+    export_bundle(office, tmp_path / "old" / "o.fcb", everything=True)
+    office.clock = lambda: T1 + timedelta(days=7)
+    with office.transaction(actor="办公室") as s:
+        set_availability(s, _person(office).id, True)
+    _send(office, laptop_a, tmp_path / "new" / "o.fcb", everything=True)
+    assert _person(laptop_a).available
+    import_bundle(laptop_a, tmp_path / "old" / "o.fcb")
+    assert (_person(laptop_a).available, _person(laptop_a).unavailable_reason) == (True, "")

@@ -588,15 +588,14 @@ def _gui_options(argv: list[str]) -> argparse.Namespace | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sync.staging import CHILD_ARGUMENT, child_main  # standard library only: cheap
-    if (sys.argv[1:] if argv is None else argv) == [CHILD_ARGUMENT]:  # a frozen build's child
-        child_main()
+    argv = sys.argv[1:] if argv is None else argv
+    from sync import export_files, staging  # the children: standard library only, cheap
+    children = {staging.CHILD_ARGUMENT: staging.child_main,
+                export_files.CHILD_ARGUMENT: export_files.child_main}
+    if len(argv) == 1 and argv[0] in children:  # a frozen build asked to be a child
+        children[argv[0]]()
         return 0
-    from sync import export_files  # the export's file-copying child: standard library only too
-    if (sys.argv[1:] if argv is None else argv) == [export_files.CHILD_ARGUMENT]:
-        export_files.child_main()
-        return 0
-    gui = _gui_options(sys.argv[1:] if argv is None else argv)
+    gui = _gui_options(argv)
     if gui is not None:
         from ui.app import run_gui
         return run_gui(gui.data_dir, gui.database_url)

@@ -33,6 +33,12 @@ from models.paths import atomic_write_bytes
 ACCEPTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif"}
 PHOTO_EXTENSIONS = frozenset(ACCEPTED_FORMATS.values())
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def is_sha256(value) -> bool:
+    """A SHA-256 in hex, as photo and signature-image records name their files by: anything
+    else in those fields would become a path (`../keys/…`)."""
+    return isinstance(value, str) and _SHA256.fullmatch(value) is not None
 MAX_PHOTO_BYTES = 60 * 1024 * 1024
 THUMB_SIDE = 240  # long side of a thumbnail, in pixels
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
@@ -183,7 +189,7 @@ def photo_relative(sha256: str, file_ext: str) -> str:
     """Where a photo lives under the photos folder, "aa/<sha256>.<ext>" ("/"-separated: a
     string, for an export that names thousands of them; photo_path gives the Path)."""
     # The two fields come from records, some of them another device's: never a path.
-    if not (isinstance(sha256, str) and _SHA256.fullmatch(sha256)) or file_ext not in PHOTO_EXTENSIONS:
+    if not is_sha256(sha256) or file_ext not in PHOTO_EXTENSIONS:
         raise ValueError(f"not a photo's hash and type: {sha256!r}.{file_ext!r}")
     return f"{sha256[:2]}/{sha256}.{file_ext}"
 

@@ -52,7 +52,6 @@ def add_planning_register(session: Session, firms: list[Enterprise],
     the office), four more inspectors — and at the office its 不在岗 and 回避 entries."""
     for firm, township in zip(firms, TOWNSHIPS_OF_FIRST_SIX):
         firm.township = township
-    extra = []
     for n, (brand, colour) in enumerate(zip(BRANDS, COLOURS)):
         trade, flags = TRADES[n % len(TRADES)]
         township = TOWNSHIPS[n % len(TOWNSHIPS)]
@@ -67,7 +66,6 @@ def add_planning_register(session: Session, firms: list[Enterprise],
             representative_post="", phone="", risk_colour=colour,
             risk_reason="" if colour == ruled else HAND_REASONS[colour], **flags))
         firm.township = township
-        extra.append(firm)
     if people is None:
         return
     session.add_all([Inspector(name=name, certificate_no=cert) for name, cert in EXTRA_INSPECTORS])
@@ -104,8 +102,3 @@ def add_office_register(session: Session) -> bool:
                       reason=reason)
     set_availability(session, people[OFFICE_AWAY[0]].id, False, OFFICE_AWAY[1])
     return True
-
-
-def has_planning_register(session: Session) -> bool:
-    return session.scalar(select(Enterprise.id).where(
-        Enterprise.credit_code == extra_credit_code(0))) is not None

@@ -53,13 +53,6 @@ ENTRY_PATTERNS = (
     re.compile(rf"files/signatures/{_SHA}\.[a-z0-9]{{1,8}}"),
 )
 _SAFE_FILE_NAME = re.compile(_SAFE_NAME)
-_SHA256 = re.compile(_SHA)
-
-
-def is_sha256(value) -> bool:
-    """A SHA-256 in hex, as photo and signature-image records name their files by: anything
-    else in those fields would become a path (`../keys/…`)."""
-    return isinstance(value, str) and _SHA256.fullmatch(value) is not None
 
 
 # Leftovers of an import or export that never ended (the laptop died, the stick was pulled):

@@ -73,7 +73,10 @@ def serve(run: Callable[[dict, Callable], object], problems: type[Exception] | t
     attributes), or of `other_kind` for anything else; then leaves. `progress(*values,
     last=False)` sends ["progress", *values] at most every PROGRESS_EVERY, and always
     when `last`."""
-    job = json.loads(sys.stdin.buffer.readline())
+    line = sys.stdin.buffer.readline()
+    if not line:  # stopped before it was given a job (started early, then not needed)
+        os._exit(PARENT_GONE_EXIT)
+    job = json.loads(line)
     threading.Thread(target=_exit_when_parent_goes, args=(sys.stdin.buffer,), daemon=True).start()
     sent = [0.0]
 

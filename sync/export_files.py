@@ -107,9 +107,15 @@ def read_checked(entry: str, path, expected: str | None) -> tuple[bytes, str]:
         fd = os.open(path, _READ_FLAGS)
     except (FileNotFoundError, NotADirectoryError):
         raise FileProblem("missing", entry) from None
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        os.close(fd)
+        raise
+    if not regular:  # (before fdopen, which refuses a folder and would leave the fd open)
+        os.close(fd)
+        raise FileProblem("missing", entry)
     with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise FileProblem("missing", entry)
         data = fh.read()
     sha = hashlib.sha256(data).hexdigest()
     if expected is not None and sha != expected:

@@ -10,10 +10,10 @@ from sqlalchemy import Table
 
 from models.record_policy import GENESIS_HASH, event_hash
 from models.tables import Base
-from models.photo_store import PHOTO_EXTENSIONS
+from models.photo_store import PHOTO_EXTENSIONS, is_sha256
 from sync.bundle_format import (PHOTOS_PREFIX, RECORDS_PREFIX, SIGNATURE_IMAGES_PREFIX,
                                 BundleError, decode_column, document_entry, exported_tables,
-                                is_sha256, refuse)
+                                refuse)
 from sync.container import NEWER_HINT
 
 

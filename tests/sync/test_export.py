@@ -72,6 +72,21 @@ def test_missing_photo_file_stops_the_export(laptop_a, tmp_path):
     assert list(tmp_path.glob("*.fcb")) == [] and list(tmp_path.glob(".*partial")) == []
 
 
+def test_a_folder_in_a_photos_place_is_named_as_missing(laptop_a, tmp_path):
+    """A folder where a photo file should be (a restore gone wrong) is told as the photo
+    missing, like a deleted one — not as the stick failing — and leaves no file open."""
+    import os
+    victim = next(p for p in laptop_a.photos_dir.rglob("*") if p.is_file())
+    victim.unlink()
+    victim.mkdir()
+    open_before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    with pytest.raises(BundleError, match="照片文件缺失"):
+        export_bundle(laptop_a, tmp_path / "a.fcb")
+    if open_before is not None:
+        assert len(os.listdir("/proc/self/fd")) <= open_before
+    assert list(tmp_path.glob("*.fcb")) == [] and list(tmp_path.glob(".*partial")) == []
+
+
 def test_a_photo_damaged_on_disk_stops_the_export(laptop_a, tmp_path):
     """A photo file whose content is no longer what it was stored as (its name is its
     SHA-256) is named at the export, not signed into a bundle the office would refuse;

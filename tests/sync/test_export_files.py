@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,10 @@ def test_child_writes_the_bundle_the_thread_writes(laptop_a, tmp_path, monkeypat
     central directory (zipfile's own check passes, nothing after it)."""
     for side in ("thread", "child"):
         (tmp_path / side).mkdir()
+    # One moment for both: the entries' times are the export's (a second boundary between
+    # the two made them differ now and then).
+    moment = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
+    laptop_a.clock = lambda: moment
     thread = export_bundle(laptop_a, tmp_path / "thread" / "a.fcb", everything=True,
                            encrypt=False)
     monkeypatch.setattr(export_module, "PROCESS_THRESHOLD", 0)

@@ -202,6 +202,16 @@ def plain_unzip(source: Path, folder: Path) -> None:
     os.sync()
 
 
+def file_creation(folder: Path, count: int = 500) -> float:
+    """Seconds this disk takes to create one empty file, now: the part of an unzip or an
+    import that a zip (one file) does not pay, and what varies most on a shared machine."""
+    folder.mkdir()
+    start = time.perf_counter()
+    for n in range(count):
+        os.close(os.open(folder / f"{n}", os.O_CREAT | os.O_WRONLY, 0o644))
+    return (time.perf_counter() - start) / count
+
+
 def line(label: str, seconds: float, size: int, baseline: float | None = None,
          against: str = "plain zip") -> str:
     rate = size / seconds / 1024 / 1024
@@ -314,7 +324,9 @@ def run(root: Path, inspections: int, photos: int, repeat: int) -> None:
     stick = root / "stick"
     stick.mkdir()
     times: dict[str, list[float]] = {"zip": [], "export": [], "unzip": [], "import": []}
+    creation: list[float] = []
     for n in range(repeat):  # interleaved, so a busy moment hits both sides alike
+        creation.append(file_creation(root / f"probe{n}"))
         t, _ = timed(lambda: plain_zip(laptop.photos_dir, stick / f"plain{n}.zip"))
         times["zip"].append(t)
         t, result = timed(lambda: export_bundle(laptop, stick / f"bundle{n}.fcb", everything=True))
@@ -332,6 +344,10 @@ def run(root: Path, inspections: int, photos: int, repeat: int) -> None:
     size = result.path.stat().st_size
     print(f"bundle: {size / 1024 / 1024:.0f} MB, {sum(result.counts.values())} records, "
           f"{result.files} files; import: {report.total('new')} new, {report.total('conflict')} conflicts")
+    per_file = statistics.median(creation)
+    print(f"creating one file on this disk: {per_file * 1e6:.0f} µs (median; rounds "
+          f"{', '.join(f'{c * 1e6:.0f}' for c in creation)} µs) — {photos} files "
+          f"{per_file * photos:.2f} s of the unzip and the import, none of the zip")
     print(line("plain zip, ZIP_STORED (baseline)", med["zip"], photo_bytes))
     print(line("export_bundle (hashes, signed)", med["export"], size, med["zip"]))
     print(line("plain unzip, extractall (baseline)", med["unzip"], photo_bytes))

@@ -30,12 +30,12 @@ from datetime import datetime
 from pathlib import Path
 
 from sync import child_process
+from sync.flushing import BackgroundFlush
 
 # Below this many bytes of files a process costs more than it saves.
 PROCESS_THRESHOLD = 32 * 1024 * 1024
 # Bytes written between two flushes of the zip to the stick while copying: without them the
 # final fsync waited 0.27-0.33 s for 475 MB of dirty pages; with them 0.02 s.
-FLUSH_EVERY = 64 * 1024 * 1024
 # How a frozen build's own executable is asked to be the child (see main.main).
 CHILD_ARGUMENT = "--export-files-child"
 
@@ -123,46 +123,12 @@ def read_checked(entry: str, path, expected: str | None) -> tuple[bytes, str]:
     return data, sha
 
 
-class Flusher:
-    """Flushes a file being written to its disk on a thread of its own every FLUSH_EVERY
-    bytes (`wrote`; fdatasync), so the writing goes on meanwhile and the last fsync finds
-    little left to write."""
+class Flusher(BackgroundFlush):
+    """The file being written flushed to its disk as it goes (fdatasync; sync.flushing)."""
 
     def __init__(self, fh) -> None:
-        self.fh, self.asked, self.error = fh, threading.Event(), None
-        self.done, self.pending, self.written, self.flushed = False, False, 0, 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
         sync = getattr(os, "fdatasync", os.fsync)
-        while True:
-            self.asked.wait()
-            self.asked.clear()
-            if self.pending:  # asked before stop: still done (its error still counts)
-                self.pending = False
-                try:
-                    sync(self.fh.fileno())
-                except OSError as exc:
-                    self.error = self.error or exc
-            if self.done:
-                return
-
-    def wrote(self, size: int) -> None:
-        """`size` more bytes written (by the thread writing the file, which flushes its
-        buffer here)."""
-        self.written += size
-        if self.written - self.flushed >= FLUSH_EVERY:
-            self.flushed = self.written
-            self.fh.flush()
-            self.pending = True
-            self.asked.set()
-
-    def stop(self) -> None:
-        """After the flush asked last (the file stays open until then)."""
-        self.done = True
-        self.asked.set()
-        self.thread.join()
+        super().__init__(lambda: sync(fh.fileno()), before=fh.flush, name="export-flush")
 
     def close(self) -> None:
         """Stopped, and the first error of a flush raised."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sync import child_process
+from sync.flushing import BackgroundFlush
 
 READ_CHUNK = 1024 * 1024
 # Below this many bytes of files a process costs more than it saves.
@@ -204,7 +205,7 @@ def stage_entries(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
     except OSError as exc:
         zf.close()
         raise StagingError("read", "", exc.strerror or str(exc), exc.errno) from exc
-    flusher = _Flusher() if stage_dir is not None and hasattr(os, "sync") else None
+    flusher = BackgroundFlush(os.sync, name="stage-flush") if stage_dir is not None and hasattr(os, "sync") else None
     try:
         with zf, contextlib.closing(_Fd(fd)):
             for n, (name, declared) in enumerate(jobs):
@@ -223,39 +224,6 @@ def stage_entries(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
     if flusher is not None and out:
         os.sync()  # one call instead of thousands of fsyncs (most is on disk by now)
     return out
-
-
-FLUSH_EVERY = 64 * 1024 * 1024
-
-
-class _Flusher:
-    """os.sync() on a thread of its own every FLUSH_EVERY bytes staged: the disk writes
-    while the next files are read and hashed, and the last sync, which the import waits
-    for, finds little left (a third of a second for 480 MB of photos, before)."""
-
-    def __init__(self) -> None:
-        self.asked, self.done, self.since = threading.Event(), False, 0
-        self.thread = threading.Thread(target=self._run, name="stage-flush", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            self.asked.wait()
-            self.asked.clear()
-            if self.done:
-                return
-            os.sync()
-
-    def wrote(self, size: int) -> None:
-        self.since += size
-        if self.since >= FLUSH_EVERY:
-            self.since = 0
-            self.asked.set()
-
-    def stop(self) -> None:
-        self.done = True
-        self.asked.set()
-        self.thread.join()
 
 
 # --------------------------------------------------------------------------- the child process

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sync import export as export_module
-from sync import export_files
+from sync import export_files, flushing
 from sync.bundle_format import BundleError
 from sync.export import export_bundle
 from sync.merge import import_bundle
@@ -116,7 +116,7 @@ def _copy_jobs(laptop) -> list[tuple]:
 def test_the_copy_flushes_the_zip_to_disk_as_it_goes(laptop_a, tmp_path, monkeypatch):
     """Every FLUSH_EVERY bytes the zip is flushed (fdatasync, on the flusher's thread) while
     the copy goes on, so the exporter's last fsync finds little left to write."""
-    monkeypatch.setattr(export_files, "FLUSH_EVERY", 1)
+    monkeypatch.setattr(flushing, "FLUSH_EVERY", 1)
     real_sync, synced = getattr(os, "fdatasync", os.fsync), []
 
     def counted(fd):
@@ -140,7 +140,7 @@ def test_a_flush_that_fails_fails_the_copy(laptop_a, tmp_path, monkeypatch):
     """The stick refuses the data on a flush (EIO, a pulled stick): a write error, not a
     bundle that seems complete."""
     import errno
-    monkeypatch.setattr(export_files, "FLUSH_EVERY", 1)
+    monkeypatch.setattr(flushing, "FLUSH_EVERY", 1)
 
     def failing(fd):
         raise OSError(errno.EIO, "Input/output error")
@@ -245,7 +245,7 @@ PARENT_SCRIPT = r"""
 import sys
 from datetime import datetime
 from pathlib import Path
-from sync import export_files
+from sync import export_files, flushing
 zip_path, photo = Path(sys.argv[1]), sys.argv[2]
 zip_path.touch()
 jobs = [(f"files/photos/aa/{n:064x}.jpg", photo, None) for n in range(400)]
@@ -313,7 +313,7 @@ def test_a_sealed_bundle_is_flushed_to_the_stick_as_it_is_sealed(laptop_a, offic
     from sync import crypto
     crypto.create_office_key(office.data_dir, tmp_path / "office.pub")
     crypto.install_office_public(laptop_a.data_dir, tmp_path / "office.pub")
-    monkeypatch.setattr(export_files, "FLUSH_EVERY", 1)
+    monkeypatch.setattr(flushing, "FLUSH_EVERY", 1)
     name = "fdatasync" if hasattr(os, "fdatasync") else "fsync"
     real_sync, synced = getattr(os, name), []
 

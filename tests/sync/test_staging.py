@@ -13,7 +13,7 @@ import pytest
 
 from models.base import UTCDateTime
 from models.tables import Inspection
-from sync import crypto, staging
+from sync import crypto, flushing, staging
 from sync.bundle_format import BundleError
 from sync.export import export_bundle
 from sync.merge import _convert_column, _converter, _utc_text, import_bundle
@@ -63,6 +63,34 @@ def test_child_stages_the_same_bytes_as_the_thread(bundle, tmp_path):
                 assert (staged.size, staged.sha256) == (len(data), hashlib.sha256(data).hexdigest())
                 assert staged.path.read_bytes() == data
     assert len(jobs) >= 8
+
+
+def test_staging_flushes_to_disk_as_it_goes(bundle, tmp_path, monkeypatch):
+    """Every FLUSH_EVERY bytes staged the disk is flushed on a thread of the staging, while
+    the next files are read; the last flush, which the import waits for, comes after all."""
+    monkeypatch.setattr(flushing, "FLUSH_EVERY", 1)
+    real_sync, real_stage_one, synced = staging.os.sync, staging._stage_one, []
+    flushed_meanwhile = threading.Event()
+
+    def counted():
+        synced.append((threading.current_thread().name, len(list(stage.iterdir()))))
+        if threading.current_thread().name == "stage-flush":
+            flushed_meanwhile.set()
+        real_sync()
+
+    def second_file_waits(*args, **kwargs):  # the next file comes once a flush has run
+        if list(stage.iterdir()):
+            flushed_meanwhile.wait(10)
+        return real_stage_one(*args, **kwargs)
+    monkeypatch.setattr(staging.os, "sync", counted)
+    monkeypatch.setattr(staging, "_stage_one", second_file_waits)
+    jobs = photo_jobs(bundle)
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    staging.stage_entries(bundle, jobs, stage)
+    on_thread = [n for name, n in synced if name == "stage-flush"]
+    assert on_thread and on_thread[0] < len(jobs)  # one before the staging ended
+    assert synced[-1] == (threading.current_thread().name, len(jobs))
 
 
 def test_child_reports_progress_up_to_the_total(bundle, tmp_path):

@@ -10,10 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from sqlalchemy import select
@@ -106,16 +104,6 @@ def stranger(tmp_path, store_maker):
     store = store_maker.open(tmp_path / "stranger", "stranger", server=False)
     yield store
     store.close()
-
-
-@contextmanager
-def office_check_taken_out():
-    """A FieldCheck with its office check (models.store_mode.require_office) taken out, as
-    the owner of a stolen laptop could run it: the office's own functions then write on the
-    laptop what they refuse there (在岗, 回避, 台账, plans, draws), audited and signed like
-    any change of the laptop's — what the office's import must still refuse."""
-    with mock.patch("models.store_mode.session_is_office", return_value=True):
-        yield
 
 
 def kept_out(store, path, forged) -> None:

@@ -21,7 +21,8 @@ from models.registry import Enterprise, Inspector
 from sync.bundle_format import BundleError
 from sync.export import export_bundle
 from sync.merge import import_bundle
-from tests.sync.conftest import kept_out, office_check_taken_out, refused
+from tests.conftest import office_check_taken_out
+from tests.sync.conftest import kept_out, refused
 
 
 def _exchange(source, target, path, **kw):

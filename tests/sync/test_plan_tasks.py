@@ -131,7 +131,8 @@ def test_a_plan_a_laptop_made_itself_is_refused_at_the_office(laptop_a, office, 
     plans (was: its rows were taken as the laptop's own new records)."""
     import pytest
     from sync.bundle_format import BundleError
-    from tests.sync.conftest import dump, office_check_taken_out
+    from tests.conftest import office_check_taken_out
+    from tests.sync.conftest import dump
     _exchange(laptop_a, office, tmp_path / "s1" / "a.fcb")
     with office_check_taken_out(), laptop_a.transaction(actor="张卫东") as s:
         plan = create_plan(s, 2026, [])

@@ -23,9 +23,9 @@ from models.inspection import Inspection, InspectionInspector, InspectionKind, I
 from models.planning import InspectionPlan, InspectorAvoidance, PlanDraw, PlanningSettings, PlanTask
 from models.local_time import agency_date
 from models.registry import Enterprise, Inspector, RiskColour
-from models.store_mode import require_office
 from models.risk_class import (RiskDecision, RiskFacts, RiskRules, apply_classes, decide,
                                register_decisions, register_facts)
+from models.store_mode import require_office
 
 COLOURS = ("red", "orange", "yellow", "blue")
 COLOUR_LABELS = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}

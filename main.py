@@ -438,11 +438,10 @@ def cmd_migrate(store, args) -> int:
 
 
 def cmd_plan(store, args) -> int:
-    from models.store_mode import is_office_store
-    if args.plan_command in ("create", "draw", "assign") and not is_office_store(store.data_dir, store.backend):
-        # Plans, draws and teams are the office's: the office refuses them from a laptop anyway.
-        raise FieldCheckError("执法计划由办公室编制、抽取和指派，本机是执法电脑",
-                              "请在办公室的电脑上运行；本机在「待检任务」中接收任务，未作任何改动")
+    if args.plan_command in ("create", "draw", "assign"):
+        from models.plan_rules import require_plan_office
+        with store.session() as s:  # the office's work: said before an argument is looked up
+            require_plan_office(s)
     return PLAN_COMMANDS[args.plan_command](store, args)
 
 

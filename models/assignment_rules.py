@@ -25,7 +25,7 @@ from models.errors import NotFoundError, ValidationError
 from models.flush_hooks import session_now
 from models.inspection import Hazard, HazardStatus, Inspection, InspectionStatus
 from models.local_time import agency_date
-from models.store_mode import session_is_office
+from models.store_mode import require_office
 
 NOT_ASSIGNED, ASSIGNED, ASSIGNMENT_OVERDUE, ASSIGNMENT_CLOSED = "未交办", "已交办", "逾期", "已销号"
 ASSIGNMENT_STATES = (NOT_ASSIGNED, ASSIGNED, ASSIGNMENT_OVERDUE, ASSIGNMENT_CLOSED)
@@ -193,9 +193,8 @@ def assign_hazard(session: Session, hazard_id: uuid.UUID, *, to: str, deadline: 
                   note: str = "", assigned_by: str = "") -> Assignment:
     """交办 a major hazard to a department or township until `deadline`; a hazard already
     assigned is re-assigned: a new record replacing the one in force."""
-    if not session_is_office(session):
-        raise ValidationError("只有办公室可以交办重大事故隐患",
-                              hint="请在办公室的电脑上办理交办；本机可在隐患台账中查看交办情况")
+    require_office(session, "只有办公室可以交办重大事故隐患",
+                   "请在办公室的电脑上办理交办；本机可在隐患台账中查看交办情况")
     hazard = _assignable(session, hazard_id)
     now = session_now(session)
     problems = []

@@ -14,6 +14,11 @@ from sqlalchemy.orm import Session
 from models.errors import NotFoundError, ValidationError
 from models.planning import InspectorAvoidance
 from models.registry import Enterprise, Inspector
+from models.store_mode import require_office
+
+# 在岗 and 回避 decide the office's draws: the office registers them (sync.authority takes no
+# laptop's), a laptop receives them with the next bundle.
+_AT_OFFICE_HINT = "请在办公室的电脑上（设置 → 在岗与回避）登记；本机随下次同步收到"
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ def availability(session: Session) -> list[AvailabilityRow]:
 def set_availability(session: Session, inspector_id: uuid.UUID, available: bool,
                      reason: str = "") -> Inspector:
     """Mark an inspector available, or not available with the reason (培训、病假…)."""
+    require_office(session, "执法人员是否在岗由办公室登记，本机只能查看", _AT_OFFICE_HINT)
     person = _inspector(session, inspector_id)
     reason = "" if available else reason.strip()
     if not available and not reason:
@@ -103,6 +109,7 @@ def avoidance_problems(session: Session, inspector_id: uuid.UUID, *,
 def add_avoidance(session: Session, inspector_id: uuid.UUID, *, enterprise_id: uuid.UUID | None = None,
                   township: str = "", reason: str) -> InspectorAvoidance:
     """回避 for one enterprise or for a whole township (exactly one of the two), with the reason."""
+    require_office(session, "执法人员回避由办公室登记，本机只能查看", _AT_OFFICE_HINT)
     problems = avoidance_problems(session, inspector_id, enterprise_id=enterprise_id,
                                   township=township, reason=reason)
     if problems:
@@ -116,6 +123,7 @@ def add_avoidance(session: Session, inspector_id: uuid.UUID, *, enterprise_id: u
 
 def remove_avoidance(session: Session, avoidance_id: uuid.UUID) -> None:
     """Past draws keep the 回避 list they used in their recorded inputs; the audit keeps the row."""
+    require_office(session, "执法人员回避由办公室登记，本机只能查看", _AT_OFFICE_HINT)
     entry = session.get(InspectorAvoidance, avoidance_id)
     if entry is None:
         raise NotFoundError("该回避记录已不存在", "请重新打开设置")

@@ -25,6 +25,7 @@ from models.local_time import agency_date
 from models.registry import Enterprise, Inspector, RiskColour
 from models.risk_class import (RiskDecision, RiskFacts, RiskRules, apply_classes, decide,
                                register_decisions, register_facts)
+from models.store_mode import require_office
 
 COLOURS = ("red", "orange", "yellow", "blue")
 COLOUR_LABELS = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
@@ -111,6 +112,9 @@ def load_rules(session: Session) -> PlanRules:
 
 
 def save_rules(session: Session, rules: PlanRules) -> None:
+    # The office's rules only: a laptop's copy would travel to the office as a second one.
+    require_office(session, "计划规则和分类分级规则由办公室制定，本机只能查看",
+                   "请在办公室的电脑上（设置 → 计划规则、分类分级）修改；本机随下次同步收到")
     rules.check()
     row = session.scalar(select(PlanningSettings)) or PlanningSettings()
     row.rules_json = rules.to_json()
@@ -146,7 +150,14 @@ def _class_totals(session: Session, rules: PlanRules) -> dict[str, tuple[int, in
     return totals
 
 
+def require_plan_office(session: Session) -> None:
+    """Plans, draws and the teams of 重点检查 tasks are the office's: refused on a laptop."""
+    require_office(session, "执法计划由办公室编制、抽取和指派，本机是执法电脑",
+                   "请在办公室的电脑上办理；本机在「待检任务」中接收任务")
+
+
 def create_plan(session: Session, year: int, focus_ids: list[uuid.UUID] = ()) -> InspectionPlan:
+    require_plan_office(session)
     if session.scalar(select(InspectionPlan.id).where(InspectionPlan.year == year)):
         raise ValidationError(f"{year} 年的执法计划已存在", hint="请用 plan show 查看，或另选年份")
     rules = load_rules(session)
@@ -301,6 +312,7 @@ def _next_round(session: Session, plan: InspectionPlan) -> int:
 def draw_round(session: Session, plan_id: uuid.UUID, seed: str, *, rnd: int | None = None,
                redraw_of: uuid.UUID | None = None, reason: str = "", actor: str = "") -> PlanDraw:
     """Draw a round of the plan; a redraw is a new draw that names the old one and why."""
+    require_plan_office(session)
     plan = get_plan(session, plan_id)
     seed = seed.strip()
     if not seed:
@@ -542,6 +554,7 @@ def assign_team(session: Session, task_id: uuid.UUID, inspector_ids: list[uuid.U
     """The office assigns the team of a 重点检查 task: at least the plan's team size of distinct
     inspectors, none 不在岗 or under 回避. The change is an update of the task (its before and
     after in the audit chain) and travels to the laptops with the next bundle."""
+    require_plan_office(session)
     task = _focus_task(session, task_id)
     plan = session.get(InspectionPlan, task.plan_id)
     size = PlanRules.from_json(plan.rules_json).team_size

@@ -26,7 +26,11 @@ from models.inspection_rules import _team_problems, get_inspection, local_date
 from models.paths import resources_dir
 from models.photo_store import prepare_photo
 from models.registry import Inspector
+from models.store_mode import require_office
 
+# 台账 and 通报 are the office's steps (sync.authority takes no laptop's): the refusal here and
+# the ledger screen's note on a laptop say it alike.
+TRACKING_AT_OFFICE = "台账编号和通报日期由办公室登记，本机只能查看"
 NEW_DEADLINE_DAYS = 15  # a failed re-inspection proposes this many days from its own date
 
 
@@ -314,6 +318,8 @@ def set_major_tracking(session: Session, hazard_id: uuid.UUID, *, assigned_to: s
     """一单四制 of a major hazard: its ledger number, when reported (and the free text of whom
     it was assigned to, kept for stores from before the office's 交办 records,
     models.assignment_rules; None leaves it as it is)."""
+    require_office(session, TRACKING_AT_OFFICE,
+                   "请在办公室的电脑上（隐患台账 → 一单四制）登记；本机随下次同步收到")
     hazard = session.get(Hazard, hazard_id)
     if hazard is None:
         raise NotFoundError("找不到该隐患", "请刷新隐患台账后重试")

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
-from models.errors import FieldCheckError
+from models.errors import FieldCheckError, ValidationError
 from models.inspection import Inspection
 from models.paths import AGENCY_CA_KEY_FILE, read_json_dict, write_json
 from models.registry import AgencySettings, Enterprise, Inspector
@@ -34,6 +34,16 @@ def is_office_store(data_dir: Path | None, backend: str | None = None) -> bool:
 
 def session_is_office(session: Session) -> bool:
     return is_office_store(session.info.get("data_dir"), session.get_bind().dialect.name)
+
+
+def require_office(session: Session, message: str, hint: str) -> None:
+    """Refuse on a laptop what only the office records: the rows it alone makes
+    (`TablePolicy.office_writes_only`: 交办, 回避, plan rules, plans, draws, tasks) and the
+    fields of shared rows it alone sets (`TablePolicy.office_fields`: 在岗, 台账/通报). The
+    office takes no laptop's value of them (sync.authority): written here, it would only
+    show the laptop's user something the office never hears of."""
+    if not session_is_office(session):
+        raise ValidationError(message, hint=hint)
 
 
 def is_demo_store(data_dir: Path | None) -> bool:

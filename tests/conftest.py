@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
+from unittest import mock
 
 # Before any QApplication exists (STYLE.md pattern 6).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -189,6 +191,17 @@ def make_office(store) -> None:
     from sync import agency, crypto
     agency.create_agency(store.data_dir, "湘乡市应急管理局", "agency-passphrase-1", store.device_id,
                          crypto.public_key_text(crypto.device_signing_key(store.data_dir)))
+
+
+@contextmanager
+def office_check_taken_out():
+    """The office's own functions (plans, draws, 在岗, 回避, 台账 …) run on a laptop's store,
+    its office check (models.store_mode.require_office) taken out: what a stolen laptop's
+    tampered FieldCheck writes, audited and signed as the laptop's (the attacks in
+    tests/sync), or a screen test's set-up of what the office's bundle leaves on a laptop
+    (that exchange itself: tests/sync/test_plan_tasks)."""
+    with mock.patch("models.store_mode.session_is_office", return_value=True):
+        yield
 
 
 def make_enterprise(store, **overrides):

@@ -20,7 +20,7 @@ from models.excel_ledger import export_ledger
 from models.local_time import agency_date
 from models.ledger import (DUE, NOT_RECTIFIED, OVERDUE, STATUSES, TO_RECTIFY, LedgerFilter, LedgerPage as Page, ledger_areas,
                            ledger_enterprises, ledger_page, ledger_row)
-from models.reinspection_rules import set_major_tracking
+from models.reinspection_rules import TRACKING_AT_OFFICE, set_major_tracking
 from models.store_mode import is_office_store
 from ui.ledger_models import ID_ROLE, LedgerTableModel, short_clause
 from ui.messages import show_error
@@ -144,7 +144,7 @@ class LedgerPage(QWidget):
         # shows them in the detail line and says who records them.
         self.tracks_here = is_office_store(self.store.data_dir, self.store.backend)
         self.tracking_button.setToolTip("登记重大隐患的台账编号和通报日期" if self.tracks_here
-                                        else "台账编号和通报日期由办公室登记，本机只能查看")
+                                        else TRACKING_AT_OFFICE)
         self.export_button = QPushButton("导出 Excel(&X)")
         self.reinspect_button.clicked.connect(self.reinspect_selected)
         self.tracking_button.clicked.connect(self.edit_tracking)

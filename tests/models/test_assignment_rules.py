@@ -19,16 +19,10 @@ from models.ledger import ledger_row, row_dict
 from models.office_views import REPORT_COLUMNS, major_hazards
 from models.reinspection_rules import finalize_reinspection, record_review, start_reinspection
 from models.store_mode import is_office_store
-from sync import agency, crypto
+from tests.conftest import make_office
 from tests.models.test_ledger import GENERAL, MAJOR, ordered_case, set_region, today
 
 TOWNSHIP = "湘乡市月山镇人民政府"
-
-
-def make_office(store) -> None:
-    """`agency create` on this store: it becomes the office."""
-    agency.create_agency(store.data_dir, "湘乡市应急管理局", "agency-passphrase-1", store.device_id,
-                         crypto.public_key_text(crypto.device_signing_key(store.data_dir)))
 
 
 @pytest.fixture

@@ -14,11 +14,14 @@ from models.plan_views import draw_views, plan_overview, plan_years
 from models.planning import InspectorAvoidance
 from models.register_queries import enterprise_input, list_enterprises
 from models.registry import Inspector, RiskColour
-from tests.conftest import make_enterprise, valid_credit_code
+from tests.conftest import make_enterprise, make_office, valid_credit_code
 
 
 @pytest.fixture
 def people(store):
+    """Four inspectors, at the office: it alone registers 在岗 and 回避 (the laptop's refusal:
+    tests/models/test_office_only.py)."""
+    make_office(store)
     with store.transaction() as s:
         rows = [Inspector(name=f"执法员{n}", certificate_no=f"4303812200{n}") for n in range(4)]
         s.add_all(rows)

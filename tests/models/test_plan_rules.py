@@ -14,7 +14,7 @@ from models.plan_rules import (PlanRules, create_plan, draw_inputs, draw_round, 
                                save_rules, verify_plan)
 from models.planning import InspectionPlan, InspectorAvoidance, PlanDraw, PlanTask
 from models.registry import Enterprise, Inspector, RiskColour
-from tests.conftest import make_enterprise, valid_credit_code
+from tests.conftest import make_enterprise, make_office, valid_credit_code
 
 COLOURS = [RiskColour.RED] * 3 + [RiskColour.ORANGE] * 6 + [RiskColour.YELLOW] * 10 + \
     [RiskColour.BLUE] * 10
@@ -23,7 +23,9 @@ TOWNS = ["月山镇", "壶天镇", "泉塘镇"]
 
 @pytest.fixture
 def register(store):
-    """29 enterprises of the four classes in three townships, six inspectors, one away."""
+    """At the office (it alone plans and draws): 29 enterprises of the four classes in three
+    townships, six inspectors, one away."""
+    make_office(store)
     firms = [make_enterprise(store, name=f"测试企业{n:02d}有限公司",
                              credit_code=valid_credit_code(f"91430381MA4T{n:05d}"),
                              risk_colour=colour, risk_reason="测试：按给定等级", township=TOWNS[n % 3])

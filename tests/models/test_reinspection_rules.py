@@ -18,6 +18,7 @@ from models.reinspection_rules import (add_after_photo, finalize_reinspection, o
                                        record_review, reinspection_candidates,
                                        set_major_tracking, start_reinspection)
 from documents.reinspection_content import reinspection_opinion_pdf
+from tests.conftest import make_office
 from tests.documents import flat, pdf_text
 from tests.models.test_ledger import GENERAL, MAJOR, ordered_case, set_region, today
 
@@ -150,7 +151,9 @@ def test_finalized_reinspection_is_frozen(store, enterprise_id, team, clock):
 
 
 def test_major_hazard_tracking_is_recorded(store, enterprise_id, team, clock):
-    """一单四制: assigned to, ledger number and reported date are kept on a finalized hazard."""
+    """一单四制 at the office (it alone records them; a laptop's refusal: test_office_only):
+    assigned to, ledger number and reported date are kept on a finalized hazard."""
+    make_office(store)
     insp, hazards = ordered_case(store, enterprise_id, team, clock)
     with store.transaction() as s:
         set_major_tracking(s, hazards[MAJOR], assigned_to="湘乡经开区安监站",

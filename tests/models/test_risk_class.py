@@ -15,7 +15,7 @@ from models.register_queries import enterprise_input, list_enterprises
 from models.registry import Enterprise, RiskColour
 from models.risk_class import (Condition, RiskFacts, RiskRule, RiskRules, decide,
                                months_before)
-from tests.conftest import make_enterprise, valid_credit_code
+from tests.conftest import make_enterprise, make_office, valid_credit_code
 from tests.models.test_register_queries import _finalize_with, _major_item
 
 TODAY = date(2026, 11, 2)
@@ -54,6 +54,7 @@ def test_a_class_set_by_hand_overrides_and_says_what_the_rules_would_give():
 
 
 def test_rules_with_nonsense_are_refused(store):
+    make_office(store)  # the rules are the office's (a laptop's refusal: test_office_only)
     rules = PlanRules()
     rules.risk.rules.append(RiskRule("purple", [Condition("area", area="dust")]))
     rules.risk.rules.append(RiskRule("red", [Condition("open_hazards", count=0)]))
@@ -99,6 +100,7 @@ def _firms(store):
 def test_plan_create_plans_by_the_derived_classes(store):
     """The plan's quotas count the classes the rules give (and the hand-set one), not the
     colour a script once passed; the stored class follows, so the draw reads the same."""
+    make_office(store)  # plans are made at the office
     ids = _firms(store)
     with store.transaction() as s:
         s.get(Enterprise, ids[0]).risk_colour = RiskColour.RED  # a stale colour, no reason
@@ -116,6 +118,7 @@ def test_plan_create_plans_by_the_derived_classes(store):
 
 def test_rules_edited_in_settings_change_the_classes(store):
     """涉粉 made 橙 by a new rule: the 涉粉 firms are 橙 in the register and in the plan."""
+    make_office(store)  # rules and plans are the office's
     ids = _firms(store)
     rules = PlanRules()
     rules.risk.rules.insert(0, RiskRule("orange", [Condition("area", area="dust")]))
@@ -148,6 +151,7 @@ def test_a_draw_reads_the_classes_of_the_day_it_is_made(store, enterprise_id, in
     its recorded inputs say so (the replay reads the recorded class)."""
     from models.plan_rules import draw_round, verify_plan
     from models.registry import Inspector
+    make_office(store)  # plans and draws are made at the office
     with store.transaction() as s:
         s.add_all([Inspector(name=f"执法员{n}", certificate_no=f"4303812900{n}") for n in range(2)])
         plan_id = create_plan(s, 2027, []).id

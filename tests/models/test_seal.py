@@ -21,7 +21,7 @@ from models.photo_store import attach_photo
 from models.reinspection_rules import (finalize_reinspection, record_review, reviews,
                                        set_major_tracking, start_reinspection)
 from models.seal import SEAL_ACTION, seal_records
-from tests.conftest import (T0, Clock, make_enterprise, make_inspection, make_team,
+from tests.conftest import (T0, Clock, make_enterprise, make_inspection, make_office, make_team,
                             people_signing)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -219,7 +219,8 @@ def test_rewriting_the_newest_event_is_reported(capsys, store, issued):
 
 def test_legitimate_changes_after_finalizing_raise_no_alarm(capsys, store, issued, team, clock):
     """A re-inspection closing a hazard, 一单四制 fields, a corrected document: all recorded
-    through the app, status stays intact."""
+    through the app, status stays intact (at the office: it alone records 一单四制)."""
+    make_office(store)
     with store.session() as s:
         major = s.scalar(select(Hazard.id).where(Hazard.inspection_id == issued, Hazard.is_major))
     with store.transaction() as s:

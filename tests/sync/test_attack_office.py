@@ -1,6 +1,7 @@
 """Attacks on the office's authority over planning (双随机一公开): an enrolled laptop (stolen,
-or a clerk with its own settings screen or the sqlite3 command line) tries to decide at the
-office who is drawn and how, through FieldCheck's own functions and a normal bundle.
+or a clerk with the sqlite3 command line or a FieldCheck whose office check was taken out)
+tries to decide at the office who is drawn and how, through FieldCheck's own functions and a
+normal bundle. (An untampered laptop's functions refuse these: tests/models/test_office_only.)
 
 Plans, draws and tasks are `office_writes_only` (sync.authority); the rules a plan is made
 with and the 回避 list a draw honours decide those plans and draws just as much.
@@ -20,6 +21,7 @@ from models.registry import Enterprise, Inspector
 from sync.bundle_format import BundleError
 from sync.export import export_bundle
 from sync.merge import import_bundle
+from tests.conftest import office_check_taken_out
 from tests.sync.conftest import kept_out, refused
 
 
@@ -31,12 +33,13 @@ def _exchange(source, target, path, **kw):
 
 def test_a_laptops_plan_rules_do_not_become_the_offices(laptop_a, office, tmp_path):
     """The office plans with the default rules (it never saved its own). Laptop A saves
-    rules under which no 蓝 enterprise is ever drawn and 红 only once a year; after A's
-    bundle, the office's next plan must still be made with the office's rules."""
+    rules under which no 蓝 enterprise is ever drawn and 红 only once a year (its FieldCheck
+    tampered with); after A's bundle, the office's next plan must still be made with the
+    office's rules."""
     _exchange(laptop_a, office, tmp_path / "s1" / "a.fcb")
     with office.session() as s:
         office_rules = load_rules(s).to_json()
-    with laptop_a.transaction(actor="张卫东") as s:
+    with office_check_taken_out(), laptop_a.transaction(actor="张卫东") as s:
         from models.plan_rules import save_rules
         rules = PlanRules()
         rules.classes = {**rules.classes, "blue": ClassRule(1, 0.0, 1), "red": ClassRule(1, 1.0, 1)}
@@ -49,9 +52,10 @@ def test_a_laptops_plan_rules_do_not_become_the_offices(laptop_a, office, tmp_pa
 
 def test_a_laptops_avoidance_entries_do_not_steer_the_offices_draw(laptop_a, office, tmp_path):
     """Laptop A registers 回避 for every inspector but its own team at one enterprise (a firm
-    its team wants to keep visiting); the office's 回避 list must not take them."""
+    its team wants to keep visiting; its FieldCheck tampered with); the office's 回避 list
+    must not take them."""
     _exchange(laptop_a, office, tmp_path / "s1" / "a.fcb")
-    with laptop_a.transaction(actor="张卫东") as s:
+    with office_check_taken_out(), laptop_a.transaction(actor="张卫东") as s:
         firm = s.scalars(select(Enterprise.id).order_by(Enterprise.name)).first()
         people = s.scalars(select(Inspector.id).order_by(Inspector.certificate_no)).all()
         for person in people[2:] or people[:1]:
@@ -88,12 +92,13 @@ def test_a_laptop_cannot_put_itself_on_an_office_task(laptop_a, office, tmp_path
 
 
 def test_a_laptop_does_not_take_tasks_another_laptop_drew_itself(laptop_a, laptop_b, tmp_path):
-    """B (stolen, enrolled) copies A's register, draws its own 'plan' and hands A a stick:
-    A must not list B's tasks as its 待检任务 (only the office plans and draws)."""
+    """B (stolen, enrolled, its FieldCheck tampered with) copies A's register, draws its own
+    'plan' and hands A a stick: A must not list B's tasks as its 待检任务 (only the office
+    plans and draws)."""
     from datetime import date
     from models.plan_rules import open_tasks
     _exchange(laptop_a, laptop_b, tmp_path / "s1" / "a.fcb")
-    with laptop_b.transaction(actor="某人") as s:
+    with office_check_taken_out(), laptop_b.transaction(actor="某人") as s:
         plan = create_plan(s, 2026, [])
         draw_round(s, plan.id, "7")
     (tmp_path / "s2").mkdir()
@@ -133,10 +138,11 @@ def test_a_laptop_cannot_pass_off_a_交办_as_the_offices(laptop_a, office, tmp_
 
 def test_a_laptop_cannot_take_inspectors_out_of_the_offices_draw(laptop_a, office, tmp_path):
     """Laptop A marks every inspector but its own team 不在岗 (set_availability, the 设置
-    screen's rule); after A's bundle the office's 名录库 must still have them drawable."""
+    screen's rule, its office check taken out); after A's bundle the office's 名录库 must
+    still have them drawable."""
     from models.plan_people import set_availability
     _exchange(laptop_a, office, tmp_path / "s1" / "a.fcb")
-    with laptop_a.transaction(actor="张卫东") as s:
+    with office_check_taken_out(), laptop_a.transaction(actor="张卫东") as s:
         people = s.scalars(select(Inspector.id).order_by(Inspector.certificate_no)).all()
         for person in people[2:] or people[:1]:
             set_availability(s, person, False, "借调")
@@ -158,15 +164,16 @@ def _major_hazard(store):
 def _record_tracking(store, hazard_id) -> None:
     from datetime import date
     from models.reinspection_rules import set_major_tracking
-    with store.transaction(actor="张卫东", label="一单四制") as s:
+    with office_check_taken_out(), store.transaction(actor="张卫东", label="一单四制") as s:
         set_major_tracking(s, hazard_id, ledger_no="ZD-2026-伪", reported_on=date(2026, 11, 21))
 
 
 def test_a_laptop_cannot_record_the_offices_台账_and_通报(laptop_a, office, tmp_path):
     """台账 and 通报 of a major hazard are the office's steps of 一单四制 (#14). Laptop A, whose
     own finalized inspection found the hazard, records a 台账编号 and a 通报 date through
-    FieldCheck's own function (its ledger screen no longer offers it): the office refuses
-    the bundle in one line, its store byte for byte as it was."""
+    FieldCheck's own function (its ledger screen does not offer it, the function refuses it
+    until the office check is taken out): the office refuses the bundle in one line, its
+    store byte for byte as it was."""
     _exchange(laptop_a, office, tmp_path / "s1" / "a.fcb")
     major = _major_hazard(laptop_a)
     _record_tracking(laptop_a, major)

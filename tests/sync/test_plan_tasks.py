@@ -126,14 +126,15 @@ def test_a_laptops_own_inspectors_come_from_its_keys_and_its_enrollment(issued, 
 
 
 def test_a_plan_a_laptop_made_itself_is_refused_at_the_office(laptop_a, office, tmp_path):
-    """Plans, draws and tasks are the office's: a laptop (stolen, or a clerk with the CLI)
-    that drew its own plan cannot bring it into the office's register of plans (was: its
-    rows were taken as the laptop's own new records)."""
+    """Plans, draws and tasks are the office's: a laptop (stolen, its FieldCheck's office
+    check taken out) that drew its own plan cannot bring it into the office's register of
+    plans (was: its rows were taken as the laptop's own new records)."""
     import pytest
     from sync.bundle_format import BundleError
+    from tests.conftest import office_check_taken_out
     from tests.sync.conftest import dump
     _exchange(laptop_a, office, tmp_path / "s1" / "a.fcb")
-    with laptop_a.transaction(actor="张卫东") as s:
+    with office_check_taken_out(), laptop_a.transaction(actor="张卫东") as s:
         plan = create_plan(s, 2026, [])
         draw_round(s, plan.id, "7")
     export_bundle(laptop_a, tmp_path / "forged.fcb", everything=True)

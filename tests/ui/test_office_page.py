@@ -18,7 +18,7 @@ from models.demo import build_demo
 from models.inspection import Hazard, HazardStatus
 from models.office_views import major_hazards
 from models.registry import Enterprise
-from tests.models.test_assignment_rules import make_office
+from tests.conftest import make_office
 from tests.sync.conftest import DEMO_NOW
 from tests.ui.test_enterprise_page import type_chinese
 from tests.ui.test_settings_dialogs import when_modal_opens

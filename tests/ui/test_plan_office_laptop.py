@@ -9,17 +9,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
 from documents.keys import create_inspector_identity
-from sync import agency, crypto
+from tests.conftest import make_office, office_check_taken_out
 from tests.ui.test_plan_page import FakeMainWindow, _drawn_plan, click, db, register  # noqa: F401
 from ui.main_window import MainWindow
 from ui.plan_page import PlanPage
 from ui.tasks_panel import TasksPanel
-
-
-def make_office(store) -> None:
-    """`agency create` on this store: it now holds the agency's CA key."""
-    agency.create_agency(store.data_dir, "湘乡市应急管理局", "agency-passphrase-1", store.device_id,
-                         crypto.public_key_text(crypto.device_signing_key(store.data_dir)))
 
 
 def give_key(store, inspector_id, name="执法员") -> None:
@@ -49,8 +43,9 @@ def test_a_laptop_has_no_plan_page_the_office_has(qtbot, store, register):
 
 
 def _all_rounds(store):
+    """The office's plan with its four rounds drawn, as the office's bundle leaves it here."""
     from models.plan_rules import create_plan, draw_round
-    with store.transaction() as s:
+    with office_check_taken_out(), store.transaction() as s:
         plan = create_plan(s, 2026, [])
         for rnd in range(1, 5):
             draw_round(s, plan.id, f"seed-{rnd}", rnd=rnd)
@@ -100,6 +95,7 @@ def test_the_office_assigns_a_focus_team_in_the_plan_page(qtbot, store, register
     from ui.plan_dialogs import AssignTeamDialog
     from ui.plan_models import FocusTaskModel
     firms, people = register
+    make_office(store)
     page = PlanPage(store)
     qtbot.addWidget(page)
     page.resize(1176, 720)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QPushButton
 
 from models.planning import InspectorAvoidance
 from models.registry import Inspector, RiskColour
-from tests.conftest import make_enterprise, valid_credit_code
+from tests.conftest import make_enterprise, make_office, office_check_taken_out, valid_credit_code
 from tests.ui.test_settings_dialogs import type_text, when_modal_opens
 from ui.new_inspection_dialog import NewInspectionDialog
 from ui.plan_dialogs import CreatePlanDialog, DrawDialog
@@ -66,6 +66,7 @@ def click_row(qtbot, table, row: int, col: int = 0) -> None:
 
 @pytest.fixture
 def page(qtbot, store, register, clock):
+    make_office(store)  # 执法计划 is the office's page
     p = PlanPage(store)
     qtbot.addWidget(p)
     p.resize(1176, 720)
@@ -234,8 +235,9 @@ class FakeMainWindow:
 
 
 def _drawn_plan(store, seed="abc"):
+    """The office's plan with round 4 drawn, as the office's bundle leaves it on a laptop."""
     from models.plan_rules import create_plan, draw_round
-    with store.transaction() as s:
+    with office_check_taken_out(), store.transaction() as s:
         plan = create_plan(s, 2026, [])
         draw_round(s, plan.id, seed, rnd=4)
     return plan.id
@@ -289,9 +291,8 @@ def test_starting_from_a_task_prefills_and_links_the_inspection(qtbot, store, re
 def test_main_window_opens_plan_and_tasks_pages(qtbot, store, register):
     from ui.main_window import MainWindow
     from ui.new_inspection_dialog import NewInspectionDialog as Dialog
-    from tests.ui.test_plan_office_laptop import make_office
-    _drawn_plan(store)
     make_office(store)  # 执法计划 is shown at the office only
+    _drawn_plan(store)
     window = MainWindow(store)
     qtbot.addWidget(window)
     click(qtbot, window.findChild(QPushButton, "nav_plan"))

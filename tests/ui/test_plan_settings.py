@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 
 from models.plan_people import add_avoidance
 from models.settings_rules import save_agency_settings
+from tests.conftest import make_office
 from tests.ui.test_settings_dialogs import AGENCY, type_text
 from ui.plan_settings_tabs import AvoidanceDialog, ReasonDialog
 from ui.settings_dialog import SettingsDialog
@@ -33,7 +34,6 @@ def click_row(qtbot, table, row: int) -> None:
 
 @pytest.fixture
 def dialog(qtbot, store, team, enterprise_id):
-    from tests.ui.test_plan_office_laptop import make_office
     with store.transaction() as s:
         save_agency_settings(s, **AGENCY)
     make_office(store)  # the 计划执法 tabs are the office's
@@ -82,11 +82,10 @@ def test_add_an_enterprise_avoidance_and_cancel_keeps_nothing(qtbot, store, dial
 
 def test_township_avoidance_saved_and_a_stored_one_removed(qtbot, store, team, enterprise_id):
     """A township 回避 is stored on 保存; a removed one is deleted in the same save."""
+    make_office(store)  # 回避 is registered at the office
     with store.transaction() as s:
         save_agency_settings(s, **AGENCY)
         old = add_avoidance(s, team[1], enterprise_id=enterprise_id, reason="曾在该企业任职").id
-    from tests.ui.test_plan_office_laptop import make_office
-    make_office(store)
     d = SettingsDialog(store)
     qtbot.addWidget(d)
     d.show()
@@ -134,11 +133,10 @@ def test_plan_rules_refused_with_the_reason_then_saved(qtbot, store, dialog):
 
 def test_a_duplicate_avoidance_is_refused_in_the_form(qtbot, store, team, enterprise_id):
     """The form checks the domain rule at once: the same 回避 twice is named and not added."""
+    make_office(store)  # 回避 is registered at the office
     with store.transaction() as s:
         save_agency_settings(s, **AGENCY)
         add_avoidance(s, team[0], enterprise_id=enterprise_id, reason="近亲属任职")
-    from tests.ui.test_plan_office_laptop import make_office
-    make_office(store)
     d = SettingsDialog(store)
     qtbot.addWidget(d)
     d.show()

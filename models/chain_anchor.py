@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent, chain_head
-from models.paths import read_json_dict, write_json
+from models.paths import read_json_dict, with_state_files_locked, write_json
 
 ANCHOR_FILE = "chain_anchor.json"
 HEAD_FILE = "chain_head.json"  # device id → {"seq", "hash"} of this store's own chain
@@ -40,6 +40,7 @@ def _read(data_dir: Path) -> dict:
     return read_json_dict(Path(data_dir) / ANCHOR_FILE)  # a lost anchor: one check fewer
 
 
+@with_state_files_locked
 def record_export(data_dir: Path, chain_ends: dict[str, tuple[int, str]],
                   case_serials: dict[int, int]) -> None:
     """Remember, after an export, where each carried chain ended (seq, hash) and the highest
@@ -68,6 +69,7 @@ def case_serial_floor(data_dir: Path | None, year: int) -> int:
     return value if isinstance(value, int) else 0
 
 
+@with_state_files_locked
 def remember_head(data_dir: Path, device_id: str, seq: int, digest: str) -> None:
     """Note where this device's chain ends now (after a commit). Not fsynced: a copy lost
     in a crash is an older head, which only checks less; it can never be ahead of the

@@ -356,9 +356,9 @@ def ledger_page(session: Session, flt: LedgerFilter, today: date, *, due_days: i
     """One page of the filtered ledger, by deadline in force, and how many rows match in all."""
     due_days = due_days_setting(session) if due_days is None else due_days
     flt = _resolve_search(session, flt)
-    query, skip = _filtered(_HAZARD_COLUMNS, flt, today, due_days), offset
     if not flt.search.strip():
         total, cap = count_ledger(session, flt, today, due_days=due_days), COUNT_CAP
+        query, skip = _filtered(_HAZARD_COLUMNS, flt, today, due_days), offset
     else:
         # Counted through the search indexes (no rows brought back), and the page found arm
         # by arm (_first_hits): not a walk of the whole deadline order looking for the hits.

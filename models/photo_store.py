@@ -22,13 +22,15 @@ from datetime import datetime
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.errors import NotFoundError, PhotoError
-from models.inspection import Answer, Hazard, Photo
+from models.inspection import Answer, Hazard, Inspection, Photo, case_label
 from models.inspection_rules import editable_inspection
 from models.local_time import from_agency_wall
 from models.paths import atomic_write_bytes
+from models.registry import Enterprise
 
 ACCEPTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif"}
 PHOTO_EXTENSIONS = frozenset(ACCEPTED_FORMATS.values())
@@ -192,6 +194,20 @@ def photo_relative(sha256: str, file_ext: str) -> str:
     if not is_sha256(sha256) or file_ext not in PHOTO_EXTENSIONS:
         raise ValueError(f"not a photo's hash and type: {sha256!r}.{file_ext!r}")
     return f"{sha256[:2]}/{sha256}.{file_ext}"
+
+
+def photo_case(session: Session, sha256: str) -> str:
+    """The case a stored photo file belongs to, as people find it — "检查 2026年第3号（某公司）"
+    (its id's start before it has a number); "" when no record names that file."""
+    found = session.execute(
+        select(Inspection.id, Inspection.case_year, Inspection.case_serial, Enterprise.name)
+        .join(Photo, Photo.inspection_id == Inspection.id)
+        .outerjoin(Enterprise, Enterprise.id == Inspection.enterprise_id)
+        .where(Photo.sha256 == sha256).order_by(Inspection.started_at).limit(1)).first()
+    if found is None:
+        return ""
+    number = case_label(found.case_year, found.case_serial) or str(found.id)[:8]
+    return f"检查 {number}（{found.name or '未知单位'}）"
 
 
 def thumbnail_path(data_dir: Path, sha256: str) -> Path:

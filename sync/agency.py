@@ -177,6 +177,7 @@ def _usage(*, ca: bool) -> x509.KeyUsage:
                          key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False)
 
 
+@with_state_files_locked  # the registry: read, changed, written back
 def create_agency(data_dir: Path, name: str, passphrase: str, device_id: str,
                   device_public_key: str, range_size: int = DEFAULT_RANGE,
                   now: datetime | None = None) -> x509.Certificate:
@@ -316,6 +317,7 @@ class Enrolled:
     inspectors: list[str]
 
 
+@with_state_files_locked  # two at once: one's device and case range forgotten
 def enroll(data_dir: Path, request: dict, passphrase: str | None,
            range_size: int | None = None, now: datetime | None = None,
            new_range: bool = False) -> Enrolled:
@@ -600,6 +602,7 @@ def _keep_revoked_certificates(data_dir: Path) -> None:
                 for fp, (at, reason) in revoked_certificates(data_dir).items()})
 
 
+@with_state_files_locked
 def revoke(data_dir: Path, passphrase: str | None, *, device_id: str | None = None,
            certificate_no: str | None = None, reason: str, last_seq: int | None = None,
            now: datetime | None = None) -> dict:

@@ -48,6 +48,7 @@ _INFO = b"fieldcheck-bundle-encryption-v1"
 
 # --------------------------------------------------------------------------- signing
 
+@with_state_files_locked  # two first exports at once must not make two keys
 def device_signing_key(data_dir: Path, passphrase: str | None = None) -> ed25519.Ed25519PrivateKey:
     """This data folder's signing key, made on first use, stored encrypted (sync.keystore)."""
     key = keystore.load_key(data_dir, DEVICE_KEY_NAME, passphrase)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from models.base import utcnow
 from models.chain_anchor import record_export
-from models.photo_store import photo_relative
+from models.photo_store import photo_case, photo_relative
 from models.registry import Inspector
 from models.store import SCHEMA_HEAD, Store
 from models.tables import Base
@@ -114,9 +114,27 @@ def _missing_photo(name: str, label: str) -> tuple[str, str]:
             "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持")
 
 
-def _refused(problem: FileProblem, sources: list[_Source]) -> BundleError:
+def _refused(problem: FileProblem, sources: list[_Source], store: Store) -> BundleError:
     source = next(s for s in sources if s.entry == problem.entry)
+    if problem.kind == "read":
+        return _unreadable(source, problem, store)
     return _damaged(source) if problem.kind == "damaged" else BundleError(*source.missing)
+
+
+def _unreadable(source: _Source, problem: FileProblem, store: Store) -> BundleError:
+    """A file of this computer's data folder that cannot be read (a failing disk): told as
+    such — told as the stick failing, a user swaps sticks forever."""
+    facts = [source.label] if source.label else []
+    if source.entry.startswith(PHOTOS_PREFIX):
+        with store.session() as s:
+            facts.insert(0, photo_case(s, source.sha256))
+        what = f"照片：{Path(source.path).name}"
+    else:
+        what = f"文件：{source.path}"
+    facts.append(problem.detail)
+    return BundleError(f"无法读取本电脑数据文件夹中的{what}（{'，'.join(filter(None, facts))}）",
+                       "导出已取消，U盘上没有留下文件；问题不在U盘：请运行 fieldcheck status "
+                       "检查本机数据，或联系技术支持")
 
 
 def _damaged(source: _Source) -> BundleError:
@@ -326,7 +344,10 @@ class _BundleFile:
             try:
                 data, sha = read_checked(source.entry, source.path, source.sha256)
             except FileProblem as problem:
-                raise _refused(problem, [source]) from None
+                raise _refused(problem, [source], self.store) from None
+            except OSError as exc:  # this laptop's file, not the stick (as the child tells it)
+                problem = FileProblem("read", source.entry, exc.strerror or str(exc), exc.errno)
+                raise _refused(problem, [source], self.store) from None
             self.writer.add(source.entry, data, sha=sha)
 
     def _copy_in_child(self, target: Path, sources: list[_Source]) -> None:
@@ -338,9 +359,9 @@ class _BundleFile:
             entries = self.child.run(target, [(s.entry, str(s.path), s.sha256) for s in sources],
                                      self.when, progress, flush=self.plain is None)
         except FileProblem as exc:
-            if exc.kind in ("damaged", "missing"):
-                raise _refused(exc, sources) from None
-            if exc.kind in ("read", "write"):
+            if exc.kind in ("damaged", "missing", "read"):
+                raise _refused(exc, sources, self.store) from None
+            if exc.kind == "write":
                 raise OSError(exc.errno, exc.detail) from None  # as on the thread
             raise BundleError(f"导出未完成：{exc.detail}",
                               "没有留下不完整的文件；请重新导出") from None

@@ -154,6 +154,9 @@ def write_zip(zip_path: Path, jobs: list[Job], when, progress: Progress | None =
         if flusher is not None:
             finally_.callback(flusher.stop)  # (stopped already when all went well)
         zf = zipfile.ZipFile(fh, "w", allowZip64=True)
+        # Given up: no directory written at its collection into a closed file (a traceback
+        # on the child's stderr); the exporter discards the file.
+        finally_.callback(setattr, zf, "fp", None)
         for entry, path, expected in jobs:
             try:
                 data, sha = read_checked(entry, path, expected)

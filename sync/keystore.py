@@ -22,7 +22,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from models.errors import FieldCheckError
-from models.paths import atomic_write_bytes, read_json_dict, write_json
+from models.paths import atomic_write_bytes, read_json_dict, with_state_files_locked, write_json
 
 KEYS_DIR = "keys"
 PROTECTION_FILE = "keys/protection.json"  # key file → "keyring" | "passphrase"
@@ -126,6 +126,7 @@ def _protection(data_dir: Path) -> dict:
     return read_json_dict(Path(data_dir) / PROTECTION_FILE)
 
 
+@with_state_files_locked
 def _set_protection(data_dir: Path, name: str, how: str) -> None:
     state = _protection(data_dir)
     if state.get(name) != how:

@@ -24,7 +24,7 @@ from ui.assign_dialog import AssignDialog
 from ui.ledger_page import today_of
 from ui.style import page_top_row
 from ui.messages import show_error
-from ui.session_worker import SessionWorker
+from ui.session_worker import LatestOnly, SessionWorker
 from ui.office_models import MajorHazardTableModel, TallyTableModel, assignment_state_text
 
 SEARCH_DELAY_MS = 300  # a search runs once typing pauses
@@ -65,6 +65,8 @@ class OfficePage(QWidget):
         self._export_worker: SessionWorker | None = None
         self._workers: set[SessionWorker] = set()  # kept until they end (a QThread must)
         self._list_asked = self._stats_asked = 0   # which request the shown data answers
+        # One list count and one statistics count at a time; typed searches wait behind them.
+        self._list_runs, self._stats_runs = LatestOnly(self._run), LatestOnly(self._run)
         self.model = MajorHazardTableModel(self)
         self.tallies = {key: TallyTableModel(label, self) for key, label in STATISTICS}
         self.assign_dialog: AssignDialog | None = None
@@ -237,7 +239,7 @@ class OfficePage(QWidget):
         self._list_asked += 1
         asked = self._list_asked
         self.summary.setText("正在查询…")
-        self._run(work, lambda result: self._list_counted(asked, result))
+        self._list_runs.ask(work, lambda result: self._list_counted(asked, result))
         self._stats_stale = True
         self._stats_asked += 1  # a statistics count under way answers an older period now
         self._update_stats()
@@ -266,8 +268,8 @@ class OfficePage(QWidget):
         self._stats_asked += 1
         asked = self._stats_asked
         self.stats_state.setText("正在统计…")
-        self._run(lambda s: office_statistics(s, today, flt),
-                  lambda result: self._stats_counted(asked, result))
+        self._stats_runs.ask(lambda s: office_statistics(s, today, flt),
+                             lambda result: self._stats_counted(asked, result))
 
     def _stats_counted(self, asked: int, result) -> None:
         if asked != self._stats_asked:
@@ -393,7 +395,10 @@ class OfficePage(QWidget):
             self._export_worker.wait()
 
     def wait_for_workers(self) -> None:
-        """Before the page goes (closed, the window closed): a running thread must end first."""
+        """Before the page goes (closed, the window closed): a running thread must end first,
+        and no count waiting behind it starts then."""
+        self._list_runs.forget_waiting()
+        self._stats_runs.forget_waiting()
         for worker in list(self._workers):
             worker.wait()
 

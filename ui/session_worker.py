@@ -22,3 +22,33 @@ class SessionWorker(QThread):
             self.done.emit(exc)
             return
         self.done.emit(result)
+
+
+class LatestOnly:
+    """One count at a time on the database, and only the latest asked for behind it: asked
+    again while one runs, the new `work` waits (replacing any waiting already, never run) and
+    starts when the running one ends, whose answer is then dropped as overtaken. `start(work,
+    then)` starts a worker that calls `then(result)` on the UI thread when it ends."""
+
+    def __init__(self, start: Callable[[Callable, Callable], object]) -> None:
+        self._start, self.running, self._waiting = start, None, None
+
+    def ask(self, work: Callable, then: Callable) -> None:
+        if self.running is not None:
+            self._waiting = (work, then)
+            return
+        self._launch(work, then)
+
+    def forget_waiting(self) -> None:
+        """The page goes: what waits is never started."""
+        self._waiting = None
+
+    def _launch(self, work: Callable, then: Callable) -> None:
+        def ended(result) -> None:
+            self.running = None
+            waiting, self._waiting = self._waiting, None
+            if waiting is not None:
+                self._launch(*waiting)
+            else:
+                then(result)
+        self.running = self._start(work, ended)

@@ -332,3 +332,39 @@ def test_a_sealed_bundle_is_flushed_to_the_stick_as_it_is_sealed(laptop_a, offic
     with pytest.raises(BundleError, match="无法写入导出文件"):
         export_bundle(laptop_a, stick / "a.fcb", everything=True)
     assert list(stick.iterdir()) == []
+
+
+@pytest.mark.parametrize("side", ["thread", "child"])
+@pytest.mark.parametrize("everything", [False, True])
+def test_a_photo_this_laptop_cannot_read_is_told_as_this_laptops(side, everything, laptop_a,
+                                                                 tmp_path, monkeypatch):
+    """A photo in the data folder whose read fails (a real EIO: /proc/self/mem read at
+    its start, put in the photo's place) is named with its case, as this computer's data —
+    not as the stick failing (the user would swap sticks forever) — with the check to run;
+    nothing is left on the stick, and the photo put back, the export goes through."""
+    if side == "child":
+        monkeypatch.setattr(export_module, "PROCESS_THRESHOLD", 0)
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    victim = sorted(laptop_a.photos_dir.rglob("*.jpg"))[2]
+    good = victim.read_bytes()
+    victim.unlink()
+    victim.symlink_to("/proc/self/mem")
+    with pytest.raises(BundleError) as caught:
+        export_bundle(laptop_a, stick / "a.fcb", everything=everything)
+    text = caught.value.text()
+    with laptop_a.session() as s:
+        from sqlalchemy import select
+        from models.inspection import Inspection, Photo, case_label
+        year, serial, name = s.execute(
+            select(Inspection.case_year, Inspection.case_serial, Photo.original_name)
+            .join(Photo, Photo.inspection_id == Inspection.id)
+            .where(Photo.sha256 == victim.stem)).one()
+    assert "\n" not in text and "无法写入导出文件" not in text and "请检查U盘" not in text, text
+    assert "无法读取本电脑数据文件夹中的照片" in text and victim.name in text, text
+    assert (case_label(year, serial) or "检查") in text and (name or "无原文件名") in text, text
+    assert "fieldcheck status" in text, text
+    assert list(stick.iterdir()) == []
+    victim.unlink()
+    victim.write_bytes(good)
+    assert export_bundle(laptop_a, stick / "a.fcb", everything=True).counts["inspection"] == 6

@@ -65,3 +65,31 @@ def test_a_wrong_value_is_refused_by_name(changes, reason):
 def test_a_row_of_the_wrong_width_is_refused():
     with pytest.raises(BundleError, match="字段数不对"):
         decode(good_row(), good_row()[:-1])
+
+
+class _CountedFiles(dict):
+    """A bundle's files that count how many names were read off them."""
+    visits = 0
+
+    def __iter__(self):
+        for name in super().__iter__():
+            self.visits += 1
+            yield name
+
+
+def test_checking_a_bundles_files_reads_each_name_a_few_times_not_once_per_record():
+    """An office bundle of a year (thousands of signatures with their images) is checked
+    in time linear in its records and files — and still refuses an image no record names."""
+    from sync.bundle_format import PHOTOS_PREFIX, SIGNATURE_IMAGES_PREFIX
+    from sync.records import Bundle, check_files
+    shas = [f"{i:064x}" for i in range(3000)]
+    files = _CountedFiles({f"{SIGNATURE_IMAGES_PREFIX}{sha}.png": sha for sha in shas})
+    files.update({f"{PHOTOS_PREFIX}{sha[:2]}/{sha}.jpg": sha for sha in shas})
+    records = {"signature": [{"id": str(i), "image_sha256": sha} for i, sha in enumerate(shas)],
+               "photo": [{"id": str(i), "sha256": sha, "file_ext": "jpg", "original_name": ""}
+                         for i, sha in enumerate(shas)]}
+    check_files(Bundle(manifest={}, records=records, files=files), lambda name: False)
+    assert files.visits <= 2 * len(files), files.visits
+    records["signature"].pop()
+    with pytest.raises(BundleError, match="不属于包内任何记录"):
+        check_files(Bundle(manifest={}, records=records, files=files), lambda name: False)

@@ -387,3 +387,70 @@ def test_leaving_the_page_while_it_counts_does_not_wait(qtbot, office, monkeypat
     held.set()
     window.close()  # waits for the count: a thread must end before its page goes
     assert not any(worker.isRunning() for worker in page._workers)
+
+
+def test_a_search_typed_during_a_slow_count_runs_one_query_at_a_time(qtbot, page, monkeypatch):
+    """A clerk types a name a character at a time, pausing past the search delay after each,
+    while the database is slow: one count runs, and only the latest search waits behind it
+    (the ones typed meanwhile are never asked) — not one query per character piling up on
+    the database. Typed fast, the ten keys ask one. What is shown answers the last text."""
+    import threading
+
+    import ui.office_page as office_page
+    held, real, started = threading.Event(), office_page.major_hazards, []
+
+    def slow_list(*args, **kwargs):
+        started.append(args[4] if len(args) > 4 else kwargs.get("search"))
+        held.wait(10)
+        return real(*args, **kwargs)
+    first = rows(page)[0].enterprise
+    name = first[3:9]
+    monkeypatch.setattr(office_page, "major_hazards", slow_list)
+    try:
+        page.search.setFocus()
+        qtbot.keyClicks(page.search, "ABCDEFGHIJ")  # fast: one query once typing pauses
+        qtbot.wait(SEARCH_DELAY_MS + 200)
+        assert started == ["ABCDEFGHIJ"]
+        qtbot.keyClick(page.search, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(page.search, Qt.Key.Key_Delete)
+        for character in name:  # slow, while the first count is held: committed one by one
+            type_chinese(page.search, character)
+            qtbot.wait(SEARCH_DELAY_MS + 50)
+        assert len(started) == 1 and not page.idle and "正在查询" in page.summary.text()
+    finally:  # (a failure above must not leave the count running as the page goes)
+        held.set()
+    settled(qtbot, page)
+    assert started == ["ABCDEFGHIJ", name]
+    assert rows(page) and {r.enterprise for r in rows(page)} == {first}
+    assert f"重大事故隐患 <b>{len(rows(page))}</b> 项" in page.summary.text()
+
+
+def test_periods_chosen_during_a_slow_statistics_count_run_one_at_a_time(qtbot, page,
+                                                                         monkeypatch):
+    """On 分类统计, the clerk steps through five periods with the arrow keys while the
+    statistics are slow: one statistics count runs and only the last period's waits behind
+    it; the tallies shown are that period's (上月: November)."""
+    import threading
+
+    import ui.office_page as office_page
+    held, real, started = threading.Event(), office_page.office_statistics, []
+
+    def slow_statistics(session, today, flt):
+        started.append((flt.found_from, flt.found_to))
+        held.wait(10)
+        return real(session, today, flt)
+    show_statistics(qtbot, page)
+    monkeypatch.setattr(office_page, "office_statistics", slow_statistics)
+    try:
+        page.period.setFocus()
+        for key in ("Up", "Up", "Down", "Down", "Down"):  # 本季度 本月 本季度 本年 上月
+            qtbot.keyClick(page.period, getattr(Qt.Key, f"Key_{key}"))
+        qtbot.wait(200)
+        assert len(started) == 1 and not page.idle
+    finally:
+        held.set()
+    settled(qtbot, page)
+    assert page.period.currentText() == "上月"
+    assert started == [started[0], page.period_range()]
+    assert page.stats_state.text() == ""
+    assert [t.label for t in page.tallies["month"].rows] == ["2026-11"]

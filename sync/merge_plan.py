@@ -9,7 +9,10 @@ inspection is a numbering clash, and the bundle is refused. Then, for a record b
   * the local version is finalized              → conflict: the local one stays, the
     incoming one is kept aside (never overwritten);
   * the incoming inspection is finalized, the local one a draft → the incoming wins;
-  * otherwise the newer `updated_at` wins; the losing version goes into the audit trail.
+  * otherwise the newer `updated_at` wins; the losing version goes into the audit trail;
+  * a field only the office sets (`TablePolicy.office_fields`) takes the office's value
+    only, whatever else of the row is taken; a different value is not taken and the version
+    carrying it goes into the audit trail (`_Planner._office_fields`).
 
 Deletions travel as the deleting device's audit events (every bundle carries whole chains).
 A row such an event deleted is deleted here too — unless it belongs to a finalized record,

@@ -55,7 +55,7 @@ class _Aliases:
 
 
 def check_authority(s: Session, bundle, plan: MergePlan) -> None:
-    _check_office_records(s, plan, office_device_ids(s))
+    _check_office_records(s, plan)
     _check_closings(s, bundle, plan)
     trust = bundle.trust
     if trust is None:
@@ -129,10 +129,10 @@ def _check_closings(s: Session, bundle, plan: MergePlan) -> None:
                      "（销号须经复查）", _HINT)
 
 
-def _check_office_records(s: Session, plan: MergePlan, office: set[str] | None) -> None:
+def _check_office_records(s: Session, plan: MergePlan) -> None:
     made = [p for p in plan.rows
             if p.action in ("new", "updated") and policy(p.table).office_writes_only]
-    if not made or office is None:
+    if not made or (office := office_device_ids(s)) is None:
         return  # (no agency here: nothing names the office)
     for p in made:
         creator = str(p.row.get("device_id"))

@@ -372,7 +372,8 @@ class _Planner:
                         and row["id"] in self.incoming_final):
                     self.drafts_finalized_elsewhere.add(target["id"])
         remap_again = len(self.plan.id_map) != known_maps  # a row here refers to one mapped now
-        if policy(table).office_fields or policy(table).merge is Merge.FIELD_MERGED:
+        guarded = bool(policy(table).office_fields)
+        if guarded or policy(table).merge is Merge.FIELD_MERGED:
             self._fetch_history(table, resolved)
         for row, target in resolved:
             final = self._remap(table, row) if remap_again else row  # (rows are remapped copies)
@@ -383,8 +384,11 @@ class _Planner:
                 final = {**final, "id": target["id"]}
             self.final_ids[table.name].add(final["id"])
             self._check_references(table, final)
-            self.plan.rows.extend(self._office_fields(table, final, self._decide(
-                table, final, target, mapped)))
+            decided = self._decide(table, final, target, mapped)
+            if guarded:
+                self.plan.rows.extend(self._office_fields(table, final, decided))
+            else:  # (most tables: no call per row)
+                self.plan.rows.append(decided)
 
     def _ids_of(self, row_id) -> list[str]:
         """A record's id here and the ids it came under (merged by a natural key)."""

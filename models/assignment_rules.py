@@ -14,17 +14,17 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.assignment import HazardAssignment
-from models.audit import to_jsonable
 from models.errors import NotFoundError, ValidationError
 from models.flush_hooks import session_now
 from models.inspection import Hazard, HazardStatus, Inspection, InspectionStatus
 from models.local_time import agency_date
+from models.record_policy import same_as_recorded
 from models.store_mode import require_office
 
 NOT_ASSIGNED, ASSIGNED, ASSIGNMENT_OVERDUE, ASSIGNMENT_CLOSED = "未交办", "已交办", "逾期", "已销号"
@@ -137,16 +137,6 @@ _FIELD_NAMES = {"hazard_id": "隐患", "assignee": "责任单位", "deadline": "
                 "device_id": "录入设备"}
 
 
-def _same(recorded, value) -> bool:
-    """A value as the create event recorded it (JSON) against the row's, times compared in UTC."""
-    if isinstance(value, datetime):
-        try:
-            return datetime.fromisoformat(recorded).astimezone(timezone.utc) == value
-        except (TypeError, ValueError):
-            return False
-    return recorded == to_jsonable(value)
-
-
 def assignment_problems(session: Session) -> list[str]:
     """Every 交办 record that differs from what its create event recorded, or that no create
     event records (written beside the chain): a 交办 is never changed, so the row must be
@@ -167,7 +157,7 @@ def assignment_problems(session: Session) -> list[str]:
             after = json.loads(recorded)
         except ValueError:
             after = {}
-        changed = [k for k in row.keys() if not _same(after.get(k), row[k])]
+        changed = [k for k in row.keys() if not same_as_recorded(after.get(k), row[k])]
         if changed:
             names = "、".join(_FIELD_NAMES.get(k, k) for k in changed)
             problems.append(f"交办记录 {str(row['id'])[:8]} 与建立时的记录不一致（{names}）")

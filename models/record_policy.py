@@ -70,7 +70,7 @@ class TablePolicy:
     joins_own: str | None = None
     # Fields of a shared row that only the office sets (an inspector's 在岗, a major hazard's
     # 台账/通报): another device's signed change of one is refused, its stale or unsigned
-    # copy is not taken, the office's own value is (sync.authority.settle_office_fields).
+    # copy is not taken, the office's own value is (sync.merge_plan, _office_fields).
     office_fields: frozenset[str] = frozenset()
 
 
@@ -184,6 +184,27 @@ def to_jsonable(value):
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
+
+
+def same_as_recorded(recorded, value, id_map: Mapping | None = None) -> bool:
+    """Whether an audit event's JSON value `recorded` is a row's `value`: the same text, the
+    same instant (an event keeps the zone a time was made in, a row or a bundle holds it in
+    UTC; one side naive compares the wall times), or — `id_map` given — an id held here
+    under another (a record matched by its natural key). For every check of a row against
+    the events that made it (the 交办 chain, an import's authority and office fields)."""
+    if recorded == to_jsonable(value):
+        return True
+    try:
+        if isinstance(value, datetime):
+            when = datetime.fromisoformat(str(recorded))
+            if (when.tzinfo is None) != (value.tzinfo is None):
+                when, value = when.replace(tzinfo=None), value.replace(tzinfo=None)
+            return when == value
+        if isinstance(value, uuid.UUID) and id_map:
+            return id_map.get(uuid.UUID(str(recorded))) == value
+    except (TypeError, ValueError):
+        return False
+    return False
 
 
 # One encoder for every call (json.dumps with options builds a new one each time), and the

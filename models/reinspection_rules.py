@@ -75,6 +75,39 @@ def close_evidence_problem(what: str, note: str, after_photos: int) -> str | Non
     return rule_text("close_needs_evidence", hazard=what)
 
 
+def closed_without_review(session: Session, closing: set[uuid.UUID],
+                          reviews: list[tuple[uuid.UUID, uuid.UUID, bool]],
+                          finalized: set[uuid.UUID]) -> list[uuid.UUID]:
+    """销号 ends 闭环管理 only through a finalized re-inspection that found the hazard
+    rectified (finalize_reinspection). Of the hazards `closing` (arriving closed off in an
+    import), those without such a review, sorted: none among `reviews` (hazard, re-inspection,
+    rectified — the bundle's) on a re-inspection in `finalized` (the bundle's) or finalized
+    here, and none held here — a bare status change, signed or made with the sqlite3 command
+    line, closed a major hazard at the office."""
+    if not closing:
+        return []
+    reviewed = {(h, i) for h, i, rectified in reviews if rectified and h in closing}
+    done = {h for h, i in reviewed if i in finalized}
+    unknown = {i for h, i in reviewed if h not in done}
+    if unknown:  # reviews of the bundle on re-inspections finalized here
+        here = _found_in(session, select(Inspection.id).where(
+            Inspection.status == InspectionStatus.FINALIZED), Inspection.id, unknown)
+        done |= {h for h, i in reviewed if i in here}
+    if rest := closing - done:
+        done |= _found_in(session, select(HazardReview.hazard_id).join(
+            Inspection, HazardReview.inspection_id == Inspection.id).where(
+            HazardReview.rectified.is_(True), Inspection.status == InspectionStatus.FINALIZED),
+            HazardReview.hazard_id, rest)
+    return sorted(closing - done, key=str)
+
+
+def _found_in(session: Session, query, column, values) -> set:
+    values, found = list(values), set()
+    for start in range(0, len(values), 500):  # SQLite's parameter limit
+        found.update(session.scalars(query.where(column.in_(values[start:start + 500]))))
+    return found
+
+
 # Hazards a re-inspection looks at: still open, or found not rectified and given a new deadline.
 AWAITING_REVIEW = or_(Hazard.status == HazardStatus.OPEN,
                       and_(Hazard.status == HazardStatus.NOT_RECTIFIED, Hazard.escalated == false()))

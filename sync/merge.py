@@ -461,18 +461,19 @@ def _one_row(result) -> None:
         raise _ChangedMeanwhile()
 
 
-def _already_recorded(s: Session, p: RowPlan, after: str) -> bool:
-    return s.execute(select(AuditEvent.id).where(
-        AuditEvent.entity_id == str(p.row["id"]), AuditEvent.action == p.action,
-        AuditEvent.after == after).limit(1)).first() is not None
-
-
 def _mark_recorded_before(s: Session, plan: MergePlan) -> None:
     """A conflict or older version already in this store's audit trail (the same bundle,
-    imported again) still stands and is reported, but is nothing new: not recorded twice."""
-    for p in plan.rows:
-        if p.action in ("conflict", "superseded"):
-            p.recorded_before = _already_recorded(s, p, canonical_json(p.row))
+    imported again) still stands and is reported, but is nothing new: not recorded twice.
+    (The trail asked for all of them at once, in batches of ids: not once per row.)"""
+    asked = [p for p in plan.rows if p.action in ("conflict", "superseded")]
+    ids = sorted({str(p.row["id"]) for p in asked})
+    recorded: set[tuple[str, str, str]] = set()
+    for start in range(0, len(ids), 500):  # SQLite's parameter limit
+        recorded.update(s.execute(select(AuditEvent.entity_id, AuditEvent.action, AuditEvent.after)
+                                  .where(AuditEvent.entity_id.in_(ids[start:start + 500]),
+                                         AuditEvent.action.in_(("conflict", "superseded")))))
+    for p in asked:
+        p.recorded_before = (str(p.row["id"]), p.action, canonical_json(p.row)) in recorded
 
 
 def _event_specs(s: Session, plan: MergePlan, bundle: Bundle, report: ImportReport):

@@ -9,7 +9,10 @@ inspection is a numbering clash, and the bundle is refused. Then, for a record b
   * the local version is finalized              → conflict: the local one stays, the
     incoming one is kept aside (never overwritten);
   * the incoming inspection is finalized, the local one a draft → the incoming wins;
-  * otherwise the newer `updated_at` wins; the losing version goes into the audit trail.
+  * otherwise the newer `updated_at` wins; the losing version goes into the audit trail;
+  * a field only the office sets (`TablePolicy.office_fields`) takes the office's value
+    only, whatever else of the row is taken; a different value is not taken and the version
+    carrying it goes into the audit trail (`_Planner._office_fields`).
 
 Deletions travel as the deleting device's audit events (every bundle carries whole chains).
 A row such an event deleted is deleted here too — unless it belongs to a finalized record,
@@ -30,7 +33,8 @@ from sqlalchemy.orm import Session
 
 from models.inspection import InspectionStatus, case_label
 from models.record_policy import (STAMPS, Merge, change_allowed, closed_children, is_frozen,
-                                  policy, unaudited_fields)
+                                  policy, same_as_recorded, unaudited_fields)
+from models.store_mode import session_is_office
 from models.tables import Base
 from sync.bundle_format import encode_value, exported_tables, refuse, row_key
 from sync.records import Bundle
@@ -42,6 +46,8 @@ IMPORT_LABEL = "import"  # the label of the events an import writes to this devi
 _AUDIT_STRETCH = 5000  # audit positions compared per query
 _KEY_PARAMS = 500      # bound values per key lookup: well under SQLite's parameter limit
 _KEY_GROUPS = 50       # OR-ed groups per key lookup: well under SQLite's expression depth
+# The one line of a bundle refused for a change its sender had no right to make.
+REFUSED_HINT = "该导出包含有其无权作出的改动，未导入；本机数据未改动，请把导出包交给管理员核查"
 
 
 @dataclass
@@ -62,6 +68,7 @@ class MergePlan:
     foreign_events: list[dict] = field(default_factory=list)
     known_events: int = 0
     key_clashes: list[tuple[str, str, str, str]] = field(default_factory=list)  # table, id, other, key
+    history: EventHistory | None = None  # the events the plan was decided on (sync.authority reads them)
 
     def count(self, action: str) -> int:
         n = sum(1 for p in self.rows if p.action == action)
@@ -70,6 +77,85 @@ class MergePlan:
         if action == "unchanged":
             n += self.known_events
         return n
+
+
+class EventHistory:
+    """The original (not import-echo) audit events of the records an import decides, one
+    parsed history per import: the bundle's, indexed by entity on first use; those held
+    here, fetched for many entities at once (the planner asks for all the rows of a table
+    that need them before deciding one); each event's `after` parsed once."""
+
+    def __init__(self, session: Session, events: list[dict]) -> None:
+        self.s, self.events = session, events
+        self._carried: dict[str, list[dict]] | None = None
+        self._here: dict[str, list[dict]] = {}
+        self._after: dict = {}
+
+    @property
+    def by_entity(self) -> dict[str, list[dict]]:
+        """The bundle's original events, by entity id."""
+        if self._carried is None:
+            self._carried = defaultdict(list)
+            for event in self.events:
+                if event["label"] != IMPORT_LABEL:
+                    self._carried[event["entity_id"]].append(event)
+        return self._carried
+
+    def after(self, event: dict) -> dict:
+        parsed = self._after.get(event["id"])
+        if parsed is None:
+            parsed = self._after[event["id"]] = json.loads(event["after"])
+        return parsed
+
+    def fetch_here(self, entity_ids) -> None:
+        """Fetch the events held here of all these entities (those not asked before), in
+        batches of ids: one query for a table's rows, not one per row."""
+        wanted = [i for i in dict.fromkeys(entity_ids) if i not in self._here]
+        for entity in wanted:
+            self._here[entity] = []
+        for start in range(0, len(wanted), _KEY_PARAMS):
+            for event in self.s.execute(_originals_of(), {"ids": wanted[start:start + _KEY_PARAMS]}):
+                self._here[event.entity_id].append(dict(event._mapping))
+
+    def here(self, entity_ids: list[str]) -> list[dict]:
+        self.fetch_here(entity_ids)
+        return [e for entity in entity_ids for e in self._here[entity]]
+
+    def originals(self, entity_ids: list[str]) -> tuple[list[tuple[dict, dict]], set]:
+        """The entity's original events (under any of its ids), held here and in the
+        bundle, each with its `after` parsed; and the ids of those held here."""
+        here = self.here(entity_ids)
+        held = {e["id"] for e in here}
+        carried = [e for entity in entity_ids for e in self.by_entity.get(entity, [])
+                   if e["id"] not in held]
+        return [(e, self.after(e)) for e in here + carried], held
+
+    def latest_setting(self, entity_ids: list[str], key: str) -> tuple[str, object] | None:
+        """(device, JSON value) of the bundle's latest create/update event setting `key`."""
+        best = None
+        for entity in entity_ids:
+            for event in self.by_entity.get(entity, []):
+                if event["action"] not in ("create", "update"):
+                    continue
+                after = self.after(event)
+                if key in after and (best is None or (event["at"], event["seq"]) > best[0]):
+                    best = ((event["at"], event["seq"]), event["device_id"], after[key])
+        return None if best is None else (best[1], best[2])
+
+    def created_by(self, entity_ids: list[str], devices: set[str]) -> bool:
+        return any(e["action"] == "create" and e["device_id"] in devices
+                   for entity in entity_ids for e in self.by_entity.get(entity, []))
+
+
+def office_device_ids(s: Session) -> set[str] | None:
+    """The office's device ids: this store's own at the office; on a laptop, as the agency's
+    signed list names them (None: no agency here, devices trusted one by one)."""
+    data_dir = s.info.get("data_dir")
+    if session_is_office(s):
+        from sync.trust import own_device_ids
+        return set(own_device_ids(data_dir))
+    from sync.agency import office_devices
+    return office_devices(data_dir) if data_dir is not None else None
 
 
 def unique_keys(table: Table) -> list[tuple[str, ...]]:
@@ -96,7 +182,9 @@ class _Planner:
                                if r["status"] == InspectionStatus.FINALIZED}
         self.incoming_ids = {name: {r["id"] for r in rows} for name, rows in bundle.records.items()}
         self._frozen_cache: dict = {}
-        self._bundle_events: dict | None = None
+        self.history = self.plan.history = EventHistory(session, bundle.records.get(AUDIT, []))
+        self.sources: dict[uuid.UUID, list[str]] = defaultdict(list)  # local id → ids it came under
+        self._office: tuple | None = None
         self.drafts_finalized_elsewhere: set = set()
         self.kept_keys: dict = {}  # row id → key columns whose local values are kept
 
@@ -272,6 +360,7 @@ class _Planner:
             target = self._match(table, row, local, by_key)
             if target is not None and target["id"] != row["id"]:
                 self.plan.id_map[row["id"]] = target["id"]
+                self.sources[target["id"]].append(str(row["id"]))
                 key = ",".join(f"{k}={row[k]}" for k in self._key_of(table, row, target))
                 self.plan.mapped.append((table.name, str(row["id"]), str(target["id"]), key))
             resolved.append((row, target))
@@ -283,6 +372,9 @@ class _Planner:
                         and row["id"] in self.incoming_final):
                     self.drafts_finalized_elsewhere.add(target["id"])
         remap_again = len(self.plan.id_map) != known_maps  # a row here refers to one mapped now
+        guarded = bool(policy(table).office_fields)
+        if guarded or policy(table).merge is Merge.FIELD_MERGED:
+            self._fetch_history(table, resolved)
         for row, target in resolved:
             final = self._remap(table, row) if remap_again else row  # (rows are remapped copies)
             for key in self.kept_keys.get(row["id"], ()):
@@ -292,7 +384,30 @@ class _Planner:
                 final = {**final, "id": target["id"]}
             self.final_ids[table.name].add(final["id"])
             self._check_references(table, final)
-            self.plan.rows.append(self._decide(table, final, target, mapped))
+            decided = self._decide(table, final, target, mapped)
+            if guarded:
+                self.plan.rows.extend(self._office_fields(table, final, decided))
+            else:  # (most tables: no call per row)
+                self.plan.rows.append(decided)
+
+    def _ids_of(self, row_id) -> list[str]:
+        """A record's id here and the ids it came under (merged by a natural key)."""
+        return [str(row_id), *self.sources.get(row_id, ())]
+
+    def _fetch_history(self, table: Table, resolved: list[tuple[dict, dict | None]]) -> None:
+        """The events held here of every row of the table whose decision reads them — an
+        office field differing, a field-merged row differing — in one go."""
+        fields, defaults = policy(table).office_fields, _defaults(table.name)
+        ignore = unaudited_fields(table) | STAMPS
+        wanted = []
+        for row, target in resolved:
+            here = target["id"] if target is not None else row["id"]
+            base = target if target is not None else defaults
+            if any(k in row and row[k] != base.get(k) for k in fields) or (
+                    target is not None and policy(table).merge is Merge.FIELD_MERGED
+                    and any(row[k] != target.get(k) for k in row if k not in ignore)):
+                wanted += self._ids_of(here)
+        self.history.fetch_here(wanted)
 
     def _local_by_keys(self, table: Table, rows: list[dict]) -> dict:
         """The local rows holding one of the bundle's own keys, by (key, values): looked up
@@ -418,8 +533,7 @@ class _Planner:
         a re-inspection, its 一单四制 facts at the office — often on different laptops and
         fields. Each differing field takes the value of the latest original event that set
         it (imports' echoes aside); None when the history cannot tell (the row rule then)."""
-        aliases = [str(row["id"])] + [str(a) for a, b in self.plan.id_map.items() if b == row["id"]]
-        latest = self._field_history(aliases)
+        latest = self._field_history(self._ids_of(row["id"]))
         merged, decided = dict(local), False
         for key in row:
             if key in ignore or key in STAMPS or row[key] == local.get(key):
@@ -442,28 +556,120 @@ class _Planner:
         """Field → its JSON value in the latest create/update event (by time) of the entity
         (under any id it had: merged records), over this store's audit trail and the
         bundle's chains; imports' own events left out."""
-        if self._bundle_events is None:
-            self._bundle_events = defaultdict(list)
-            for event in self.bundle.records.get(AUDIT, []):
-                self._bundle_events[event["entity_id"]].append(event)
-        audit = Base.metadata.tables[AUDIT]
-        events = {e["id"]: e for i in entity_ids for e in self._bundle_events.get(i, [])}
-        events.update((e["id"], dict(e)) for e in self.s.execute(
-            select(audit).where(audit.c.entity_id.in_(entity_ids))).mappings())
+        events = {e["id"]: e for i in entity_ids for e in self.history.by_entity.get(i, [])}
+        events.update((e["id"], e) for e in self.history.here(entity_ids))
         latest: dict[str, tuple] = {}
         for event in events.values():
             if event["label"] == IMPORT_LABEL or event["action"] not in ("create", "update"):
                 continue
-            for key, value in json.loads(event["after"]).items():
+            for key, value in self.history.after(event).items():
                 if key not in latest or event["at"] > latest[key][0]:
                     latest[key] = (event["at"], value)
         return {key: value for key, (_at, value) in latest.items()}
+
+    def _office_fields(self, table: Table, row: dict, decided: RowPlan) -> list[RowPlan]:
+        """The fields of shared rows only the office sets (`TablePolicy.office_fields`: an
+        inspector's 在岗, a major hazard's 台账 and 通报) take the office's value only:
+
+        * another device's signed change of one — the latest event setting it, here and in
+          the bundle, new in this bundle — refuses the bundle;
+        * the office's latest change of one — here or in the bundle — is taken, even where
+          this store's copy of the row is newer (a later edit of its other fields), but an
+          older bundle of the office's read late brings nothing back;
+        * any other difference — a copy from before the office's change, an edit with the
+          sqlite3 command line — is not taken: the field keeps this store's value, the row's
+          other fields merge as decided, and the bundle's version is recorded as not taken
+          (superseded, 较旧版本) — at this import, so that the same bundle again finds it
+          recorded and reports nothing new (a new row carrying one is refused). The office
+          takes none from another device; a laptop takes a relayed value where the office's
+          event set it last.
+        `decided` is the row rule's decision of `row` (the bundle's row, ids mapped)."""
+        fields = policy(table).office_fields
+        if not fields or decided.action not in ("new", "updated", "superseded"):
+            return [decided]
+        office, at_office, from_office = self._office_devices()
+        local = decided.local
+        if office is None or decided.action == "superseded" and (local is None or not from_office):
+            return [decided]  # (no agency here: nothing names the office) / nothing of it is taken
+        defaults = _defaults(table.name)
+        base = local if local is not None else defaults
+        differs = sorted(k for k in fields if k in decided.row and decided.row[k] != base.get(k))
+        if not differs:
+            return [decided]
+        events, held = self.history.originals(self._ids_of(row["id"]))
+        take = {}
+        for key in differs:
+            value = decided.row[key]
+            latest = _latest(events, key)
+            sets_it = latest is not None and same_as_recorded(latest[1], value)
+            if sets_it and latest[0]["device_id"] not in office and latest[0]["id"] not in held and (
+                    latest[0]["action"] == "update" or not same_as_recorded(latest[1], defaults.get(key))):
+                raise refuse(f"设备 {latest[0]['device_id'][:8]} 改动了{policy(table).label}记录 "
+                             f"{row['id']}（{key}），该项只能由办公室登记", REFUSED_HINT)
+            # What the office said last of it, here or in the bundle (another device's events
+            # and clock do not count): an older bundle of the office's, read late, says less.
+            said = _latest([(e, after) for e, after in events if e["device_id"] in office], key)
+            if said is not None and same_as_recorded(said[1], value) and (from_office or not at_office):
+                take[key] = value
+            elif local is None:
+                raise refuse(f"导出包中{policy(table).label}记录 {row['id']}（{key}）的取值"
+                             "没有办公室签名的记录为据（疑似伪造），该项只能由办公室登记", REFUSED_HINT)
+        if local is None:
+            return [decided]  # a new row: every office field it carries is the office's
+        if decided.action == "superseded":  # an older row of the office's: only those fields
+            return [decided] if not take else [
+                RowPlan(table.name, "updated", {**local, **take}, local, decided.mapped), decided]
+        kept = {k: local[k] for k in differs if k not in take}
+        if not kept:
+            return [decided]
+        not_taken = RowPlan(table.name, "superseded", row, local, decided.mapped)
+        settled = {**decided.row, **kept}  # (a new dict: the bundle's own row stays as it came)
+        ignore = unaudited_fields(table) | STAMPS
+        if row_key(settled, ignore) == row_key(local, ignore):
+            return [not_taken]
+        return [RowPlan(table.name, "updated", settled, local, decided.mapped), not_taken]
+
+    def _office_devices(self) -> tuple[set[str] | None, bool, bool]:
+        """(the office's device ids, whether this store is the office's, whether the bundle
+        comes from the office) — asked once per import, on the first office field met."""
+        if self._office is None:
+            office = office_device_ids(self.s)
+            trust = self.bundle.trust
+            senders = trust.aliases(self.bundle.device_id) if trust is not None else {self.bundle.device_id}
+            self._office = (office, session_is_office(self.s), bool(office and set(senders) & office))
+        return self._office
 
     def _incoming_wins(self, table: Table, row: dict, local: dict) -> bool:
         inspection = row["id"] if table.name == "inspection" else row.get("inspection_id")
         if inspection in self.incoming_final and not self._inspection_frozen(inspection):
             return True  # the finalized inspection beats the draft here
         return row["updated_at"] > local["updated_at"]  # e.g. a hazard's life after the visit
+
+
+def _latest(events, key: str) -> tuple[dict, object] | None:
+    """(event, its JSON value of `key`) of the latest create/update event setting `key`."""
+    best = None
+    for event, after in events:
+        if event["action"] in ("create", "update") and event["label"] != IMPORT_LABEL \
+                and key in after and (best is None or (event["at"], event["seq"]) > (
+                    best[0]["at"], best[0]["seq"])):
+            best = (event, after[key])
+    return best
+
+
+@functools.cache
+def _defaults(table: str) -> dict:
+    """What a new row holds where its creator set nothing (the columns' scalar defaults)."""
+    return {c.name: (c.default.arg if c.default is not None and c.default.is_scalar else None)
+            for c in Base.metadata.tables[table].columns}
+
+
+@functools.cache
+def _originals_of():
+    """The original (not import-echo) events held here of the entities :ids."""
+    audit = Base.metadata.tables[AUDIT]
+    return select(audit).where(audit.c.entity_id.in_(bindparam("ids", expanding=True)),
+                               audit.c.label != IMPORT_LABEL)
 
 
 def _fetch_by_key(session: Session, table: Table, key: tuple[str, ...],

@@ -10,7 +10,8 @@ reads the same declaration. The questions everyone asks are answered here only:
 * `change_allowed` — may this create / update / delete be made to a row in that state?
 * `unsealed_fields`, `unaudited_fields` — what may still change, what is not a fact;
 * `TablePolicy.office_fields` — which fields of a shared row only the office sets;
-* `hashed_fields`, `event_hash` — an audit event's hash, from an object or a row.
+* `hashed_fields`, `event_hash` — an audit event's hash, from an object or a row;
+  `event_hashes` the same for many rows at once.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from json.encoder import encode_basestring
+from operator import itemgetter, methodcaller
 from types import MappingProxyType
 
 POLICY_KEY = "record_policy"  # the key of a table's policy in Table.info
@@ -231,3 +234,31 @@ def event_hash(prev_hash: str, event) -> str:
     """The chained hash of an event (object, row, or its hashed fields already)."""
     payload = prev_hash + canonical_json(hashed_fields(event))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+# event_hashes: the canonical JSON of many events' hashed fields made column by column with
+# C-level map()s — a template of the sorted keys filled with each value's JSON text, the
+# very text _ENCODE writes — where every value of a column has the one plain type that
+# allows it; otherwise event by event through event_hash. An import checks every event of
+# a bundle (19k for 1,000 inspections) after planning, on the path to its commit.
+_TEMPLATE = "{" + ",".join(f"{_ENCODE(k)}:%s" for k in sorted(HASHED_FIELDS)) + "}"
+_AS_JSON = {str: lambda vs: map(encode_basestring, vs),
+            int: lambda vs: map(int.__repr__, vs),
+            uuid.UUID: lambda vs: map(encode_basestring, map(str, vs)),
+            datetime: lambda vs: map(encode_basestring, map(datetime.isoformat, vs))}
+_HEX, _UTF8 = methodcaller("hexdigest"), methodcaller("encode", "utf-8")
+
+
+def event_hashes(events: list[Mapping]) -> list[str]:
+    """event_hash(event["prev_hash"], event) of each row, at once."""
+    columns = []
+    for key in sorted(HASHED_FIELDS):
+        values = list(map(itemgetter(key), events))
+        kinds = set(map(type, values))
+        as_json = _AS_JSON.get(next(iter(kinds))) if len(kinds) == 1 else None
+        if as_json is None:  # (a None, a bool, mixed types: what the encoder decides)
+            return [event_hash(e["prev_hash"], e) for e in events]
+        columns.append(as_json(values))
+    texts = map(_TEMPLATE.__mod__, zip(*columns))
+    payloads = map(str.__add__, map(itemgetter("prev_hash"), events), texts)
+    return list(map(_HEX, map(hashlib.sha256, map(_UTF8, payloads))))

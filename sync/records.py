@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Table
 
-from models.record_policy import GENESIS_HASH, event_hash
+from models.record_policy import GENESIS_HASH, event_hashes
 from models.tables import Base
 from models.photo_store import PHOTO_EXTENSIONS, is_sha256
 from sync.bundle_format import (PHOTOS_PREFIX, RECORDS_PREFIX, SIGNATURE_IMAGES_PREFIX,
@@ -129,8 +129,8 @@ def _chain_links(rows: list[dict]) -> tuple[dict[str, tuple[int, str]], list]:
 def _chain_hashes_problem(chains: list) -> str | None:
     """The first event whose hash is not that of its content (links already checked)."""
     for device, start, events in chains:
-        for n, ev in enumerate(events, start):
-            if event_hash(ev["prev_hash"], ev) != ev["hash"]:
+        for n, (made, ev) in enumerate(zip(event_hashes(events), events), start):
+            if made != ev["hash"]:
                 return f"设备 {device} 的执法记录第 {n} 条内容被改动"
     return None
 

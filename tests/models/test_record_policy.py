@@ -99,3 +99,32 @@ def test_an_event_hashes_the_same_as_object_and_as_row(store, inspection_id):
             assert event_hash(ev.prev_hash, ev) == event_hash(row["prev_hash"], row) == ev.hash
         with pytest.raises(FinalizedRecordError), store.transaction() as t:
             t.scalar(select(AuditEvent)).actor = "别人"
+
+
+def _event(n: int, **changes) -> dict:
+    import uuid as uuid_module
+    from datetime import datetime, timedelta, timezone
+    row = {"id": uuid_module.UUID(int=n * 7919 + 1), "device_id": "dev-甲", "seq": n,
+           "at": datetime(2026, 11, 30, 8, tzinfo=timezone.utc) + timedelta(microseconds=n * 977),
+           "actor": "张三 \"老张\"\\", "action": "update", "label": "answer_item",
+           "entity_type": "answer", "entity_id": str(uuid_module.UUID(int=n)),
+           "before": '{"note":"旧\\n"}', "after": '{"note":"新\\t\\u0001 €"}',
+           "prev_hash": f"{n:064x}"}
+    row.update(changes)
+    return row
+
+
+@pytest.mark.parametrize("odd", [
+    {}, {"seq": True}, {"label": None}, {"entity_id": 5}, {"actor": "\u2028\x7f\U0001F600"},
+    {"at": __import__("datetime").datetime(2026, 1, 2, 3, 4, 5)}, {"seq": 2**70}])
+def test_many_events_hash_as_each_alone(odd):
+    """A bundle's events are checked many at once (event_hashes, column by column): each hash
+    is exactly event_hash's — control and non-BMP characters, quotes, a naive time, a bool
+    or a None among the values (those go event by event) — and a changed event is told."""
+    from models.record_policy import event_hashes
+    events = [_event(n) for n in range(1, 40)]
+    events[17].update(odd)
+    expected = [event_hash(e["prev_hash"], e) for e in events]
+    assert event_hashes(events) == expected and len(set(expected)) == len(events)
+    events[5]["after"] = events[5]["after"].replace("新", "改")
+    assert [n for n, (a, b) in enumerate(zip(event_hashes(events), expected)) if a != b] == [5]

@@ -131,19 +131,28 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def device_id(data_dir: Path) -> str:
-    """This installation's id, stamped on every row it creates; made once, then kept."""
+    """This installation's id, stamped on every row it creates; made once, then kept —
+    made under the state-file lock: two first starts at once (the window and a command)
+    each made their own, and one stamped its rows with an id the folder then forgot."""
     id_file = data_dir / "device.json"
     if id_file.exists():
-        try:
-            return str(uuid.UUID(json.loads(id_file.read_text("utf-8"))["device_id"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise StoreError(
-                f"设备标识文件 {id_file} 已损坏",
-                "请从备份恢复该文件；若确认本机从未导出过数据，可删除它后重启",
-            ) from exc
-    new_id = str(uuid.uuid4())
-    atomic_write_bytes(id_file, json.dumps({"device_id": new_id}).encode("utf-8"))
-    return new_id
+        return _read_device_id(id_file)
+    with _state_lock(Path(data_dir)):
+        if id_file.exists():  # the other one made it meanwhile
+            return _read_device_id(id_file)
+        new_id = str(uuid.uuid4())
+        atomic_write_bytes(id_file, json.dumps({"device_id": new_id}).encode("utf-8"))
+        return new_id
+
+
+def _read_device_id(id_file: Path) -> str:
+    try:
+        return str(uuid.UUID(json.loads(id_file.read_text("utf-8"))["device_id"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoreError(
+            f"设备标识文件 {id_file} 已损坏",
+            "请从备份恢复该文件；若确认本机从未导出过数据，可删除它后重启",
+        ) from exc
 
 
 def rotate_device_id(data_dir: Path) -> str:
@@ -151,15 +160,16 @@ def rotate_device_id(data_dir: Path) -> str:
     own chain was rolled back (models.chain_anchor), so its new events never collide with
     the ones already exported under the old id."""
     id_file = data_dir / "device.json"
-    old = device_id(data_dir)
-    try:
-        previous = json.loads(id_file.read_text("utf-8")).get("previous", [])
-    except (OSError, ValueError, AttributeError):
-        previous = []
-    new_id = str(uuid.uuid4())
-    atomic_write_bytes(id_file, json.dumps({"device_id": new_id, "previous": [*previous, old]})
-                       .encode("utf-8"))
-    return new_id
+    with _state_lock(Path(data_dir)):  # (reentrant: device_id takes it too)
+        old = device_id(data_dir)
+        try:
+            previous = json.loads(id_file.read_text("utf-8")).get("previous", [])
+        except (OSError, ValueError, AttributeError):
+            previous = []
+        new_id = str(uuid.uuid4())
+        atomic_write_bytes(id_file, json.dumps({"device_id": new_id, "previous": [*previous, old]})
+                           .encode("utf-8"))
+        return new_id
 
 
 def read_json_dict(path: Path) -> dict:

@@ -88,6 +88,10 @@ def _change_in_turn(what: str, data_dir: str, worker: int, start) -> None:
     from models import chain_anchor
     from sync import keystore
     start.wait(60)
+    if what == "device id":  # made once, at the first start: both must stamp the one kept
+        from models.paths import device_id
+        (Path(data_dir) / f"used-{worker}").write_text(device_id(Path(data_dir)))
+        return
     if what == "device key":  # made once, on first use: both must sign with the one kept
         from sync import crypto
         key = crypto.device_signing_key(Path(data_dir))
@@ -125,12 +129,14 @@ def _race(what: str, data_dir) -> None:
         assert worker.exitcode == 0
 
 
-@pytest.mark.parametrize("what", ["anchor", "head", "protection", "registry", "device key"])
+@pytest.mark.parametrize("what", ["anchor", "head", "protection", "registry", "device key",
+                                  "device id"])
 def test_two_processes_changing_a_state_file_at_once_lose_nothing(what, tmp_path):
     """Two FieldChecks on one data folder (the window's import beside a CLI one, two clerks)
     each read, change and write back the export anchors, the chain heads, the key protection
     notes or the agency's registry many times at once: every change of both is kept — and
-    no two laptops are given the same case numbers; both first exports sign with one key."""
+    no two laptops are given the same case numbers; both first exports sign with one key;
+    both first starts stamp one device id."""
     from models import chain_anchor
     from models.paths import read_json_dict
     from sync import agency, keystore
@@ -139,6 +145,10 @@ def test_two_processes_changing_a_state_file_at_once_lose_nothing(what, tmp_path
         agency.create_agency(tmp_path, "测试应急管理局", "agency-pass-2026", "office-1",
                              crypto.public_key_text(device_key), range_size=100)
     _race(what, tmp_path)
+    if what == "device id":  # rows stamped with an id the folder forgot: a chain nobody holds
+        from models.paths import device_id
+        assert {(tmp_path / f"used-{n}").read_text() for n in (0, 1)} == {device_id(tmp_path)}
+        return
     if what == "device key":
         kept = crypto.public_key_text(crypto.device_signing_key(tmp_path))
         assert {(tmp_path / f"used-{n}").read_text() for n in (0, 1)} == {kept}

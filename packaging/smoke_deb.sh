@@ -89,30 +89,42 @@ else
   echo "    两个版本的数据库结构相同（$NEW_REV），无需迁移"
 fi
 
+# The frozen build as the import's and the export's child, driven as FieldCheck drives them
+# (sync/child_process.py): the job on stdin, kept open until the answer — its end tells the
+# child that its parent is gone.
+cat > "$OUT/run_child.py" <<'PY'
+import json, subprocess
+
+
+def run_child(flag: str, job: dict) -> list:
+    """The child's answer lines up to its last ("done" or "error"), after it left."""
+    child = subprocess.Popen(["fieldcheck-cli", flag], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE)
+    child.stdin.write(json.dumps(job).encode() + b"\n")
+    child.stdin.flush()
+    lines = []
+    for raw in child.stdout:
+        lines.append(json.loads(raw.decode()))
+        if lines[-1][0] in ("done", "error"):
+            break
+    child.stdin.close()
+    assert child.wait(timeout=60) in (0, 3), lines  # 3: it saw stdin close before it left
+    assert lines and lines[-1][0] == "done", lines
+    return lines
+PY
+
 step "冻结程序作为导入的读取子进程（--staging-child）"
 python3 - "$OUT" <<'PY'
-import hashlib, json, os, subprocess, sys, zipfile
+import hashlib, os, sys, zipfile
 out = sys.argv[1]
+sys.path.insert(0, out)
+from run_child import run_child
 payload = os.urandom(3 * 1024 * 1024)
 with zipfile.ZipFile(f"{out}/child.zip", "w") as zf:
     zf.writestr("files/photo.jpg", payload)
 os.makedirs(f"{out}/stage", exist_ok=True)
-job = {"zip": f"{out}/child.zip", "jobs": [["files/photo.jpg", len(payload)]], "stage": f"{out}/stage"}
-# As the import runs it: the job on stdin, kept open until the answer (its end tells the child
-# that its parent is gone: sync/staging.py).
-child = subprocess.Popen(["fieldcheck-cli", "--staging-child"], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE)
-child.stdin.write(json.dumps(job).encode() + b"\n")
-child.stdin.flush()
-lines = []
-for raw in child.stdout:
-    lines.append(raw.decode())
-    if json.loads(lines[-1])[0] in ("done", "error"):
-        break
-child.stdin.close()
-assert child.wait(timeout=60) in (0, 3), lines  # 3: it saw stdin close before it left
-done = json.loads(lines[-1])
-assert done[0] == "done", lines
+done = run_child("--staging-child", {"zip": f"{out}/child.zip", "stage": f"{out}/stage",
+                                     "jobs": [["files/photo.jpg", len(payload)]]})[-1]
 size, sha, path = done[1]["files/photo.jpg"]
 assert sha == hashlib.sha256(payload).hexdigest() and open(path, "rb").read() == payload
 print("    子进程读取、校验并暂存了 3 MB，哈希一致")
@@ -120,29 +132,19 @@ PY
 
 step "冻结程序作为导出的复制子进程（--export-files-child）"
 python3 - "$OUT" <<'PY'
-import hashlib, json, os, subprocess, sys, zipfile
+import hashlib, os, sys, zipfile
 out = sys.argv[1]
+sys.path.insert(0, out)
+from run_child import run_child
 payload = os.urandom(3 * 1024 * 1024)
 sha = hashlib.sha256(payload).hexdigest()
 with open(f"{out}/{sha}.jpg", "wb") as fh:
     fh.write(payload)
 entry = f"files/photos/{sha}.jpg"
 open(f"{out}/export-child.zip", "wb").close()  # the exporter's file, opened by the child
-job = {"zip": f"{out}/export-child.zip", "jobs": [[entry, f"{out}/{sha}.jpg", sha]],
-       "flush": True, "when": [2026, 12, 1, 8, 0, 0]}
-# As the export runs it (sync/export_files.py, sync/child_process.py): stdin kept open.
-child = subprocess.Popen(["fieldcheck-cli", "--export-files-child"], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE)
-child.stdin.write(json.dumps(job).encode() + b"\n")
-child.stdin.flush()
-lines = []
-for raw in child.stdout:
-    lines.append(raw.decode())
-    if json.loads(lines[-1])[0] in ("done", "error"):
-        break
-child.stdin.close()
-assert child.wait(timeout=60) in (0, 3), lines
-assert json.loads(lines[-1])[0] == "done", lines
+run_child("--export-files-child", {"zip": f"{out}/export-child.zip", "flush": True,
+                                   "jobs": [[entry, f"{out}/{sha}.jpg", sha]],
+                                   "when": [2026, 12, 1, 8, 0, 0]})
 with zipfile.ZipFile(f"{out}/export-child.zip") as zf:
     assert zf.read(entry) == payload
 print("    子进程复制、校验并写入了 3 MB，内容一致")

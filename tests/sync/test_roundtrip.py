@@ -48,17 +48,22 @@ def photo_files(store) -> dict:
             for p in store.photos_dir.rglob("*") if p.is_file()}
 
 
+def assert_round_trip(laptop_a, office, laptop_b, folder):
+    """A's bundle into the office, the office's whole bundle into B: B holds A's records and
+    photos, nothing in conflict. Returns A's export."""
+    exported = export_bundle(laptop_a, folder / "a.fcb")
+    import_bundle(office, folder / "a.fcb")
+    export_bundle(office, folder / "office.fcb", everything=True)
+    assert import_bundle(laptop_b, folder / "office.fcb").total("conflict") == 0
+    assert records(laptop_b) == records(laptop_a)
+    assert photo_files(laptop_b) == photo_files(laptop_a)
+    return exported
+
+
 def test_round_trip_gives_identical_records_and_files(laptop_a, office, laptop_b, tmp_path):
     """Records and photos travel A → office → B unchanged, checklists matched by content."""
-    (tmp_path / "stick").mkdir()
-    (tmp_path / "stick2").mkdir()
-    export_bundle(laptop_a, tmp_path / "stick" / "a.fcb")
-    import_bundle(office, tmp_path / "stick" / "a.fcb")
-    export_bundle(office, tmp_path / "stick2" / "office.fcb", everything=True)
-    report = import_bundle(laptop_b, tmp_path / "stick2" / "office.fcb")
-    assert report.total("conflict") == 0
-    assert records(laptop_b) == records(laptop_a)
-    assert photo_files(laptop_b) == photo_files(laptop_a) and len(photo_files(laptop_a)) == 8
+    assert_round_trip(laptop_a, office, laptop_b, tmp_path)
+    assert len(photo_files(laptop_a)) == 8
 
 
 def test_second_import_changes_nothing(laptop_a, office, tmp_path):

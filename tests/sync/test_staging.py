@@ -19,7 +19,7 @@ from sync.export import export_bundle
 from sync.merge import _convert_column, _converter, _utc_text, import_bundle
 from tests.sync.conftest import dump
 from tests.sync.test_hostile import CASES, read_entries
-from tests.sync.test_roundtrip import photo_files, records
+from tests.sync.test_roundtrip import assert_round_trip
 from tests.support.processes import (HAS_PROC, alive, children, kill_and_time_child,
                                      pretend_frozen)
 
@@ -120,13 +120,7 @@ def test_child_refuses_broken_files_like_the_thread(build, reason, in_child, bun
 
 def test_round_trip_through_the_child(in_child, laptop_a, office, laptop_b, tmp_path):
     """A → office → B with every file staged by the child: identical records and photos."""
-    export_bundle(laptop_a, tmp_path / "a.fcb")
-    import_bundle(office, tmp_path / "a.fcb")
-    export_bundle(office, tmp_path / "o.fcb", everything=True)
-    report = import_bundle(laptop_b, tmp_path / "o.fcb")
-    assert report.total("conflict") == 0
-    assert records(laptop_b) == records(laptop_a)
-    assert photo_files(laptop_b) == photo_files(laptop_a)
+    assert_round_trip(laptop_a, office, laptop_b, tmp_path)
 
 
 def test_unwritable_staging_folder_says_so(in_child, bundle, tmp_path):

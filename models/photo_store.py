@@ -35,17 +35,17 @@ from models.registry import Enterprise
 ACCEPTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif"}
 PHOTO_EXTENSIONS = frozenset(ACCEPTED_FORMATS.values())
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+MAX_PHOTO_BYTES = 60 * 1024 * 1024
+THUMB_SIDE = 240  # long side of a thumbnail, in pixels
+_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+_ORIENTATION, _DATETIME_ORIGINAL, _DATETIME, _OFFSET_ORIGINAL = 0x0112, 0x9003, 0x0132, 0x9011
+_FULL_DISK = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def is_sha256(value) -> bool:
     """A SHA-256 in hex, as photo and signature-image records name their files by: anything
     else in those fields would become a path (`../keys/…`)."""
     return isinstance(value, str) and _SHA256.fullmatch(value) is not None
-MAX_PHOTO_BYTES = 60 * 1024 * 1024
-THUMB_SIDE = 240  # long side of a thumbnail, in pixels
-_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
-_ORIENTATION, _DATETIME_ORIGINAL, _DATETIME, _OFFSET_ORIGINAL = 0x0112, 0x9003, 0x0132, 0x9011
-_FULL_DISK = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 @dataclass

@@ -336,4 +336,3 @@ def run_staging(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
     if child is not None:
         _stop(child)
     return stage_entries(zip_path, jobs, stage_dir, progress, cancel.is_set)
-

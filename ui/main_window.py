@@ -256,4 +256,3 @@ def _finish(page) -> None:
         page.save_pending()
     if hasattr(page, "wait_for_workers"):
         page.wait_for_workers()
-

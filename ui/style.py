@@ -97,4 +97,3 @@ def page_top_row(title, search, buttons, extras=()) -> QHBoxLayout:
         button.setMinimumHeight(PAGE_BUTTON_HEIGHT)
         row.addWidget(button)
     return row
-

@@ -17,8 +17,10 @@ from models.chain_anchor import remember_head
 from models.documents import Document, Signature
 from models.errors import FinalizedRecordError
 from models.inspection import Inspection, InspectionStatus
-from models.record_policy import change_allowed, is_frozen, policy, unaudited_fields
+from models.record_policy import (change_allowed, is_frozen, office_only_fields, policy,
+                                  unaudited_fields)
 from models.seal import SEAL_ACTION, SEAL_LABEL, seal_content
+from models.store_mode import refuse_office_write_here
 
 
 def session_now(session: Session) -> datetime:
@@ -67,6 +69,22 @@ def _guard(session: Session, obj, action: str, stored: dict, changed: list[str])
                        stored=stored if action != "create" else None)
     if not change_allowed(table, action, changed, frozen):
         raise FinalizedRecordError(policy(table).refusal or "该记录")
+
+
+def _office_check(session: Session, obj, action: str, changed: list[str]) -> None:
+    """What only the office records, refused on a laptop (models.store_mode)."""
+    table = inspect(obj).mapper.local_table
+    if action == "create":  # the fields a new row sets: those not left at their default
+        changed = [k for k in policy(table).office_fields
+                   if getattr(obj, k) is not None and getattr(obj, k) != _default(table, k)]
+    fields = office_only_fields(table, action, changed)
+    if fields is not None:
+        refuse_office_write_here(session, policy(table), fields)
+
+
+def _default(table, key: str):
+    default = table.c[key].default
+    return default.arg if default is not None and default.is_scalar else None
 
 
 def _collect_changes(session: Session):
@@ -121,6 +139,7 @@ def _before_flush(session: Session, flush_context, instances) -> None:
         label = session.info.get("label", "")
         for obj, action, stored, changed in changes:
             _guard(session, obj, action, stored, changed)
+            _office_check(session, obj, action, changed)
             if action == "create":
                 obj.id = obj.id or uuid.uuid4()
                 obj.device_id = obj.device_id or device_id

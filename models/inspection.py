@@ -177,7 +177,8 @@ class Hazard(Record):
     # re-inspection, the office), often different fields: merged field by field.
     record_policy = TablePolicy("隐患", Merge.FIELD_MERGED, frozen_with="inspection",
                                 still_changes=HAZARD_LIFECYCLE_KEYS, shown_rank=1,
-                                refusal="该检查的隐患", office_fields=HAZARD_OFFICE_KEYS)
+                                refusal="该检查的隐患", office_fields=HAZARD_OFFICE_KEYS,
+                                office_fields_label="交办、台账编号和通报日期")
     __table_args__ = (
         Index("ix_hazard_status_deadline", "status", "deadline"),
         Index("ix_hazard_enterprise_status", "enterprise_id", "status"),

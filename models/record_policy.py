@@ -75,6 +75,7 @@ class TablePolicy:
     # 台账/通报): another device's signed change of one is refused, its stale or unsigned
     # copy is not taken, the office's own value is (sync.merge_plan, _office_fields).
     office_fields: frozenset[str] = frozenset()
+    office_fields_label: str = ""                # what they are, in a refusal (在岗情况)
 
 
 _UNDECLARED = TablePolicy(label="")
@@ -164,6 +165,17 @@ def change_allowed(table, action: str, changed, frozen: bool) -> bool:
     if action == "update":
         return set(changed) <= p.still_changes
     return False
+
+
+def office_only_fields(table, action: str, set_fields) -> frozenset[str] | None:
+    """What of this change only the office may make (`office_writes_only`: any change of the
+    row; `office_fields`: those among `set_fields` — the fields an update changes, or a new
+    row sets to other than their default). None when nothing of it is the office's."""
+    p = policy(table)
+    if p.office_writes_only:
+        return frozenset()
+    touched = p.office_fields & frozenset(set_fields)
+    return touched or None
 
 
 def unaudited_fields(table) -> frozenset[str]:

@@ -61,7 +61,8 @@ class Inspector(Record):
     # 名录库: whether the draw may pick an inspector is the office's to say (a laptop's
     # 不在岗 would take people out of the office's 双随机 draws).
     record_policy = TablePolicy("执法人员", Merge.REGISTER, shown_rank=10,
-                                office_fields=frozenset({"available", "unavailable_reason"}))
+                                office_fields=frozenset({"available", "unavailable_reason"}),
+                                office_fields_label="在岗情况")
 
     name: Mapped[str] = mapped_column(String(50))
     certificate_no: Mapped[str] = mapped_column(String(50), unique=True)

@@ -46,6 +46,19 @@ def require_office(session: Session, message: str, hint: str) -> None:
         raise ValidationError(message, hint=hint)
 
 
+OFFICE_RECORD_HINT = "请在办公室的电脑上办理，本机随下次同步收到；本机的记录未改动"
+
+
+def refuse_office_write_here(session: Session, table_policy, fields: frozenset[str]) -> None:
+    """The flush's check (models.flush_hooks) for any write through the models, whichever
+    code makes it: on a laptop, what only the office records (models.record_policy
+    .office_only_fields) is refused as require_office refuses it — signed here, it would make
+    the office refuse this laptop's whole next bundle."""
+    what = table_policy.label if not fields else \
+        f"{table_policy.label}的{table_policy.office_fields_label or '这些信息'}"
+    require_office(session, f"{what}只能由办公室登记，本机只能查看", OFFICE_RECORD_HINT)
+
+
 def is_demo_store(data_dir: Path | None) -> bool:
     return data_dir is not None and read_json_dict(Path(data_dir) / DEMO_FILE).get("demo") is True
 

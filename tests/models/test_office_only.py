@@ -19,7 +19,7 @@ from models.planning import InspectionPlan, InspectorAvoidance, PlanTask
 from models.reinspection_rules import set_major_tracking
 from models.store_mode import session_is_office
 from models.tables import Base
-from tests.conftest import make_enterprise, make_team
+from tests.conftest import make_enterprise, make_team, office_check_taken_out, valid_credit_code
 from tests.models.test_ledger import MAJOR, ordered_case, set_region
 
 
@@ -62,7 +62,7 @@ def received(laptop):
     with one 重点检查 task, inspectors and enterprises of its own."""
     team = make_team(laptop)
     firm = make_enterprise(laptop)
-    with laptop.transaction() as s:
+    with office_check_taken_out(), laptop.transaction() as s:
         avoidance = InspectorAvoidance(inspector_id=team[0], enterprise_id=firm, township="",
                                        reason="近亲属在该企业任职")
         rules = PlanRules().to_json()
@@ -115,3 +115,45 @@ def test_a_laptop_does_not_plan_draw_or_assign(laptop, received):
     refused_here(laptop, lambda s: create_plan(s, 2028, []), "执法计划")
     refused_here(laptop, lambda s: draw_round(s, received["plan"], "314159", rnd=1), "执法计划")
     refused_here(laptop, lambda s: assign_team(s, received["task"], received["team"]), "执法计划")
+
+
+def test_a_laptop_refuses_office_records_written_past_the_domain_functions(laptop, received, clock):
+    """Not only the domain functions: any write through the models on a laptop — a screen or
+    script that calls no domain function — is refused at the flush when it touches what only
+    the office records. Otherwise the laptop would sign it, and the office would then refuse
+    the laptop's whole next bundle (sync.authority): its sync stopped for one stray write."""
+    from models.assignment import HazardAssignment
+    from models.inspection import Hazard
+    from models.registry import Inspector
+    person, firm = received["team"][1], received["firm"]
+    refused_here(laptop, lambda s: setattr(s.get(Inspector, person), "available", False), "在岗情况")
+    refused_here(laptop, lambda s: setattr(s.get(Inspector, person), "unavailable_reason", "借调"),
+                 "办公室")
+    refused_here(laptop, lambda s: s.add(InspectorAvoidance(
+        inspector_id=person, enterprise_id=firm, township="", reason="曾为该企业提供咨询")), "回避")
+    refused_here(laptop, lambda s: s.delete(s.get(InspectorAvoidance, received["avoidance"])), "回避")
+    refused_here(laptop, lambda s: setattr(s.get(InspectionPlan, received["plan"]), "summary_json",
+                                           "[1]"), "年度检查计划")
+    refused_here(laptop, lambda s: setattr(s.get(PlanTask, received["task"]), "inspector_ids",
+                                           json.dumps([str(t) for t in received["team"]])),
+                 "待检任务")
+    set_region(laptop)
+    _insp, hazards = ordered_case(laptop, make_enterprise(laptop, credit_code=valid_credit_code("91430381MA4L54321")), received["team"],
+                                  clock)
+    refused_here(laptop, lambda s: setattr(s.get(Hazard, hazards[MAJOR]), "ledger_no", "湘乡重隐〔2026〕1号"),
+                 "台账编号")
+    refused_here(laptop, lambda s: s.add(HazardAssignment(
+        hazard_id=hazards[MAJOR], assignee="月山镇", deadline=date(2026, 12, 31), note="",
+        assigned_at=clock(), assigned_by="")), "交办")
+
+
+def test_the_laptops_own_records_still_save(laptop, received):
+    """The check looks at the office's fields only: the rest of the same rows still saves on
+    a laptop (a new inspector of its own, an inspector's name corrected)."""
+    from models.registry import Inspector
+    with laptop.transaction(actor="张卫东") as s:
+        s.get(Inspector, received["team"][1]).name = "李四光"
+        s.add(Inspector(name="王五", certificate_no="43038100099"))
+    with laptop.session() as s:
+        assert s.get(Inspector, received["team"][1]).name == "李四光"
+        assert s.scalar(select(Inspector.available).where(Inspector.certificate_no == "43038100099"))

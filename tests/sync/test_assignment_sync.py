@@ -16,6 +16,7 @@ from models.ledger import ledger_row
 from models.local_time import agency_date
 from sync.export import export_bundle
 from sync.merge import import_bundle
+from tests.conftest import office_check_taken_out
 from tests.sync.conftest import dump
 
 T1 = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
@@ -58,12 +59,12 @@ def test_the_office_assignment_reaches_the_laptop(laptop_a, office, tmp_path):
 
 
 def test_a_laptop_made_assignment_is_refused_at_the_office(laptop_a, office, tmp_path):
-    """A laptop build that writes a 交办 anyway (bypassing the rule): its bundle is refused
-    at the office with one line, nothing imported."""
+    """A laptop build that writes a 交办 anyway (its office check taken out, the domain's
+    and the flush's): its bundle is refused at the office with one line, nothing imported."""
     export_bundle(laptop_a, tmp_path / "a.fcb")
     import_bundle(office, tmp_path / "a.fcb")
     major = _open_major(laptop_a)
-    with laptop_a.transaction(label="assign_hazard") as s:  # as a tampered build would
+    with office_check_taken_out(), laptop_a.transaction(label="assign_hazard") as s:
         s.add(HazardAssignment(hazard_id=major, assignee="某某", deadline=agency_date(T1),
                                note="", assigned_at=T1, assigned_by=""))
     export_bundle(laptop_a, tmp_path / "forged.fcb")

@@ -29,13 +29,15 @@ COLOURS = [RiskColour.RED] * 2 + [RiskColour.ORANGE] * 3 + [RiskColour.YELLOW] *
 
 @pytest.fixture
 def register(store):
-    """15 enterprises in two townships, five inspectors (one away), one township 回避."""
+    """15 enterprises in two townships, five inspectors (one away), one township 回避 (the
+    office's 名录库: written with the office check taken out, as on a laptop an import
+    leaves it; the office's tests make the store the office's afterwards)."""
     firms = [make_enterprise(store, name=f"测试企业{n:02d}有限公司",
                              credit_code=valid_credit_code(f"91430381MA4U{n:05d}"),
                              risk_colour=colour, risk_reason="测试：按给定等级",
                              township=("月山镇", "壶天镇")[n % 2])
              for n, colour in enumerate(COLOURS)]
-    with store.transaction() as s:
+    with office_check_taken_out(), store.transaction() as s:
         people = [Inspector(name=f"执法员{n}", certificate_no=f"4303812300{n}") for n in range(5)]
         people[4].available = False
         people[4].unavailable_reason = "病假"

@@ -108,3 +108,29 @@ def test_photos_held_here_are_still_checked_against_the_manifest(build, reason, 
         import_bundle(office, hostile)
     assert reason in caught.value.text()
     assert dump(office) == before
+
+
+def test_a_held_photo_removed_during_the_import_stops_it_and_the_next_brings_it_back(
+        laptop_a, office, tmp_path, monkeypatch):
+    """Found held before the files were read, gone by the time they are placed (removed by
+    hand meanwhile): this import has no copy of it to place, so it changes nothing and says
+    to import again — which stages it and brings it back."""
+    import sync.merge as merge
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    victim = sorted(_photo_files(office))[0]
+    real = merge.check_files
+
+    def remove_meanwhile(*args, **kwargs):
+        victim.unlink(missing_ok=True)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(merge, "check_files", remove_meanwhile)
+    before = dump(office)
+    with pytest.raises(BundleError, match="被移走") as caught:
+        import_bundle(office, tmp_path / "a.fcb")
+    assert "再导入一次" in caught.value.text()
+    assert dump(office) == {**before, "files": [f for f in before["files"]
+                                                if not f[0].endswith(victim.name)]}
+    monkeypatch.setattr(merge, "check_files", real)
+    import_bundle(office, tmp_path / "a.fcb")
+    assert hashlib.sha256(victim.read_bytes()).hexdigest() == victim.stem

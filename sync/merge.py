@@ -206,7 +206,8 @@ class _HeldPhotos:
         for name, entry in files.items():
             sha, _dot, ext = name[len(PHOTOS_PREFIX):].rpartition("/")[2].rpartition(".")
             if (name.startswith(PHOTOS_PREFIX) and entry["sha256"] == sha and is_sha256(sha)
-                    and ext in PHOTO_EXTENSIONS and name == f"{PHOTOS_PREFIX}{sha[:2]}/{sha}.{ext}"):
+                    and ext in PHOTO_EXTENSIONS
+                    and name == f"{PHOTOS_PREFIX}{sha[:2]}/{sha}.{ext}"):
                 wanted[sha] = (name, os.fspath(photo_path(self.store.photos_dir, sha, ext)),
                                entry["size"])
         if not wanted:

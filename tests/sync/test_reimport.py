@@ -40,6 +40,8 @@ def _written() -> int:
 
 def test_a_second_import_leaves_held_photos_alone_and_brings_back_a_removed_one(
         laptop_a, office, tmp_path):
+    """The same bundle again: no photo of it staged or replaced but the two taken away here
+    before (one removed, one cut short), which come back whole."""
     export_bundle(laptop_a, tmp_path / "a.fcb")
     carried = _bundle_photos(tmp_path / "a.fcb")
     assert len(carried) >= 3

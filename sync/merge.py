@@ -36,7 +36,7 @@ from models.base import UTCDateTime
 from models.errors import StoreError
 from models.flush_hooks import session_now
 from models.paths import atomic_write_bytes
-from models.photo_store import PHOTO_EXTENSIONS, is_sha256, photo_path
+from models.photo_store import PHOTO_EXTENSIONS, is_sha256, photo_path, photo_relative
 from models.store import (Store, begin_import, concurrent_write, hold_imports, import_lost_race,
                           lock_for_device)
 from models.record_policy import STAMPS, Merge, event_hash, policy
@@ -203,12 +203,13 @@ class _HeldPhotos:
 
     def __call__(self, files: dict[str, dict]) -> set[str]:
         wanted: dict[str, tuple[str, str, int]] = {}  # sha256 → entry, place, size
+        photos = os.fspath(self.store.photos_dir)  # text, not Path: thousands of photos
         for name, entry in files.items():
             sha, _dot, ext = name[len(PHOTOS_PREFIX):].rpartition("/")[2].rpartition(".")
             if (name.startswith(PHOTOS_PREFIX) and entry["sha256"] == sha and is_sha256(sha)
                     and ext in PHOTO_EXTENSIONS
                     and name == f"{PHOTOS_PREFIX}{sha[:2]}/{sha}.{ext}"):
-                wanted[sha] = (name, os.fspath(photo_path(self.store.photos_dir, sha, ext)),
+                wanted[sha] = (name, os.path.join(photos, photo_relative(sha, ext)),
                                entry["size"])
         if not wanted:
             return set()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sync import crypto
+from sync import crypto, staging
 from sync.bundle_format import BundleError
 from sync.export import export_bundle
 from sync.merge import import_bundle
@@ -97,10 +97,14 @@ def test_a_file_no_committed_record_names_is_replaced_by_the_checked_copy(
     (_manifest_size_too_small, "大小"),
     (_header_size_lie, "已损坏"),
 ], ids=["wrong_hash", "photo_not_its_name", "size_larger_than_declared", "zip_header_size_lie"])
-def test_photos_held_here_are_still_checked_against_the_manifest(build, reason, laptop_a,
-                                                                  office, tmp_path):
+@pytest.mark.parametrize("side", ["thread", "child"])
+def test_photos_held_here_are_still_checked_against_the_manifest(build, reason, side, laptop_a,
+                                                                  office, tmp_path, monkeypatch):
     """The office holds every photo of the bundle; a copy of it with one photo's bytes
-    changed is refused all the same, the store as it was."""
+    changed is refused all the same, the store as it was (staging on a thread or, as for
+    large bundles, in the child process)."""
+    if side == "child":
+        monkeypatch.setattr(staging, "PROCESS_THRESHOLD", 0)
     export_bundle(laptop_a, tmp_path / "a.fcb")
     import_bundle(office, tmp_path / "a.fcb")
     hostile = tmp_path / "hostile.fcb"

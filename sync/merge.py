@@ -641,6 +641,8 @@ def _import(store: Store, path: Path, actor, progress, trust_new_device) -> Impo
     remove_leftovers(store.data_dir / "tmp")  # an earlier import the laptop died in
     stage = store.data_dir / "tmp" / f"import-{uuid.uuid4().hex}"
     stage.mkdir(parents=True)
+    # Filled on the files' thread before they are read; read (by _place_files) only after
+    # wait_for_files, so always whole by then — the same dict, handed on before it is filled.
     held = _HeldPhotos(store)
     try:
         bundle, report, recorded = read_bundle(

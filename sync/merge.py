@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import threading
 import uuid
 from contextlib import contextmanager
@@ -35,7 +36,7 @@ from models.base import UTCDateTime
 from models.errors import StoreError
 from models.flush_hooks import session_now
 from models.paths import atomic_write_bytes
-from models.photo_store import photo_path
+from models.photo_store import PHOTO_EXTENSIONS, is_sha256, photo_path, photo_relative
 from models.store import (Store, begin_import, concurrent_write, hold_imports, import_lost_race,
                           lock_for_device)
 from models.record_policy import STAMPS, Merge, event_hash, policy
@@ -178,11 +179,73 @@ def _target_of(store: Store, name: str) -> Path:
     raise refuse(f"未知的文件条目 {name!r}")
 
 
-def _place_files(store: Store, bundle: Bundle, moved: list[tuple[Path, int]]) -> None:
+class _HeldPhotos:
+    """The bundle's photos this store holds safely — asked before the files are read, so
+    that none of them is staged (sync.verify's held_files); every byte is still hashed
+    against the signed manifest.
+
+    Safely held: a committed Photo row of this store names the hash, and then the file is at
+    its place with the signed size. The file of a committed row was placed by the import (or
+    the laptop) that committed it, and no failing import ever takes it away: `_take_away`
+    removes only files whose place was empty when that import placed them. So the race guard
+    below (replacing a file found at its place with our own checked copy) is needed only for
+    a file no committed row names yet — one an import side by side placed a moment ago and
+    may still take away; such a file is staged and replaced as before. A file missing here
+    or of the wrong size is staged and brought back. Documents and signature images are
+    staged as before: a document's place is its name, not its content (only its hash tells
+    the same bytes, and a different one goes to the conflicts folder), and both are few.
+    A file cut to the same size with other bytes is not looked for (reading every held
+    photo again would cost what this saves): the export refuses it (sync.export)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.names: dict[str, tuple[str, int]] = {}   # entry → (its place, its size)
+
+    def __call__(self, files: dict[str, dict]) -> set[str]:
+        wanted: dict[str, tuple[str, str, int]] = {}  # sha256 → entry, place, size
+        photos = os.fspath(self.store.photos_dir)  # text, not Path: thousands of photos
+        for name, entry in files.items():
+            sha, _dot, ext = name[len(PHOTOS_PREFIX):].rpartition("/")[2].rpartition(".")
+            if (name.startswith(PHOTOS_PREFIX) and entry["sha256"] == sha and is_sha256(sha)
+                    and ext in PHOTO_EXTENSIONS
+                    and name == f"{PHOTOS_PREFIX}{sha[:2]}/{sha}.{ext}"):
+                wanted[sha] = (name, os.path.join(photos, photo_relative(sha, ext)),
+                               entry["size"])
+        if not wanted:
+            return set()
+        photo, shas, named = Base.metadata.tables["photo"], sorted(wanted), set()
+        with self.store.session() as s:  # committed rows only; the photo.sha256 index
+            for start in range(0, len(shas), 500):  # SQLite's parameter limit
+                named.update(s.scalars(select(photo.c.sha256).distinct()
+                                       .where(photo.c.sha256.in_(shas[start:start + 500]))))
+        for sha in named:  # the file looked at after its row was seen committed
+            name, target, size = wanted[sha]
+            if _regular_size(target) == size:
+                self.names[name] = (target, size)
+        return set(self.names)
+
+
+def _regular_size(path: str) -> int | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_size if stat.S_ISREG(found.st_mode) else None
+
+
+def _place_files(store: Store, bundle: Bundle, moved: list[tuple[Path, int]],
+                 held: dict[str, tuple[str, int]] | None = None) -> None:
     """Move the staged files to their places (never over a different local file); on disk
     before the commit that refers to them. `moved` collects what was placed (path and inode),
-    so that a failed import can take it away again. (Paths as text: pathlib cost more than
-    the renames for thousands of photos.)"""
+    so that a failed import can take it away again; `held` (_HeldPhotos) were not staged and
+    must still be there. (Paths as text: pathlib cost more than the renames for thousands of
+    photos.)"""
+    for target, size in (held or {}).values():
+        if _regular_size(target) != size:
+            # Removed since it was found (by hand, or a damaged store's copy taken away by
+            # the import that had brought it back): the next import stages it again.
+            raise BundleError(f"导入期间本机照片文件 {os.path.basename(target)} 被移走或改动，"
+                              "未导入任何记录", "请再导入一次该导出包")
     photos, made = os.fspath(store.photos_dir), set()
     for name, staged in bundle.staged.items():
         if name.startswith(PHOTOS_PREFIX):
@@ -214,7 +277,7 @@ def _place_files(store: Store, bundle: Bundle, moved: list[tuple[Path, int]]) ->
 
 
 def _place_files_beside(store: Store, bundle: Bundle, moved: list[tuple[Path, int]],
-                        work) -> None:
+                        work, held: dict[str, tuple[str, int]] | None = None) -> None:
     """_place_files on a second thread while `work()` (the row writes) runs: renames and
     SQLite both release the GIL, and neither needs the other — the commit, after both, is
     what makes the rows name the files, so they are on disk first all the same."""
@@ -222,7 +285,7 @@ def _place_files_beside(store: Store, bundle: Bundle, moved: list[tuple[Path, in
 
     def place() -> None:
         try:
-            _place_files(store, bundle, moved)
+            _place_files(store, bundle, moved, held)
         except BaseException as exc:  # noqa: BLE001 — raised again on the importing thread
             failed.append(exc)
     thread = threading.Thread(target=place, name="import-place-files", daemon=True)
@@ -578,11 +641,15 @@ def _import(store: Store, path: Path, actor, progress, trust_new_device) -> Impo
     remove_leftovers(store.data_dir / "tmp")  # an earlier import the laptop died in
     stage = store.data_dir / "tmp" / f"import-{uuid.uuid4().hex}"
     stage.mkdir(parents=True)
+    # Filled on the files' thread before they are read; read (by _place_files) only after
+    # wait_for_files, so always whole by then — the same dict, handed on before it is filled.
+    held = _HeldPhotos(store)
     try:
         bundle, report, recorded = read_bundle(
             Path(path), data_dir=store.data_dir, stage_dir=stage, progress=progress,
-            then=lambda bundle, wait_for_files: _merge(store, bundle, wait_for_files, actor),
-            trust_new_device=trust_new_device)
+            then=lambda bundle, wait_for_files: _merge(store, bundle, wait_for_files, actor,
+                                                       held.names),
+            trust_new_device=trust_new_device, held_files=held)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     trust.apply(store.data_dir, bundle.trust)
@@ -593,27 +660,27 @@ def _import(store: Store, path: Path, actor, progress, trust_new_device) -> Impo
     return report
 
 
-def _merge(store: Store, bundle: Bundle, wait_for_files, actor: str | None):
+def _merge(store: Store, bundle: Bundle, wait_for_files, actor: str | None, held=None):
     """Plan and prepare while the files are still being checked; write only after."""
     placed: list[tuple[Path, int]] = []
     try:
-        return _merge_or_raise(store, bundle, wait_for_files, actor, placed)
+        return _merge_or_raise(store, bundle, wait_for_files, actor, placed, held)
     except BaseException:
         _take_away(store, placed)  # nothing committed refers to them: the folder is as it was
         raise
 
 
 def _merge_or_raise(store: Store, bundle: Bundle, wait_for_files, actor: str | None,
-                    placed: list[Path]):
+                    placed: list[Path], held=None):
     try:
         try:
-            return _merge_once(store, bundle, wait_for_files, actor, placed, alone=False)
+            return _merge_once(store, bundle, wait_for_files, actor, placed, held, alone=False)
         except (_MakeAlone, _ChangedMeanwhile, IntegrityError, StoreError) as exc:
             if not (isinstance(exc, (_MakeAlone, _ChangedMeanwhile)) or import_lost_race(exc)):
                 raise
         # Side by side with another import on the server, this one met its rows: made again
         # alone, on what that one committed, as if one after the other (models.store).
-        return _merge_once(store, bundle, wait_for_files, actor, placed, alone=True)
+        return _merge_once(store, bundle, wait_for_files, actor, placed, held, alone=True)
     except IntegrityError as exc:
         raise BundleError("导出包中的记录与本机记录冲突，未导入任何内容（"
                           f"{str(exc.orig).splitlines()[0]}）",
@@ -644,7 +711,7 @@ def _needs_alone(store: Store, plan: MergePlan) -> bool:
 
 
 def _merge_once(store: Store, bundle: Bundle, wait_for_files, actor: str | None,
-                placed: list[Path], *, alone: bool):
+                placed: list[Path], held=None, *, alone: bool):
     with store.transaction(actor=actor or "导入", label="import_bundle") as s:
         # One snapshot for the plan, references checked at the commit (a re-inspection may
         # sort before its original). On SQLite the write lock is taken only after the files
@@ -662,7 +729,7 @@ def _merge_once(store: Store, bundle: Bundle, wait_for_files, actor: str | None,
         wait_for_files()          # every hash and size checked: now the store may change
         check_files(bundle, _local_file_exists(store))
         # (also brings back media missing here)
-        _place_files_beside(store, bundle, placed, lambda: _write_rows(s, writes))
+        _place_files_beside(store, bundle, placed, lambda: _write_rows(s, writes), held)
         # This device's chain last, and one writer at a time on it (short: a few events).
         lock_for_device(s, store.device_id)
         _write_rows(s, _prepare_rows(s, MergePlan(), _event_rows(s, store, specs)))

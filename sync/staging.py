@@ -188,11 +188,13 @@ class _Fd:
 
 def stage_entries(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
                   progress: Progress | None = None,
-                  cancelled: Callable[[], bool] = lambda: False) -> dict[str, Staged]:
-    """Read, hash and (with a stage_dir) copy every job's entry; staged copies are flushed
-    to disk before returning, so moving them into place later needs no data flush."""
+                  cancelled: Callable[[], bool] = lambda: False,
+                  hash_only: frozenset[str] = frozenset()) -> dict[str, Staged]:
+    """Read, hash and (with a stage_dir) copy every job's entry — only read and hash those
+    named in `hash_only` (files the store holds already); staged copies are flushed to disk
+    before returning, so moving them into place later needs no data flush."""
     out: dict[str, Staged] = {}
-    total, done = sum(size for _n, size in jobs), 0
+    total, done, written = sum(size for _n, size in jobs), 0, 0
     try:
         zf = zipfile.ZipFile(zip_path)
     except OSError as exc:
@@ -211,17 +213,19 @@ def stage_entries(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
             for n, (name, declared) in enumerate(jobs):
                 if cancelled():
                     raise StagingError("cancelled", name, "")
-                target = Path(stage_dir) / f"{n:06d}" if stage_dir is not None else None
+                target = (Path(stage_dir) / f"{n:06d}"
+                          if stage_dir is not None and name not in hash_only else None)
                 out[name] = staged = _stage_one(zf, name, declared, target, fd)
                 done += staged.size
-                if flusher is not None:
+                if flusher is not None and target is not None:
                     flusher.wrote(staged.size)
+                    written += 1
                 if progress:
                     progress(done, total)
     finally:
         if flusher is not None:
             flusher.stop()
-    if flusher is not None and out:
+    if flusher is not None and written:
         os.sync()  # one call instead of thousands of fsyncs (most is on disk by now)
     return out
 
@@ -256,7 +260,8 @@ def child_main() -> None:
     def run(job: dict, progress) -> dict:
         result = stage_entries(Path(job["zip"]), [tuple(j) for j in job["jobs"]],
                                Path(job["stage"]) if job["stage"] else None,
-                               lambda done, total: progress(done, total, last=done == total))
+                               lambda done, total: progress(done, total, last=done == total),
+                               hash_only=frozenset(job.get("hash_only", ())))
         return {name: [s.size, s.sha256, str(s.path) if s.path else None]
                 for name, s in result.items()}
     child_process.serve(run, StagingError, "read")
@@ -292,14 +297,16 @@ class EarlyChild:
 
 def _in_process(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
                 progress: Progress | None, cancel: Cancel,
-                child: subprocess.Popen | None = None) -> dict[str, Staged]:
+                child: subprocess.Popen | None = None,
+                hash_only: frozenset[str] = frozenset()) -> dict[str, Staged]:
     child = child or _spawn()
     if child is None:  # no interpreter to start (an embedded build): slower, but on a thread
-        return stage_entries(zip_path, jobs, stage_dir, progress, cancel.is_set)
+        return stage_entries(zip_path, jobs, stage_dir, progress, cancel.is_set, hash_only)
     cancel.attach(child)
     try:
         child_process.send_job(child, {"zip": str(zip_path), "jobs": jobs,
-                                       "stage": str(stage_dir) if stage_dir else None})
+                                       "stage": str(stage_dir) if stage_dir else None,
+                                       "hash_only": sorted(hash_only)})
         for line in child.stdout:
             message = json.loads(line)
             if message[0] == "progress":
@@ -324,15 +331,16 @@ def _in_process(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
 
 def run_staging(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
                 progress: Progress | None = None, cancel: Cancel | None = None,
-                *, threshold: int | None = None, early: EarlyChild | None = None
-                ) -> dict[str, Staged]:
+                *, threshold: int | None = None, early: EarlyChild | None = None,
+                hash_only: frozenset[str] = frozenset()) -> dict[str, Staged]:
     """stage_entries, in a child process when the files add up to `threshold` bytes (the
-    `early` one when it was started)."""
+    `early` one when it was started). Files already held (`hash_only`) are read and hashed
+    the same, still on the child when large: the bytes to check are what counts."""
     cancel = cancel or Cancel()
     limit = PROCESS_THRESHOLD if threshold is None else threshold
     child = early.take() if early is not None else None
     if jobs and sum(size for _n, size in jobs) >= limit:
-        return _in_process(zip_path, jobs, stage_dir, progress, cancel, child)
+        return _in_process(zip_path, jobs, stage_dir, progress, cancel, child, hash_only)
     if child is not None:
         _stop(child)
-    return stage_entries(zip_path, jobs, stage_dir, progress, cancel.is_set)
+    return stage_entries(zip_path, jobs, stage_dir, progress, cancel.is_set, hash_only)

@@ -63,19 +63,23 @@ def _tmp_parent(data_dir: Path | None) -> Path | None:
 
 def read_bundle(path: Path, *, data_dir: Path | None = None, stage_dir: Path | None = None,
                 progress: Progress | None = None, then=None,
-                trust_new_device: str | list[str] | None = None):
+                trust_new_device: str | list[str] | None = None, held_files=None):
     """Open and check everything that needs no store; stage the files when asked.
 
     Without `then`, returns the Bundle once every check passed. With `then`, calls
     then(bundle, wait_for_files) as soon as the records are checked, while the files are
     still being read and hashed on a second thread; `then` must call wait_for_files()
     (which raises if any file fails) before it changes anything. Returns what `then` returns.
+
+    `held_files(files)`, given the signed manifest's file entries (name → entry), says which
+    of them the store already holds safely: those are read and hashed like every other,
+    but no staged copy is written (bundle.staged lacks them).
     """
     with plain_zip(path, data_dir) as plain:
         try:
             with zipfile.ZipFile(plain) as zf:
                 return _read_zip(zf, plain, data_dir, stage_dir, progress, then,
-                                 trust_new_device)
+                                 trust_new_device, held_files)
         except zipfile.BadZipFile as exc:
             raise refuse(f"文件不完整或已损坏（{exc}）",
                          "请重新从导出方复制该文件（拷贝可能中断或U盘已损坏）") from exc
@@ -86,7 +90,8 @@ def read_bundle(path: Path, *, data_dir: Path | None = None, stage_dir: Path | N
                               "请检查文件是否存在、U盘是否已插好") from exc
 
 
-def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then, trust_new_device=None):
+def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then, trust_new_device=None,
+              held_files=None):
     infos = zf.infolist()
     # Large files: the staging process starts now, while the container and manifest are
     # checked (it is given nothing to do before they pass; stopped if they do not).
@@ -94,13 +99,13 @@ def _read_zip(zf, plain: Path, data_dir, stage_dir, progress, then, trust_new_de
                        stage_dir)
     try:
         return _checked_zip(zf, infos, plain, data_dir, stage_dir, progress, then,
-                            trust_new_device, early)
+                            trust_new_device, early, held_files)
     finally:
         early.close()
 
 
 def _checked_zip(zf, infos, plain: Path, data_dir, stage_dir, progress, then, trust_new_device,
-                 early):
+                 early, held_files=None):
     check_container(infos)
     names = {i.filename: i for i in infos}
     manifest = read_manifest(zf, names)
@@ -118,7 +123,8 @@ def _checked_zip(zf, infos, plain: Path, data_dir, stage_dir, progress, then, tr
     cancel = Cancel()
     chains = None
     with ThreadPoolExecutor(max_workers=1) as pool:
-        staged = pool.submit(_read_files, plain, files, stage_dir, bundle, progress, cancel, early)
+        staged = pool.submit(_read_files, plain, files, stage_dir, bundle, progress, cancel, early,
+                             held_files)
         try:
             raw_records = {}
             for name, entry in sorted(listed.items()):
@@ -158,10 +164,13 @@ def _check_entry(name: str, entry: dict, size: int, sha: str) -> None:
 
 
 def _read_files(plain: Path, files, stage_dir, bundle: Bundle, progress, cancel,
-                early=None) -> None:
+                early=None, held_files=None) -> None:
+    # Which files the store holds is asked here, on the files' thread: the records are
+    # decoded meanwhile. Asked before the first byte is read, so that none is staged.
+    held = frozenset(held_files(dict(files)) if held_files and stage_dir is not None else ())
     try:
         result = run_staging(plain, [(name, entry["size"]) for name, entry in files], stage_dir,
-                             progress, cancel, early=early)
+                             progress, cancel, early=early, hash_only=held)
     except StagingError as exc:
         raise _staging_problem(exc) from exc
     for name, entry in files:

@@ -65,6 +65,25 @@ def test_child_stages_the_same_bytes_as_the_thread(bundle, tmp_path):
     assert len(jobs) >= 8
 
 
+def test_files_held_already_are_hashed_but_not_staged_on_either_side(bundle, tmp_path):
+    """hash_only (photos the store holds): read and hashed like the rest, no copy written
+    into the stage — in the child as on the thread."""
+    jobs = photo_jobs(bundle)
+    held = frozenset(name for name, _size in jobs[::2])
+    for mode, threshold in (("thread", 10**12), ("child", 0)):
+        stage = tmp_path / mode
+        stage.mkdir()
+        result = staging.run_staging(bundle, jobs, stage, threshold=threshold, hash_only=held)
+        with zipfile.ZipFile(bundle) as zf:
+            for name, _size in jobs:
+                data = zf.read(name)
+                staged = result[name]
+                assert (staged.size, staged.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+                assert (staged.path is None) == (name in held), (mode, name)
+        assert sorted(p.name for p in stage.iterdir()) == sorted(
+            str(result[name].path.name) for name, _size in jobs if name not in held), mode
+
+
 def test_staging_flushes_to_disk_as_it_goes(bundle, tmp_path, monkeypatch):
     """Every FLUSH_EVERY bytes staged the disk is flushed on a thread of the staging, while
     the next files are read; the last flush, which the import waits for, comes after all."""

@@ -1,0 +1,142 @@
+"""Importing photos this store already holds: every byte still read and checked against the
+signed manifest, but no staged copy written and the held file left as it is — while a file
+missing or cut short here is brought back, and a file no committed record names is still
+replaced by the import's own checked copy (the race guard of sync.merge._place_files)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from sync import crypto, staging
+from sync.bundle_format import BundleError
+from sync.export import export_bundle
+from sync.merge import import_bundle
+from tests.sync.conftest import dump
+from tests.sync.test_hostile import (_header_size_lie, _manifest_size_too_small, _replace,
+                                     read_entries)
+
+
+def _photo_files(store) -> dict[Path, os.stat_result]:
+    return {p: p.stat() for p in sorted(store.photos_dir.rglob("*")) if p.is_file()}
+
+
+def _bundle_photos(path: Path) -> dict[str, int]:
+    """sha256 → size of the photos a bundle carries."""
+    with zipfile.ZipFile(path) as zf:
+        return {Path(i.filename).stem: i.file_size for i in zf.infolist()
+                if i.filename.startswith("files/photos/")}
+
+
+def _written() -> int:
+    """Bytes this process has handed to write() so far (the staging runs on a thread for a
+    bundle this small): what a staged copy of every photo would show."""
+    with open("/proc/self/io") as fh:
+        return int(next(line for line in fh if line.startswith("wchar:")).split()[1])
+
+
+def test_a_second_import_leaves_held_photos_alone_and_brings_back_a_removed_one(
+        laptop_a, office, tmp_path):
+    """The same bundle again: no photo of it staged or replaced but the two taken away here
+    before (one removed, one cut short), which come back whole."""
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    carried = _bundle_photos(tmp_path / "a.fcb")
+    assert len(carried) >= 3
+    before = _written()
+    import_bundle(office, tmp_path / "a.fcb")
+    first_written = _written() - before
+    assert first_written >= sum(carried.values())   # the first import stages every photo
+    held = _photo_files(office)
+    assert {p.stem for p in held} == set(carried)
+    removed, cut = sorted(held)[:2]
+    removed.unlink()
+    cut.write_bytes(cut.read_bytes()[:100])          # a copy interrupted on this disk
+    kept = {p: st for p, st in held.items() if p not in (removed, cut)}
+
+    before = _written()
+    report = import_bundle(office, tmp_path / "a.fcb")
+    written = _written() - before
+
+    assert report.changed_nothing
+    assert hashlib.sha256(removed.read_bytes()).hexdigest() == removed.stem  # brought back
+    assert hashlib.sha256(cut.read_bytes()).hexdigest() == cut.stem          # made whole
+    after = _photo_files(office)
+    for path, st in kept.items():   # not replaced, not rewritten
+        assert (after[path].st_ino, after[path].st_mtime_ns) == (st.st_ino, st.st_mtime_ns), path
+    # Only the two brought back were staged (plus the records' and state files' few bytes).
+    again = carried[removed.stem] + carried[cut.stem]
+    assert again <= written < again + (sum(carried.values()) - again) // 2, (written, again)
+
+
+def test_a_file_no_committed_record_names_is_replaced_by_the_checked_copy(
+        laptop_a, office, tmp_path):
+    """A photo file already at its place that no record of this store names — placed a
+    moment ago by an import side by side that may still fail, or left by one that died — is
+    not taken as held: this import puts its own checked copy there (its rows must not name a
+    file another import's take-away may remove)."""
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    with zipfile.ZipFile(tmp_path / "a.fcb") as zf:
+        name = next(n for n in sorted(zf.namelist()) if n.startswith("files/photos/"))
+        data = zf.read(name)
+    sha, ext = Path(name).stem, Path(name).suffix
+    target = office.photos_dir / sha[:2] / f"{sha}{ext}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    planted = target.stat().st_ino
+    import_bundle(office, tmp_path / "a.fcb")
+    assert target.stat().st_ino != planted
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == sha
+
+
+@pytest.mark.parametrize("build,reason", [
+    (_replace("files/photos/", lambda d: d[:-1] + b"\0", resign=False), "校验值不符"),
+    (_replace("files/photos/", lambda d: d[:-1] + b"\0"), "与文件名不符"),
+    (_manifest_size_too_small, "大小"),
+    (_header_size_lie, "已损坏"),
+], ids=["wrong_hash", "photo_not_its_name", "size_larger_than_declared", "zip_header_size_lie"])
+@pytest.mark.parametrize("side", ["thread", "child"])
+def test_photos_held_here_are_still_checked_against_the_manifest(build, reason, side, laptop_a,
+                                                                  office, tmp_path, monkeypatch):
+    """The office holds every photo of the bundle; a copy of it with one photo's bytes
+    changed is refused all the same, the store as it was (staging on a thread or, as for
+    large bundles, in the child process)."""
+    if side == "child":
+        monkeypatch.setattr(staging, "PROCESS_THRESHOLD", 0)
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    hostile = tmp_path / "hostile.fcb"
+    build(read_entries(tmp_path / "a.fcb"), crypto.device_signing_key(laptop_a.data_dir), hostile)
+    before = dump(office)
+    with pytest.raises(BundleError) as caught:
+        import_bundle(office, hostile)
+    assert reason in caught.value.text()
+    assert dump(office) == before
+
+
+def test_a_held_photo_removed_during_the_import_stops_it_and_the_next_brings_it_back(
+        laptop_a, office, tmp_path, monkeypatch):
+    """Found held before the files were read, gone by the time they are placed (removed by
+    hand meanwhile): this import has no copy of it to place, so it changes nothing and says
+    to import again — which stages it and brings it back."""
+    import sync.merge as merge
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    victim = sorted(_photo_files(office))[0]
+    real = merge.check_files
+
+    def remove_meanwhile(*args, **kwargs):
+        victim.unlink(missing_ok=True)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(merge, "check_files", remove_meanwhile)
+    before = dump(office)
+    with pytest.raises(BundleError, match="被移走") as caught:
+        import_bundle(office, tmp_path / "a.fcb")
+    assert "再导入一次" in caught.value.text()
+    assert dump(office) == {**before, "files": [f for f in before["files"]
+                                                if not f[0].endswith(victim.name)]}
+    monkeypatch.setattr(merge, "check_files", real)
+    import_bundle(office, tmp_path / "a.fcb")
+    assert hashlib.sha256(victim.read_bytes()).hexdigest() == victim.stem

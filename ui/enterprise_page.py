@@ -6,9 +6,8 @@ from html import escape
 
 from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from models.base import utcnow
 from models.local_time import agency_date
@@ -17,26 +16,11 @@ from models.store import Store
 from ui.enterprise_dialog import EnterpriseDialog
 from ui.plain_text import rich
 from ui.style import page_top_row
+from ui.tables import make_table
 from ui.enterprise_models import (ID_ROLE, SORT_ROLE, EnterpriseTableModel, HistoryModel,
                                   OpenHazardModel)
 
 NO_SELECTION_HINT = "在上方选择一家企业，查看其检查记录和未整改隐患"
-
-
-def make_table(model, stretch_column: int) -> QTableView:
-    table = QTableView()
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setAlternatingRowColors(True)
-    table.setWordWrap(False)
-    table.verticalHeader().hide()
-    table.verticalHeader().setDefaultSectionSize(38)  # touch-sized rows
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
-    return table
 
 
 class EnterprisePage(QWidget):

@@ -9,10 +9,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog,
-                               QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QPushButton, QTableView,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox,
+                               QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QPushButton, QTabWidget, QVBoxLayout, QWidget)
 
 from models.base import utcnow
 from models.errors import FieldCheckError
@@ -28,6 +27,7 @@ from ui.style import page_top_row
 from ui.session_worker import SessionWorker
 from ui.plain_text import rich
 from ui.stats_view import StatsView
+from ui.tables import make_table
 
 PAGE_SIZE = 100
 ALL = "__all__"
@@ -179,21 +179,11 @@ class LedgerPage(QWidget):
         return row
 
     def _build_ledger_tab(self) -> QWidget:
-        table = QTableView()
-        table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
-        table.setWordWrap(False)
-        table.verticalHeader().hide()
-        table.verticalHeader().setDefaultSectionSize(36)
         # Fits 1366 px: short columns as wide as their text, the enterprise as wide as a usual
         # name, the hazard takes the rest; what is cut shows whole in its tooltip.
+        table = make_table(self.model, LedgerTableModel.COL_ITEM)
         header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(LedgerTableModel.COL_ENTERPRISE, QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(LedgerTableModel.COL_ITEM, QHeaderView.ResizeMode.Stretch)
         for col in (LedgerTableModel.COL_ASSIGNED, LedgerTableModel.COL_LEDGER_NO):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             table.setColumnWidth(col, table.fontMetrics().horizontalAdvance("湘乡经开区安监") + 16)

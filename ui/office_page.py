@@ -26,6 +26,7 @@ from ui.style import page_top_row
 from ui.messages import show_error
 from ui.session_worker import LatestOnly, SessionWorker
 from ui.office_models import MajorHazardTableModel, TallyTableModel, assignment_state_text
+from ui.tables import make_table
 
 SEARCH_DELAY_MS = 300  # a search runs once typing pauses
 LIST_LIMIT = 200  # rows on screen: the most urgent first (the counts and the 通报 take all)
@@ -132,21 +133,11 @@ class OfficePage(QWidget):
         return row
 
     def _build_major_tab(self) -> QWidget:
-        table = QTableView()
-        table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
-        table.setWordWrap(False)
-        table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        table.verticalHeader().hide()
-        table.verticalHeader().setDefaultSectionSize(38)
         # 1366 px: dates and states as wide as their text, names as wide as a usual one, the
         # hazard takes the rest; what is cut shows whole in its tooltip and the detail line.
+        table = make_table(self.model, MajorHazardTableModel.COL_HAZARD)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(MajorHazardTableModel.COL_HAZARD, QHeaderView.ResizeMode.Stretch)
         metrics = table.fontMetrics()
         for col, sample in ((MajorHazardTableModel.COL_ENTERPRISE, "湘乡市恒达木业有限公"),
                             (MajorHazardTableModel.COL_TOWNSHIP, "经济开发区"),

@@ -17,7 +17,7 @@ from models.plan_publication import publication
 from models.plan_rules import focus_tasks, plan_progress, verify_plan
 from models.plan_views import DrawView, PlanOverview, draw_views, plan_overview
 from models.store import Store
-from ui.enterprise_page import make_table
+from ui.tables import make_table
 from ui.messages import show_error
 from ui.plan_dialogs import AssignTeamDialog, CreatePlanDialog, DrawDialog, plain_label
 from ui.plan_models import (DrawTaskModel, ExclusionModel, FocusTaskModel, MonthModel,

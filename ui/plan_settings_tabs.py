@@ -19,7 +19,7 @@ from models.plan_people import (AvoidanceRow, add_avoidance, availability, avoid
 from models.plan_rules import COLOUR_LABELS, COLOURS, ClassRule, PlanRules, load_rules, save_rules
 from models.register_queries import list_enterprises
 from models.store import Store
-from ui.enterprise_page import make_table
+from ui.tables import make_table
 from ui.plan_dialogs import plain_label
 from ui.plan_models import AvailabilityModel, AvoidanceModel
 from ui.settings_dialog import button_row, error_label, form_grid, show_problem, show_problems

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComboBox, QDateEdit,
-                               QDateTimeEdit, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
-                               QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton,
-                               QRadioButton, QStackedWidget, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDateEdit, QDateTimeEdit,
+                               QFileDialog, QFormLayout, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QPlainTextEdit, QPushButton, QRadioButton,
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from models.base import utcnow
 from models.errors import FieldCheckError, ValidationError
@@ -29,6 +29,7 @@ from ui.delayed_save import DelayedSave, SaveStateLabel
 from ui.ledger_models import _RowsModel
 from ui.messages import confirm, show_error
 from ui.style import GREEN, GREY, RED
+from ui.tables import make_table
 
 PHOTO_FILTER = "照片 (*.jpg *.jpeg *.png *.webp *.tif *.tiff)"
 
@@ -185,17 +186,7 @@ class ReinspectionPage(QWidget):
     # ------------------------------------------------------------------ review
     def _build_review(self) -> QWidget:
         self.model = ReviewTableModel(self)
-        table = QTableView()
-        table.setModel(self.model)
-        table.verticalHeader().hide()
-        table.verticalHeader().setDefaultSectionSize(36)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setWordWrap(False)
-        header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(ReviewTableModel.COL_HAZARD, QHeaderView.ResizeMode.Stretch)
+        table = make_table(self.model, ReviewTableModel.COL_HAZARD)
         table.selectionModel().selectionChanged.connect(lambda *_: self._show_selected())
         self.table = table
         body = QHBoxLayout()

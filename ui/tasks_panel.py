@@ -9,7 +9,7 @@ from models.inspection_rules import local_date
 from models.plan_people import inspector_names
 from models.plan_rules import OpenTask, open_tasks
 from models.store import Store
-from ui.enterprise_page import make_table
+from ui.tables import make_table
 from ui.plan_dialogs import plain_label
 from ui.plan_models import OpenTaskModel
 from sync.agency import own_inspector_ids

@@ -184,10 +184,12 @@ class _HeldPhotos:
     that none of them is staged (sync.verify's held_files); every byte is still hashed
     against the signed manifest.
 
-    Safely held: a committed Photo row of this store names the hash, and then the file is at
-    its place with the signed size. The file of a committed row was placed by the import (or
-    the laptop) that committed it, and no failing import ever takes it away: `_take_away`
-    removes only files whose place was empty when that import placed them. So the race guard
+    Safely held: a committed Photo row of this store names the hash and the extension (the
+    file's place: the same bytes may be signed under another extension, and a file at that
+    place no row names is a stranger's), and then the file is at its place with the signed
+    size. The file of a committed row was placed by the import (or the laptop) that
+    committed it, and no failing import ever takes it away: `_take_away` removes only files
+    whose place was empty when that import placed them. So the race guard
     below (replacing a file found at its place with our own checked copy) is needed only for
     a file no committed row names yet — one an import side by side placed a moment ago and
     may still take away; such a file is staged and replaced as before. A file missing here
@@ -202,24 +204,25 @@ class _HeldPhotos:
         self.names: dict[str, tuple[str, int]] = {}   # entry → (its place, its size)
 
     def __call__(self, files: dict[str, dict]) -> set[str]:
-        wanted: dict[str, tuple[str, str, int]] = {}  # sha256 → entry, place, size
+        wanted: dict[tuple[str, str], tuple[str, str, int]] = {}  # (sha, ext) → entry, place, size
         photos = os.fspath(self.store.photos_dir)  # text, not Path: thousands of photos
         for name, entry in files.items():
             sha, _dot, ext = name[len(PHOTOS_PREFIX):].rpartition("/")[2].rpartition(".")
             if (name.startswith(PHOTOS_PREFIX) and entry["sha256"] == sha and is_sha256(sha)
                     and ext in PHOTO_EXTENSIONS
                     and name == f"{PHOTOS_PREFIX}{sha[:2]}/{sha}.{ext}"):
-                wanted[sha] = (name, os.path.join(photos, photo_relative(sha, ext)),
-                               entry["size"])
+                wanted[sha, ext] = (name, os.path.join(photos, photo_relative(sha, ext)),
+                                    entry["size"])
         if not wanted:
             return set()
-        photo, shas, named = Base.metadata.tables["photo"], sorted(wanted), set()
+        photo, shas, named = Base.metadata.tables["photo"], sorted({k[0] for k in wanted}), set()
         with self.store.session() as s:  # committed rows only; the photo.sha256 index
             for start in range(0, len(shas), 500):  # SQLite's parameter limit
-                named.update(s.scalars(select(photo.c.sha256).distinct()
-                                       .where(photo.c.sha256.in_(shas[start:start + 500]))))
-        for sha in named:  # the file looked at after its row was seen committed
-            name, target, size = wanted[sha]
+                named.update(map(tuple, s.execute(
+                    select(photo.c.sha256, photo.c.file_ext).distinct()
+                    .where(photo.c.sha256.in_(shas[start:start + 500])))))
+        for key in named.intersection(wanted):  # the file looked at after its row was seen
+            name, target, size = wanted[key]
             if _regular_size(target) == size:
                 self.names[name] = (target, size)
         return set(self.names)

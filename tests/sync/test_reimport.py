@@ -10,7 +10,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from models.photo_store import PHOTO_EXTENSIONS, photo_path
 from sync import crypto, staging
 from sync.bundle_format import BundleError
 from sync.export import export_bundle
@@ -140,3 +142,48 @@ def test_a_held_photo_removed_during_the_import_stops_it_and_the_next_brings_it_
     monkeypatch.setattr(merge, "check_files", real)
     import_bundle(office, tmp_path / "a.fcb")
     assert hashlib.sha256(victim.read_bytes()).hexdigest() == victim.stem
+
+
+def _same_bytes_under_another_extension(laptop, tmp_path) -> tuple[str, str, str, bytes]:
+    """On the laptop, a second photo record of an open inspection naming the bytes of a photo
+    it holds under another extension (what a tampered FieldCheck may sign: the import checks
+    a photo record's hash and extension, not the format of its bytes); exported. The sha256,
+    the extension held before, the new one, and the bytes."""
+    from models.inspection import Inspection, InspectionStatus, Photo
+    with laptop.transaction() as s:
+        old = s.scalars(select(Photo).order_by(Photo.sha256)).first()
+        draft = s.scalars(select(Inspection.id)
+                          .where(Inspection.status != InspectionStatus.FINALIZED)).first()
+        assert draft is not None
+        other = next(e for e in sorted(PHOTO_EXTENSIONS) if e != old.file_ext)
+        data = photo_path(laptop.photos_dir, old.sha256, old.file_ext).read_bytes()
+        target = photo_path(laptop.photos_dir, old.sha256, other)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        s.add(Photo(inspection_id=draft, sha256=old.sha256, file_ext=other, byte_size=len(data),
+                    width=old.width, height=old.height, original_name="同一张照片.x"))
+        return old.sha256, old.file_ext, other, data
+
+
+def test_a_photo_held_under_another_extension_does_not_make_a_stranger_file_held(
+        laptop_a, office, tmp_path):
+    """Held means: a committed record names this file — its hash AND its extension. The
+    office holds X.jpg; a bundle brings a record of X under another extension, and a file of
+    the signed size but other bytes lies at that place (no record names it: planted, or
+    damaged). The import must put its checked copy there, as for any file no record names —
+    not keep the stranger bytes and commit a record that names them. (Failed before: the
+    hash alone made X.<other> held, its wrong bytes kept and named.)"""
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    sha, _held_ext, other, data = _same_bytes_under_another_extension(laptop_a, tmp_path)
+    export_bundle(laptop_a, tmp_path / "b.fcb")
+    assert f"files/photos/{sha[:2]}/{sha}.{other}" in _bundle_photos_names(tmp_path / "b.fcb")
+    stranger = photo_path(office.photos_dir, sha, other)
+    stranger.write_bytes(bytes(len(data)))             # the signed size, other bytes
+    import_bundle(office, tmp_path / "b.fcb")
+    assert hashlib.sha256(stranger.read_bytes()).hexdigest() == sha
+
+
+def _bundle_photos_names(path: Path) -> set[str]:
+    with zipfile.ZipFile(path) as zf:
+        return {n for n in zf.namelist() if n.startswith("files/photos/")}

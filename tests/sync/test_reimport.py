@@ -187,3 +187,39 @@ def test_a_photo_held_under_another_extension_does_not_make_a_stranger_file_held
 def _bundle_photos_names(path: Path) -> set[str]:
     with zipfile.ZipFile(path) as zf:
         return {n for n in zf.namelist() if n.startswith("files/photos/")}
+
+
+def test_a_failed_import_does_not_take_away_a_photo_another_import_relied_on(
+        laptop_a, office, tmp_path, monkeypatch):
+    """A photo a committed record names is missing here (damaged); import 1 brings it back,
+    then fails after placing it. Meanwhile import 2 of a bundle carrying it finds the file
+    at its place, named by the committed record: held, not staged — and commits. On the
+    server this is the order the import lock gives: the failed import's take-away waits for
+    the imports under way to commit. Its take-away must not then remove the file — the
+    committed records name it, and import 2 said it holds every photo. (Failed before: the
+    file was taken away, the store left without it after import 2 succeeded.)"""
+    import sync.merge as merge
+    from models.errors import StoreError
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    victim = sorted(_photo_files(office))[0]
+    victim.unlink()
+    real_lock, real_take_away, calls = merge.lock_for_device, merge._take_away, []
+
+    def fail_first(session, device):   # import 1's last step, after its files are placed
+        calls.append(device)
+        if len(calls) == 1:
+            raise StoreError("写入失败（测试）")
+        return real_lock(session, device)
+
+    def second_import_meanwhile(store, placed):
+        assert any(p == victim for p, _ino in placed)   # import 1 brought it back
+        second = import_bundle(office, tmp_path / "a.fcb")
+        assert second.changed_nothing
+        return real_take_away(store, placed)
+    monkeypatch.setattr(merge, "lock_for_device", fail_first)
+    monkeypatch.setattr(merge, "_take_away", second_import_meanwhile)
+    with pytest.raises(StoreError):
+        import_bundle(office, tmp_path / "a.fcb")
+    assert victim.is_file(), "the photo the committed records name was taken away"
+    assert hashlib.sha256(victim.read_bytes()).hexdigest() == victim.stem

@@ -184,12 +184,15 @@ class _HeldPhotos:
     that none of them is staged (sync.verify's held_files); every byte is still hashed
     against the signed manifest.
 
-    Safely held: a committed Photo row of this store names the hash, and then the file is at
-    its place with the signed size. The file of a committed row was placed by the import (or
-    the laptop) that committed it, and no failing import ever takes it away: `_take_away`
-    removes only files whose place was empty when that import placed them. So the race guard
-    below (replacing a file found at its place with our own checked copy) is needed only for
-    a file no committed row names yet — one an import side by side placed a moment ago and
+    Safely held: a committed Photo row of this store names the hash and the extension (the
+    file's place: the same bytes may be signed under another extension, and a file at that
+    place no row names is a stranger's), and then the file is at its place with the signed
+    size. The file of a committed row was placed by the import (or the laptop) that
+    committed it, and no failing import ever takes it away: `_take_away` removes only files
+    whose place was empty when that import placed them, and none a committed row names (one
+    that brought back a missing file may fail after this import held its copy). So the race
+    guard below (replacing a file found at its place with our own checked copy) is needed
+    only for a file no committed row names yet — one an import side by side placed a moment ago and
     may still take away; such a file is staged and replaced as before. A file missing here
     or of the wrong size is staged and brought back. Documents and signature images are
     staged as before: a document's place is its name, not its content (only its hash tells
@@ -202,27 +205,34 @@ class _HeldPhotos:
         self.names: dict[str, tuple[str, int]] = {}   # entry → (its place, its size)
 
     def __call__(self, files: dict[str, dict]) -> set[str]:
-        wanted: dict[str, tuple[str, str, int]] = {}  # sha256 → entry, place, size
+        wanted: dict[tuple[str, str], tuple[str, str, int]] = {}  # (sha, ext) → entry, place, size
         photos = os.fspath(self.store.photos_dir)  # text, not Path: thousands of photos
         for name, entry in files.items():
             sha, _dot, ext = name[len(PHOTOS_PREFIX):].rpartition("/")[2].rpartition(".")
             if (name.startswith(PHOTOS_PREFIX) and entry["sha256"] == sha and is_sha256(sha)
                     and ext in PHOTO_EXTENSIONS
                     and name == f"{PHOTOS_PREFIX}{sha[:2]}/{sha}.{ext}"):
-                wanted[sha] = (name, os.path.join(photos, photo_relative(sha, ext)),
-                               entry["size"])
+                wanted[sha, ext] = (name, os.path.join(photos, photo_relative(sha, ext)),
+                                    entry["size"])
         if not wanted:
             return set()
-        photo, shas, named = Base.metadata.tables["photo"], sorted(wanted), set()
-        with self.store.session() as s:  # committed rows only; the photo.sha256 index
-            for start in range(0, len(shas), 500):  # SQLite's parameter limit
-                named.update(s.scalars(select(photo.c.sha256).distinct()
-                                       .where(photo.c.sha256.in_(shas[start:start + 500]))))
-        for sha in named:  # the file looked at after its row was seen committed
-            name, target, size = wanted[sha]
+        for key in _committed_photos(self.store, wanted):  # the file looked at after its row
+            name, target, size = wanted[key]
             if _regular_size(target) == size:
                 self.names[name] = (target, size)
         return set(self.names)
+
+
+def _committed_photos(store: Store, wanted) -> set[tuple[str, str]]:
+    """Those of the (sha256, extension) pairs `wanted` that a committed Photo row of the
+    store names (one indexed query per 500 hashes: SQLite's parameter limit)."""
+    photo, shas, named = Base.metadata.tables["photo"], sorted({k[0] for k in wanted}), set()
+    with store.session() as s:
+        for start in range(0, len(shas), 500):
+            named.update(map(tuple, s.execute(
+                select(photo.c.sha256, photo.c.file_ext).distinct()
+                .where(photo.c.sha256.in_(shas[start:start + 500])))))
+    return named.intersection(wanted)
 
 
 def _regular_size(path: str) -> int | None:
@@ -301,18 +311,36 @@ def _place_files_beside(store: Store, bundle: Bundle, moved: list[tuple[Path, in
 def _take_away(store: Store, placed: list[tuple[Path, int]]) -> None:
     """A failed import removes the files it placed — only its own copies: a file another
     import has since put in their place (and refers to) stays. On the server the imports
-    under way, which place files under the shared import lock, are waited for first."""
+    under way, which place files under the shared import lock, are waited for first.
+
+    A photo a committed record names stays too: its place was empty only because the file
+    was missing here, and an import side by side may have found this copy there and held it
+    (_HeldPhotos) instead of placing its own. Its bytes were checked against its name."""
     if not placed:
         return
     try:
         with hold_imports(store):
-            _unlink_own(placed)
+            _unlink_own(placed, _named_photos(store, placed))
     except Exception:  # noqa: BLE001 — the server gone: still take away what is ours
         _unlink_own(placed)
 
 
-def _unlink_own(placed: list[tuple[Path, int]]) -> None:
+def _named_photos(store: Store, placed: list[tuple[Path, int]]) -> set[Path]:
+    """The placed photo files whose hash and extension a committed Photo row names."""
+    photos = {}
+    for path, _inode in placed:
+        sha, _dot, ext = path.name.rpartition(".")
+        if path.parent.parent == store.photos_dir and is_sha256(sha):
+            photos[sha, ext] = path
+    if not photos:
+        return set()
+    return {photos[key] for key in _committed_photos(store, photos)}
+
+
+def _unlink_own(placed: list[tuple[Path, int]], keep: set[Path] = frozenset()) -> None:
     for path, inode in placed:
+        if path in keep:
+            continue
         try:
             if os.stat(path).st_ino == inode:
                 path.unlink()

@@ -157,3 +157,23 @@ def test_the_laptops_own_records_still_save(laptop, received):
     with laptop.session() as s:
         assert s.get(Inspector, received["team"][1]).name == "李四光"
         assert s.scalar(select(Inspector.available).where(Inspector.certificate_no == "43038100099"))
+
+
+def test_other_orm_ways_of_writing_the_offices_fields_are_refused_too(laptop, received):
+    """session.merge of a detached copy, a new inspector created already 不在岗, a 待检任务
+    deleted: each goes through the flush and is refused there. (A bulk ORM statement,
+    session.execute(update(Inspector)…), skips the flush: it is not audited, so not signed —
+    the office takes none of it, as of the sqlite3 edit in tests/sync/test_attack_office.)"""
+    from models.registry import Inspector
+    person = received["team"][1]
+
+    def merged(s):
+        held = s.get(Inspector, person)
+        s.expunge(held)
+        held.available, held.unavailable_reason = False, "借调"
+        s.merge(held)
+    refused_here(laptop, merged, "在岗情况")
+    refused_here(laptop, lambda s: s.add(Inspector(name="赵六", certificate_no="43038100098",
+                                                   available=False, unavailable_reason="病假")),
+                 "在岗情况")
+    refused_here(laptop, lambda s: s.delete(s.get(PlanTask, received["task"])), "待检任务")

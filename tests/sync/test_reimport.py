@@ -10,7 +10,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from models.photo_store import PHOTO_EXTENSIONS, photo_path
 from sync import crypto, staging
 from sync.bundle_format import BundleError
 from sync.export import export_bundle
@@ -139,4 +141,85 @@ def test_a_held_photo_removed_during_the_import_stops_it_and_the_next_brings_it_
                                                 if not f[0].endswith(victim.name)]}
     monkeypatch.setattr(merge, "check_files", real)
     import_bundle(office, tmp_path / "a.fcb")
+    assert hashlib.sha256(victim.read_bytes()).hexdigest() == victim.stem
+
+
+def _same_bytes_under_another_extension(laptop, tmp_path) -> tuple[str, str, str, bytes]:
+    """On the laptop, a second photo record of an open inspection naming the bytes of a photo
+    it holds under another extension (what a tampered FieldCheck may sign: the import checks
+    a photo record's hash and extension, not the format of its bytes); exported. The sha256,
+    the extension held before, the new one, and the bytes."""
+    from models.inspection import Inspection, InspectionStatus, Photo
+    with laptop.transaction() as s:
+        old = s.scalars(select(Photo).order_by(Photo.sha256)).first()
+        draft = s.scalars(select(Inspection.id)
+                          .where(Inspection.status != InspectionStatus.FINALIZED)).first()
+        assert draft is not None
+        other = next(e for e in sorted(PHOTO_EXTENSIONS) if e != old.file_ext)
+        data = photo_path(laptop.photos_dir, old.sha256, old.file_ext).read_bytes()
+        target = photo_path(laptop.photos_dir, old.sha256, other)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        s.add(Photo(inspection_id=draft, sha256=old.sha256, file_ext=other, byte_size=len(data),
+                    width=old.width, height=old.height, original_name="同一张照片.x"))
+        return old.sha256, old.file_ext, other, data
+
+
+def test_a_photo_held_under_another_extension_does_not_make_a_stranger_file_held(
+        laptop_a, office, tmp_path):
+    """Held means: a committed record names this file — its hash AND its extension. The
+    office holds X.jpg; a bundle brings a record of X under another extension, and a file of
+    the signed size but other bytes lies at that place (no record names it: planted, or
+    damaged). The import must put its checked copy there, as for any file no record names —
+    not keep the stranger bytes and commit a record that names them. (Failed before: the
+    hash alone made X.<other> held, its wrong bytes kept and named.)"""
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    sha, _held_ext, other, data = _same_bytes_under_another_extension(laptop_a, tmp_path)
+    export_bundle(laptop_a, tmp_path / "b.fcb")
+    assert f"files/photos/{sha[:2]}/{sha}.{other}" in _bundle_photos_names(tmp_path / "b.fcb")
+    stranger = photo_path(office.photos_dir, sha, other)
+    stranger.write_bytes(bytes(len(data)))             # the signed size, other bytes
+    import_bundle(office, tmp_path / "b.fcb")
+    assert hashlib.sha256(stranger.read_bytes()).hexdigest() == sha
+
+
+def _bundle_photos_names(path: Path) -> set[str]:
+    with zipfile.ZipFile(path) as zf:
+        return {n for n in zf.namelist() if n.startswith("files/photos/")}
+
+
+def test_a_failed_import_does_not_take_away_a_photo_another_import_relied_on(
+        laptop_a, office, tmp_path, monkeypatch):
+    """A photo a committed record names is missing here (damaged); import 1 brings it back,
+    then fails after placing it. Meanwhile import 2 of a bundle carrying it finds the file
+    at its place, named by the committed record: held, not staged — and commits. On the
+    server this is the order the import lock gives: the failed import's take-away waits for
+    the imports under way to commit. Its take-away must not then remove the file — the
+    committed records name it, and import 2 said it holds every photo. (Failed before: the
+    file was taken away, the store left without it after import 2 succeeded.)"""
+    import sync.merge as merge
+    from models.errors import StoreError
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    victim = sorted(_photo_files(office))[0]
+    victim.unlink()
+    real_lock, real_take_away, calls = merge.lock_for_device, merge._take_away, []
+
+    def fail_first(session, device):   # import 1's last step, after its files are placed
+        calls.append(device)
+        if len(calls) == 1:
+            raise StoreError("写入失败（测试）")
+        return real_lock(session, device)
+
+    def second_import_meanwhile(store, placed):
+        assert any(p == victim for p, _ino in placed)   # import 1 brought it back
+        second = import_bundle(office, tmp_path / "a.fcb")
+        assert second.changed_nothing
+        return real_take_away(store, placed)
+    monkeypatch.setattr(merge, "lock_for_device", fail_first)
+    monkeypatch.setattr(merge, "_take_away", second_import_meanwhile)
+    with pytest.raises(StoreError):
+        import_bundle(office, tmp_path / "a.fcb")
+    assert victim.is_file(), "the photo the committed records name was taken away"
     assert hashlib.sha256(victim.read_bytes()).hexdigest() == victim.stem

@@ -524,3 +524,38 @@ def test_settings_suggest_blank_review_bodies_from_the_agency(qtbot, store):
     click(qtbot, dialog.save_button)
     with store.session() as s:
         assert get_agency_settings(s).court == "湘乡市人民法院"
+
+
+def test_a_laptop_edits_inspectors_the_office_marked_away(qtbot, store, team):
+    """On a laptop (no agency CA) the roster holds what the office's bundle brought: one
+    inspector 不在岗 with the reason. Renaming, deactivating and adding people in 设置 saves
+    as before — the flush refuses only a change of 在岗 itself — and the office's 不在岗
+    stays as it came. (Read back through a separate sqlite3 connection.)"""
+    import sqlite3
+    from tests.conftest import office_check_taken_out
+    with office_check_taken_out(), store.transaction() as s:   # as the office's import left it
+        away = s.get(Inspector, team[1])
+        away.available, away.unavailable_reason = False, "脱产培训"
+        save_agency_settings(s, **AGENCY)
+    dialog = SettingsDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.tabs.setCurrentIndex(1)
+    assert dialog.tabs.count() and "在岗与回避" not in [dialog.tabs.tabText(i)
+                                                    for i in range(dialog.tabs.count())]
+    dialog.table.selectRow(1)
+    fill_inspector_dialog(qtbot, "李晓洪", "43038120002")
+    click(qtbot, dialog.edit_button)
+    dialog.table.selectRow(1)
+    click(qtbot, dialog.toggle_button)
+    fill_inspector_dialog(qtbot, "王建军", "43038120003")
+    click(qtbot, dialog.add_button)
+    click(qtbot, dialog.save_button)
+    assert dialog.result() == QDialog.DialogCode.Accepted, dialog.problems.text()
+    con = sqlite3.connect(store.db_path)
+    try:
+        rows = con.execute("SELECT name, active, available, unavailable_reason FROM inspector "
+                           "ORDER BY certificate_no").fetchall()
+    finally:
+        con.close()
+    assert rows == [("张卫东", 1, 1, ""), ("李晓洪", 0, 0, "脱产培训"), ("王建军", 1, 1, "")]

@@ -197,14 +197,15 @@ class _HeldPhotos:
     or of the wrong size is staged and brought back. Documents and signature images are
     staged as before: a document's place is its name, not its content (only its hash tells
     the same bytes, and a different one goes to the conflicts folder), and both are few.
-    A file cut to the same size with other bytes is not looked for (reading every held
-    photo again would cost what this saves): the export refuses it (sync.export)."""
+    The staging also hashes each held file here (reading costs far less than the writing it
+    saves): one whose bytes changed at the same size is staged after all, and its checked
+    copy takes its place (sync.staging.stage_entries)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.names: dict[str, tuple[str, int]] = {}   # entry → (its place, its size)
 
-    def __call__(self, files: dict[str, dict]) -> set[str]:
+    def __call__(self, files: dict[str, dict]) -> dict[str, str]:
         wanted: dict[tuple[str, str], tuple[str, str, int]] = {}  # (sha, ext) → entry, place, size
         photos = os.fspath(self.store.photos_dir)  # text, not Path: thousands of photos
         for name, entry in files.items():
@@ -220,7 +221,7 @@ class _HeldPhotos:
             name, target, size = wanted[key]
             if _regular_size(target) == size:
                 self.names[name] = (target, size)
-        return set(self.names)
+        return {name: target for name, (target, _size) in self.names.items()}
 
 
 def _committed_photos(store: Store, wanted) -> set[tuple[str, str]]:

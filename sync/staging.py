@@ -22,7 +22,7 @@ import subprocess
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,13 +186,25 @@ class _Fd:
             os.close(self.fd)
 
 
+def _file_sha256(path: str) -> str | None:
+    """The SHA-256 of a file the store holds; None when it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
 def stage_entries(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
                   progress: Progress | None = None,
                   cancelled: Callable[[], bool] = lambda: False,
-                  hash_only: frozenset[str] = frozenset()) -> dict[str, Staged]:
+                  hash_only: Mapping[str, str] | None = None) -> dict[str, Staged]:
     """Read, hash and (with a stage_dir) copy every job's entry — only read and hash those
-    named in `hash_only` (files the store holds already); staged copies are flushed to disk
-    before returning, so moving them into place later needs no data flush."""
+    named in `hash_only` (entry → the file the store holds of it), unless that file is no
+    longer these bytes: then it is staged after all, so the checked copy takes its place.
+    Staged copies are flushed to disk before returning, so moving them into place later
+    needs no data flush."""
+    hash_only = hash_only or {}
     out: dict[str, Staged] = {}
     total, done, written = sum(size for _n, size in jobs), 0, 0
     try:
@@ -216,6 +228,11 @@ def stage_entries(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
                 target = (Path(stage_dir) / f"{n:06d}"
                           if stage_dir is not None and name not in hash_only else None)
                 out[name] = staged = _stage_one(zf, name, declared, target, fd)
+                if target is None and stage_dir is not None and name in hash_only \
+                        and _file_sha256(hash_only[name]) != staged.sha256:
+                    # (damaged here at the same size, or gone: a size alone does not say)
+                    target = Path(stage_dir) / f"{n:06d}"
+                    out[name] = staged = _stage_one(zf, name, declared, target, fd)
                 done += staged.size
                 if flusher is not None and target is not None:
                     flusher.wrote(staged.size)
@@ -261,7 +278,7 @@ def child_main() -> None:
         result = stage_entries(Path(job["zip"]), [tuple(j) for j in job["jobs"]],
                                Path(job["stage"]) if job["stage"] else None,
                                lambda done, total: progress(done, total, last=done == total),
-                               hash_only=frozenset(job.get("hash_only", ())))
+                               hash_only=job.get("hash_only") or {})
         return {name: [s.size, s.sha256, str(s.path) if s.path else None]
                 for name, s in result.items()}
     child_process.serve(run, StagingError, "read")
@@ -298,7 +315,7 @@ class EarlyChild:
 def _in_process(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
                 progress: Progress | None, cancel: Cancel,
                 child: subprocess.Popen | None = None,
-                hash_only: frozenset[str] = frozenset()) -> dict[str, Staged]:
+                hash_only: Mapping[str, str] | None = None) -> dict[str, Staged]:
     child = child or _spawn()
     if child is None:  # no interpreter to start (an embedded build): slower, but on a thread
         return stage_entries(zip_path, jobs, stage_dir, progress, cancel.is_set, hash_only)
@@ -306,7 +323,7 @@ def _in_process(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
     try:
         child_process.send_job(child, {"zip": str(zip_path), "jobs": jobs,
                                        "stage": str(stage_dir) if stage_dir else None,
-                                       "hash_only": sorted(hash_only)})
+                                       "hash_only": dict(hash_only or {})})
         for line in child.stdout:
             message = json.loads(line)
             if message[0] == "progress":
@@ -332,7 +349,7 @@ def _in_process(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
 def run_staging(zip_path: Path, jobs: list[Job], stage_dir: Path | None,
                 progress: Progress | None = None, cancel: Cancel | None = None,
                 *, threshold: int | None = None, early: EarlyChild | None = None,
-                hash_only: frozenset[str] = frozenset()) -> dict[str, Staged]:
+                hash_only: Mapping[str, str] | None = None) -> dict[str, Staged]:
     """stage_entries, in a child process when the files add up to `threshold` bytes (the
     `early` one when it was started). Files already held (`hash_only`) are read and hashed
     the same, still on the child when large: the bytes to check are what counts."""

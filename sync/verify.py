@@ -167,7 +167,7 @@ def _read_files(plain: Path, files, stage_dir, bundle: Bundle, progress, cancel,
                 early=None, held_files=None) -> None:
     # Which files the store holds is asked here, on the files' thread: the records are
     # decoded meanwhile. Asked before the first byte is read, so that none is staged.
-    held = frozenset(held_files(dict(files)) if held_files and stage_dir is not None else ())
+    held = dict(held_files(dict(files))) if held_files and stage_dir is not None else {}
     try:
         result = run_staging(plain, [(name, entry["size"]) for name, entry in files], stage_dir,
                              progress, cancel, early=early, hash_only=held)

@@ -223,3 +223,26 @@ def test_a_failed_import_does_not_take_away_a_photo_another_import_relied_on(
         import_bundle(office, tmp_path / "a.fcb")
     assert victim.is_file(), "the photo the committed records name was taken away"
     assert hashlib.sha256(victim.read_bytes()).hexdigest() == victim.stem
+
+
+def test_a_held_photo_damaged_here_at_its_size_is_repaired_by_the_next_import(
+        laptop_a, office, tmp_path):
+    """A held photo whose bytes changed on this disk, its size the same (bit rot, a bad
+    copy): the next import of a bundle carrying it puts the checked copy back — the local
+    file is hashed too, not only measured — while the intact held ones stay untouched."""
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    held = _photo_files(office)
+    damaged = sorted(held)[0]
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    intact = {p: st for p, st in held.items() if p != damaged}
+
+    report = import_bundle(office, tmp_path / "a.fcb")
+
+    assert report.changed_nothing
+    assert hashlib.sha256(damaged.read_bytes()).hexdigest() == damaged.stem   # repaired
+    after = _photo_files(office)
+    for path, st in intact.items():
+        assert (after[path].st_ino, after[path].st_mtime_ns) == (st.st_ino, st.st_mtime_ns), path

@@ -66,10 +66,22 @@ def test_child_stages_the_same_bytes_as_the_thread(bundle, tmp_path):
 
 
 def test_files_held_already_are_hashed_but_not_staged_on_either_side(bundle, tmp_path):
-    """hash_only (photos the store holds): read and hashed like the rest, no copy written
-    into the stage — in the child as on the thread."""
+    """hash_only (photos the store holds, with their files here): read and hashed like the
+    rest, no copy written into the stage — unless the file here is not those bytes (one
+    damaged at its size, one gone), which is staged after all; in the child as on the thread."""
     jobs = photo_jobs(bundle)
-    held = frozenset(name for name, _size in jobs[::2])
+    here = tmp_path / "held"
+    here.mkdir()
+    held = {}
+    with zipfile.ZipFile(bundle) as zf:
+        for n, (name, _size) in enumerate(jobs[::2]):
+            held[name] = str(here / f"{n}")
+            Path(held[name]).write_bytes(zf.read(name))
+    damaged, gone = jobs[0][0], jobs[2][0]
+    data = bytearray(Path(held[damaged]).read_bytes())
+    data[0] ^= 0xFF
+    Path(held[damaged]).write_bytes(bytes(data))
+    Path(held[gone]).unlink()
     for mode, threshold in (("thread", 10**12), ("child", 0)):
         stage = tmp_path / mode
         stage.mkdir()
@@ -79,9 +91,12 @@ def test_files_held_already_are_hashed_but_not_staged_on_either_side(bundle, tmp
                 data = zf.read(name)
                 staged = result[name]
                 assert (staged.size, staged.sha256) == (len(data), hashlib.sha256(data).hexdigest())
-                assert (staged.path is None) == (name in held), (mode, name)
+                assert (staged.path is None) == (name in held and name not in (damaged, gone)), (
+                    mode, name)
+                if staged.path is not None:
+                    assert staged.path.read_bytes() == data
         assert sorted(p.name for p in stage.iterdir()) == sorted(
-            str(result[name].path.name) for name, _size in jobs if name not in held), mode
+            str(result[name].path.name) for name, _size in jobs if result[name].path), mode
 
 
 def test_staging_flushes_to_disk_as_it_goes(bundle, tmp_path, monkeypatch):

@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
         _add_data_dir(cmd, argparse.SUPPRESS)
         if name != "demo":
             cmd.add_argument("--json", action="store_true", help="以 JSON 输出")
+        if name == "status":
+            cmd.add_argument("--files", action="store_true",
+                             help="逐个读取并校验全部照片文件（缺失、损坏、无法读取）")
         if name == "checklists":
             cmd.add_argument("--unverified", action="store_true", help="列出未能核对出处的法律依据（待核）")
         if name == "demo":
@@ -193,7 +196,14 @@ def cmd_inspections(store, args) -> int:
     return 0
 
 
+def _tally(counts: dict, kind, unit: str) -> str:
+    """「6 次（已定稿 4，检查中 2）」 from {"finalized": 4, "in_progress": 2}."""
+    parts = "，".join(f"{kind(k).label} {n}" for k, n in sorted(counts.items()))
+    return f"{sum(counts.values())} {unit}" + (f"（{parts}）" if parts else "")
+
+
 def cmd_status(store, args) -> int:
+    from models.inspection import HazardStatus, InspectionStatus
     from models.reports import status_summary
     with store.session() as s:
         summary = status_summary(s)
@@ -221,6 +231,12 @@ def cmd_status(store, args) -> int:
     if cut:
         summary["audit_chain"]["problems"] += cut
         summary["audit_chain"]["intact"] = False
+    files = None
+    if getattr(args, "files", False):
+        from models.photo_store import check_photo_files
+        with store.session() as s:
+            files = check_photo_files(s, store.photos_dir)
+        summary["photo_files"] = {"checked": files.checked, "problems": files.problems}
     if args.json:
         _print_json(summary)
     else:
@@ -232,10 +248,21 @@ def cmd_status(store, args) -> int:
             print(summary["recovered"])
         if summary["case_range"] and summary["case_range"]["warning"]:
             print(summary["case_range"]["warning"])
-        print(f"企业 {summary['enterprises']} 家；检查 {summary['inspections']}；隐患 {summary['hazards']}")
+        print(f"企业 {summary['enterprises']} 家；"
+              f"检查 {_tally(summary['inspections'], InspectionStatus, '次')}；"
+              f"隐患 {_tally(summary['hazards'], HazardStatus, '项')}")
         print(f"照片 {summary['photos']} 张；文书 {summary['documents']} 份；执法记录 {summary['audit_events']} 条")
         print("执法记录链完整" if chain["intact"] else "执法记录链被改动：" + "；".join(chain["problems"]))
-    return 0 if summary["audit_chain"]["intact"] else 1
+        if files is not None:
+            from models.photo_store import PHOTO_REPAIR_HINT
+            if not files.problems:
+                print(f"照片文件 {files.checked} 个均完好")
+            else:
+                print(f"照片文件 {files.checked} 个中 {len(files.problems)} 个有问题：")
+                for line in files.problems:
+                    print(f"  {line}")
+                print(PHOTO_REPAIR_HINT)
+    return 0 if summary["audit_chain"]["intact"] and not (files and files.problems) else 1
 
 
 def cmd_demo(store, args) -> int:

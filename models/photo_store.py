@@ -210,6 +210,42 @@ def photo_case(session: Session, sha256: str) -> str:
     return f"检查 {number}（{found.name or '未知单位'}）"
 
 
+@dataclass
+class PhotoFileCheck:
+    checked: int          # photo files the records name
+    problems: list[str]   # one Chinese line each: missing, unreadable, not its name's bytes
+
+
+def check_photo_files(session: Session, photos_dir: Path) -> PhotoFileCheck:
+    """Every photo file the records name, read and hashed (`status --files`): a file damaged
+    at its size shows only so. Nothing is changed; an import of a bundle carrying the photo
+    brings a missing or damaged one back (sync.merge)."""
+    named = session.execute(select(Photo.sha256, Photo.file_ext).distinct()
+                            .order_by(Photo.sha256, Photo.file_ext)).all()
+    problems = []
+    for sha, ext in named:
+        if not is_sha256(sha) or ext not in PHOTO_EXTENSIONS:
+            problems.append(f"照片记录的校验值或文件类型无效：{str(sha)[:12]}…（{photo_case(session, sha)}）")
+            continue
+        try:
+            with open(photo_path(photos_dir, sha, ext), "rb") as fh:
+                found = hashlib.file_digest(fh, "sha256").hexdigest()
+        except FileNotFoundError:
+            problems.append(f"缺少照片文件：{sha[:12]}…（{photo_case(session, sha)}）")
+            continue
+        except OSError as exc:
+            problems.append(f"无法读取照片文件：{sha[:12]}…（{photo_case(session, sha)}，"
+                            f"{exc.strerror or exc}）")
+            continue
+        if found != sha:
+            problems.append(f"照片文件已损坏（内容与存入时不符）：{sha[:12]}…（{photo_case(session, sha)}）")
+    return PhotoFileCheck(len(named), problems)
+
+
+PHOTO_REPAIR_HINT = ("重新导入含这些照片的导出包即可补回（导入会换上校验过的副本）；本机拍摄、尚未导出的照片"
+                     "请从相机存储卡重新添加，或联系技术支持")
+
+
 def thumbnail_path(data_dir: Path, sha256: str) -> Path:
     return data_dir / "thumbs" / f"{sha256}.jpg"
 

@@ -111,7 +111,8 @@ class _Source:
 
 def _missing_photo(name: str, label: str) -> tuple[str, str]:
     return (f"照片文件缺失：{name}（{label}）",
-            "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持")
+            "导出已取消；请从相机存储卡重新添加该照片，或重新导入含该照片的导出包"
+                           "（导入会换上校验过的副本）；fieldcheck status --files 列出全部有问题的照片")
 
 
 def _refused(problem: FileProblem, sources: list[_Source], store: Store) -> BundleError:
@@ -133,8 +134,8 @@ def _unreadable(source: _Source, problem: FileProblem, store: Store) -> BundleEr
         what = f"文件：{source.path}"
     facts.append(problem.detail)
     return BundleError(f"无法读取本电脑数据文件夹中的{what}（{'，'.join(filter(None, facts))}）",
-                       "导出已取消，U盘上没有留下文件；问题不在U盘：请运行 fieldcheck status "
-                       "检查本机数据，或联系技术支持")
+                       "导出已取消，U盘上没有留下文件；问题不在U盘：请运行 fieldcheck status --files "
+                       "检查本机的照片文件，或联系技术支持")
 
 
 def _damaged(source: _Source) -> BundleError:

@@ -140,3 +140,34 @@ def test_read_only_data_folder_is_called_read_only(command, demo_folder, tmp_pat
     assert result.returncode == 2
     assert "只读" in line and "损坏" not in line and "--data-dir" in line
     assert folder_bytes(folder) == before
+
+
+def test_status_files_names_a_damaged_or_missing_photo_and_its_case(demo_folder, tmp_path):
+    """`status --files` hashes every photo file the records name: intact, it says so and
+    exits 0; one damaged at its size (bit rot: no size check sees it) and one gone are each
+    named with their case, and the exit code is 1 — what the export's read error and the
+    damaged-photo refusal send the user to."""
+    folder = tmp_path / "data"
+    shutil.copytree(demo_folder, folder)
+    fine = cli("status", "--files", data_dir=folder)
+    assert fine.returncode == 0, fine.stderr
+    photos = sorted(p for p in (folder / "photos").rglob("*") if p.is_file()
+                    and len(p.stem) == 64)
+    assert "照片文件" in fine.stdout and f"{len(photos)} 个" in fine.stdout and "完好" in fine.stdout
+    damaged, gone = photos[0], photos[1]
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    gone.unlink()
+    before = folder_bytes(folder)
+    bad = cli("status", "--files", data_dir=folder)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    lines = bad.stdout.splitlines()
+    hit = [line for line in lines if damaged.stem[:12] in line]
+    assert hit and "已损坏" in hit[0] and "检查" in hit[0], bad.stdout
+    missing = [line for line in lines if gone.stem[:12] in line]
+    assert missing and "缺少" in missing[0], bad.stdout
+    as_json = json.loads(cli("status", "--files", "--json", data_dir=folder).stdout)
+    assert as_json["photo_files"]["checked"] == len(photos)
+    assert len(as_json["photo_files"]["problems"]) == 2
+    assert folder_bytes(folder) == before   # looked at, nothing changed

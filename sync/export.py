@@ -109,10 +109,14 @@ class _Source:
     missing: tuple[str, str] = ("", "")  # the refusal when its file is not there
 
 
+# A missing or damaged photo: where a good copy still is (an import puts its checked copy in
+# place: sync.merge), and the check that lists every such file (status --files).
+_PHOTO_AGAIN = ("导出已取消；请从相机存储卡重新添加该照片，或重新导入含该照片的导出包（导入会换上校验过的"
+                "副本）；fieldcheck status --files 列出全部有问题的照片")
+
+
 def _missing_photo(name: str, label: str) -> tuple[str, str]:
-    return (f"照片文件缺失：{name}（{label}）",
-            "导出已取消；请从相机存储卡重新添加该照片，或重新导入含该照片的导出包"
-                           "（导入会换上校验过的副本）；fieldcheck status --files 列出全部有问题的照片")
+    return f"照片文件缺失：{name}（{label}）", _PHOTO_AGAIN
 
 
 def _refused(problem: FileProblem, sources: list[_Source], store: Store) -> BundleError:
@@ -141,7 +145,7 @@ def _unreadable(source: _Source, problem: FileProblem, store: Store) -> BundleEr
 def _damaged(source: _Source) -> BundleError:
     if source.entry.startswith(PHOTOS_PREFIX):
         return BundleError(f"照片文件已损坏（内容与存入时不符）：{source.sha256[:12]}…（{source.label}）",
-                           "导出已取消；请从相机存储卡重新添加该照片，或联系技术支持")
+                           _PHOTO_AGAIN)
     return BundleError(f"签名图像文件已损坏（内容与存入时不符）：{source.sha256[:12]}…",
                        "导出已取消；请重新签名后再导出，或联系技术支持")
 

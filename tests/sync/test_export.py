@@ -99,6 +99,7 @@ def test_a_photo_damaged_on_disk_stops_the_export(laptop_a, tmp_path):
     with pytest.raises(BundleError, match="照片文件已损坏") as caught:
         export_bundle(laptop_a, stick / "a.fcb")
     assert victim.stem[:12] in caught.value.text() and "重新添加" in caught.value.text()
+    assert "重新导入" in caught.value.text() and "status --files" in caught.value.text()
     assert list(stick.iterdir()) == []
     victim.write_bytes(good)  # the file put back: the whole store goes there, as before
     assert export_bundle(laptop_a, stick / "a.fcb").counts["inspection"] == 6

@@ -356,7 +356,7 @@ def test_a_photo_this_laptop_cannot_read_is_told_as_this_laptops(side, everythin
     assert "\n" not in text and "无法写入导出文件" not in text and "请检查U盘" not in text, text
     assert "无法读取本电脑数据文件夹中的照片" in text and victim.name in text, text
     assert (case_label(year, serial) or "检查") in text and (name or "无原文件名") in text, text
-    assert "fieldcheck status" in text, text
+    assert "fieldcheck status --files" in text, text
     assert list(stick.iterdir()) == []
     victim.unlink()
     victim.write_bytes(good)

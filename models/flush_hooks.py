@@ -18,7 +18,7 @@ from models.documents import Document, Signature
 from models.errors import FinalizedRecordError
 from models.inspection import Inspection, InspectionStatus
 from models.record_policy import (change_allowed, is_frozen, office_only_fields, policy,
-                                  unaudited_fields)
+                                  scalar_defaults, unaudited_fields)
 from models.seal import SEAL_ACTION, SEAL_LABEL, seal_content
 from models.store_mode import refuse_office_write_here
 
@@ -75,16 +75,12 @@ def _office_check(session: Session, obj, action: str, changed: list[str]) -> Non
     """What only the office records, refused on a laptop (models.store_mode)."""
     table = inspect(obj).mapper.local_table
     if action == "create":  # the fields a new row sets: those not left at their default
+        defaults = scalar_defaults(table.name)
         changed = [k for k in policy(table).office_fields
-                   if getattr(obj, k) is not None and getattr(obj, k) != _default(table, k)]
+                   if getattr(obj, k) is not None and getattr(obj, k) != defaults[k]]
     fields = office_only_fields(table, action, changed)
     if fields is not None:
         refuse_office_write_here(session, policy(table), fields)
-
-
-def _default(table, key: str):
-    default = table.c[key].default
-    return default.arg if default is not None and default.is_scalar else None
 
 
 def _collect_changes(session: Session):

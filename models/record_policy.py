@@ -167,6 +167,17 @@ def change_allowed(table, action: str, changed, frozen: bool) -> bool:
     return False
 
 
+@functools.cache
+def scalar_defaults(table_name: str) -> Mapping[str, object]:
+    """What a new row holds where its creator set nothing: each column's scalar default
+    (None where it has none). For the flush's office check and an import's planner alike."""
+    from models.base import Base
+    import models.tables  # noqa: F401  (every model registered)
+    return MappingProxyType({
+        c.name: (c.default.arg if c.default is not None and c.default.is_scalar else None)
+        for c in Base.metadata.tables[table_name].columns})
+
+
 def office_only_fields(table, action: str, set_fields) -> frozenset[str] | None:
     """What of this change only the office may make (`office_writes_only`: any change of the
     row; `office_fields`: those among `set_fields` — the fields an update changes, or a new

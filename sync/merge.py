@@ -216,7 +216,7 @@ class _HeldPhotos:
                 wanted[sha, ext] = (name, os.path.join(photos, photo_relative(sha, ext)),
                                     entry["size"])
         if not wanted:
-            return set()
+            return {}
         for key in _committed_photos(self.store, wanted):  # the file looked at after its row
             name, target, size = wanted[key]
             if _regular_size(target) == size:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from models.inspection import InspectionStatus, case_label
 from models.record_policy import (STAMPS, Merge, change_allowed, closed_children, is_frozen,
-                                  policy, same_as_recorded, unaudited_fields)
+                                  policy, same_as_recorded, scalar_defaults, unaudited_fields)
 from models.store_mode import session_is_office
 from models.tables import Base
 from sync.bundle_format import encode_value, exported_tables, refuse, row_key
@@ -397,7 +397,7 @@ class _Planner:
     def _fetch_history(self, table: Table, resolved: list[tuple[dict, dict | None]]) -> None:
         """The events held here of every row of the table whose decision reads them — an
         office field differing, a field-merged row differing — in one go."""
-        fields, defaults = policy(table).office_fields, _defaults(table.name)
+        fields, defaults = policy(table).office_fields, scalar_defaults(table.name)
         ignore = unaudited_fields(table) | STAMPS
         wanted = []
         for row, target in resolved:
@@ -591,7 +591,7 @@ class _Planner:
         local = decided.local
         if office is None or decided.action == "superseded" and (local is None or not from_office):
             return [decided]  # (no agency here: nothing names the office) / nothing of it is taken
-        defaults = _defaults(table.name)
+        defaults = scalar_defaults(table.name)
         base = local if local is not None else defaults
         differs = sorted(k for k in fields if k in decided.row and decided.row[k] != base.get(k))
         if not differs:
@@ -655,13 +655,6 @@ def _latest(events, key: str) -> tuple[dict, object] | None:
                     best[0]["at"], best[0]["seq"])):
             best = (event, after[key])
     return best
-
-
-@functools.cache
-def _defaults(table: str) -> dict:
-    """What a new row holds where its creator set nothing (the columns' scalar defaults)."""
-    return {c.name: (c.default.arg if c.default is not None and c.default.is_scalar else None)
-            for c in Base.metadata.tables[table].columns}
 
 
 @functools.cache

@@ -233,10 +233,12 @@ def cmd_status(store, args) -> int:
         summary["audit_chain"]["intact"] = False
     files = None
     if getattr(args, "files", False):
-        from models.photo_store import check_photo_files
+        from models.photo_store import check_photo_files, check_signature_images
         with store.session() as s:
             files = check_photo_files(s, store.photos_dir)
+            images = check_signature_images(s, store.data_dir)
         summary["photo_files"] = {"checked": files.checked, "problems": files.problems}
+        summary["signature_images"] = {"checked": images.checked, "problems": images.problems}
     if args.json:
         _print_json(summary)
     else:
@@ -254,15 +256,18 @@ def cmd_status(store, args) -> int:
         print(f"照片 {summary['photos']} 张；文书 {summary['documents']} 份；执法记录 {summary['audit_events']} 条")
         print("执法记录链完整" if chain["intact"] else "执法记录链被改动：" + "；".join(chain["problems"]))
         if files is not None:
-            from models.photo_store import PHOTO_REPAIR_HINT
-            if not files.problems:
-                print(f"照片文件 {files.checked} 个均完好")
-            else:
-                print(f"照片文件 {files.checked} 个中 {len(files.problems)} 个有问题：")
-                for line in files.problems:
+            from models.photo_store import PHOTO_REPAIR_HINT, SIGNATURE_IMAGE_HINT
+            for label, found, hint in (("照片文件", files, PHOTO_REPAIR_HINT),
+                                       ("签名图像", images, SIGNATURE_IMAGE_HINT)):
+                if not found.problems:
+                    print(f"{label} {found.checked} 个均完好")
+                    continue
+                print(f"{label} {found.checked} 个中 {len(found.problems)} 个有问题：")
+                for line in found.problems:
                     print(f"  {line}")
-                print(PHOTO_REPAIR_HINT)
-    return 0 if summary["audit_chain"]["intact"] and not (files and files.problems) else 1
+                print(hint)
+    damaged = files is not None and bool(files.problems or images.problems)
+    return 0 if summary["audit_chain"]["intact"] and not damaged else 1
 
 
 def cmd_demo(store, args) -> int:

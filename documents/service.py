@@ -14,7 +14,7 @@ from documents import collect_case, documents_for_case
 from documents.keys import WRONG_PASSPHRASE, certificate_fingerprint, load_identity
 from documents.reinspection_content import reinspection_opinion_pdf
 from documents.signing import is_demo_signer, sha256_hex, sign_pdf
-from models.documents import Document, DocumentKind, Signature, issued_documents
+from models.documents import Document, DocumentKind, Signature, issued_documents, signature_image_path
 from models.base import utcnow
 from models.errors import FieldCheckError, ValidationError
 from models.flush_hooks import session_now
@@ -26,7 +26,6 @@ from models.store import Store
 from models.store_mode import is_demo_store
 
 DOCUMENTS_DIR = "documents"
-SIGNATURES_DIR = "signatures"
 KIND_LABEL = {
     DocumentKind.INSPECTION_RECORD: "现场检查记录",
     DocumentKind.RECTIFICATION_ORDER: "责令限期整改指令书",
@@ -100,7 +99,7 @@ def _check_signing(sign: SigningInput, team) -> None:
 
 def _store_image(data_dir: Path, png: bytes) -> str:
     digest = sha256_hex(png)
-    target = Path(data_dir) / SIGNATURES_DIR / f"{digest}.png"
+    target = signature_image_path(data_dir, digest)
     if not target.exists():
         atomic_write_bytes(target, png)
     return digest

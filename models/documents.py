@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -11,6 +12,15 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from models.base import Record
 from models.record_policy import Merge, TablePolicy
 from models.registry import str_enum
+
+
+# Where the handwritten-signature images of issued documents live in the data folder, by
+# their SHA-256 (documents.service writes them, before the Signature rows that name them).
+SIGNATURE_IMAGES_DIR = "signatures"
+
+
+def signature_image_path(data_dir: Path, sha256: str) -> Path:
+    return Path(data_dir) / SIGNATURE_IMAGES_DIR / f"{sha256}.png"
 
 
 class DocumentKind(str, enum.Enum):

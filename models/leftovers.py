@@ -25,13 +25,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.documents import Document, Signature
+from models.documents import SIGNATURE_IMAGES_DIR, Document, Signature
 
 log = logging.getLogger("fieldcheck")
 
 RUN_DIR = "run"
 SCRATCH_DIR = "tmp"                      # import staging, decrypted bundles: scratch only
-ISSUED_DIRS = {"documents": ".pdf", "signatures": ".png"}  # written before their rows
+ISSUED_DIRS = {"documents": ".pdf", SIGNATURE_IMAGES_DIR: ".png"}  # written before their rows
 SKIPPED_DIRS = {"backups", RUN_DIR, SCRATCH_DIR}
 _TMP_FILE = re.compile(r"\..+\.[0-9a-f]{32}\.tmp")  # atomic_write_bytes' temporary names
 
@@ -108,7 +108,7 @@ def _unreferenced(session: Session, data_dir: Path) -> list[Path]:
         for path in directory.iterdir():
             if not path.is_file() or path.suffix != suffix:
                 continue
-            if folder == "signatures":
+            if folder == SIGNATURE_IMAGES_DIR:
                 known = path.name in images
             else:
                 known = str(Path(folder) / path.name) in named

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.errors import NotFoundError, PhotoError
+from models.documents import Document, Signature, signature_image_path
 from models.inspection import Answer, Hazard, Inspection, Photo, case_label
 from models.inspection_rules import editable_inspection
 from models.local_time import from_agency_wall
@@ -212,8 +213,21 @@ def photo_case(session: Session, sha256: str) -> str:
 
 @dataclass
 class PhotoFileCheck:
-    checked: int          # photo files the records name
+    checked: int          # files the records name (photos, or signature images)
     problems: list[str]   # one Chinese line each: missing, unreadable, not its name's bytes
+
+
+def _file_problem(path: Path, sha256: str) -> str | None:
+    """What is wrong with the file that must hold the bytes of `sha256`: "缺少", "无法读取
+    （why）" or "已损坏（内容与存入时不符）"; None when it holds them."""
+    try:
+        with open(path, "rb") as fh:
+            found = hashlib.file_digest(fh, "sha256").hexdigest()
+    except FileNotFoundError:
+        return "缺少"
+    except OSError as exc:
+        return f"无法读取（{exc.strerror or exc}）"
+    return None if found == sha256 else "已损坏（内容与存入时不符）"
 
 
 def check_photo_files(session: Session, photos_dir: Path) -> PhotoFileCheck:
@@ -227,23 +241,47 @@ def check_photo_files(session: Session, photos_dir: Path) -> PhotoFileCheck:
         if not is_sha256(sha) or ext not in PHOTO_EXTENSIONS:
             problems.append(f"照片记录的校验值或文件类型无效：{str(sha)[:12]}…（{photo_case(session, sha)}）")
             continue
-        try:
-            with open(photo_path(photos_dir, sha, ext), "rb") as fh:
-                found = hashlib.file_digest(fh, "sha256").hexdigest()
-        except FileNotFoundError:
-            problems.append(f"缺少照片文件：{sha[:12]}…（{photo_case(session, sha)}）")
-            continue
-        except OSError as exc:
-            problems.append(f"无法读取照片文件：{sha[:12]}…（{photo_case(session, sha)}，"
-                            f"{exc.strerror or exc}）")
-            continue
-        if found != sha:
-            problems.append(f"照片文件已损坏（内容与存入时不符）：{sha[:12]}…（{photo_case(session, sha)}）")
+        problem = _file_problem(photo_path(photos_dir, sha, ext), sha)
+        if problem is not None:
+            problems.append(_problem_line("照片文件", problem, sha, photo_case(session, sha)))
     return PhotoFileCheck(len(named), problems)
+
+
+def check_signature_images(session: Session, data_dir: Path) -> PhotoFileCheck:
+    """Every handwritten-signature image a signature of an issued document names, read and
+    hashed like the photos (`status --files`); each problem names the document."""
+    named: dict[str, dict[str, list[str]]] = {}  # image hash → signer → the documents signed
+    for sha, signer, number in session.execute(
+            select(Signature.image_sha256, Signature.signer_name, Document.number)
+            .join(Document, Document.id == Signature.document_id)
+            .where(Signature.image_sha256.is_not(None)).order_by(Document.number)):
+        named.setdefault(sha, {}).setdefault(signer, []).append(number)
+    problems = []
+    for sha in sorted(named):
+        where = "；".join(f"{signer} 签于 {'、'.join(numbers)}" for signer, numbers in named[sha].items())
+        if not is_sha256(sha):
+            problems.append(f"签名记录的签名图像校验值无效：{str(sha)[:12]}…（{where}）")
+            continue
+        problem = _file_problem(signature_image_path(data_dir, sha), sha)
+        if problem is not None:
+            problems.append(_problem_line("签名图像", problem, sha, where))
+    return PhotoFileCheck(len(named), problems)
+
+
+def _problem_line(what: str, problem: str, sha: str, where: str) -> str:
+    if problem.startswith("无法读取"):
+        return f"无法读取{what}：{sha[:12]}…（{where}，{problem[5:-1]}）"
+    if problem == "缺少":
+        return f"缺少{what}：{sha[:12]}…（{where}）"
+    return f"{what}{problem}：{sha[:12]}…（{where}）"
 
 
 PHOTO_REPAIR_HINT = ("重新导入含这些照片的导出包即可补回（导入会换上校验过的副本）；本机拍摄、尚未导出的照片"
                      "请从相机存储卡重新添加，或联系技术支持")
+
+
+SIGNATURE_IMAGE_HINT = ("重新导入含该文书的导出包即可补回（导入会换上校验过的副本）；已签发文书的 PDF 中"
+                        "仍有签名（status 会核对文书）；本机签署、尚未导出的，请联系技术支持")
 
 
 def thumbnail_path(data_dir: Path, sha256: str) -> Path:

@@ -34,7 +34,6 @@ DOCUMENTS_PREFIX = "files/documents/"
 SIGNATURE_IMAGES_PREFIX = "files/signatures/"
 # Folders of the data folder that hold the files a bundle carries.
 DOCUMENTS_DIR = "documents"
-SIGNATURE_IMAGES_DIR = "signatures"
 
 # Limits against hostile or broken bundles (checked before anything is decompressed).
 MAX_ENTRIES = 200_000

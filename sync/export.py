@@ -23,6 +23,7 @@ from pathlib import Path
 
 from models.base import utcnow
 from models.chain_anchor import record_export
+from models.documents import SIGNATURE_IMAGES_DIR
 from models.photo_store import photo_case, photo_relative
 from models.registry import Inspector
 from models.store import SCHEMA_HEAD, Store
@@ -36,7 +37,6 @@ from sync.bundle_format import (
     MANIFEST_NAME,
     PHOTOS_PREFIX,
     RECORDS_PREFIX,
-    SIGNATURE_IMAGES_DIR,
     SIGNATURE_IMAGES_PREFIX,
     SIGNATURE_NAME,
     BundleError,
@@ -115,6 +115,10 @@ _PHOTO_AGAIN = ("导出已取消；请从相机存储卡重新添加该照片，
                 "副本）；fieldcheck status --files 列出全部有问题的照片")
 
 
+_SIGNATURE_AGAIN = ("导出已取消；重新导入含该文书的导出包即可换上校验过的副本；fieldcheck status --files "
+                    "列出全部有问题的签名图像，或联系技术支持")
+
+
 def _missing_photo(name: str, label: str) -> tuple[str, str]:
     return f"照片文件缺失：{name}（{label}）", _PHOTO_AGAIN
 
@@ -147,7 +151,7 @@ def _damaged(source: _Source) -> BundleError:
         return BundleError(f"照片文件已损坏（内容与存入时不符）：{source.sha256[:12]}…（{source.label}）",
                            _PHOTO_AGAIN)
     return BundleError(f"签名图像文件已损坏（内容与存入时不符）：{source.sha256[:12]}…",
-                       "导出已取消；请重新签名后再导出，或联系技术支持")
+                       _SIGNATURE_AGAIN)
 
 
 def _row_size(photo: dict) -> int:
@@ -198,7 +202,7 @@ def _file_sources(store: Store, rows: dict[str, list[dict]],
                 continue
             sources[SIGNATURE_IMAGES_PREFIX + path.name] = _Source(
                 SIGNATURE_IMAGES_PREFIX + path.name, path, found.st_size, path.stem,
-                missing=(f"签名图像文件缺失：{path.name[:12]}…", "导出已取消；请重新签名后再导出"))
+                missing=(f"签名图像文件缺失：{path.name[:12]}…", _SIGNATURE_AGAIN))
             break
     return [sources[name] for name in sorted(sources)]
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from models.audit import AuditEvent, canonical_json, chain_head
 from models.base import UTCDateTime
+from models.documents import SIGNATURE_IMAGES_DIR
 from models.errors import StoreError
 from models.flush_hooks import session_now
 from models.paths import atomic_write_bytes
@@ -47,7 +48,6 @@ from sync.bundle_format import (
     DOCUMENTS_DIR,
     DOCUMENTS_PREFIX,
     PHOTOS_PREFIX,
-    SIGNATURE_IMAGES_DIR,
     SIGNATURE_IMAGES_PREFIX,
     BundleError,
     encode_value,
@@ -244,6 +244,9 @@ def _regular_size(path: str) -> int | None:
     return found.st_size if stat.S_ISREG(found.st_mode) else None
 
 
+_CONTENT_ADDRESSED = (PHOTOS_PREFIX, SIGNATURE_IMAGES_PREFIX)  # entries named by their bytes' hash
+
+
 def _place_files(store: Store, bundle: Bundle, moved: list[tuple[Path, int]],
                  held: dict[str, tuple[str, int]] | None = None) -> None:
     """Move the staged files to their places (never over a different local file); on disk
@@ -269,11 +272,13 @@ def _place_files(store: Store, bundle: Bundle, moved: list[tuple[Path, int]],
                 target = os.fspath(store.data_dir / CONFLICTS_DIR / bundle.bundle_id / DOCUMENTS_DIR
                                    / os.path.basename(target))
             else:
-                if os.path.exists(staged) and (name.startswith(PHOTOS_PREFIX)
+                if os.path.exists(staged) and (name.startswith(_CONTENT_ADDRESSED)
                                                or _sha(target) == bundle.files[name]):
                     # The same bytes: this import's checked copy takes the place, so that an
                     # import side by side which placed it a moment ago and then fails (it
                     # takes away only its own copy, by inode) leaves the file our rows name.
+                    # A photo or signature image is named by its hash: a file there with
+                    # other bytes is damaged here, and the checked copy repairs it.
                     # (No staged copy left: this import placed it itself, in a first attempt.)
                     os.replace(staged, target)
                 continue

@@ -171,3 +171,49 @@ def test_status_files_names_a_damaged_or_missing_photo_and_its_case(demo_folder,
     assert as_json["photo_files"]["checked"] == len(photos)
     assert len(as_json["photo_files"]["problems"]) == 2
     assert folder_bytes(folder) == before   # looked at, nothing changed
+
+
+def test_status_files_names_a_damaged_or_missing_signature_image(demo_folder, tmp_path):
+    """The handwritten signatures of issued documents are evidence files too: `status
+    --files` hashes each image a signature names, says how many are intact, and names a
+    damaged or missing one with its document; exit code 1, nothing changed."""
+    from documents.demo_signing import demo_signing_input
+    from documents.service import issue_case_documents
+    from models.startup import start_store
+    from models.tables import Inspection, Signature
+    from sqlalchemy import select
+    folder = tmp_path / "data"
+    shutil.copytree(demo_folder, folder)
+    store = start_store(folder)
+    try:
+        with store.session() as s:
+            finalized = s.scalars(select(Inspection.id).where(Inspection.status == "finalized")
+                                  .order_by(Inspection.started_at)).first()
+        issued = issue_case_documents(store, finalized, demo_signing_input(store, finalized))
+        with store.session() as s:
+            images = sorted({sig.image_sha256 for sig in s.scalars(select(Signature))
+                             if sig.image_sha256})
+    finally:
+        store.close()
+    assert images and issued
+    fine = cli("status", "--files", data_dir=folder)
+    assert fine.returncode == 0, fine.stdout + fine.stderr
+    assert f"签名图像 {len(images)} 个均完好" in fine.stdout, fine.stdout
+    damaged = folder / "signatures" / f"{images[0]}.png"
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    if len(images) > 1:
+        (folder / "signatures" / f"{images[1]}.png").unlink()
+    before = folder_bytes(folder)
+    bad = cli("status", "--files", data_dir=folder)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    hit = [line for line in bad.stdout.splitlines() if images[0][:12] in line]
+    assert hit and "已损坏" in hit[0] and issued[0].number.split("〔")[0][:2] in bad.stdout, bad.stdout
+    if len(images) > 1:
+        gone = [line for line in bad.stdout.splitlines() if images[1][:12] in line]
+        assert gone and "缺少" in gone[0], bad.stdout
+    as_json = json.loads(cli("status", "--files", "--json", data_dir=folder).stdout)
+    assert as_json["signature_images"]["checked"] == len(images)
+    assert len(as_json["signature_images"]["problems"]) == min(len(images), 2)
+    assert folder_bytes(folder) == before

@@ -246,3 +246,36 @@ def test_a_held_photo_damaged_here_at_its_size_is_repaired_by_the_next_import(
     after = _photo_files(office)
     for path, st in intact.items():
         assert (after[path].st_ino, after[path].st_mtime_ns) == (st.st_ino, st.st_mtime_ns), path
+
+
+def test_a_signature_image_damaged_or_missing_here_is_repaired_by_the_next_import(
+        laptop_a, office, tmp_path):
+    """A handwritten-signature image is content-addressed like a photo: damaged on this disk
+    (its name is its bytes' hash), the next import of a bundle carrying it puts the checked
+    copy in its place; one gone comes back — what `status --files` tells the user to do."""
+    from documents.demo_signing import demo_signing_input
+    from documents.service import issue_case_documents
+    from models.documents import signature_image_path
+    from models.tables import Inspection, Signature
+    with laptop_a.session() as s:
+        finalized = s.scalars(select(Inspection.id).where(Inspection.status == "finalized")
+                              .order_by(Inspection.started_at)).first()
+    issue_case_documents(laptop_a, finalized, demo_signing_input(laptop_a, finalized))
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    import_bundle(office, tmp_path / "a.fcb")
+    with office.session() as s:
+        images = sorted({sig.image_sha256 for sig in s.scalars(select(Signature))
+                         if sig.image_sha256})
+    assert len(images) >= 2
+    damaged = signature_image_path(office.data_dir, images[0])
+    gone = signature_image_path(office.data_dir, images[1])
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    gone.unlink()
+
+    report = import_bundle(office, tmp_path / "a.fcb")
+
+    assert report.changed_nothing
+    assert hashlib.sha256(damaged.read_bytes()).hexdigest() == images[0]   # repaired
+    assert hashlib.sha256(gone.read_bytes()).hexdigest() == images[1]      # brought back

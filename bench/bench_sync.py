@@ -327,15 +327,20 @@ def run(root: Path, inspections: int, photos: int, repeat: int) -> None:
     times: dict[str, list[float]] = {"zip": [], "export": [], "unzip": [], "import": [],
                                      "reimport": []}
     creation: list[float] = []
+    at_unzip: list[float] = []            # the same probe just before the unzip / the import
+    creation_at_import: list[float] = []
     for n in range(repeat):  # interleaved, so a busy moment hits both sides alike
         creation.append(file_creation(root / f"probe{n}"))
         t, _ = timed(lambda: plain_zip(laptop.photos_dir, stick / f"plain{n}.zip"))
         times["zip"].append(t)
         t, result = timed(lambda: export_bundle(laptop, stick / f"bundle{n}.fcb", everything=True))
         times["export"].append(t)
+        before_unzip = file_creation(root / f"probe{n}u")
         t, _ = timed(lambda: plain_unzip(stick / f"plain{n}.zip", root / f"unzipped{n}"))
         times["unzip"].append(t)
         office = start_store(root / f"office{n}")
+        creation_at_import.append(file_creation(root / f"probe{n}i"))
+        at_unzip.append(before_unzip)
         # the office compared the laptop's fingerprint (#11: no bundle from an unknown device)
         trusted = device_fingerprint(laptop.data_dir)
         t, report = timed(lambda: import_bundle(office, stick / f"bundle{n}.fcb",
@@ -353,6 +358,14 @@ def run(root: Path, inspections: int, photos: int, repeat: int) -> None:
     print(f"creating one file on this disk: {per_file * 1e6:.0f} µs (median; rounds "
           f"{', '.join(f'{c * 1e6:.0f}' for c in creation)} µs) — {photos} files "
           f"{per_file * photos:.2f} s of the unzip and the import, none of the zip")
+    # Round by round: this VM creates a file in ~20 µs or, for minutes at a time, in ~300-600
+    # µs (kernel CPU; renames stay ~25 µs). The unzip and the import create one per photo,
+    # the zip one in all — which round fell in which mode shows beside its figures.
+    print("  round  create µs (unzip / import)   zip s  unzip s  import s  import vs zip")
+    for n in range(repeat):
+        print(f"  {n + 1:>5}  {at_unzip[n] * 1e6:>9.0f} / {creation_at_import[n] * 1e6:<12.0f}"
+              f"{times['zip'][n]:>8.2f} {times['unzip'][n]:>8.2f} {times['import'][n]:>9.2f}"
+              f"  {times['zip'][n] / times['import'][n]:>12.2f}×")
     print(line("plain zip, ZIP_STORED (baseline)", med["zip"], photo_bytes))
     print(line("export_bundle (hashes, signed)", med["export"], size, med["zip"]))
     print(line("plain unzip, extractall (baseline)", med["unzip"], photo_bytes))

@@ -69,6 +69,7 @@ class ExportResult:
     encrypted: bool = False
     written: bool = True
     delta_for: str = ""    # a delta: the folder or device whose holdings it builds on
+    missing_images: int = 0  # signature images named but not on this disk (not carried)
 
     def lines(self) -> list[str]:
         if not self.written:
@@ -81,6 +82,9 @@ class ExportResult:
             out.append(f"增量导出：只含 {self.delta_for} 尚未有的记录；对方缺少此前的记录时，请用 --all 导出全部")
         if self.encrypted:
             out.append("导出包已加密，只有办公室能打开")
+        if self.missing_images:
+            out.append(f"注意：本机缺少 {self.missing_images} 个签名图像文件，未随导出包带出（已签发文书的 PDF "
+                       "中仍有签名）；请运行 fieldcheck status --files 查看是哪些文书，或联系技术支持")
         return out
 
 
@@ -174,9 +178,7 @@ def _file_sources(store: Store, rows: dict[str, list[dict]],
     not looked at here — thousands of stat calls before the first byte is copied: a
     missing one stops the copy (FileProblem 'missing') with the same refusal."""
     sources: dict[str, _Source] = {}
-    if fresh is not None:
-        rows = {name: [r for r in rows.get(name, []) if r["id"] in fresh.get(name, ())]
-                for name in ("photo", "document", "signature")}
+    rows = _carried_file_rows(rows, fresh)
     photos_dir = f"{store.photos_dir}{os.sep}"
     for photo in rows.get("photo", []):
         relative = photo_relative(photo["sha256"], photo["file_ext"])
@@ -194,17 +196,42 @@ def _file_sources(store: Store, rows: dict[str, list[dict]],
             raise BundleError(*missing)
         sources[entry] = _Source(entry, path, found.st_size, missing=missing)
     for sig in rows.get("signature", []):
-        sha = sig.get("image_sha256")
-        folder = store.data_dir / SIGNATURE_IMAGES_DIR
-        for path in sorted(folder.glob(f"{sha}.*")) if sha and folder.is_dir() else []:
-            found = _stat_file(path)
-            if found is None:
-                continue
+        found = _signature_image(store, sig.get("image_sha256"))
+        if found is not None:
+            path, size = found
             sources[SIGNATURE_IMAGES_PREFIX + path.name] = _Source(
-                SIGNATURE_IMAGES_PREFIX + path.name, path, found.st_size, path.stem,
+                SIGNATURE_IMAGES_PREFIX + path.name, path, size, path.stem,
                 missing=(f"签名图像文件缺失：{path.name[:12]}…", _SIGNATURE_AGAIN))
-            break
     return [sources[name] for name in sorted(sources)]
+
+
+def _carried_file_rows(rows: dict[str, list[dict]], fresh: dict[str, set] | None) -> dict:
+    """The rows whose files a bundle carries: in a delta only those new or changed since."""
+    if fresh is None:
+        return rows
+    return {name: [r for r in rows.get(name, []) if r["id"] in fresh.get(name, ())]
+            for name in ("photo", "document", "signature")}
+
+
+def _signature_image(store: Store, sha: str | None) -> tuple[Path, int] | None:
+    """The image file of a signature here (its path and size); None when it has none or the
+    file is gone."""
+    folder = store.data_dir / SIGNATURE_IMAGES_DIR
+    for path in sorted(folder.glob(f"{sha}.*")) if sha and folder.is_dir() else []:
+        found = _stat_file(path)
+        if found is not None:
+            return path, found.st_size
+    return None
+
+
+def _missing_signature_images(store: Store, rows: dict[str, list[dict]],
+                              fresh: dict[str, set] | None) -> int:
+    """The signature images the carried signatures name that are not on this disk: the
+    export goes on without them (the issued PDF still holds each signature, and a frozen
+    document cannot be signed again) but says so (ExportResult.lines)."""
+    shas = {sig["image_sha256"] for sig in _carried_file_rows(rows, fresh).get("signature", [])
+            if sig.get("image_sha256")}
+    return sum(1 for sha in shas if _signature_image(store, sha) is None)
 
 
 class _BundleWriter:
@@ -541,7 +568,8 @@ def export_bundle(store: Store, out: Path, *, inspection_ids: list[uuid.UUID] | 
     return ExportResult(path=out, bundle_id=bundle_id,
                         counts={k: len(v) for k, v in rows.items()}, files=files,
                         bytes=out.stat().st_size, encrypted=office is not None,
-                        delta_for=_label(base))
+                        delta_for=_label(base),
+                        missing_images=_missing_signature_images(store, rows, fresh))
 
 
 def _chains_to_carry(store: Store) -> dict[str, int | None]:

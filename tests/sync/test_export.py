@@ -137,3 +137,31 @@ def _written_as_the_codec_encodes(store, tmp_path):
         written = {n: zf.read(n) for n in zf.namelist() if n.startswith("records/")}
     assert written == expected
     assert b'"2026-03-04T05:06:07+00:00"' in written["records/enterprise.json"]
+
+
+@pytest.mark.parametrize("everything", [False, True])
+def test_a_missing_signature_image_is_said_not_silently_left_out(everything, laptop_a, tmp_path):
+    """A handwritten-signature image gone from this disk does not stop the export (the
+    issued PDF still holds the signature, and a frozen document cannot be signed again), but
+    the export says so — the image is not carried, and nothing else would tell the user."""
+    from sqlalchemy import select
+
+    from documents.demo_signing import demo_signing_input
+    from documents.service import issue_case_documents
+    from models.documents import signature_image_path
+    from models.tables import Inspection, Signature
+    with laptop_a.session() as s:
+        finalized = s.scalars(select(Inspection.id).where(Inspection.status == "finalized")
+                              .order_by(Inspection.started_at)).first()
+    issue_case_documents(laptop_a, finalized, demo_signing_input(laptop_a, finalized))
+    with laptop_a.session() as s:
+        images = sorted({sig.image_sha256 for sig in s.scalars(select(Signature)) if sig.image_sha256})
+    signature_image_path(laptop_a.data_dir, images[0]).unlink()
+
+    result = export_bundle(laptop_a, tmp_path / "a.fcb", everything=everything)
+
+    with zipfile.ZipFile(tmp_path / "a.fcb") as zf:
+        carried = {n for n in zf.namelist() if n.startswith("files/signatures/")}
+    assert carried == {f"files/signatures/{sha}.png" for sha in images[1:]}
+    said = [line for line in result.lines() if "签名图像" in line]
+    assert len(said) == 1 and "1 个" in said[0] and "status --files" in said[0], result.lines()

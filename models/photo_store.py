@@ -217,17 +217,17 @@ class PhotoFileCheck:
     problems: list[str]   # one Chinese line each: missing, unreadable, not its name's bytes
 
 
-def _file_problem(path: Path, sha256: str) -> str | None:
-    """What is wrong with the file that must hold the bytes of `sha256`: "缺少", "无法读取
-    （why）" or "已损坏（内容与存入时不符）"; None when it holds them."""
+def _file_problem(path: Path, sha256: str) -> tuple[str, str] | None:
+    """What is wrong with the file that must hold the bytes of `sha256` — ("missing", ""),
+    ("unreadable", why) or ("damaged", "") — or None when it holds them."""
     try:
         with open(path, "rb") as fh:
             found = hashlib.file_digest(fh, "sha256").hexdigest()
     except FileNotFoundError:
-        return "缺少"
+        return "missing", ""
     except OSError as exc:
-        return f"无法读取（{exc.strerror or exc}）"
-    return None if found == sha256 else "已损坏（内容与存入时不符）"
+        return "unreadable", str(exc.strerror or exc)
+    return None if found == sha256 else ("damaged", "")
 
 
 def check_photo_files(session: Session, photos_dir: Path) -> PhotoFileCheck:
@@ -268,12 +268,13 @@ def check_signature_images(session: Session, data_dir: Path) -> PhotoFileCheck:
     return PhotoFileCheck(len(named), problems)
 
 
-def _problem_line(what: str, problem: str, sha: str, where: str) -> str:
-    if problem.startswith("无法读取"):
-        return f"无法读取{what}：{sha[:12]}…（{where}，{problem[5:-1]}）"
-    if problem == "缺少":
+def _problem_line(what: str, problem: tuple[str, str], sha: str, where: str) -> str:
+    kind, why = problem
+    if kind == "unreadable":
+        return f"无法读取{what}：{sha[:12]}…（{where}，{why}）"
+    if kind == "missing":
         return f"缺少{what}：{sha[:12]}…（{where}）"
-    return f"{what}{problem}：{sha[:12]}…（{where}）"
+    return f"{what}已损坏（内容与存入时不符）：{sha[:12]}…（{where}）"
 
 
 PHOTO_REPAIR_HINT = ("重新导入含这些照片的导出包即可补回（导入会换上校验过的副本）；本机拍摄、尚未导出的照片"

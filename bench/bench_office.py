@@ -50,6 +50,7 @@ from bench.bench_sync import base_jpeg, create_events, stamp  # noqa: E402
 from models.checklist_library import latest_checklists  # noqa: E402
 from models.audit import AuditEvent, chain_head  # noqa: E402
 from models.base import utcnow  # noqa: E402
+from models.flush_hooks import audited_by_caller  # noqa: E402
 from models.ledger import OVERDUE, TO_RECTIFY, LedgerFilter, ledger_page  # noqa: E402
 from models.photo_store import photo_path  # noqa: E402
 from models.startup import start_store  # noqa: E402
@@ -109,7 +110,7 @@ def fill_laptop(store, laptop: int, inspections: int, photos: int, rng: random.R
     tables = ((Enterprise, firms), (Inspector, people), (Inspection, rows["inspection"]),
               (InspectionInspector, rows["team"]), (InspectionChecklist, rows["lists"]),
               (Answer, rows["answer"]), (Photo, rows["photo"]))
-    with store.transaction(label="bench_fill") as s:
+    with store.transaction(label="bench_fill") as s, audited_by_caller(s):  # events: ours
         for model, table_rows in tables:
             s.execute(insert(model.__table__), table_rows)
         s.execute(insert(AuditEvent.__table__), create_events(dev, tables, *chain_head(s, dev)))

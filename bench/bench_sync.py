@@ -60,6 +60,7 @@ from sqlalchemy import insert  # noqa: E402
 from models.checklist_library import latest_checklists  # noqa: E402
 from models.audit import AuditEvent, canonical_json, chain_head, event_hash  # noqa: E402
 from models.base import utcnow  # noqa: E402
+from models.flush_hooks import audited_by_caller  # noqa: E402
 from models.photo_store import photo_path  # noqa: E402
 from models.startup import start_store  # noqa: E402
 from models.tables import (Answer, AnswerResult, Enterprise, Inspection,  # noqa: E402
@@ -151,7 +152,8 @@ def fill(store, inspections: int, photos: int, rng: random.Random,
               (Inspection, rows["inspection"]),
               (InspectionInspector, rows["team"]), (InspectionChecklist, rows["lists"]),
               (Answer, rows["answer"]), (Photo, rows["photo"]))
-    with store.transaction(label="bench_fill") as s:
+    # Core, with their create events made here (models.flush_hooks refuses it otherwise).
+    with store.transaction(label="bench_fill") as s, audited_by_caller(s):
         for model, table_rows in tables:
             if table_rows:
                 s.execute(insert(model.__table__), table_rows)
@@ -397,7 +399,7 @@ def fill_inspections(store, inspections: int) -> None:
              "finalized_at": now, "case_year": 2026, "case_serial": 100_000 + n,
              "current_item_id": None, "follows_inspection_id": None} for n in range(inspections)]
     tables = ((Enterprise, firms), (Inspection, rows))
-    with store.transaction(label="bench_fill") as s:
+    with store.transaction(label="bench_fill") as s, audited_by_caller(s):
         for model, table_rows in tables:
             for start in range(0, len(table_rows), 20_000):
                 s.execute(insert(model.__table__), table_rows[start:start + 20_000])

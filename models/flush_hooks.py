@@ -1,24 +1,29 @@
 """What happens on every flush, whoever wrote the change: stamping, guarding, auditing.
 
 Kept in one `before_flush` hook so no code path (UI, CLI, import) can change a row without
-its audit event, or touch a finalized record.
+its audit event, or touch a finalized record. A bulk statement run through the Session
+(`session.execute(update(…) / delete(…) / insert(table))`) never reaches that hook: on an
+audited table it is refused (`_refuse_bulk_writes`), except inside `audited_by_caller` —
+the bundle import's own Core writes, which record their audit events themselves.
 """
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from models.audit import AuditEvent, chain_head, make_event
 from models.base import Base, Record, utcnow
 from models.chain_anchor import remember_head
 from models.documents import Document, Signature
-from models.errors import FinalizedRecordError
+from models.errors import FinalizedRecordError, StoreError
 from models.inspection import Inspection, InspectionStatus
-from models.record_policy import (change_allowed, is_frozen, office_only_fields, policy,
-                                  scalar_defaults, unaudited_fields)
+from models.record_policy import (POLICY_KEY, change_allowed, is_frozen, office_only_fields,
+                                  policy, scalar_defaults, unaudited_fields)
 from models.seal import SEAL_ACTION, SEAL_LABEL, seal_content
 from models.store_mode import refuse_office_write_here
 
@@ -200,3 +205,49 @@ def _remember_head(session: Session) -> None:
 def _forget_head(session: Session, previous_transaction) -> None:
     session.info.pop("chain_head", None)
     session.info.pop("to_seal", None)
+
+
+# ------------------------------------------------------------------------- bulk statements
+
+# The mark of a session whose caller writes audited tables by Core and appends the audit
+# events itself. A private object, not a string: no `session.info` update sets it by chance;
+# only audited_by_caller does, for the length of its block.
+_AUDITED_BY_CALLER = object()
+
+
+@contextmanager
+def audited_by_caller(session: Session) -> Iterator[Session]:
+    """Let `session` run INSERT / UPDATE / DELETE statements on audited tables within this
+    block — for a writer that has made the flush's checks itself and appends the audit
+    events of what it writes (sync.merge's import). Nothing else may: such a write is
+    neither guarded nor audited nor signed."""
+    depth = session.info.get(_AUDITED_BY_CALLER, 0)
+    session.info[_AUDITED_BY_CALLER] = depth + 1
+    try:
+        yield session
+    finally:
+        if depth:
+            session.info[_AUDITED_BY_CALLER] = depth
+        else:
+            session.info.pop(_AUDITED_BY_CALLER, None)
+
+
+def _audited_table(statement) -> bool:
+    """Whether the statement writes a table whose rows the flush audits (every table that
+    declares a record policy, the audit trail's own included)."""
+    table = Base.metadata.tables.get(getattr(getattr(statement, "table", None), "name", None))
+    return table is not None and POLICY_KEY in table.info
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_writes(state: ORMExecuteState) -> None:
+    """A bulk write through the Session skips before_flush: no guard, no audit event. Refused
+    before it reaches the database (reads pass untouched). Out of its reach: SQL as text(),
+    a bare Connection (exec_driver_sql, engine.begin()) and Session.bulk_*_mappings; of
+    these FieldCheck writes records only by the import's exec_driver_sql (audited by it)."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    if state.session.info.get(_AUDITED_BY_CALLER) or not _audited_table(state.statement):
+        return
+    raise StoreError("这种批量写入会绕过执法全过程记录，已拒绝，数据未改动",
+                     "请通过程序的功能修改记录；如果是程序自身报出的，请报告开发人员")

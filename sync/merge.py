@@ -35,7 +35,7 @@ from models.audit import AuditEvent, canonical_json, chain_head
 from models.base import UTCDateTime
 from models.documents import SIGNATURE_IMAGES_DIR
 from models.errors import StoreError
-from models.flush_hooks import session_now
+from models.flush_hooks import audited_by_caller, session_now
 from models.paths import atomic_write_bytes
 from models.photo_store import PHOTO_EXTENSIONS, is_sha256, photo_path, photo_relative
 from models.store import (Store, begin_import, concurrent_write, hold_imports, import_lost_race,
@@ -519,25 +519,28 @@ def _stage_rows(s: Session, writes: list) -> list:
 
 def _write_rows(s: Session, writes: list) -> None:
     tables = Base.metadata.tables
-    for w in writes:
-        if isinstance(w, _Staged):
-            conn = s.connection()
-            quote = conn.dialect.identifier_preparer.quote
-            conn.exec_driver_sql(f"INSERT INTO main.{quote(w.table)} ({w.columns}) "
-                                 f"SELECT {w.columns} FROM temp.{w.temp}")
-            conn.exec_driver_sql(f"DROP TABLE temp.{w.temp}")
-        elif isinstance(w, _Insert):
-            s.connection().exec_driver_sql(w.sql, w.params)
-        elif isinstance(w, tuple):
-            s.execute(insert(tables[w[0]]), w[1])
-        elif w.action == "deleted":
-            table = tables[w.table]
-            _one_row(s.execute(delete(table).where(*_as_planned(s, table, w))))
-        else:  # an updated row
-            table = tables[w.table]
-            values = {k: v for k, v in w.row.items()
-                      if k != "id" and not (w.mapped and k in STAMPS - {"updated_at"})}
-            _one_row(s.execute(update(table).where(*_as_planned(s, table, w)).values(**values)))
+    # Core, past the flush: the plan, check_authority and _event_rows are this import's
+    # guard and audit (models.flush_hooks refuses such writes anywhere else).
+    with audited_by_caller(s):
+        for w in writes:
+            if isinstance(w, _Staged):
+                conn = s.connection()
+                quote = conn.dialect.identifier_preparer.quote
+                conn.exec_driver_sql(f"INSERT INTO main.{quote(w.table)} ({w.columns}) "
+                                     f"SELECT {w.columns} FROM temp.{w.temp}")
+                conn.exec_driver_sql(f"DROP TABLE temp.{w.temp}")
+            elif isinstance(w, _Insert):
+                s.connection().exec_driver_sql(w.sql, w.params)
+            elif isinstance(w, tuple):
+                s.execute(insert(tables[w[0]]), w[1])
+            elif w.action == "deleted":
+                table = tables[w.table]
+                _one_row(s.execute(delete(table).where(*_as_planned(s, table, w))))
+            else:  # an updated row
+                table = tables[w.table]
+                values = {k: v for k, v in w.row.items()
+                          if k != "id" and not (w.mapped and k in STAMPS - {"updated_at"})}
+                _one_row(s.execute(update(table).where(*_as_planned(s, table, w)).values(**values)))
 
 
 class _ChangedMeanwhile(Exception):

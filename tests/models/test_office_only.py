@@ -162,8 +162,9 @@ def test_the_laptops_own_records_still_save(laptop, received):
 def test_other_orm_ways_of_writing_the_offices_fields_are_refused_too(laptop, received):
     """session.merge of a detached copy, a new inspector created already 不在岗, a 待检任务
     deleted: each goes through the flush and is refused there. (A bulk ORM statement,
-    session.execute(update(Inspector)…), skips the flush: it is not audited, so not signed —
-    the office takes none of it, as of the sqlite3 edit in tests/sync/test_attack_office.)"""
+    session.execute(update(Inspector)…), skips the flush: it is refused by itself, as not
+    audited — tests/models/test_bulk_guard; an sqlite3 edit, neither audited nor signed, the
+    office takes none of: tests/sync/test_attack_office.)"""
     from models.registry import Inspector
     person = received["team"][1]
 

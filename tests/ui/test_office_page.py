@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import create_engine, select
 
 from models.assignment import HazardAssignment
 from models.assignment_rules import ASSIGNED
@@ -56,8 +56,8 @@ def demo(store):
     build_demo(store, now=DEMO_NOW)
     with store.transaction() as s:  # two townships for the statistics
         first = major_hazards(s, LATER.date())[0].enterprise_id
-        s.execute(update(Enterprise).values(township="月山镇"))
-        s.execute(update(Enterprise).where(Enterprise.id == first).values(township="经济开发区"))
+        for firm in s.scalars(select(Enterprise)):  # through the models: audited
+            firm.township = "经济开发区" if firm.id == first else "月山镇"
     store.clock = lambda: LATER
     return store
 

@@ -208,8 +208,6 @@ def cmd_status(store, args) -> int:
     with store.session() as s:
         summary = status_summary(s)
     summary["data_dir"] = str(store.data_dir)
-    from models.chain_anchor import anchor_problems
-    from models.seal import seal_problems
     from sync.crypto import device_fingerprint
     from sync.keystore import KeyLocked
     try:
@@ -223,22 +221,17 @@ def cmd_status(store, args) -> int:
     with store.session() as s:
         summary["case_range"] = {"start": rng.start, "end": rng.end,
                                  "warning": range_warning(s, store.data_dir, _today(store).year)} if rng else None
+    from models.integrity import check_integrity
+    with_files = getattr(args, "files", False)
     with store.session() as s:
-        cut = anchor_problems(s, store.data_dir)  # the cut a chain cannot show by itself
-        cut += seal_problems(s, store.data_dir)    # records edited beside the chain
-        from models.assignment_rules import assignment_problems
-        cut += assignment_problems(s)              # 交办 records likewise
-    if cut:
-        summary["audit_chain"]["problems"] += cut
-        summary["audit_chain"]["intact"] = False
-    files = None
-    if getattr(args, "files", False):
-        from models.photo_store import check_photo_files, check_signature_images
-        with store.session() as s:
-            files = check_photo_files(s, store.photos_dir)
-            images = check_signature_images(s, store.data_dir)
-        summary["photo_files"] = {"checked": files.checked, "problems": files.problems}
-        summary["signature_images"] = {"checked": images.checked, "problems": images.problems}
+        found = check_integrity(s, store.data_dir, store.photos_dir if with_files else None)
+    summary["audit_chain"] = {"intact": found.chain_intact, "events": found.events,
+                              "devices": found.devices, "problems": found.chain_problems}
+    if with_files:
+        summary["photo_files"] = {"checked": found.photo_files.checked,
+                                  "problems": found.photo_files.problems}
+        summary["signature_images"] = {"checked": found.signature_images.checked,
+                                       "problems": found.signature_images.problems}
     if args.json:
         _print_json(summary)
     else:
@@ -255,19 +248,9 @@ def cmd_status(store, args) -> int:
               f"隐患 {_tally(summary['hazards'], HazardStatus, '项')}")
         print(f"照片 {summary['photos']} 张；文书 {summary['documents']} 份；执法记录 {summary['audit_events']} 条")
         print("执法记录链完整" if chain["intact"] else "执法记录链被改动：" + "；".join(chain["problems"]))
-        if files is not None:
-            from models.photo_store import PHOTO_REPAIR_HINT, SIGNATURE_IMAGE_HINT
-            for label, found, hint in (("照片文件", files, PHOTO_REPAIR_HINT),
-                                       ("签名图像", images, SIGNATURE_IMAGE_HINT)):
-                if not found.problems:
-                    print(f"{label} {found.checked} 个均完好")
-                    continue
-                print(f"{label} {found.checked} 个中 {len(found.problems)} 个有问题：")
-                for line in found.problems:
-                    print(f"  {line}")
-                print(hint)
-    damaged = files is not None and bool(files.problems or images.problems)
-    return 0 if summary["audit_chain"]["intact"] and not damaged else 1
+        for line in found.file_lines():
+            print(line)
+    return 0 if found.intact else 1
 
 
 def cmd_demo(store, args) -> int:

@@ -235,7 +235,6 @@ def cmd_status(store, args) -> int:
     if args.json:
         _print_json(summary)
     else:
-        chain = summary["audit_chain"]
         print(f"数据文件夹：{summary['data_dir']}")
         print(f"本机编号：{summary['device_id']}；导出签名指纹："
               f"{summary['device_fingerprint'] or '尚未生成（首次导出时生成）'}")
@@ -247,7 +246,7 @@ def cmd_status(store, args) -> int:
               f"检查 {_tally(summary['inspections'], InspectionStatus, '次')}；"
               f"隐患 {_tally(summary['hazards'], HazardStatus, '项')}")
         print(f"照片 {summary['photos']} 张；文书 {summary['documents']} 份；执法记录 {summary['audit_events']} 条")
-        print("执法记录链完整" if chain["intact"] else "执法记录链被改动：" + "；".join(chain["problems"]))
+        print(found.chain_line())
         for line in found.file_lines():
             print(line)
     return 0 if found.intact else 1

@@ -36,6 +36,11 @@ class IntegrityReport:
     def intact(self) -> bool:
         return self.chain_intact and self.files_intact
 
+    def chain_line(self) -> str:
+        if self.chain_intact:
+            return "执法记录链完整"
+        return "执法记录链被改动：" + "；".join(self.chain_problems)
+
     def file_lines(self) -> list[str]:
         """The files' verdict, as `status --files` prints it: a count, or each problem and
         what to do about it."""

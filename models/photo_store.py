@@ -282,7 +282,7 @@ PHOTO_REPAIR_HINT = ("重新导入含这些照片的导出包即可补回（导�
 
 
 SIGNATURE_IMAGE_HINT = ("重新导入含该文书的导出包即可补回（导入会换上校验过的副本）；已签发文书的 PDF 中"
-                        "仍有签名（status 会核对文书）；本机签署、尚未导出的，请联系技术支持")
+                        "仍有签名（文书文件也在本检查中核对）；本机签署、尚未导出的，请联系技术支持")
 
 
 def thumbnail_path(data_dir: Path, sha256: str) -> Path:

@@ -84,7 +84,8 @@ class ExportResult:
             out.append("导出包已加密，只有办公室能打开")
         if self.missing_images:
             out.append(f"注意：本机缺少 {self.missing_images} 个签名图像文件，未随导出包带出（已签发文书的 PDF "
-                       "中仍有签名）；请运行 fieldcheck status --files 查看是哪些文书，或联系技术支持")
+                       "中仍有签名）；「设置 → 数据检查」（或 fieldcheck status --files）列出是哪些文书，"
+                       "或联系技术支持")
         return out
 
 
@@ -116,11 +117,11 @@ class _Source:
 # A missing or damaged photo: where a good copy still is (an import puts its checked copy in
 # place: sync.merge), and the check that lists every such file (status --files).
 _PHOTO_AGAIN = ("导出已取消；请从相机存储卡重新添加该照片，或重新导入含该照片的导出包（导入会换上校验过的"
-                "副本）；fieldcheck status --files 列出全部有问题的照片")
+                "副本）；「设置 → 数据检查」（或 fieldcheck status --files）列出全部有问题的照片")
 
 
-_SIGNATURE_AGAIN = ("导出已取消；重新导入含该文书的导出包即可换上校验过的副本；fieldcheck status --files "
-                    "列出全部有问题的签名图像，或联系技术支持")
+_SIGNATURE_AGAIN = ("导出已取消；重新导入含该文书的导出包即可换上校验过的副本；「设置 → 数据检查」"
+                    "（或 fieldcheck status --files）列出全部有问题的签名图像，或联系技术支持")
 
 
 def _missing_photo(name: str, label: str) -> tuple[str, str]:
@@ -146,8 +147,8 @@ def _unreadable(source: _Source, problem: FileProblem, store: Store) -> BundleEr
         what = f"文件：{source.path}"
     facts.append(problem.detail)
     return BundleError(f"无法读取本电脑数据文件夹中的{what}（{'，'.join(filter(None, facts))}）",
-                       "导出已取消，U盘上没有留下文件；问题不在U盘：请运行 fieldcheck status --files "
-                       "检查本机的照片文件，或联系技术支持")
+                       "导出已取消，U盘上没有留下文件；问题不在U盘：请在「设置 → 数据检查」"
+                       "（或用 fieldcheck status --files）检查本机的照片文件，或联系技术支持")
 
 
 def _damaged(source: _Source) -> BundleError:

@@ -197,6 +197,9 @@ class SettingsDialog(QDialog):
         self.plan_tabs = add_plan_tabs(self.tabs, store)
         from ui.update_panel import UpdatePanel
         self.tabs.addTab(UpdatePanel(store.data_dir), "软件更新")
+        from ui.data_check_panel import DataCheckPanel
+        self.data_check = DataCheckPanel(store)
+        self.tabs.addTab(self.data_check, "数据检查")
         from models.case_range import case_range
         if case_range(store.data_dir) is not None:  # enrolled: the office's range counts
             self.serial_start.setEnabled(False)

@@ -196,8 +196,9 @@ def _file_sources(store: Store, rows: dict[str, list[dict]],
         if found is None:
             raise BundleError(*missing)
         sources[entry] = _Source(entry, path, found.st_size, missing=missing)
+    images = _signature_images_here(store) if rows.get("signature") else {}
     for sig in rows.get("signature", []):
-        found = _signature_image(store, sig.get("image_sha256"))
+        found = images.get(sig.get("image_sha256"))
         if found is not None:
             path, size = found
             sources[SIGNATURE_IMAGES_PREFIX + path.name] = _Source(
@@ -214,15 +215,24 @@ def _carried_file_rows(rows: dict[str, list[dict]], fresh: dict[str, set] | None
             for name in ("photo", "document", "signature")}
 
 
-def _signature_image(store: Store, sha: str | None) -> tuple[Path, int] | None:
-    """The image file of a signature here (its path and size); None when it has none or the
-    file is gone."""
+def _signature_images_here(store: Store) -> dict[str, tuple[Path, int]]:
+    """The signature image files of this data folder by their hash (path, size): the folder
+    listed once, not searched once per signature (an office holds tens of thousands)."""
     folder = store.data_dir / SIGNATURE_IMAGES_DIR
-    for path in sorted(folder.glob(f"{sha}.*")) if sha and folder.is_dir() else []:
-        found = _stat_file(path)
-        if found is not None:
-            return path, found.st_size
-    return None
+    found: dict[str, tuple[Path, int]] = {}
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return found
+    for entry in entries:
+        sha, dot, _ext = entry.name.partition(".")
+        if dot and sha not in found:
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    found[sha] = (Path(entry.path), entry.stat(follow_symlinks=False).st_size)
+            except OSError:
+                continue
+    return found
 
 
 def _missing_signature_images(store: Store, rows: dict[str, list[dict]],
@@ -232,7 +242,8 @@ def _missing_signature_images(store: Store, rows: dict[str, list[dict]],
     document cannot be signed again) but says so (ExportResult.lines)."""
     shas = {sig["image_sha256"] for sig in _carried_file_rows(rows, fresh).get("signature", [])
             if sig.get("image_sha256")}
-    return sum(1 for sha in shas if _signature_image(store, sha) is None)
+    here = _signature_images_here(store) if shas else {}
+    return sum(1 for sha in shas if sha not in here)
 
 
 class _BundleWriter:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from models.base import utcnow
 from models.chain_anchor import record_export
-from models.documents import SIGNATURE_IMAGES_DIR
-from models.photo_store import photo_case, photo_relative
+from models.documents import SIGNATURE_IMAGE_SUFFIX, SIGNATURE_IMAGES_DIR, signature_image_name
+from models.photo_store import is_sha256, photo_case, photo_relative
 from models.registry import Inspector
 from models.store import SCHEMA_HEAD, Store
 from models.tables import Base
@@ -221,12 +221,15 @@ def _signature_images_here(store: Store) -> dict[str, tuple[Path, int]]:
     folder = store.data_dir / SIGNATURE_IMAGES_DIR
     found: dict[str, tuple[Path, int]] = {}
     try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        with os.scandir(folder) as listing:
+            entries = list(listing)
     except OSError:
         return found
     for entry in entries:
-        sha, dot, _ext = entry.name.partition(".")
-        if dot and sha not in found:
+        sha = entry.name[:-len(SIGNATURE_IMAGE_SUFFIX)]
+        # Only `<hash>.png` is the image: a stray `<hash>.aaa` or `<hash>.png.bak` beside it
+        # went in its place (a name no import takes, or the image missing at the other end).
+        if entry.name == signature_image_name(sha) and is_sha256(sha):
             try:
                 if entry.is_file(follow_symlinks=False):
                     found[sha] = (Path(entry.path), entry.stat(follow_symlinks=False).st_size)

@@ -2,6 +2,7 @@
 and the evidence files — one check for `status` (main.py) and the settings' 数据检查 tab."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,14 +67,15 @@ def chain_cut_problems(session: Session, data_dir: Path) -> list[str]:
             + assignment_problems(session))
 
 
-def check_integrity(session: Session, data_dir: Path,
-                    photos_dir: Path | None = None) -> IntegrityReport:
+def check_integrity(session: Session, data_dir: Path, photos_dir: Path | None = None,
+                    each_file: Callable[[], None] | None = None) -> IntegrityReport:
     """The whole check; given the photos folder, every photo and signature image is read and
-    hashed too (seconds for thousands of photos). Nothing is changed."""
+    hashed too (seconds for thousands of photos). Nothing is changed. `each_file()` is called
+    before each file is read: what it raises ends the check (the settings' tab, on quitting)."""
     chain = verify_chain(session)
     report = IntegrityReport(chain.events, chain.devices,
                              chain.problems + chain_cut_problems(session, data_dir))
     if photos_dir is not None:
-        report.photo_files = check_photo_files(session, photos_dir)
-        report.signature_images = check_signature_images(session, data_dir)
+        report.photo_files = check_photo_files(session, photos_dir, each_file)
+        report.signature_images = check_signature_images(session, data_dir, each_file)
     return report

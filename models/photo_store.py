@@ -31,7 +31,7 @@ from models.documents import Document, Signature, signature_image_path
 from models.inspection import Answer, Hazard, Inspection, Photo, case_label
 from models.inspection_rules import editable_inspection
 from models.local_time import from_agency_wall
-from models.paths import atomic_write_bytes
+from models.paths import atomic_write_bytes, file_sha256
 from models.registry import Enterprise
 
 ACCEPTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif"}
@@ -222,8 +222,7 @@ def _file_problem(path: Path, sha256: str) -> tuple[str, str] | None:
     """What is wrong with the file that must hold the bytes of `sha256` — ("missing", ""),
     ("unreadable", why) or ("damaged", "") — or None when it holds them."""
     try:
-        with open(path, "rb") as fh:
-            found = hashlib.file_digest(fh, "sha256").hexdigest()
+        found = file_sha256(path)
     except FileNotFoundError:
         return "missing", ""
     except OSError as exc:

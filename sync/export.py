@@ -120,7 +120,9 @@ _PHOTO_AGAIN = ("导出已取消；请从相机存储卡重新添加该照片，
                 "副本）；「设置 → 数据检查」（或 fieldcheck status --files）列出全部有问题的照片")
 
 
-_SIGNATURE_AGAIN = ("导出已取消；重新导入含该文书的导出包即可换上校验过的副本；「设置 → 数据检查」"
+# A laptop refuses its own bundles: the copy it can take in comes from the office.
+_SIGNATURE_AGAIN = ("导出已取消；导入一份其他电脑导出的、含该文书的导出包即可换上校验过的副本（检查电脑请向办公室"
+                    "要一份「全部记录」导出包，本机自己导出的包不能导入本机）；「设置 → 数据检查」"
                     "（或 fieldcheck status --files）列出全部有问题的签名图像，或联系技术支持")
 
 

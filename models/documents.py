@@ -17,10 +17,15 @@ from models.registry import str_enum
 # Where the handwritten-signature images of issued documents live in the data folder, by
 # their SHA-256 (documents.service writes them, before the Signature rows that name them).
 SIGNATURE_IMAGES_DIR = "signatures"
+SIGNATURE_IMAGE_SUFFIX = ".png"  # the only one: an image's file is its hash and this
+
+
+def signature_image_name(sha256: str) -> str:
+    return f"{sha256}{SIGNATURE_IMAGE_SUFFIX}"
 
 
 def signature_image_path(data_dir: Path, sha256: str) -> Path:
-    return Path(data_dir) / SIGNATURE_IMAGES_DIR / f"{sha256}.png"
+    return Path(data_dir) / SIGNATURE_IMAGES_DIR / signature_image_name(sha256)
 
 
 class DocumentKind(str, enum.Enum):

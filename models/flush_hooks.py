@@ -242,12 +242,43 @@ def _audited_table(statement) -> bool:
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk_writes(state: ORMExecuteState) -> None:
     """A bulk write through the Session skips before_flush: no guard, no audit event. Refused
-    before it reaches the database (reads pass untouched). Out of its reach: SQL as text(),
-    a bare Connection (exec_driver_sql, engine.begin()) and Session.bulk_*_mappings; of
-    these FieldCheck writes records only by the import's exec_driver_sql (audited by it)."""
+    before it reaches the database (reads pass untouched). Out of its reach: SQL as text()
+    and a bare Connection (exec_driver_sql, engine.begin(), session.connection().execute);
+    of these FieldCheck writes records only by the import's exec_driver_sql (audited by it).
+    The Session's legacy bulk methods: GuardedSession."""
     if not (state.is_insert or state.is_update or state.is_delete):
         return
-    if state.session.info.get(_AUDITED_BY_CALLER) or not _audited_table(state.statement):
+    if not _audited_table(state.statement):
+        return
+    _refuse_unless_audited_by_caller(state.session)
+
+
+def _refuse_unless_audited_by_caller(session: Session) -> None:
+    if session.info.get(_AUDITED_BY_CALLER):
         return
     raise StoreError("这种批量写入会绕过执法全过程记录，已拒绝，数据未改动",
                      "请通过程序的功能修改记录；如果是程序自身报出的，请报告开发人员")
+
+
+class GuardedSession(Session):
+    """The Session a store hands out (models.store): its bulk_save_objects /
+    bulk_insert_mappings / bulk_update_mappings write past the flush and past
+    do_orm_execute alike, so on an audited table they are refused here as a bulk statement
+    is (inside audited_by_caller they pass)."""
+
+    def bulk_save_objects(self, objects, *args, **kwargs):
+        objects = list(objects)
+        self._refuse_bulk_on({type(o) for o in objects})
+        return super().bulk_save_objects(objects, *args, **kwargs)
+
+    def bulk_insert_mappings(self, mapper, mappings, *args, **kwargs):
+        self._refuse_bulk_on({mapper})
+        return super().bulk_insert_mappings(mapper, mappings, *args, **kwargs)
+
+    def bulk_update_mappings(self, mapper, mappings):
+        self._refuse_bulk_on({mapper})
+        return super().bulk_update_mappings(mapper, mappings)
+
+    def _refuse_bulk_on(self, targets) -> None:
+        if any(POLICY_KEY in table.info for target in targets for table in inspect(target).tables):
+            _refuse_unless_audited_by_caller(self)

@@ -2,6 +2,7 @@
 and the evidence files — one check for `status` (main.py) and the settings' 数据检查 tab."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,22 +59,24 @@ class IntegrityReport:
         return out
 
 
-def chain_cut_problems(session: Session, data_dir: Path) -> list[str]:
+def chain_cut_problems(session: Session, data_dir: Path,
+                       each_file: Callable[[], None] | None = None) -> list[str]:
     """What the chain cannot show by itself: the cut (events removed from its end, against
     the positions recorded at exports), records edited beside the chain (content seals,
     issued documents' files) and 交办 records likewise."""
-    return (anchor_problems(session, data_dir) + seal_problems(session, data_dir)
+    return (anchor_problems(session, data_dir) + seal_problems(session, data_dir, each_file)
             + assignment_problems(session))
 
 
-def check_integrity(session: Session, data_dir: Path,
-                    photos_dir: Path | None = None) -> IntegrityReport:
+def check_integrity(session: Session, data_dir: Path, photos_dir: Path | None = None,
+                    each_file: Callable[[], None] | None = None) -> IntegrityReport:
     """The whole check; given the photos folder, every photo and signature image is read and
-    hashed too (seconds for thousands of photos). Nothing is changed."""
+    hashed too (seconds for thousands of photos). Nothing is changed. `each_file()` is called
+    before each file is read: what it raises ends the check (the settings' tab, on quitting)."""
     chain = verify_chain(session)
     report = IntegrityReport(chain.events, chain.devices,
-                             chain.problems + chain_cut_problems(session, data_dir))
+                             chain.problems + chain_cut_problems(session, data_dir, each_file))
     if photos_dir is not None:
-        report.photo_files = check_photo_files(session, photos_dir)
-        report.signature_images = check_signature_images(session, data_dir)
+        report.photo_files = check_photo_files(session, photos_dir, each_file)
+        report.signature_images = check_signature_images(session, data_dir, each_file)
     return report

@@ -25,13 +25,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.documents import SIGNATURE_IMAGES_DIR, Document, Signature
+from models.documents import SIGNATURE_IMAGE_SUFFIX, SIGNATURE_IMAGES_DIR, Document, Signature
 
 log = logging.getLogger("fieldcheck")
 
 RUN_DIR = "run"
 SCRATCH_DIR = "tmp"                      # import staging, decrypted bundles: scratch only
-ISSUED_DIRS = {"documents": ".pdf", SIGNATURE_IMAGES_DIR: ".png"}  # written before their rows
+ISSUED_DIRS = {"documents": ".pdf", SIGNATURE_IMAGES_DIR: SIGNATURE_IMAGE_SUFFIX}  # written before their rows
 SKIPPED_DIRS = {"backups", RUN_DIR, SCRATCH_DIR}
 _TMP_FILE = re.compile(r"\..+\.[0-9a-f]{32}\.tmp")  # atomic_write_bytes' temporary names
 

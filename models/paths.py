@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import errno
 import functools
+import hashlib
 import json
 import os
+import stat
 import threading
 import uuid
 from collections.abc import Callable
@@ -98,6 +100,25 @@ def resources_dir() -> Path:
 def checklists_dir() -> Path:
     """The bundled checklist files (checklists/data/*.toml)."""
     return REPO_ROOT / "checklists" / "data"
+
+
+
+# How an evidence file is opened to be hashed: O_NONBLOCK, so that a named pipe in its
+# place is refused rather than waited on for ever (sync.export_files reads the same way).
+_HASH_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+def file_sha256(path: Path | str) -> str:
+    """The SHA-256 of a regular file. FileNotFoundError when it is not there; another
+    OSError when it cannot be read or is not a regular file (a pipe, a device, a folder)."""
+    fd = os.open(path, _HASH_FLAGS)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "不是普通文件", str(path))
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(target: Path, data: bytes, durable: bool = True) -> None:

@@ -17,6 +17,7 @@ import os
 import re
 import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from models.documents import Document, Signature, signature_image_path
 from models.inspection import Answer, Hazard, Inspection, Photo, case_label
 from models.inspection_rules import editable_inspection
 from models.local_time import from_agency_wall
-from models.paths import atomic_write_bytes
+from models.paths import atomic_write_bytes, file_sha256
 from models.registry import Enterprise
 
 ACCEPTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif"}
@@ -221,8 +222,7 @@ def _file_problem(path: Path, sha256: str) -> tuple[str, str] | None:
     """What is wrong with the file that must hold the bytes of `sha256` — ("missing", ""),
     ("unreadable", why) or ("damaged", "") — or None when it holds them."""
     try:
-        with open(path, "rb") as fh:
-            found = hashlib.file_digest(fh, "sha256").hexdigest()
+        found = file_sha256(path)
     except FileNotFoundError:
         return "missing", ""
     except OSError as exc:
@@ -230,14 +230,18 @@ def _file_problem(path: Path, sha256: str) -> tuple[str, str] | None:
     return None if found == sha256 else ("damaged", "")
 
 
-def check_photo_files(session: Session, photos_dir: Path) -> PhotoFileCheck:
+def check_photo_files(session: Session, photos_dir: Path,
+                      each_file: Callable[[], None] | None = None) -> PhotoFileCheck:
     """Every photo file the records name, read and hashed (`status --files`): a file damaged
     at its size shows only so. Nothing is changed; an import of a bundle carrying the photo
-    brings a missing or damaged one back (sync.merge)."""
+    brings a missing or damaged one back (sync.merge). `each_file()` is called before each
+    file is read; what it raises ends the check (the program quitting meanwhile)."""
     named = session.execute(select(Photo.sha256, Photo.file_ext).distinct()
                             .order_by(Photo.sha256, Photo.file_ext)).all()
     problems = []
     for sha, ext in named:
+        if each_file is not None:
+            each_file()
         if not is_sha256(sha) or ext not in PHOTO_EXTENSIONS:
             problems.append(f"照片记录的校验值或文件类型无效：{str(sha)[:12]}…（{photo_case(session, sha)}）")
             continue
@@ -247,9 +251,11 @@ def check_photo_files(session: Session, photos_dir: Path) -> PhotoFileCheck:
     return PhotoFileCheck(len(named), problems)
 
 
-def check_signature_images(session: Session, data_dir: Path) -> PhotoFileCheck:
+def check_signature_images(session: Session, data_dir: Path,
+                           each_file: Callable[[], None] | None = None) -> PhotoFileCheck:
     """Every handwritten-signature image a signature of an issued document names, read and
-    hashed like the photos (`status --files`); each problem names the document."""
+    hashed like the photos (`status --files`); each problem names the document. `each_file`
+    as for check_photo_files."""
     named: dict[str, dict[str, list[str]]] = {}  # image hash → signer → the documents signed
     for sha, signer, number in session.execute(
             select(Signature.image_sha256, Signature.signer_name, Document.number)
@@ -258,6 +264,8 @@ def check_signature_images(session: Session, data_dir: Path) -> PhotoFileCheck:
         named.setdefault(sha, {}).setdefault(signer, []).append(number)
     problems = []
     for sha in sorted(named):
+        if each_file is not None:
+            each_file()
         where = "；".join(f"{signer} 签于 {'、'.join(numbers)}" for signer, numbers in named[sha].items())
         if not is_sha256(sha):
             problems.append(f"签名记录的签名图像校验值无效：{str(sha)[:12]}…（{where}）")
@@ -281,7 +289,8 @@ PHOTO_REPAIR_HINT = ("重新导入含这些照片的导出包即可补回（导�
                      "请从相机存储卡重新添加，或联系技术支持")
 
 
-SIGNATURE_IMAGE_HINT = ("重新导入含该文书的导出包即可补回（导入会换上校验过的副本）；已签发文书的 PDF 中"
+SIGNATURE_IMAGE_HINT = ("导入一份其他电脑导出的、含这些文书的导出包即可补回（导入会换上校验过的副本；检查电脑请向"
+                        "办公室要一份「全部记录」导出包，本机自己导出的包不能导入本机）；已签发文书的 PDF 中"
                         "仍有签名（文书文件也在本检查中核对）；本机签署、尚未导出的，请联系技术支持")
 
 

@@ -23,7 +23,7 @@ import itertools
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sqlalchemy import Table, select
@@ -34,6 +34,7 @@ from models.checklist import Checklist, ChecklistItem
 from models.documents import Document, Signature
 from models.inspection import (Answer, Hazard, HazardReview, Inspection,
                                InspectionChecklist, InspectionInspector, Photo, case_label)
+from models.paths import file_sha256
 from models.record_policy import unsealed_fields
 from models.registry import Enterprise
 
@@ -236,18 +237,24 @@ def _compare(session: Session, inspection_id: str, seals: list[dict],
     return problems
 
 
-def _file_problems(data_dir: Path, session: Session, inspection_ids: list[str]) -> list[str]:
-    """Issued PDFs and evidence photos of sealed cases whose file is gone or differs."""
+def _file_problems(data_dir: Path, session: Session, inspection_ids: list[str],
+                   each_file: Callable[[], None] | None = None) -> list[str]:
+    """Issued PDFs and evidence photos of sealed cases whose file is gone or differs
+    (`each_file()` before each is read: what it raises ends the check)."""
     from models.photo_store import photo_path
     problems = []
     ids = [uuid.UUID(i) for i in inspection_ids]
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         for doc in session.scalars(select(Document).where(Document.inspection_id.in_(chunk))):
+            if each_file is not None:
+                each_file()
             problem = _file_problem(Path(data_dir) / doc.file_name, doc.sha256)
             if problem:
                 problems.append(f"文书 {doc.number} 的文件 {doc.file_name} {problem}")
         for photo in session.scalars(select(Photo).where(Photo.inspection_id.in_(chunk))):
+            if each_file is not None:
+                each_file()
             path = photo_path(Path(data_dir) / "photos", photo.sha256, photo.file_ext)
             problem = _file_problem(path, photo.sha256)
             if problem:
@@ -257,18 +264,10 @@ def _file_problems(data_dir: Path, session: Session, inspection_ids: list[str]) 
 
 def _file_problem(path: Path, sha256: str) -> str:
     try:
-        digest = _file_sha256(path)
+        digest = file_sha256(path)  # never waits on a pipe put in a file's place
     except OSError:
         return "缺失或无法读取"
     return "" if digest == sha256 else "与记录时不同（被改动或替换）"
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _finalized_without_record(session: Session) -> list[str]:
@@ -331,10 +330,12 @@ def carried_seal_problems(events: list[dict], records: dict[str, list[dict]],
     return problems
 
 
-def seal_problems(session: Session, data_dir: Path | None) -> list[str]:
+def seal_problems(session: Session, data_dir: Path | None,
+                  each_file: Callable[[], None] | None = None) -> list[str]:
     """Every sealed record that was edited, inserted or deleted since, every issued
     document whose file on disk no longer matches its recorded SHA-256, and every
-    inspection marked finalized without the chain ever recording it."""
+    inspection marked finalized without the chain ever recording it. `each_file()` is
+    called before each file is read (models.integrity)."""
     seals: dict[str, list[dict]] = defaultdict(list)
     broken = []
     for entity_id, after in session.execute(
@@ -351,5 +352,5 @@ def seal_problems(session: Session, data_dir: Path | None) -> list[str]:
     for inspection_id in sorted(seals):
         problems += _compare(session, inspection_id, seals[inspection_id], reverse)
     if data_dir is not None:
-        problems += _file_problems(data_dir, session, sorted(seals))
+        problems += _file_problems(data_dir, session, sorted(seals), each_file)
     return problems

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-import models.flush_hooks  # noqa: F401  (every session gets stamped, guarded and audited)
+import models.flush_hooks  # every session gets stamped, guarded and audited
 import models.tables  # noqa: F401  (every table mapped before the first query)
 from models.errors import StoreError
 from models.paths import DB_FILENAME, device_id
@@ -456,7 +456,8 @@ class Store:
         self.recovered_note: str | None = None  # set when the store was found rolled back
         self.instance_lock = None  # models.leftovers.InstanceLock, set by start_store
         self.removed_leftovers: list[Path] = []  # what the start found a crash had left
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._sessions = sessionmaker(engine, class_=models.flush_hooks.GuardedSession,
+                                      expire_on_commit=False)
 
     @property
     def backend(self) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import Table
 from sqlalchemy import types as sqltypes
 
 from models.base import UTCDateTime
+from models.documents import SIGNATURE_IMAGE_SUFFIX
 from models.errors import FieldCheckError
 from models.record_policy import Merge, policy
 
@@ -49,7 +50,9 @@ ENTRY_PATTERNS = (
     re.compile(r"records/[a-z_][a-z0-9_]{0,62}\.json"),
     re.compile(rf"files/photos/[0-9a-f]{{2}}/{_SHA}\.[a-z0-9]{{1,8}}"),
     re.compile(rf"files/documents/{_SAFE_NAME}"),
-    re.compile(rf"files/signatures/{_SHA}\.[a-z0-9]{{1,8}}"),
+    # A signature image only as documents.service names it: another extension beside the
+    # .png was kept, and an export listing it first carried it in place of the image.
+    re.compile(rf"files/signatures/{_SHA}{re.escape(SIGNATURE_IMAGE_SUFFIX)}"),
 )
 _SAFE_FILE_NAME = re.compile(_SAFE_NAME)
 

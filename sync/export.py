@@ -23,8 +23,8 @@ from pathlib import Path
 
 from models.base import utcnow
 from models.chain_anchor import record_export
-from models.documents import SIGNATURE_IMAGES_DIR
-from models.photo_store import photo_case, photo_relative
+from models.documents import SIGNATURE_IMAGE_SUFFIX, SIGNATURE_IMAGES_DIR, signature_image_name
+from models.photo_store import is_sha256, photo_case, photo_relative
 from models.registry import Inspector
 from models.store import SCHEMA_HEAD, Store
 from models.tables import Base
@@ -120,7 +120,9 @@ _PHOTO_AGAIN = ("导出已取消；请从相机存储卡重新添加该照片，
                 "副本）；「设置 → 数据检查」（或 fieldcheck status --files）列出全部有问题的照片")
 
 
-_SIGNATURE_AGAIN = ("导出已取消；重新导入含该文书的导出包即可换上校验过的副本；「设置 → 数据检查」"
+# A laptop refuses its own bundles: the copy it can take in comes from the office.
+_SIGNATURE_AGAIN = ("导出已取消；导入一份其他电脑导出的、含该文书的导出包即可换上校验过的副本（检查电脑请向办公室"
+                    "要一份「全部记录」导出包，本机自己导出的包不能导入本机）；「设置 → 数据检查」"
                     "（或 fieldcheck status --files）列出全部有问题的签名图像，或联系技术支持")
 
 
@@ -221,12 +223,15 @@ def _signature_images_here(store: Store) -> dict[str, tuple[Path, int]]:
     folder = store.data_dir / SIGNATURE_IMAGES_DIR
     found: dict[str, tuple[Path, int]] = {}
     try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        with os.scandir(folder) as listing:
+            entries = list(listing)
     except OSError:
         return found
     for entry in entries:
-        sha, dot, _ext = entry.name.partition(".")
-        if dot and sha not in found:
+        sha = entry.name[:-len(SIGNATURE_IMAGE_SUFFIX)]
+        # Only `<hash>.png` is the image: a stray `<hash>.aaa` or `<hash>.png.bak` beside it
+        # went in its place (a name no import takes, or the image missing at the other end).
+        if entry.name == signature_image_name(sha) and is_sha256(sha):
             try:
                 if entry.is_file(follow_symlinks=False):
                     found[sha] = (Path(entry.path), entry.stat(follow_symlinks=False).st_size)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Table
 
+from models.documents import signature_image_name
 from models.record_policy import GENESIS_HASH, event_hashes
 from models.tables import Base
 from models.photo_store import PHOTO_EXTENSIONS, is_sha256
@@ -181,19 +182,13 @@ def check_files(bundle: Bundle, local_file_exists: Callable[[str], bool]) -> Non
         if not carried(name, row["sha256"], f"文书文件 {row['file_name']} ") \
                 and not local_file_exists(name):
             raise refuse(f"缺少文书文件 {row['file_name']}")
-    images: dict[str, list[str]] = {}  # hash → its carried image names ("<hash>.<ext>"), once
-    for name in bundle.files:
-        sha, dot, _ = name[len(SIGNATURE_IMAGES_PREFIX):].partition(".")
-        if name.startswith(SIGNATURE_IMAGES_PREFIX) and dot:
-            images.setdefault(sha, []).append(name)
     for row in bundle.records.get("signature", []):
         sha = row.get("image_sha256")
         if sha is None:
             continue
         if not is_sha256(sha):
             raise refuse(f"签名记录 {row['id']} 的签名图像校验值无效")
-        for name in images.get(sha, ()):
-            carried(name, sha, f"签名图像 {sha[:12]}… ")
+        carried(SIGNATURE_IMAGES_PREFIX + signature_image_name(sha), sha, f"签名图像 {sha[:12]}… ")
     if stray := sorted(set(bundle.files) - named):
         raise refuse(f"导出包中的文件 {stray[0]} 不属于包内任何记录（可能被人放入）")
 

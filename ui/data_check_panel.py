@@ -4,8 +4,10 @@ thread (thousands of photos take seconds), nothing changed (models.integrity).""
 from __future__ import annotations
 
 import sys
+import threading
 
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QApplication, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from models.errors import FieldCheckError
 from models.integrity import IntegrityReport, check_integrity
@@ -14,7 +16,30 @@ from ui.session_worker import SessionWorker
 from ui.style import GREEN, RED
 
 
-_RUNNING: set[SessionWorker] = set()  # checks under way, held until they end
+_RUNNING: dict[SessionWorker, threading.Event] = {}  # the checks under way, each with its stop
+
+
+class _Stopped(Exception):
+    """The program quits: the check ends before its next file."""
+
+
+def _stop_running_checks() -> None:
+    """On quitting: each check stops before its next file and is waited for — a QThread still
+    running when Python lets go of it aborts the process."""
+    for stop in _RUNNING.values():
+        stop.set()
+    for worker in list(_RUNNING):
+        worker.wait()
+
+
+_HOOKED: set[int] = set()  # the applications told to stop the checks when they quit
+
+
+def _stop_on_quit() -> None:
+    app = QApplication.instance()
+    if id(app) not in _HOOKED:
+        _HOOKED.add(id(app))
+        app.aboutToQuit.connect(_stop_running_checks)
 
 
 class DataCheckPanel(QWidget):
@@ -44,19 +69,26 @@ class DataCheckPanel(QWidget):
         self.verdict.setText("正在检查…")
         self.verdict.setStyleSheet("")
         self.report.clear()
-        store = self.store
+        store, stop = self.store, threading.Event()
+
+        def each_file() -> None:
+            if stop.is_set():
+                raise _Stopped
         # No parent: closing 设置 while the files are read must not destroy a running thread;
-        # it ends on its own, its answer to a panel gone dropped by Qt.
+        # it ends on its own, its answer to a panel gone dropped by Qt. Quitting stops it.
         worker = self.worker = SessionWorker(
-            store, lambda s: check_integrity(s, store.data_dir, store.photos_dir))
-        _RUNNING.add(worker)
-        worker.finished.connect(lambda: _RUNNING.discard(worker))
+            store, lambda s: check_integrity(s, store.data_dir, store.photos_dir, each_file))
+        _stop_on_quit()
+        _RUNNING[worker] = stop
+        worker.finished.connect(lambda: _RUNNING.pop(worker, None))
         worker.done.connect(self._done)
         worker.start()
 
     def _done(self, found) -> None:
         self.worker.wait()
         self.start.setEnabled(True)
+        if isinstance(found, _Stopped):
+            return
         if isinstance(found, FieldCheckError):
             self._say(False, f"无法完成检查：{found.text()}")
             return

@@ -111,3 +111,17 @@ def test_a_writer_that_audits_itself_writes_inside_the_marker_only(store, enterp
                       .values(phone="13922222222"))
     with store.session() as s:
         assert s.get(Enterprise, enterprise_id).phone == "13911111111"
+
+
+def test_the_sessions_bulk_methods_are_refused_on_audited_tables(store, finalized, enterprise_id):
+    """Session.bulk_update_mappings / bulk_insert_mappings / bulk_save_objects — the
+    Session's own "fast" writes, which a developer reaches for first — skip the flush and
+    the ORM-execute event alike: a finalized inspection's place was changed, unaudited."""
+    row = {"id": uuid.uuid4(), "device_id": store.device_id, "name": "未登记的企业",
+           "credit_code": "91430381MA4L99999X"}
+    refused(store, lambda s: s.bulk_update_mappings(Inspection, [{"id": finalized,
+                                                                  "place": "改过的地点"}]))
+    refused(store, lambda s: s.bulk_insert_mappings(Enterprise, [row]))
+    refused(store, lambda s: s.bulk_save_objects([Enterprise(**row)]))
+    with store.session() as s:
+        assert s.get(Inspection, finalized).place == "木工车间"

@@ -129,3 +129,58 @@ def test_a_photo_record_cannot_make_the_office_export_its_keys(laptop_a, office,
     export_bundle(office, tmp_path / "out" / "o.fcb", everything=True, encrypt=False)
     leaked = [n for n, data in read_entries(tmp_path / "out" / "o.fcb").items() if data == secret]
     assert leaked == []
+
+
+def test_a_signature_image_under_another_extension_is_not_planted_nor_exported(
+        laptop_a, office, tmp_path):
+    """A handwritten-signature image is `<hash>.png` (documents.service writes no other).
+    Stolen laptop A re-sends the genuine bytes of one of its images under `<hash>.aaa` too
+    (any 1-8 letters passed as an extension): the office must not keep that file — listed
+    before the .png, its next export carried it instead of the image, and a laptop receiving
+    that export lacked the image with no line saying so."""
+    _doc, _doc_sha, sig_sha = _issued(laptop_a)
+    (tmp_path / "a").mkdir()
+    export_bundle(laptop_a, tmp_path / "a" / "a.fcb")
+    import_bundle(office, tmp_path / "a" / "a.fcb")
+    entries = read_entries(tmp_path / "a" / "a.fcb")
+    image = entries[f"files/signatures/{sig_sha}.png"]
+    entries[f"files/signatures/{sig_sha}.aaa"] = image
+    (tmp_path / "planted").mkdir()
+    planted = tmp_path / "planted" / "a.fcb"
+    write_zip(planted, resigned(entries, crypto.device_signing_key(laptop_a.data_dir)).items())
+    before = dump(office)
+    try:
+        import_bundle(office, planted)
+    except BundleError as refused:  # refused is right too: no signature image has that name
+        assert "导出包" in refused.text() and dump(office) == before
+    assert sorted(p.name for p in (office.data_dir / "signatures").glob(f"{sig_sha}.*")) \
+        == [f"{sig_sha}.png"]
+    (tmp_path / "out").mkdir()
+    result = export_bundle(office, tmp_path / "out" / "o.fcb", everything=True, encrypt=False)
+    carried = read_entries(tmp_path / "out" / "o.fcb")
+    assert carried.get(f"files/signatures/{sig_sha}.png") == image
+    assert result.missing_images == 0
+
+
+def test_the_export_carries_a_signature_image_only_under_its_own_name(laptop_a, tmp_path):
+    """A stray file beside the signature images (`<hash>.aaa`, a copy `<hash>.png.bak`) is
+    not the image: with the .png there, the .png goes; with it gone, the export says one is
+    missing (and does not refuse the image as damaged, nor write a name no import takes)."""
+    _doc, _doc_sha, sig_sha = _issued(laptop_a)
+    folder = laptop_a.data_dir / "signatures"
+    image = (folder / f"{sig_sha}.png").read_bytes()
+    (folder / f"{sig_sha}.aaa").write_bytes(image)
+    (folder / f"{sig_sha}.png.bak").write_bytes(image)
+    (tmp_path / "1").mkdir()
+    result = export_bundle(laptop_a, tmp_path / "1" / "a.fcb", everything=True)
+    names = {n for n in read_entries(tmp_path / "1" / "a.fcb") if n.startswith("files/signatures/")}
+    assert f"files/signatures/{sig_sha}.png" in names
+    assert not any(n.startswith(f"files/signatures/{sig_sha}.") and not n.endswith(f"{sig_sha}.png")
+                   for n in names), names
+    assert result.missing_images == 0
+    (folder / f"{sig_sha}.png").unlink()
+    (tmp_path / "2").mkdir()
+    result = export_bundle(laptop_a, tmp_path / "2" / "a.fcb", everything=True)
+    names = {n for n in read_entries(tmp_path / "2" / "a.fcb") if n.startswith("files/signatures/")}
+    assert not any(n.startswith(f"files/signatures/{sig_sha}") for n in names), names
+    assert result.missing_images == 1

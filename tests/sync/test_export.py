@@ -165,3 +165,33 @@ def test_a_missing_signature_image_is_said_not_silently_left_out(everything, lap
     assert carried == {f"files/signatures/{sha}.png" for sha in images[1:]}
     said = [line for line in result.lines() if "签名图像" in line]
     assert len(said) == 1 and "1 个" in said[0] and "status --files" in said[0], result.lines()
+
+
+def test_a_damaged_signature_image_on_a_laptop_is_refused_with_advice_that_works(
+        laptop_a, office, tmp_path):
+    """A laptop's signature image damaged on its disk stops its export; the advice must be
+    one the laptop can follow: its own bundle is refused by itself (\"来源可疑…报告管理员\"),
+    the office's 「全部记录」 export brings the checked copy back — and then it exports."""
+    from models.photo_store import SIGNATURE_IMAGE_HINT
+    from sync.merge import import_bundle
+    from tests.sync.test_attack_files import _issued
+    _doc, _doc_sha, sig_sha = _issued(laptop_a)
+    (tmp_path / "a").mkdir()
+    export_bundle(laptop_a, tmp_path / "a" / "a.fcb")
+    import_bundle(office, tmp_path / "a" / "a.fcb")
+    image = laptop_a.data_dir / "signatures" / f"{sig_sha}.png"
+    data = bytearray(image.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    image.write_bytes(bytes(data))
+    (tmp_path / "again").mkdir()
+    with pytest.raises(BundleError) as refused:
+        export_bundle(laptop_a, tmp_path / "again" / "a.fcb", everything=True)
+    for advice in (refused.value.text(), SIGNATURE_IMAGE_HINT):
+        assert "办公室" in advice and "全部记录" in advice and "\n" not in advice, advice
+    with pytest.raises(BundleError):   # what the advice must not send the user to
+        import_bundle(laptop_a, tmp_path / "a" / "a.fcb")
+    (tmp_path / "o").mkdir()
+    export_bundle(office, tmp_path / "o" / "o.fcb", everything=True, encrypt=False)
+    import_bundle(laptop_a, tmp_path / "o" / "o.fcb")
+    assert hashlib.sha256(image.read_bytes()).hexdigest() == sig_sha
+    export_bundle(laptop_a, tmp_path / "again" / "a.fcb", everything=True)

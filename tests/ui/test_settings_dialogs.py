@@ -606,3 +606,51 @@ def test_closing_settings_during_the_data_check_leaves_it_to_end(qtbot, store):
     gc.collect()
     qtbot.waitUntil(lambda: not data_check_panel._RUNNING, timeout=30000)
     assert worker.isFinished()
+
+
+_QUIT_DURING_CHECK = r"""
+import sys, time
+from pathlib import Path
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+import models.photo_store as photo_store
+from models.demo import build_demo
+from models.startup import start_store
+from ui.data_check_panel import DataCheckPanel
+
+app = QApplication([])
+store = start_store(Path(sys.argv[1]))
+build_demo(store)
+app.aboutToQuit.connect(store.close)
+real = photo_store._file_problem
+def slow(*args):  # a laptop's thousands of photos: minutes of reading
+    time.sleep(0.5)
+    return real(*args)
+photo_store._file_problem = slow
+panel = DataCheckPanel(store)
+panel.show()
+QTimer.singleShot(0, panel.run)
+QTimer.singleShot(1500, app.quit)   # the user closes FieldCheck while it reads
+code = app.exec()
+print("quit", flush=True)
+sys.exit(code)
+"""
+
+
+def test_quitting_during_the_data_check_ends_the_program_cleanly(tmp_path):
+    """FieldCheck closed while 数据检查 still reads the photos (it can take minutes): the
+    program ends normally and soon — a QThread still running when Python let go of it
+    aborted the process (a crash report on every such close)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root), QT_QPA_PLATFORM="offscreen")
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", _QUIT_DURING_CHECK, str(tmp_path / "data")],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "quit" in done.stdout, (done.returncode, done.stderr[-2000:])
+    assert "QThread" not in done.stderr, done.stderr[-2000:]
+    assert time.monotonic() - began < 60

@@ -654,3 +654,32 @@ def test_quitting_during_the_data_check_ends_the_program_cleanly(tmp_path):
     assert done.returncode == 0 and "quit" in done.stdout, (done.returncode, done.stderr[-2000:])
     assert "QThread" not in done.stderr, done.stderr[-2000:]
     assert time.monotonic() - began < 60
+
+
+def test_the_data_check_counts_the_files_it_reads_and_can_be_stopped(qtbot, store, monkeypatch):
+    """At the office the files take minutes: the tab says how many it has read so far, and
+    停止 ends the check before its next file — said as stopped, never as 完好."""
+    import models.integrity
+    from models.photo_store import check_photo_files as real_check
+    build_demo(store)
+    gate = __import__("threading").Event()
+
+    def slow_check(session, photos_dir, each_file=None, *args, **kwargs):
+        def each() -> None:
+            each_file()
+            gate.wait(5)   # one file at a time until the test lets the next one go
+        return real_check(session, photos_dir, each, *args, **kwargs)
+    monkeypatch.setattr(models.integrity, "check_photo_files", slow_check)
+    dialog = SettingsDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    panel = dialog.data_check
+    assert not panel.stop.isEnabled()
+    click(qtbot, panel.start)
+    qtbot.waitUntil(lambda: "已读取" in panel.verdict.text(), timeout=10000)
+    assert panel.stop.isEnabled() and not panel.start.isEnabled()
+    click(qtbot, panel.stop)
+    gate.set()
+    qtbot.waitUntil(lambda: panel.start.isEnabled(), timeout=10000)
+    assert "已停止" in panel.verdict.text() and "完好" not in panel.verdict.text()
+    assert not panel.stop.isEnabled()

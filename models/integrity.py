@@ -58,11 +58,13 @@ class IntegrityReport:
         return out
 
 
-def chain_cut_problems(session: Session, data_dir: Path) -> list[str]:
+def chain_cut_problems(session: Session, data_dir: Path,
+                       verified: set[str] | None = None) -> list[str]:
     """What the chain cannot show by itself: the cut (events removed from its end, against
     the positions recorded at exports), records edited beside the chain (content seals,
-    issued documents' files) and 交办 records likewise."""
-    return (anchor_problems(session, data_dir) + seal_problems(session, data_dir)
+    issued documents' files) and 交办 records likewise. `verified` gets the photo files
+    the seals' check read and found intact."""
+    return (anchor_problems(session, data_dir) + seal_problems(session, data_dir, verified)
             + assignment_problems(session))
 
 
@@ -71,9 +73,11 @@ def check_integrity(session: Session, data_dir: Path,
     """The whole check; given the photos folder, every photo and signature image is read and
     hashed too (seconds for thousands of photos). Nothing is changed."""
     chain = verify_chain(session)
+    # Photo files read once: by the seals' check, then not again by the files' check.
+    verified: set[str] | None = set() if photos_dir is not None else None
     report = IntegrityReport(chain.events, chain.devices,
-                             chain.problems + chain_cut_problems(session, data_dir))
+                             chain.problems + chain_cut_problems(session, data_dir, verified))
     if photos_dir is not None:
-        report.photo_files = check_photo_files(session, photos_dir)
+        report.photo_files = check_photo_files(session, photos_dir, verified)
         report.signature_images = check_signature_images(session, data_dir)
     return report

@@ -273,8 +273,10 @@ def _compare(session: Session, inspection_id: str, seals: list[dict],
     return problems
 
 
-def _file_problems(data_dir: Path, session: Session, inspection_ids: list[str]) -> list[str]:
-    """Issued PDFs and evidence photos of sealed cases whose file is gone or differs."""
+def _file_problems(data_dir: Path, session: Session, inspection_ids: list[str],
+                   verified: set[str] | None = None) -> list[str]:
+    """Issued PDFs and evidence photos of sealed cases whose file is gone or differs;
+    `verified` gets the path of each photo file found to hold its recorded bytes."""
     from models.photo_store import photo_path
     problems = []
     ids = [uuid.UUID(i) for i in inspection_ids]
@@ -289,6 +291,8 @@ def _file_problems(data_dir: Path, session: Session, inspection_ids: list[str]) 
             problem = _file_problem(path, photo.sha256)
             if problem:
                 problems.append(f"照片 {photo.original_name or photo.sha256[:12]} 的文件 {problem}")
+            elif verified is not None:
+                verified.add(str(path))
     return problems
 
 
@@ -368,10 +372,12 @@ def carried_seal_problems(events: list[dict], records: dict[str, list[dict]],
     return problems
 
 
-def seal_problems(session: Session, data_dir: Path | None) -> list[str]:
+def seal_problems(session: Session, data_dir: Path | None,
+                  verified: set[str] | None = None) -> list[str]:
     """Every sealed record that was edited, inserted or deleted since, every issued
     document whose file on disk no longer matches its recorded SHA-256, and every
-    inspection marked finalized without the chain ever recording it."""
+    inspection marked finalized without the chain ever recording it. `verified` gets the
+    path of each photo file read and found intact (status --files reads it only once)."""
     seals: dict[str, list[dict]] = defaultdict(list)
     broken = []
     for entity_id, after in session.execute(
@@ -388,5 +394,5 @@ def seal_problems(session: Session, data_dir: Path | None) -> list[str]:
     for inspection_id in sorted(seals):
         problems += _compare(session, inspection_id, seals[inspection_id], aliases)
     if data_dir is not None:
-        problems += _file_problems(data_dir, session, sorted(seals))
+        problems += _file_problems(data_dir, session, sorted(seals), verified)
     return problems

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Record
 # The hash of an event is part of the one record policy (objects and raw rows alike).
-from models.record_policy import (GENESIS_HASH, Merge, TablePolicy, canonical_json, event_hash,
-                                  to_jsonable)
+from models.record_policy import (GENESIS_HASH, HASHED_FIELDS, Merge, TablePolicy, canonical_json,
+                                  event_hash, event_hashes, to_jsonable)
 
 __all__ = ["GENESIS_HASH", "AuditEvent", "ChainReport", "canonical_json", "chain_head",
            "event_hash", "make_event", "to_jsonable", "verify_chain"]
@@ -78,22 +78,28 @@ class ChainReport:
 
 
 def verify_chain(session: Session) -> ChainReport:
-    """Recompute every device's chain; name each event that was edited, removed or moved."""
+    """Recompute every device's chain; name each event that was edited, removed or moved.
+    Rows, not objects, hashed a batch at a time (record_policy.event_hashes): an office holds
+    millions of events, and an AuditEvent and a canonical_json per event cost ~65 µs each."""
     report = ChainReport()
     expected_seq, prev_hash, device = 0, GENESIS_HASH, None
-    rows = session.scalars(select(AuditEvent).order_by(AuditEvent.device_id, AuditEvent.seq))
-    for ev in rows.yield_per(2000):
-        if ev.device_id != device:
-            device, expected_seq, prev_hash = ev.device_id, 0, GENESIS_HASH
-            report.devices += 1
-        expected_seq += 1
-        report.events += 1
-        if ev.seq != expected_seq:
-            report.problems.append(f"设备 {device} 缺少第 {expected_seq} 条记录（下一条为第 {ev.seq} 条）")
-            expected_seq = ev.seq
-        if ev.prev_hash != prev_hash:
-            report.problems.append(f"设备 {device} 第 {ev.seq} 条记录与前一条不衔接")
-        if event_hash(ev.prev_hash, ev) != ev.hash:
-            report.problems.append(f"设备 {device} 第 {ev.seq} 条记录内容被改动")
-        prev_hash = ev.hash
+    table = AuditEvent.__table__
+    wanted = [table.c[name] for name in (*HASHED_FIELDS, "prev_hash", "hash")]
+    rows = session.execute(select(*wanted).order_by(table.c.device_id, table.c.seq),
+                           execution_options={"yield_per": 2000}).mappings()
+    for batch in rows.partitions():
+        for ev, digest in zip(batch, event_hashes(batch)):
+            if ev["device_id"] != device:
+                device, expected_seq, prev_hash = ev["device_id"], 0, GENESIS_HASH
+                report.devices += 1
+            expected_seq += 1
+            report.events += 1
+            if ev["seq"] != expected_seq:
+                report.problems.append(f"设备 {device} 缺少第 {expected_seq} 条记录（下一条为第 {ev['seq']} 条）")
+                expected_seq = ev["seq"]
+            if ev["prev_hash"] != prev_hash:
+                report.problems.append(f"设备 {device} 第 {ev['seq']} 条记录与前一条不衔接")
+            if digest != ev["hash"]:
+                report.problems.append(f"设备 {device} 第 {ev['seq']} 条记录内容被改动")
+            prev_hash = ev["hash"]
     return report

@@ -70,13 +70,27 @@ def _sha(path: Path) -> str:
 
 
 def _data_files(data_dir: Path) -> list[Path]:
-    out = []
-    for path in sorted(data_dir.rglob("*")):
-        rel = path.relative_to(data_dir)
-        if rel.parts[0] in _SKIPPED or not path.is_file() or path.is_symlink():
-            continue
-        out.append(path)
-    return out
+    """Every regular file of the data folder but _SKIPPED's, in path order. Listed by
+    scandir, each entry's type from the listing and its path as parts of text: rglob, a
+    sort of Paths and two stats per file took 45 s for an office's 800k files."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    fold = str.lower if os.name == "nt" else None  # as Paths compare there
+
+    def walk(folder: str, parts: tuple[str, ...]) -> None:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+        for entry in entries:
+            if not parts and entry.name in _SKIPPED:
+                continue
+            here = (*parts, fold(entry.name) if fold else entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                walk(entry.path, here)
+            elif entry.is_file(follow_symlinks=False):
+                found.append((here, entry.path))
+
+    walk(os.fspath(data_dir), ())
+    found.sort()
+    return [Path(path) for _parts, path in found]
 
 
 def _run(cmd: list[str], env: dict, what: str) -> None:

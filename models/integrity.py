@@ -60,11 +60,14 @@ class IntegrityReport:
 
 
 def chain_cut_problems(session: Session, data_dir: Path,
-                       each_file: Callable[[], None] | None = None) -> list[str]:
+                       each_file: Callable[[], None] | None = None,
+                       verified: set[str] | None = None) -> list[str]:
     """What the chain cannot show by itself: the cut (events removed from its end, against
     the positions recorded at exports), records edited beside the chain (content seals,
-    issued documents' files) and 交办 records likewise."""
-    return (anchor_problems(session, data_dir) + seal_problems(session, data_dir, each_file)
+    issued documents' files) and 交办 records likewise. `verified` gets the photo files
+    the seals' check read and found intact."""
+    return (anchor_problems(session, data_dir)
+            + seal_problems(session, data_dir, each_file, verified)
             + assignment_problems(session))
 
 
@@ -74,9 +77,12 @@ def check_integrity(session: Session, data_dir: Path, photos_dir: Path | None = 
     hashed too (seconds for thousands of photos). Nothing is changed. `each_file()` is called
     before each file is read: what it raises ends the check (the settings' tab, on quitting)."""
     chain = verify_chain(session)
+    # Photo files read once: by the seals' check, then not again by the files' check.
+    verified: set[str] | None = set() if photos_dir is not None else None
     report = IntegrityReport(chain.events, chain.devices,
-                             chain.problems + chain_cut_problems(session, data_dir, each_file))
+                             chain.problems + chain_cut_problems(session, data_dir, each_file,
+                                                                 verified))
     if photos_dir is not None:
-        report.photo_files = check_photo_files(session, photos_dir, each_file)
+        report.photo_files = check_photo_files(session, photos_dir, each_file, verified)
         report.signature_images = check_signature_images(session, data_dir, each_file)
     return report

@@ -131,40 +131,76 @@ def _id_maps(session: Session) -> dict[str, set[str]]:
     return reverse
 
 
-def _aliases(value, reverse: dict[str, set[str]]) -> list:
-    """The value itself first, then every id it stood for elsewhere (transitively)."""
-    if value is None or not reverse:
-        return [value]
-    seen, todo = {str(value)}, [str(value)]
-    while todo:
-        for older in reverse.get(todo.pop(), ()):
-            if older not in seen:
-                seen.add(older)
-                todo.append(older)
-    return [value, *(uuid.UUID(v) for v in sorted(seen - {str(value)}))]
+class _Aliases:
+    """Every id a record here had elsewhere (transitively, over relayed imports), worked out
+    once per id for the whole check: at an office an id stands for one per laptop."""
+
+    def __init__(self, reverse: dict[str, set[str]]) -> None:
+        self.reverse, self.memo = reverse, {}
+        self.forward: dict[str, set[str]] = defaultdict(set)  # a former id → ids here
+        for new, olds in reverse.items():
+            for old in olds:
+                self.forward[old].add(new)
+
+    def older(self, value) -> frozenset[str]:
+        key = str(value)
+        found = self.memo.get(key)
+        if found is None:
+            seen, todo = {key}, [key]
+            while todo:
+                for older in self.reverse.get(todo.pop(), ()):
+                    if older not in seen:
+                        seen.add(older)
+                        todo.append(older)
+            found = self.memo[key] = frozenset(seen - {key})
+        return found
+
+    def choices(self, value, held: set[str] | None) -> list:
+        """The value itself first, then its former ids — only those the seals hold when they
+        hold any (a checklist item: the seal holds the ids it was sealed under, where the
+        office has hundreds to try and _MAX_VARIANTS cut the product short of the right one)."""
+        older = self.older(value) if value is not None else frozenset()
+        if not older:
+            return [value]
+        if held:
+            older = (older & held) or older
+        return [value, *(uuid.UUID(v) for v in sorted(older))]
 
 
-def _digests(table: Table, row: Mapping, reverse: dict[str, set[str]]):
-    """The record's digest under every combination of its references' former ids."""
+def _digests(table: Table, row: Mapping, aliases: _Aliases,
+             in_seals: Mapping[str, set[str]] | None = None):
+    """The record's digest under every combination of its references' former ids (a
+    reference to a record the seals hold: under the ids they hold, _Aliases.choices)."""
     sealed = set(sealed_columns(table))
-    fk_columns = [c.name for c in table.columns if c.foreign_keys and c.name in sealed]
-    choices = [_aliases(row[name], reverse) for name in fk_columns]
+    fk_columns = [c for c in table.columns if c.foreign_keys and c.name in sealed]
+    choices = [aliases.choices(row[c.name], (in_seals or {}).get(_target(c))) for c in fk_columns]
+    fk_columns = [c.name for c in fk_columns]
     for combo in itertools.islice(itertools.product(*choices), _MAX_VARIANTS):
         yield record_digest(table, {**row, **dict(zip(fk_columns, combo))})
+
+
+def _target(column) -> str:
+    return next(iter(column.foreign_keys)).column.table.name
+
+
+def _ids_in(seals: list[dict]) -> dict[str, set[str]]:
+    """table → every record id the seals name (the ids they were sealed under)."""
+    held: dict[str, set[str]] = defaultdict(set)
+    for seal in seals:
+        for table, rows in seal["records"].items():
+            held[table].update(rows)
+    return held
 
 
 def _covered(seals: list[dict]) -> set[str]:
     return {t for seal in seals for t in (seal.get("tables") or seal["records"])}
 
 
-def _sealed_union(seals: list[dict], reverse: dict[str, set[str]],
+def _sealed_union(seals: list[dict], forward: dict[str, set[str]],
                   current: dict[str, dict[str, Mapping]]) -> dict[str, dict[str, set]]:
     """table → id here → digests sealed for it; a sealed id another store mapped (over one
-    import or several relayed ones) is taken under the id it has here."""
-    forward: dict[str, set[str]] = defaultdict(set)
-    for new, olds in reverse.items():
-        for old in olds:
-            forward[old].add(new)
+    import or several relayed ones) is taken under the id it has here. (`forward`: made once
+    for the whole check — made per case, it cost cases × mapped ids.)"""
     union: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
     for seal in seals:
         for table, rows in seal["records"].items():
@@ -215,13 +251,14 @@ def _named(session: Session, table_name: str, rid: str, row: Mapping | None) -> 
 
 
 def _compare(session: Session, inspection_id: str, seals: list[dict],
-             reverse: dict[str, set[str]]) -> list[str]:
+             aliases: _Aliases) -> list[str]:
     tables = _tables()
     current = _case_rows(session, uuid.UUID(inspection_id))
-    sealed = _sealed_union(seals, reverse, current)
+    sealed = _sealed_union(seals, aliases.forward, current)
     name = _case_name(session, current, inspection_id)
     problems = []
     covered = _covered(seals)
+    in_seals = _ids_in(seals)
     for table_name, table in tables.items():
         if table_name not in covered:
             continue
@@ -230,7 +267,7 @@ def _compare(session: Session, inspection_id: str, seals: list[dict],
             if rid not in held:
                 problems.append(f"{name}：定稿后新增了{_named(session, table_name, rid, row)}，"
                                 "没有对应的封存记录")
-            elif held[rid].isdisjoint(_digests(table, row, reverse)):
+            elif held[rid].isdisjoint(_digests(table, row, aliases, in_seals)):
                 problems.append(f"{name}：{_named(session, table_name, rid, row)} 在定稿后被改动")
         problems += [f"{name}：{_named(session, table_name, rid, None)} 在定稿后被删除"
                      for rid in held if rid not in now]
@@ -238,9 +275,11 @@ def _compare(session: Session, inspection_id: str, seals: list[dict],
 
 
 def _file_problems(data_dir: Path, session: Session, inspection_ids: list[str],
-                   each_file: Callable[[], None] | None = None) -> list[str]:
+                   each_file: Callable[[], None] | None = None,
+                   verified: set[str] | None = None) -> list[str]:
     """Issued PDFs and evidence photos of sealed cases whose file is gone or differs
-    (`each_file()` before each is read: what it raises ends the check)."""
+    (`each_file()` before each is read: what it raises ends the check); `verified` gets
+    the path of each photo file found to hold its recorded bytes."""
     from models.photo_store import photo_path
     problems = []
     ids = [uuid.UUID(i) for i in inspection_ids]
@@ -259,6 +298,8 @@ def _file_problems(data_dir: Path, session: Session, inspection_ids: list[str],
             problem = _file_problem(path, photo.sha256)
             if problem:
                 problems.append(f"照片 {photo.original_name or photo.sha256[:12]} 的文件 {problem}")
+            elif verified is not None:
+                verified.add(str(path))
     return problems
 
 
@@ -331,11 +372,13 @@ def carried_seal_problems(events: list[dict], records: dict[str, list[dict]],
 
 
 def seal_problems(session: Session, data_dir: Path | None,
-                  each_file: Callable[[], None] | None = None) -> list[str]:
+                  each_file: Callable[[], None] | None = None,
+                  verified: set[str] | None = None) -> list[str]:
     """Every sealed record that was edited, inserted or deleted since, every issued
     document whose file on disk no longer matches its recorded SHA-256, and every
     inspection marked finalized without the chain ever recording it. `each_file()` is
-    called before each file is read (models.integrity)."""
+    called before each file is read (models.integrity); `verified` gets the path of each
+    photo file read and found intact (status --files reads it only once)."""
     seals: dict[str, list[dict]] = defaultdict(list)
     broken = []
     for entity_id, after in session.execute(
@@ -348,9 +391,9 @@ def seal_problems(session: Session, data_dir: Path | None,
     problems = broken + _finalized_without_record(session)
     if not seals:
         return problems
-    reverse = _id_maps(session)
+    aliases = _Aliases(_id_maps(session))
     for inspection_id in sorted(seals):
-        problems += _compare(session, inspection_id, seals[inspection_id], reverse)
+        problems += _compare(session, inspection_id, seals[inspection_id], aliases)
     if data_dir is not None:
-        problems += _file_problems(data_dir, session, sorted(seals), each_file)
+        problems += _file_problems(data_dir, session, sorted(seals), each_file, verified)
     return problems

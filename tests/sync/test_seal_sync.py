@@ -92,3 +92,30 @@ def test_a_record_edited_on_the_laptop_is_refused_by_its_seal_at_the_office(lapt
     else:
         raise AssertionError("the edited record was taken")
     assert dump(office) == before
+
+
+def test_seals_hold_at_an_office_that_merged_many_laptops_checklists(capsys, laptop_a, office,
+                                                                    tmp_path):
+    """Every laptop keeps the checklists under its own ids, so at an office of 200 laptops
+    each checklist item here stood for 200 others: a sealed answer still checks intact (its
+    sealed id was the 71st the check tried, past the 64 it tries — a false alarm before)."""
+    from models.audit import chain_head, make_event
+    from models.base import utcnow
+    from models.checklist import ChecklistItem
+    from models.flush_hooks import audited_by_caller
+    with office.session() as s:
+        items = list(s.scalars(select(ChecklistItem.id)))
+    with office.transaction() as s, audited_by_caller(s):
+        seq, prev = chain_head(s, office.device_id)
+        for laptop in range(70):  # earlier laptops' imports, their ids sorting first
+            fake = {f"00000000-0000-4000-8000-{laptop:04d}{n:08d}": str(item)
+                    for n, item in enumerate(items)}
+            event = make_event(device_id=office.device_id, seq=seq + 1, prev_hash=prev, at=utcnow(),
+                               actor="导入", action="import", label="import", entity_type="bundle",
+                               entity_id=f"bundle-{laptop}", before={}, after={"id_map": fake})
+            s.add(event)
+            seq, prev = event.seq, event.hash
+    export_bundle(laptop_a, tmp_path / "a.fcb")
+    assert import_bundle(office, tmp_path / "a.fcb").merged
+    code, problems = _status(capsys, office)
+    assert (code, problems) == (0, []), "\n".join(problems[:5])
